@@ -1,0 +1,1 @@
+"""The qbo-writer service."""

@@ -1,0 +1,1 @@
+"""The xero-writer service."""

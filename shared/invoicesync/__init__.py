@@ -1,0 +1,1 @@
+"""InvoiceSync: keeps Keap invoices and payments in step with Xero and QuickBooks Online."""
