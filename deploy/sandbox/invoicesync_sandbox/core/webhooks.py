@@ -1,0 +1,151 @@
+"""Outbound webhook delivery from background threads: delay, retries, drop/duplicate faults."""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from invoicesync_sandbox.core.clock import SandboxClock
+from invoicesync_sandbox.core.faults import FaultSettings
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """How one `deliver` call ended, after all attempts (or at the drop)."""
+
+    url: str
+    delivered: bool
+    last_status: int | None
+    attempts: int
+    dropped: bool
+    slow: bool
+
+
+class WebhookDispatcher:
+    """Sends webhook bodies from background threads and records every attempt."""
+
+    def __init__(
+        self,
+        faults: FaultSettings,
+        clock: SandboxClock,
+        *,
+        timeout_seconds: float = 30.0,
+        retry_backoff_seconds: tuple[float, ...] = (0.5, 1.0, 2.0),
+    ) -> None:
+        self.faults = faults
+        self.clock = clock
+        self.timeout_seconds = timeout_seconds
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self.deliveries: list[dict] = []
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._pending = 0
+        self._release = threading.Event()
+
+    def deliver(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict,
+        *,
+        retries: int = 3,
+        on_complete: Callable[[DeliveryOutcome], None] | None = None,
+        stop_statuses: frozenset[int] = frozenset(),
+    ) -> None:
+        """Queue one delivery; `stop_statuses` end retrying at once (e.g. Keap's 410)."""
+        with self._lock:
+            self._pending += 1
+        release = self._release
+        worker = threading.Thread(
+            target=self._run,
+            args=(url, body, dict(headers), retries, on_complete, stop_statuses, release),
+            daemon=True,
+        )
+        worker.start()
+
+    def release_pending(self) -> None:
+        """Send every delivery still waiting out its delay now."""
+        with self._lock:
+            release, self._release = self._release, threading.Event()
+        release.set()
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until no delivery is in flight; True when everything finished in time."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return True
+
+    def reset(self) -> None:
+        self.release_pending()
+        with self._lock:
+            self.deliveries.clear()
+
+    def _run(self, url, body, headers, retries, on_complete, stop_statuses, release) -> None:
+        try:
+            release.wait(self.faults.webhook_delay_seconds)
+            outcome = self._send_all(url, body, headers, retries, stop_statuses)
+            if on_complete is not None:
+                on_complete(outcome)
+        finally:
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def _send_all(self, url, body, headers, retries, stop_statuses) -> DeliveryOutcome:
+        if self.faults.chance(self.faults.webhook_drop_rate):
+            self._record(url, None, 0, dropped=True)
+            return DeliveryOutcome(url, False, None, 0, dropped=True, slow=False)
+        duplicate = self.faults.chance(self.faults.webhook_duplicate_rate)
+        status, slow, attempt = None, False, 0
+        for attempt in range(1, retries + 2):
+            status, slow = self._send_once(url, body, headers, attempt)
+            if (status is not None and 200 <= status < 300) or status in stop_statuses:
+                break
+            if attempt <= retries:
+                time.sleep(self._backoff(attempt))
+        delivered = status is not None and 200 <= status < 300
+        if delivered and duplicate:
+            self._send_once(url, body, headers, attempt, duplicated=True)
+        return DeliveryOutcome(url, delivered, status, attempt, dropped=False, slow=slow)
+
+    def _send_once(self, url, body, headers, attempt, duplicated=False) -> tuple[int | None, bool]:
+        started = time.monotonic()
+        status, error = None, None
+        try:
+            response = requests.post(url, data=body, headers=headers, timeout=self.timeout_seconds)
+            status = response.status_code
+        except requests.Timeout:
+            error = "timeout"
+        except requests.RequestException as exc:
+            error = type(exc).__name__
+        elapsed = time.monotonic() - started
+        slow = error == "timeout" or elapsed > self.timeout_seconds
+        self._record(url, status, attempt, duplicated=duplicated, error=error, elapsed=elapsed)
+        return status, slow
+
+    def _backoff(self, attempt: int) -> float:
+        steps = self.retry_backoff_seconds
+        return steps[min(attempt, len(steps)) - 1] if steps else 0.0
+
+    def _record(
+        self, url, status, attempt, *, dropped=False, duplicated=False, error=None, elapsed=0.0
+    ) -> None:
+        entry = {
+            "url": url,
+            "status": status,
+            "attempt": attempt,
+            "dropped": dropped,
+            "duplicated": duplicated,
+            "error": error,
+            "elapsed_seconds": round(elapsed, 3),
+            "time": self.clock.now().isoformat(),
+        }
+        with self._lock:
+            self.deliveries.append(entry)
