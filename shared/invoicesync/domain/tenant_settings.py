@@ -50,6 +50,8 @@ class KeapSettings:
     currency: str = "USD"
     tax_handling: TaxHandling = TaxHandling.EXCLUSIVE
     finance_charges: FinanceChargeHandling = FinanceChargeHandling.AS_LINE
+    # One of the app's configured Manual Payment Types; reverse sync records payments with it.
+    manual_payment_type: str = "Credit Card (Manual)"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class XeroSettings:
     payment_account_code: str = "090"
     sku_matching: bool = False
     sku_sets_item_code: bool = False
+    # The org's ROUNDING system account: where a cents adjustment line goes.
+    rounding_account_code: str = "860"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class QboSettings:
     sku_matching: bool = False
     us_tax_model: bool = True
     tax_code_id: str = ""
+    # Non-US companies: the TaxCode Id for lines that carry no tax (e.g. a zero-rated code).
+    non_taxable_tax_code_id: str = ""
 
 
 @dataclass(frozen=True)
