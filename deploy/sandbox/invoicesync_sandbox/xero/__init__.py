@@ -1,0 +1,1 @@
+"""Strict local stand-in for the Xero identity and accounting APIs."""

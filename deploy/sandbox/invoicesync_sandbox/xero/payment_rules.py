@@ -1,0 +1,35 @@
+"""What Xero checks before it applies a payment to a document."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+EXCEEDS_OUTSTANDING = "Payment amount exceeds the amount outstanding on this document"
+NOT_AUTHORISED = "Payment can only be made against Authorised documents."
+AMOUNT_NOT_POSITIVE = "Payment amount must be greater than zero."
+ACCOUNT_NOT_PAYABLE = (
+    "Payments can only be made to or from BANK accounts or accounts with payments enabled."
+)
+
+
+def payment_error(
+    document_status: str,
+    amount: Decimal,
+    amount_due: Decimal,
+    *,
+    account_type: str | None,
+    account_payments_enabled: bool,
+) -> str | None:
+    if document_status != "AUTHORISED":
+        return NOT_AUTHORISED
+    if amount <= 0:
+        return AMOUNT_NOT_POSITIVE
+    if amount > amount_due:
+        return EXCEEDS_OUTSTANDING
+    if account_type != "BANK" and not account_payments_enabled:
+        return ACCOUNT_NOT_PAYABLE
+    return None
+
+
+def status_after_payment(amount_due_after: Decimal) -> str:
+    return "PAID" if amount_due_after == 0 else "AUTHORISED"
