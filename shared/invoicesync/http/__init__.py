@@ -1,0 +1,1 @@
+"""HTTP mechanics shared by the Flask services: the app factory, JSON errors, health."""

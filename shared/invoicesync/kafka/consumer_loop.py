@@ -1,0 +1,440 @@
+"""The one consumer loop: poll, decode, handle, publish, commit; retry, defer, dead-letter, drain.
+
+A handler receives a run of envelopes of one tenant, in partition order, and returns the events
+to publish. The loop publishes them, and only then commits. Failures:
+- `InvalidInput` (or an undecodable message): dead-lettered at once;
+- `RateLimited` for longer than a moment: that tenant's messages are set aside until the
+  provider's wait is over, while other tenants on the partition go on; the committed offset
+  never passes a message that is set aside;
+- anything else: retried with backoff and jitter, then dead-lettered.
+SIGTERM stops polling, commits what is finished and closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from invoicesync.errors import InvalidInput, RateLimited, Transient
+from invoicesync.events import Envelope, Topic, envelope_from_bytes
+from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
+from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.topics import topic_name
+from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
+from invoicesync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RunHandler = Callable[[Sequence[Envelope]], Sequence[Outgoing]]
+UNKNOWN_TENANT = "unknown"
+# A provider wait shorter than this is slept through inline; longer ones set the tenant aside.
+INLINE_WAIT_SECONDS = 1.0
+MAX_DEFERRALS = 200
+
+
+def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
+    """Adapt a per-message handler to the loop's run-of-messages interface."""
+
+    def handle_run(envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        for envelope in envelopes:
+            outgoing.extend(handler(envelope))
+        return outgoing
+
+    return handle_run
+
+
+@dataclass
+class _Pending:
+    record: ConsumedRecord
+    envelope: Envelope
+    deferrals: int = 0
+
+
+@dataclass
+class _PartitionProgress:
+    """Offsets finished and offsets set aside, so the commit never passes unfinished work."""
+
+    next_to_commit: int | None = None
+    finished_up_to: int = -1
+    set_aside: set[int] = field(default_factory=set)
+
+    def safe_offset(self) -> int | None:
+        if self.finished_up_to < 0 and not self.set_aside:
+            return None
+        candidate = self.finished_up_to + 1
+        if self.set_aside:
+            candidate = min(candidate, min(self.set_aside))
+        return candidate
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    group_id: str
+    topics: tuple[Topic, ...]
+    max_run: int = 1
+    max_attempts: int = 5
+    backoff_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    max_poll_records: int = 200
+    poll_timeout_ms: int = 500
+
+
+class ConsumerLoop:
+    def __init__(
+        self,
+        settings: Settings,
+        options: LoopOptions,
+        handler: RunHandler,
+        publisher: Publisher,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._options = options
+        self._handler = handler
+        self._publisher = publisher
+        self._sleep = sleep
+        self._clock = clock
+        self._random = random.Random()
+        self._stop = threading.Event()
+        self._consumer: KafkaConsumer | None = None
+        self._progress: dict[TopicPartition, _PartitionProgress] = defaultdict(_PartitionProgress)
+        self._set_aside: dict[str, deque[_Pending]] = defaultdict(deque)
+        self._resume_at: dict[str, float] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, *, install_signal_handlers: bool = True) -> None:
+        if install_signal_handlers and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: self.stop())
+            signal.signal(signal.SIGINT, lambda *_: self.stop())
+        log.info("consumer loop started", extra={"group": self._options.group_id})
+        try:
+            while not self._stop.is_set():
+                self.poll_once()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._consumer is None:
+            return
+        try:
+            self._commit()
+        except (KafkaError, Transient):
+            log.warning("final commit failed; unfinished messages will be redelivered")
+        self._consumer.close(autocommit=False)
+        self._consumer = None
+        log.info("consumer loop stopped", extra={"group": self._options.group_id})
+
+    # -- one iteration ---------------------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """Poll once, handle what came and what is due, commit. Returns messages finished."""
+        consumer = self._client()
+        try:
+            batches = consumer.poll(
+                timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
+            )
+            finished = 0
+            for tp, records in batches.items():
+                finished += self._handle_partition_batch(tp, records)
+            finished += self._handle_due_tenants()
+            self._commit()
+            return finished
+        except (KafkaError, Transient) as exc:
+            log.warning(
+                "loop iteration failed, rewinding to the last commit", extra={"error": str(exc)}
+            )
+            self._rewind()
+            self._sleep(self._backoff(1))
+            return 0
+
+    def _handle_partition_batch(self, tp: TopicPartition, records: Sequence) -> int:
+        pending: list[_Pending] = []
+        finished = 0
+        for raw in records:
+            record = _consumed(raw)
+            try:
+                envelope = envelope_from_bytes(record.value)
+            except InvalidInput as exc:
+                self._dead_letter(record, UNKNOWN_TENANT, exc, attempts=1)
+                self._finish(tp, record.offset)
+                finished += 1
+                continue
+            pending.append(_Pending(record, envelope))
+        for tenant_id, run in _runs_by_tenant(pending):
+            if self._set_aside.get(tenant_id):
+                self._set_aside_run(tp, tenant_id, run, retry_after=None)
+                continue
+            finished += self._handle_run(tp, tenant_id, run)
+        return finished
+
+    def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[_Pending]) -> int:
+        finished = 0
+        for chunk_start in range(0, len(run), self._options.max_run):
+            chunk = run[chunk_start : chunk_start + self._options.max_run]
+            if self._set_aside.get(tenant_id):
+                self._set_aside_run(tp, tenant_id, chunk, retry_after=None)
+                continue
+            finished += self._handle_chunk(tp, tenant_id, chunk)
+        return finished
+
+    def _handle_chunk(self, tp: TopicPartition, tenant_id: str, chunk: list[_Pending]) -> int:
+        attempts = 0
+        while True:
+            attempts += 1
+            started = time.perf_counter()
+            try:
+                outgoing = self._handler([item.envelope for item in chunk])
+                self._publisher.publish_all(outgoing)
+            except RateLimited as exc:
+                if exc.retry_after > INLINE_WAIT_SECONDS:
+                    self._set_aside_run(tp, tenant_id, chunk, retry_after=exc.retry_after)
+                    return 0
+                self._sleep(max(exc.retry_after, 0.05))
+                attempts -= 1  # a provider's short wait is not a failure of ours
+                continue
+            except InvalidInput as exc:
+                if len(chunk) > 1:
+                    return self._handle_singly(tp, tenant_id, chunk)
+                self._give_up(tp, tenant_id, chunk[0], exc, attempts, "invalid")
+                return 1
+            except Exception as exc:  # noqa: BLE001 - every other failure is retried, then parked
+                if attempts >= self._options.max_attempts:
+                    if len(chunk) > 1:
+                        return self._handle_singly(tp, tenant_id, chunk)
+                    self._give_up(tp, tenant_id, chunk[0], exc, attempts, "failed")
+                    return 1
+                log.warning(
+                    "handler failed, will retry",
+                    extra={"tenant_id": tenant_id, "attempt": attempts, "error": repr(exc)},
+                )
+                self._sleep(self._backoff(attempts))
+                if self._stop.is_set():
+                    raise Transient("stopping before the retry") from exc
+                continue
+            HANDLER_SECONDS.labels(topic=chunk[0].record.topic).observe(
+                time.perf_counter() - started
+            )
+            for item in chunk:
+                MESSAGES_HANDLED.labels(topic=item.record.topic, outcome="ok").inc()
+                self._finish(tp, item.record.offset)
+            return len(chunk)
+
+    def _handle_singly(self, tp: TopicPartition, tenant_id: str, chunk: list[_Pending]) -> int:
+        """A run failed as a whole: retry its messages one by one so only the poison one parks."""
+        finished = 0
+        for item in chunk:
+            if self._set_aside.get(tenant_id):
+                self._set_aside_run(tp, tenant_id, [item], retry_after=None)
+                continue
+            finished += self._handle_chunk(tp, tenant_id, [item])
+        return finished
+
+    def _give_up(self, tp, tenant_id, item: _Pending, error: BaseException, attempts, outcome):
+        self._dead_letter(item.record, tenant_id, error, attempts)
+        MESSAGES_HANDLED.labels(topic=item.record.topic, outcome=outcome).inc()
+        self._finish(tp, item.record.offset)
+
+    # -- tenants set aside -----------------------------------------------------------------
+
+    def _set_aside_run(self, tp, tenant_id, run: list[_Pending], retry_after: float | None) -> None:
+        queue = self._set_aside[tenant_id]
+        for item in reversed(run) if retry_after is not None else run:
+            item.deferrals += 1 if retry_after is not None else 0
+            if retry_after is not None:
+                queue.appendleft(item)
+            else:
+                queue.append(item)
+            self._progress[tp].set_aside.add(item.record.offset)
+        if retry_after is not None:
+            self._resume_at[tenant_id] = self._clock() + retry_after
+            log.info(
+                "tenant rate-limited, its messages wait",
+                extra={"tenant_id": tenant_id, "retry_after": retry_after, "waiting": len(queue)},
+            )
+
+    def _handle_due_tenants(self) -> int:
+        finished = 0
+        now = self._clock()
+        for tenant_id in [t for t, at in self._resume_at.items() if at <= now]:
+            del self._resume_at[tenant_id]
+            queue = self._set_aside.pop(tenant_id, deque())
+            items = list(queue)
+            for item in items:
+                tp = TopicPartition(item.record.topic, item.record.partition)
+                self._progress[tp].set_aside.discard(item.record.offset)
+            for tp, run in _runs_by_partition(items):
+                if self._set_aside.get(tenant_id):
+                    self._set_aside_run(tp, tenant_id, run, retry_after=None)
+                    continue
+                overdue = [i for i in run if i.deferrals >= MAX_DEFERRALS]
+                for item in overdue:
+                    error = Transient(f"still rate-limited after {item.deferrals} waits")
+                    self._give_up(tp, tenant_id, item, error, item.deferrals, "failed")
+                finished += len(overdue)
+                finished += self._handle_run(tp, tenant_id, [i for i in run if i not in overdue])
+        return finished
+
+    def _poll_timeout_ms(self) -> int:
+        if not self._resume_at:
+            return self._options.poll_timeout_ms
+        until_due = min(self._resume_at.values()) - self._clock()
+        return max(0, min(self._options.poll_timeout_ms, int(until_due * 1000)))
+
+    # -- offsets ---------------------------------------------------------------------------
+
+    def _finish(self, tp: TopicPartition, offset: int) -> None:
+        progress = self._progress[tp]
+        progress.finished_up_to = max(progress.finished_up_to, offset)
+
+    def _commit(self) -> None:
+        offsets = {}
+        for tp, progress in self._progress.items():
+            safe = progress.safe_offset()
+            if safe is not None and safe != progress.next_to_commit:
+                offsets[tp] = OffsetAndMetadata(safe, "", -1)
+        if not offsets or self._consumer is None:
+            return
+        self._consumer.commit(offsets)
+        for tp, meta in offsets.items():
+            self._progress[tp].next_to_commit = meta.offset
+
+    def _rewind(self) -> None:
+        if self._consumer is None:
+            return
+        self._set_aside.clear()
+        self._resume_at.clear()
+        for tp in self._consumer.assignment():
+            committed = self._consumer.committed(tp)
+            progress = self._progress[tp]
+            progress.set_aside.clear()
+            progress.finished_up_to = -1 if committed is None else committed - 1
+            if committed is not None:
+                self._consumer.seek(tp, committed)
+            else:
+                self._consumer.seek_to_beginning(tp)
+
+    def _dead_letter(self, record: ConsumedRecord, tenant_id: str, error, attempts: int) -> None:
+        log.error(
+            "message dead-lettered",
+            extra={
+                "tenant_id": tenant_id,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "error": repr(error),
+                "attempts": attempts,
+            },
+        )
+        envelope = dead_letter_envelope(
+            record,
+            tenant_id=tenant_id,
+            error=error,
+            attempts=attempts,
+            group_id=self._options.group_id,
+        )
+        self._publisher.publish(Topic.DEAD_LETTERS, envelope)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(
+            self._options.backoff_max_seconds, self._options.backoff_seconds * 2 ** (attempt - 1)
+        )
+        return self._random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+
+    # -- client ----------------------------------------------------------------------------
+
+    def _client(self) -> KafkaConsumer:
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                group_id=self._options.group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=self._options.max_poll_records,
+                session_timeout_ms=10_000,
+                heartbeat_interval_ms=3_000,
+                client_id=self._options.group_id,
+            )
+            names = [topic_name(topic, self._settings) for topic in self._options.topics]
+            self._consumer.subscribe(topics=names, listener=_ForgetRevoked(self))
+        return self._consumer
+
+    def forget_partitions(self, partitions) -> None:
+        """Partitions moved to another consumer: what we set aside there is theirs to redo."""
+        revoked = set(partitions)
+        for tenant_id in list(self._set_aside):
+            kept = deque(
+                item
+                for item in self._set_aside[tenant_id]
+                if TopicPartition(item.record.topic, item.record.partition) not in revoked
+            )
+            if kept:
+                self._set_aside[tenant_id] = kept
+            else:
+                del self._set_aside[tenant_id]
+                self._resume_at.pop(tenant_id, None)
+        for tp in revoked:
+            self._progress.pop(tp, None)
+
+
+class _ForgetRevoked(ConsumerRebalanceListener):
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    def on_partitions_revoked(self, revoked) -> None:
+        try:
+            self._loop._commit()
+        except (KafkaError, Transient):
+            log.warning("commit on revoke failed; those messages will be redelivered")
+        self._loop.forget_partitions(revoked)
+
+    def on_partitions_assigned(self, assigned) -> None:
+        pass
+
+
+def _consumed(raw) -> ConsumedRecord:
+    return ConsumedRecord(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value,
+        timestamp_ms=raw.timestamp,
+        headers=tuple((name, value) for name, value in (raw.headers or [])),
+    )
+
+
+def _runs_by_tenant(pending: list[_Pending]) -> list[tuple[str, list[_Pending]]]:
+    """Group one partition's messages by tenant, keeping each tenant's order."""
+    runs: dict[str, list[_Pending]] = {}
+    for item in pending:
+        runs.setdefault(item.envelope.tenant_id, []).append(item)
+    return list(runs.items())
+
+
+def _runs_by_partition(items: list[_Pending]) -> list[tuple[TopicPartition, list[_Pending]]]:
+    runs: dict[TopicPartition, list[_Pending]] = {}
+    for item in items:
+        runs.setdefault(TopicPartition(item.record.topic, item.record.partition), []).append(item)
+    return list(runs.items())

@@ -1,0 +1,105 @@
+"""The one producer helper: acks from all in-sync replicas, idempotent, returns once confirmed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from invoicesync.errors import Transient
+from invoicesync.events import Envelope, Topic
+from invoicesync.kafka.topics import topic_name
+from invoicesync.metrics import MESSAGES_PUBLISHED
+from invoicesync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An event to publish: where it goes and what it says."""
+
+    topic: Topic
+    envelope: Envelope
+
+
+class Publisher:
+    """Publishes envelopes keyed by tenant. Create it after a gunicorn fork, never at import."""
+
+    def __init__(self, settings: Settings, *, timeout_seconds: float = 10.0) -> None:
+        self._settings = settings
+        self._timeout = timeout_seconds
+        self._producer: KafkaProducer | None = None
+
+    def _client(self) -> KafkaProducer:
+        if self._producer is None:
+            try:
+                self._producer = KafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    linger_ms=2,
+                    max_block_ms=int(self._timeout * 1000),
+                    request_timeout_ms=int(self._timeout * 1000),
+                    delivery_timeout_ms=int(self._timeout * 1000) + 2000,
+                    bootstrap_timeout_ms=int(self._timeout * 1000),
+                )
+            except KafkaError as exc:
+                raise Transient(f"Kafka unreachable: {exc}") from exc
+        return self._producer
+
+    def publish(self, topic: Topic, envelope: Envelope) -> None:
+        self.publish_all([Outgoing(topic, envelope)])
+
+    def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
+        """Send every event, then wait until the broker acknowledged all of them, in order."""
+        if not outgoing:
+            return
+        producer = self._client()
+        try:
+            futures = [
+                (
+                    item.topic,
+                    producer.send(
+                        topic_name(item.topic, self._settings),
+                        key=item.envelope.key,
+                        value=item.envelope.to_bytes(),
+                    ),
+                )
+                for item in outgoing
+            ]
+            for topic, future in futures:
+                future.get(timeout=self._timeout)
+                MESSAGES_PUBLISHED.labels(topic=topic.value).inc()
+        except KafkaError as exc:
+            self._discard()
+            raise Transient(f"publish failed: {exc}") from exc
+
+    def publish_raw(self, name: str, key: bytes | None, value: bytes, headers=None) -> None:
+        """Publish bytes as they are (dead letters keep the original message untouched)."""
+        producer = self._client()
+        try:
+            producer.send(name, key=key, value=value, headers=headers or []).get(
+                timeout=self._timeout
+            )
+        except KafkaError as exc:
+            self._discard()
+            raise Transient(f"publish failed: {exc}") from exc
+
+    def _discard(self) -> None:
+        # A producer that failed a send may hold a broken idempotence state: start over next time.
+        if self._producer is not None:
+            try:
+                self._producer.close(timeout=1)
+            except Exception:  # noqa: BLE001 - closing a broken client must not mask the cause
+                log.debug("closing a failed producer raised", exc_info=True)
+            self._producer = None
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(timeout=self._timeout)
+            self._producer.close(timeout=self._timeout)
+            self._producer = None

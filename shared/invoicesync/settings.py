@@ -1,0 +1,117 @@
+"""The one settings object: every knob read from the environment, with production defaults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class ProviderEndpoints:
+    """Where a provider lives. Production defaults; the sandbox is chosen by configuration."""
+
+    api_base: str
+    authorize_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    topic_prefix: str = ""
+    topic_partitions: int = 6
+    token_encryption_key: str = ""
+    public_base_url: str = "http://127.0.0.1:8080"
+    hooks_base_url: str = "http://127.0.0.1:8081"
+    webhooks_base_url: str = "http://127.0.0.1:8082"
+    admin_port: int = 8080
+    ingest_port: int = 8081
+    reverse_sync_port: int = 8082
+    log_level: str = "INFO"
+    consumer_max_attempts: int = 5
+    consumer_backoff_seconds: float = 0.5
+    consumer_backoff_max_seconds: float = 30.0
+    poll_interval_seconds: int = 3600
+    poll_overlap_seconds: int = 300
+    hook_body_limit_bytes: int = 1_048_576
+    keap_api_base: str = "https://api.infusionsoft.com/crm"
+    keap_authorize_url: str = "https://accounts.infusionsoft.com/app/oauth/authorize"
+    keap_token_url: str = "https://api.infusionsoft.com/token"
+    keap_client_id: str = ""
+    keap_client_secret: str = ""
+    xero_api_base: str = "https://api.xero.com"
+    xero_authorize_url: str = "https://login.xero.com/identity/connect/authorize"
+    xero_token_url: str = "https://identity.xero.com/connect/token"
+    xero_client_id: str = ""
+    xero_client_secret: str = ""
+    xero_webhook_key: str = ""
+    qbo_api_base: str = "https://quickbooks.api.intuit.com"
+    qbo_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
+    qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+    qbo_client_id: str = ""
+    qbo_client_secret: str = ""
+    qbo_webhook_verifier_token: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    email_sender: str = "InvoiceSync <noreply@invoicesync.local>"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `INVOICESYNC_<FIELD>` (or the bare upper-case name for the infrastructure URLs)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for spec in fields(cls):
+            raw = _lookup(environ, spec.name)
+            if raw is None:
+                continue
+            values[spec.name] = _parse(spec.name, spec.type, raw)
+        return cls(**values)
+
+    def endpoints(self, provider: str) -> ProviderEndpoints:
+        return ProviderEndpoints(
+            api_base=getattr(self, f"{provider}_api_base").rstrip("/"),
+            authorize_url=getattr(self, f"{provider}_authorize_url"),
+            token_url=getattr(self, f"{provider}_token_url"),
+            client_id=getattr(self, f"{provider}_client_id"),
+            client_secret=getattr(self, f"{provider}_client_secret"),
+        )
+
+
+# Conventional names the infrastructure tools and docker images already use.
+_BARE_NAMES = {"kafka_bootstrap_servers", "redis_url"}
+
+
+def _lookup(environ: Mapping[str, str], name: str) -> str | None:
+    prefixed = environ.get(f"INVOICESYNC_{name.upper()}")
+    if prefixed is not None:
+        return prefixed
+    if name in _BARE_NAMES:
+        return environ.get(name.upper())
+    return None
+
+
+def _parse(name: str, type_name: object, raw: str) -> object:
+    try:
+        if type_name in ("int", int):
+            return int(raw)
+        if type_name in ("float", float):
+            return float(raw)
+        if type_name in ("bool", bool):
+            lowered = raw.strip().lower()
+            if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                raise ValueError(raw)
+            return lowered in {"1", "true", "yes", "on"}
+    except ValueError as exc:
+        raise SettingsError(f"{name}: cannot read {raw!r} as {type_name}") from exc
+    return raw
