@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Runs a real single-node Apache Kafka broker (KRaft, broker+controller) from Maven Central jars.
+#
+#   kafka.sh fetch    download the broker's jars into .cache/kafka/<version>/libs (once)
+#   kafka.sh start    write the config, format storage once, start in the background, wait ready
+#   kafka.sh stop     stop the broker this data dir's pid file names
+#   kafka.sh status   "running <pid>" and exit 0, or exit 1
+#
+# Environment (defaults in brackets):
+#   KAFKA_PORT [19092]  KAFKA_CONTROLLER_PORT [19093]  KAFKA_DATA_DIR [<repo>/var/kafka]
+#   KAFKA_HEAP [-Xms256m -Xmx512m]  PYTHON [<repo>/.venv/bin/python]
+#   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
+set -euo pipefail
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$script_dir/../.." && pwd)"
+pom="$script_dir/pom.xml"
+# The pom is the one place the version is pinned.
+kafka_version="$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' "$pom" | head -n 1)"
+
+libs_dir="${KAFKA_LIBS_DIR:-$repo_root/.cache/kafka/$kafka_version/libs}"
+port="${KAFKA_PORT:-19092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
+data_dir="${KAFKA_DATA_DIR:-$repo_root/var/kafka}"
+heap="${KAFKA_HEAP:--Xms256m -Xmx512m}"
+python="${PYTHON:-$repo_root/.venv/bin/python}"
+
+pid_file="$data_dir/kafka.pid"
+properties="$data_dir/server.properties"
+logs_dir="$data_dir/logs"
+server_log="$logs_dir/server.log"
+bootstrap="127.0.0.1:$port"
+ready_timeout_s=90
+stop_timeout_s=30
+
+die() {
+    echo "kafka.sh: $*" >&2
+    exit 1
+}
+
+require() {
+    command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH; $2"
+}
+
+# A zombie (a broker that died while this script still waits on it) counts as gone.
+alive() {
+    local state
+    state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
+
+# The pid in the pid file, if it is a live broker started for this data dir.
+running_pid() {
+    [[ -f "$pid_file" ]] || return 1
+    local pid
+    pid="$(cat "$pid_file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    # Checking the command line guards against a recycled pid.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $properties" || return 1
+    echo "$pid"
+}
+
+fetch() {
+    if [[ -f "$libs_dir/kafka_2.13-$kafka_version.jar" ]]; then
+        return 0
+    fi
+    require java "Kafka $kafka_version needs Java 17 or newer"
+    require mvn "install Maven to fetch the broker's jars from Maven Central"
+    mkdir -p "$libs_dir"
+    # Several brokers may start at once (one per test run); only one of them downloads.
+    (
+        flock 9
+        if [[ ! -f "$libs_dir/kafka_2.13-$kafka_version.jar" ]]; then
+            echo "Fetching Kafka $kafka_version jars into $libs_dir"
+            mvn -B -Dstyle.color=never -f "$pom" -Dkafka.libs.dir="$libs_dir" \
+                dependency:copy-dependencies >"$libs_dir/.fetch.log" 2>&1 ||
+                { tail -n 40 "$libs_dir/.fetch.log" >&2; die "Maven could not fetch the jars"; }
+        fi
+    ) 9>"$libs_dir/.fetch.lock"
+    [[ -f "$libs_dir/kafka_2.13-$kafka_version.jar" ]] || die "fetch did not produce kafka_2.13-$kafka_version.jar"
+}
+
+write_properties() {
+    cat >"$properties" <<EOF
+# Written by deploy/kafka/kafka.sh on every start; edit the script, not this file.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data_dir/store
+
+# One node: every internal topic has one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=2
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+
+# Fast, strict behaviour for development and tests.
+group.initial.rebalance.delay.ms=0
+group.min.session.timeout.ms=1000
+auto.create.topics.enable=false
+num.partitions=1
+
+# Sized for a two-core machine.
+num.network.threads=2
+num.io.threads=2
+num.recovery.threads.per.data.dir=1
+background.threads=2
+EOF
+}
+
+java_base=(java -XX:+UseSerialGC -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$script_dir/log4j2.properties"
+    "-Dkafka.logs.dir=$logs_dir")
+
+format_storage_once() {
+    [[ -f "$data_dir/store/meta.properties" ]] && return 0
+    local cluster_id_file="$data_dir/cluster.id"
+    if [[ ! -s "$cluster_id_file" ]]; then
+        "$python" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' \
+            >"$cluster_id_file"
+    fi
+    # No --standalone: StorageTool refuses it together with static controller.quorum.voters.
+    "${java_base[@]}" -Dkafka.log.file=storage-format.log -cp "$libs_dir/*" \
+        kafka.tools.StorageTool format -t "$(cat "$cluster_id_file")" -c "$properties" \
+        >"$logs_dir/storage-format.out" 2>&1 ||
+        { cat "$logs_dir/storage-format.out" >&2; die "storage format failed"; }
+}
+
+admin_round_trip() {
+    "$python" - "$bootstrap" "$1" <<'EOF'
+import sys
+import time
+
+from kafka.admin import KafkaAdminClient
+
+bootstrap, timeout_s = sys.argv[1], float(sys.argv[2])
+deadline = time.monotonic() + timeout_s
+while True:
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=5000, bootstrap_timeout_ms=5000
+        )
+        try:
+            admin.list_topics()
+            break
+        finally:
+            admin.close()
+    except Exception as exc:
+        if time.monotonic() > deadline:
+            sys.exit(f"admin round-trip to {bootstrap} failed: {exc!r}")
+        time.sleep(0.5)
+EOF
+}
+
+fail_start() {
+    local pid="$1"
+    echo "kafka.sh: broker did not become ready: $2" >&2
+    echo "---- last 50 lines of $server_log ----" >&2
+    tail -n 50 "$server_log" >&2 2>/dev/null || true
+    echo "---- last 50 lines of $data_dir/kafka.out ----" >&2
+    tail -n 50 "$data_dir/kafka.out" >&2 2>/dev/null || true
+    kill -KILL "$pid" 2>/dev/null || true
+    rm -f "$pid_file"
+    exit 1
+}
+
+wait_until_ready() {
+    local pid="$1" deadline=$((SECONDS + ready_timeout_s))
+    until grep -qF "Kafka Server started" "$server_log" 2>/dev/null; do
+        alive "$pid" || fail_start "$pid" "the java process exited"
+        ((SECONDS < deadline)) || fail_start "$pid" "no 'Kafka Server started' within ${ready_timeout_s}s"
+        sleep 0.2
+    done
+    admin_round_trip $((deadline - SECONDS > 5 ? deadline - SECONDS : 5)) ||
+        fail_start "$pid" "the admin round-trip failed"
+}
+
+start() {
+    local pid
+    if pid="$(running_pid)"; then
+        echo "already running $pid on $bootstrap"
+        return 0
+    fi
+    fetch
+    require java "Kafka $kafka_version needs Java 17 or newer"
+    [[ -x "$python" ]] || die "no Python at $python (set PYTHON); it is needed for the readiness check"
+    mkdir -p "$data_dir/store" "$logs_dir"
+    write_properties
+    format_storage_once
+    # A fresh log per start, so the readiness line found is this start's.
+    [[ -f "$server_log" ]] && mv -f "$server_log" "$server_log.previous"
+    # shellcheck disable=SC2086  # KAFKA_HEAP holds several JVM flags
+    setsid nohup "${java_base[@]}" $heap -cp "$libs_dir/*" kafka.Kafka "$properties" \
+        >"$data_dir/kafka.out" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" >"$pid_file"
+    wait_until_ready "$pid"
+    echo "Kafka $kafka_version ready on $bootstrap (pid $pid, data $data_dir)"
+}
+
+stop() {
+    local pid
+    if ! pid="$(running_pid)"; then
+        rm -f "$pid_file"
+        echo "not running"
+        return 0
+    fi
+    kill -TERM "$pid"
+    local deadline=$((SECONDS + stop_timeout_s))
+    while alive "$pid" && ((SECONDS < deadline)); do
+        sleep 0.2
+    done
+    if alive "$pid"; then
+        echo "kafka.sh: broker $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+    echo "stopped $pid"
+}
+
+status() {
+    local pid
+    if pid="$(running_pid)"; then
+        echo "running $pid"
+        return 0
+    fi
+    echo "not running"
+    return 1
+}
+
+case "${1:-}" in
+fetch) fetch ;;
+start) start ;;
+stop) stop ;;
+status) status ;;
+*) die "usage: $0 fetch|start|stop|status" ;;
+esac
