@@ -52,6 +52,8 @@ class KeapSettings:
     finance_charges: FinanceChargeHandling = FinanceChargeHandling.AS_LINE
     # One of the app's configured Manual Payment Types; reverse sync records payments with it.
     manual_payment_type: str = "Credit Card (Manual)"
+    # The Keap app's IANA time zone: Keap sends UTC instants but invoice dates are local.
+    timezone: str = "UTC"
 
 
 @dataclass(frozen=True)
