@@ -1,0 +1,1 @@
+"""Provider clients: paths, auth, paging, errors, and schemas that load responses."""
