@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Runs the project's own Redis server (append-only file, 127.0.0.1 only) beside any system Redis.
+#
+#   redis.sh start    install redis-server if missing, write the config, start, wait for PONG
+#   redis.sh stop     stop the server this data dir's pid file names
+#   redis.sh status   "running <pid>" and exit 0, or exit 1
+#
+# Environment (defaults in brackets): REDIS_PORT [16379]  REDIS_DATA_DIR [<repo>/var/redis]
+set -euo pipefail
+
+script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$script_dir/../.." && pwd)"
+
+port="${REDIS_PORT:-16379}"
+data_dir="${REDIS_DATA_DIR:-$repo_root/var/redis}"
+
+config="$data_dir/redis.conf"
+pid_file="$data_dir/redis.pid"
+log_file="$data_dir/redis.log"
+ready_timeout_s=20
+stop_timeout_s=20
+
+die() {
+    echo "redis.sh: $*" >&2
+    exit 1
+}
+
+# A zombie counts as gone.
+alive() {
+    local state
+    state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+    [[ -n "$state" && "$state" != Z ]]
+}
+
+# The pid in the pid file, if it is a live redis-server on our port.
+running_pid() {
+    [[ -f "$pid_file" ]] || return 1
+    local pid
+    pid="$(cat "$pid_file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
+    # Checking the process title guards against a recycled pid.
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "redis-server .*:$port( |$)" || return 1
+    echo "$pid"
+}
+
+install_redis() {
+    command -v redis-server >/dev/null 2>&1 && return 0
+    local sudo=()
+    if [[ "$(id -u)" != 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "redis-server is missing and installing it needs root"
+        sudo=(sudo)
+    fi
+    echo "Installing Debian's redis-server"
+    "${sudo[@]}" apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+}
+
+write_config() {
+    cat >"$config" <<EOF
+# Written by deploy/redis/redis.sh on every start; edit the script, not this file.
+bind 127.0.0.1
+port $port
+protected-mode yes
+daemonize yes
+pidfile "$pid_file"
+logfile "$log_file"
+dir "$data_dir"
+# Durability comes from the append-only file alone; no RDB snapshots.
+appendonly yes
+appendfsync everysec
+save ""
+EOF
+}
+
+fail_start() {
+    echo "redis.sh: redis did not become ready on 127.0.0.1:$port: $1" >&2
+    echo "---- last 50 lines of $log_file ----" >&2
+    tail -n 50 "$log_file" >&2 2>/dev/null || true
+    local pid
+    if pid="$(running_pid)"; then
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+    exit 1
+}
+
+# Ready means our own process answers on the port, not some other server that holds it.
+answering_pid() {
+    redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null |
+        sed -n 's/^process_id:\([0-9]*\).*/\1/p'
+}
+
+# The daemon writes its pid file only once it listens, so until then its log names it.
+server_died_before_listening() {
+    local logged_pid
+    logged_pid="$(tail -n 1 "$log_file" 2>/dev/null | cut -d: -f1)"
+    [[ "$logged_pid" =~ ^[0-9]+$ ]] && ! alive "$logged_pid"
+}
+
+wait_until_ready() {
+    local deadline=$((SECONDS + ready_timeout_s)) pid=""
+    until [[ -n "$pid" && "$(answering_pid)" == "$pid" ]]; do
+        ((SECONDS < deadline)) || fail_start "no PONG from our process within ${ready_timeout_s}s"
+        sleep 0.1
+        pid="$(running_pid)" || pid=""
+        if [[ -z "$pid" ]] && server_died_before_listening; then
+            fail_start "the server exited"
+        fi
+    done
+    [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping)" == PONG ]] || fail_start "PING did not answer PONG"
+}
+
+start() {
+    local pid
+    if pid="$(running_pid)"; then
+        echo "already running $pid on 127.0.0.1:$port"
+        return 0
+    fi
+    install_redis
+    mkdir -p "$data_dir"
+    rm -f "$pid_file"
+    # A fresh log per start, so what the wait reads is this start's.
+    [[ -f "$log_file" ]] && mv -f "$log_file" "$log_file.previous"
+    write_config
+    redis-server "$config" || fail_start "redis-server exited with status $?"
+    wait_until_ready
+    echo "Redis ready on 127.0.0.1:$port (pid $(running_pid), data $data_dir)"
+}
+
+stop() {
+    local pid
+    if ! pid="$(running_pid)"; then
+        rm -f "$pid_file"
+        echo "not running"
+        return 0
+    fi
+    # SIGTERM is Redis's graceful shutdown (flushes the append-only file), aimed at our pid only.
+    kill -TERM "$pid"
+    local deadline=$((SECONDS + stop_timeout_s))
+    while alive "$pid" && ((SECONDS < deadline)); do
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        echo "redis.sh: redis $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_file"
+    echo "stopped $pid"
+}
+
+status() {
+    local pid
+    if pid="$(running_pid)"; then
+        echo "running $pid"
+        return 0
+    fi
+    echo "not running"
+    return 1
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+status) status ;;
+*) die "usage: $0 start|stop|status" ;;
+esac
