@@ -108,7 +108,8 @@ def canonical_invoice_from_keap_order(
         total = subtotal + taxes
     _check_total(order, currency, total, ignored)
     paid = to_cents(order.total_paid, currency)
-    totals = Totals(subtotal, taxes, total, paid, max(total - paid, _ZERO))
+    due = max(total - paid, _ZERO)
+    totals = Totals(*(to_cents(amount, currency) for amount in (subtotal, taxes, total, paid, due)))
     plan = canonical_payment_plan(order.payment_plan)
     paid_at_creation = _paid_at_creation(order, total, invoice_date, payments, currency, zone)
     invoice = CanonicalInvoice(
