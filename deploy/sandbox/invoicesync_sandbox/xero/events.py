@@ -1,0 +1,78 @@
+"""Outgoing Xero webhooks: signed event batches and the intent-to-receive check."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+
+from invoicesync_sandbox.core.webhooks import DeliveryOutcome
+from invoicesync_sandbox.xero.state import WebhookSubscription, XeroState
+
+
+def signature(key: str, body: bytes) -> str:
+    """`x-xero-signature`: base64 of HMAC-SHA256 over the exact body bytes."""
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def _payload(events: list[dict], first_sequence: int) -> bytes:
+    body = {
+        "events": events,
+        "firstEventSequence": first_sequence,
+        "lastEventSequence": first_sequence + max(len(events) - 1, 0),
+        "entropy": secrets.token_hex(10).upper(),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def start_intent_to_receive(state: XeroState, subscription: WebhookSubscription) -> None:
+    """Send one correctly and one wrongly signed empty batch; active only if both are judged."""
+    expected = {True: 200, False: 401}
+
+    def judge(correct: bool):
+        def record(outcome: DeliveryOutcome) -> None:
+            subscription.intent_checks += 1
+            if outcome.last_status != expected[correct]:
+                subscription.intent_failures += 1
+            if subscription.intent_checks == 2:
+                subscription.active = subscription.intent_failures == 0
+
+        return record
+
+    for correct in (True, False):
+        body = _payload([], 0)
+        key = subscription.key if correct else secrets.token_urlsafe(32)
+        state.webhooks.deliver(
+            subscription.url,
+            body,
+            {"Content-Type": "application/json", "x-xero-signature": signature(key, body)},
+            retries=0,
+            on_complete=judge(correct),
+        )
+
+
+def publish(
+    state: XeroState, tenant_id: str, category: str, event_type: str, resource_id: str
+) -> None:
+    """Queue one INVOICE/CONTACT event if a subscription has passed intent to receive."""
+    subscription = state.webhook
+    if subscription is None or not subscription.active:
+        return
+    collection = {"INVOICE": "Invoices", "CONTACT": "Contacts"}[category]
+    event = {
+        "resourceUrl": f"{state.public_url}/api.xro/2.0/{collection}/{resource_id}",
+        "resourceId": resource_id,
+        "eventDateUtc": state.clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3],
+        "eventType": event_type,
+        "eventCategory": category,
+        "tenantId": tenant_id,
+        "tenantType": "ORGANISATION",
+    }
+    body = _payload([event], 1)
+    headers = {
+        "Content-Type": "application/json",
+        "x-xero-signature": signature(subscription.key, body),
+    }
+    state.webhooks.deliver(subscription.url, body, headers)
