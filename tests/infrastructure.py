@@ -1,0 +1,176 @@
+"""Real Kafka and Redis for the test run: existing servers from the environment, a Docker
+container where an engine answers, otherwise the project's own scripts on free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
+REDIS_SCRIPT = REPO / "deploy" / "redis" / "redis.sh"
+KAFKA_IMAGE = "apache/kafka:4.3.1"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class ScriptServer:
+    """A server run by one of the project's scripts, in its own data dir on its own ports."""
+
+    script: Path
+    env: dict[str, str]
+    address: str
+    data_dir: Path
+    log_files: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        result = subprocess.run(
+            ["bash", str(self.script), "start"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"{self.script.name} start failed:\n{result.stdout}\n{result.stderr}"
+            )
+
+    def stop(self) -> None:
+        subprocess.run(
+            ["bash", str(self.script), "stop"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            timeout=60,
+        )
+
+    def restartable(self) -> bool:
+        return True
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@dataclass
+class ExternalServer:
+    address: str
+
+    def start(self) -> None:  # not ours to manage
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def restartable(self) -> bool:
+        return False
+
+    def remove(self) -> None:
+        pass
+
+
+def docker_engine_answers() -> bool:
+    try:
+        import docker  # testcontainers' dependency
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means no usable engine
+        return False
+
+
+def start_kafka():
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        return ExternalServer(external)
+    if docker_engine_answers():
+        return _kafka_container()
+    data_dir = Path(tempfile.mkdtemp(prefix="invoicesync-kafka-"))
+    port, controller_port = free_port(), free_port()
+    server = ScriptServer(
+        KAFKA_SCRIPT,
+        {
+            "KAFKA_PORT": str(port),
+            "KAFKA_CONTROLLER_PORT": str(controller_port),
+            "KAFKA_DATA_DIR": str(data_dir),
+        },
+        f"127.0.0.1:{port}",
+        data_dir,
+    )
+    server.start()
+    return server
+
+
+def start_redis():
+    external = os.environ.get("REDIS_URL")
+    if external:
+        return ExternalServer(external)
+    data_dir = Path(tempfile.mkdtemp(prefix="invoicesync-redis-"))
+    port = free_port()
+    server = ScriptServer(
+        REDIS_SCRIPT,
+        {"REDIS_PORT": str(port), "REDIS_DATA_DIR": str(data_dir)},
+        f"redis://127.0.0.1:{port}/0",
+        data_dir,
+    )
+    server.start()
+    return server
+
+
+def _kafka_container():
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    host_port = free_port()
+
+    class _Container:
+        def __init__(self) -> None:
+            self.address = f"localhost:{host_port}"
+            self._container = (
+                DockerContainer(KAFKA_IMAGE)
+                .with_bind_ports(9092, host_port)
+                .with_env("KAFKA_NODE_ID", "1")
+                .with_env("KAFKA_PROCESS_ROLES", "broker,controller")
+                .with_env("KAFKA_LISTENERS", "PLAINTEXT://:9092,CONTROLLER://:9093")
+                .with_env("KAFKA_ADVERTISED_LISTENERS", f"PLAINTEXT://localhost:{host_port}")
+                .with_env("KAFKA_CONTROLLER_QUORUM_VOTERS", "1@localhost:9093")
+                .with_env("KAFKA_CONTROLLER_LISTENER_NAMES", "CONTROLLER")
+                .with_env(
+                    "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP",
+                    "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                )
+                .with_env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "1")
+                .with_env("KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "1")
+                .with_env("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "1")
+                .with_env("KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS", "0")
+                .with_env("KAFKA_AUTO_CREATE_TOPICS_ENABLE", "false")
+                .with_env("CLUSTER_ID", uuid.uuid4().hex[:22])
+            )
+
+        def start(self) -> None:
+            self._container.start()
+            wait_for_logs(self._container, "Kafka Server started", timeout=120)
+
+        def stop(self) -> None:
+            self._container.stop()
+
+        def restartable(self) -> bool:
+            return False
+
+        def remove(self) -> None:
+            self._container.stop()
+
+    container = _Container()
+    container.start()
+    return container

@@ -1,0 +1,280 @@
+"""The consumer loop against the real broker: commits, retries, dead letters, redelivery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+
+from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
+
+from invoicesync.errors import InvalidInput, RateLimited
+from invoicesync.events import Envelope, EventType, Topic
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.topics import topic_name
+
+
+def notification(tenant: str, number: int) -> Envelope:
+    return Envelope(
+        type=EventType.SYNC_RESULT_RECORDED, tenant_id=tenant, payload={"number": number}
+    )
+
+
+def publish(settings, envelopes: Sequence[Envelope], topic=Topic.KEAP_NOTIFICATIONS) -> None:
+    publisher = Publisher(settings)
+    publisher.publish_all([Outgoing(topic, envelope) for envelope in envelopes])
+    publisher.close()
+
+
+def run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, "the loop did not get there in time"
+        loop.poll_once()
+
+
+def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        offsets = admin.list_group_offsets({group: None}).get(group, {})
+    finally:
+        admin.close()
+    name = topic_name(topic, settings)
+    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == name)
+
+
+def read_topic(settings, topic: Topic, expected: int, timeout: float = 20.0) -> list[dict]:
+    consumer = KafkaConsumer(
+        topic_name(topic, settings),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=1000,
+    )
+    found: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < expected and time.monotonic() < deadline:
+            for record in consumer:
+                found.append(json.loads(record.value))
+    finally:
+        consumer.close()
+    return found
+
+
+def loop_for(settings, group: str, handler, **options) -> ConsumerLoop:
+    return ConsumerLoop(
+        settings,
+        LoopOptions(group_id=group, topics=(Topic.KEAP_NOTIFICATIONS,), **options),
+        handler,
+        Publisher(settings),
+    )
+
+
+def test_a_produced_message_is_consumed_and_its_output_published(settings, unique_name):
+    publish(settings, [notification("tenant-a", 1)])
+    seen: list[Envelope] = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        seen.append(envelope)
+        return [Outgoing(Topic.SYNC_RESULTS, notification(envelope.tenant_id, 100))]
+
+    loop = loop_for(settings, unique_name, one_at_a_time(handler))
+    run_until(loop, lambda: len(seen) == 1)
+    loop.close()
+
+    assert seen[0].payload == {"number": 1}
+    assert [m["payload"] for m in read_topic(settings, Topic.SYNC_RESULTS, 1)] == [{"number": 100}]
+    assert committed_offsets(settings, unique_name) == 1
+
+
+def test_a_handler_failing_twice_then_succeeding_publishes_and_commits_once(settings, unique_name):
+    publish(settings, [notification("tenant-a", 1)])
+    calls = []
+
+    def flaky(envelope: Envelope) -> list[Outgoing]:
+        calls.append(envelope.event_id)
+        if len(calls) < 3:
+            raise TimeoutError("provider timed out")
+        return [Outgoing(Topic.SYNC_RESULTS, notification(envelope.tenant_id, 7))]
+
+    loop = loop_for(settings, unique_name, one_at_a_time(flaky))
+    run_until(loop, lambda: len(calls) == 3)
+    for _ in range(3):
+        loop.poll_once()
+    loop.close()
+
+    assert len(calls) == 3 and len(set(calls)) == 1
+    assert len(read_topic(settings, Topic.SYNC_RESULTS, 2, timeout=3)) == 1
+    assert committed_offsets(settings, unique_name) == 1
+    assert read_topic(settings, Topic.DEAD_LETTERS, 1, timeout=2) == []
+
+
+def test_a_poison_message_lands_on_the_dead_letter_topic_with_its_error_and_origin(
+    settings, unique_name
+):
+    publisher = Publisher(settings)
+    publisher.publish_raw(topic_name(Topic.KEAP_NOTIFICATIONS, settings), b"tenant-a", b"{not json")
+    publish(settings, [notification("tenant-a", 2)])
+    handled = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        handled.append(envelope.payload["number"])
+        return []
+
+    loop = loop_for(settings, unique_name, one_at_a_time(handler))
+    run_until(loop, lambda: handled == [2])
+    loop.close()
+
+    [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
+    assert letter["type"] == "MessageDeadLettered"
+    payload = letter["payload"]
+    assert payload["original"]["topic"] == topic_name(Topic.KEAP_NOTIFICATIONS, settings)
+    assert payload["original"]["offset"] == 0
+    assert payload["original"]["value"] == {"text": "{not json"}
+    assert payload["error"]["type"] == "InvalidInput"
+    assert payload["group_id"] == unique_name
+    assert committed_offsets(settings, unique_name) == 2
+
+
+def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(settings, unique_name):
+    publish(settings, [notification("tenant-a", 1)])
+    attempts = []
+
+    def broken(envelope: Envelope) -> list[Outgoing]:
+        attempts.append(1)
+        raise (
+            InvalidInput("Xero says: the contact name is missing")
+            if len(attempts) > 9
+            else (RuntimeError("boom"))
+        )
+
+    loop = loop_for(settings, unique_name, one_at_a_time(broken), max_attempts=3)
+    run_until(loop, lambda: committed_offsets(settings, unique_name) == 1)
+    loop.close()
+
+    assert len(attempts) == 3
+    [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
+    assert letter["payload"]["attempts"] == 3
+    assert letter["payload"]["error"] == {"type": "RuntimeError", "message": "boom"}
+
+
+KILLED_CONSUMER = """
+import os, signal, sys
+import redis
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.publisher import Publisher
+from invoicesync.events import Topic
+from invoicesync.settings import Settings
+
+settings = Settings(
+    kafka_bootstrap_servers=sys.argv[1], redis_url=sys.argv[2], topic_prefix=sys.argv[3]
+)
+effects = redis.Redis.from_url(settings.redis_url)
+
+def handler(envelope):
+    effects.incr(sys.argv[4])            # the effect is durable...
+    os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before the commit
+
+loop = ConsumerLoop(settings, LoopOptions(group_id=sys.argv[4], topics=(Topic.KEAP_NOTIFICATIONS,)),
+                    one_at_a_time(handler), Publisher(settings))
+loop.run()
+"""
+
+
+def test_a_consumer_killed_between_effect_and_commit_gets_the_message_again(
+    settings, unique_name, redis_client
+):
+    publish(settings, [notification("tenant-a", 1)])
+    victim = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILLED_CONSUMER,
+            settings.kafka_bootstrap_servers,
+            settings.redis_url,
+            settings.topic_prefix,
+            unique_name,
+        ],
+        timeout=120,
+    )
+    assert victim.returncode == -9
+    assert int(redis_client.get(unique_name)) == 1
+
+    redelivered = []
+    loop = loop_for(settings, unique_name, one_at_a_time(lambda e: redelivered.append(e) or []))
+    run_until(loop, lambda: len(redelivered) == 1)
+    loop.close()
+    assert redelivered[0].payload == {"number": 1}
+
+
+def test_a_rate_limited_tenant_does_not_stall_another_on_the_same_partition(settings, unique_name):
+    # One partition for both tenants: the worst case for head-of-line blocking.
+    tp_count_one = settings.__class__(**{**settings.__dict__, "topic_partitions": 1})
+    publish(
+        tp_count_one, [notification("slow", 1), notification("fast", 2), notification("slow", 3)]
+    )
+    finished: dict[int, float] = {}
+    limited = {"slow": True}
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        if envelope.tenant_id == "slow" and limited["slow"]:
+            limited["slow"] = False
+            raise RateLimited("429", retry_after=2.0, tenant_id="slow")
+        finished[envelope.payload["number"]] = time.monotonic()
+        return []
+
+    started = time.monotonic()
+    loop = loop_for(settings, unique_name, one_at_a_time(handler))
+    run_until(loop, lambda: len(finished) == 3)
+    loop.close()
+
+    assert finished[2] - started < 2.0, "the other tenant waited for the throttled one"
+    assert finished[1] - started >= 2.0
+    assert finished[1] <= finished[3], "the throttled tenant's order changed"
+    assert committed_offsets(settings, unique_name) == 3
+
+
+def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(
+    settings, unique_name, kafka_server
+):
+    if not kafka_server.restartable():
+        import pytest
+
+        pytest.skip("the broker is not ours to restart")
+    total = 60
+    publisher = Publisher(settings, timeout_seconds=5)
+
+    def produce() -> None:
+        for number in range(total):
+            while True:
+                try:
+                    publisher.publish(Topic.KEAP_NOTIFICATIONS, notification("tenant-a", number))
+                    break
+                except Exception:  # noqa: BLE001 - the broker is down: the sender retries
+                    time.sleep(0.5)
+            time.sleep(0.05)
+
+    received: set[int] = set()
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(lambda e: received.add(e.payload["number"]) or []),
+    )
+    producer = threading.Thread(target=produce)
+    producer.start()
+    run_until(loop, lambda: len(received) >= 10, timeout=60)
+    kafka_server.stop()
+    time.sleep(1)
+    kafka_server.start()
+    producer.join(timeout=180)
+    run_until(loop, lambda: len(received) == total, timeout=120)
+    loop.close()
+    publisher.close()
+    assert received == set(range(total))
+    assert committed_offsets(settings, unique_name) == total
