@@ -53,14 +53,19 @@ class WebhookDispatcher:
         retries: int = 3,
         on_complete: Callable[[DeliveryOutcome], None] | None = None,
         stop_statuses: frozenset[int] = frozenset(),
+        delay_seconds: float | None = None,
     ) -> None:
-        """Queue one delivery; `stop_statuses` end retrying at once (e.g. Keap's 410)."""
+        """Queue one delivery; `stop_statuses` end retrying at once (e.g. Keap's 410).
+
+        `delay_seconds` overrides `faults.webhook_delay_seconds` for callers that batch first.
+        """
         with self._lock:
             self._pending += 1
         release = self._release
+        delay = self.faults.webhook_delay_seconds if delay_seconds is None else delay_seconds
         worker = threading.Thread(
             target=self._run,
-            args=(url, body, dict(headers), retries, on_complete, stop_statuses, release),
+            args=(url, body, dict(headers), retries, on_complete, stop_statuses, release, delay),
             daemon=True,
         )
         worker.start()
@@ -87,9 +92,10 @@ class WebhookDispatcher:
         with self._lock:
             self.deliveries.clear()
 
-    def _run(self, url, body, headers, retries, on_complete, stop_statuses, release) -> None:
+    def _run(self, url, body, headers, retries, on_complete, stop_statuses, release, delay):
         try:
-            release.wait(self.faults.webhook_delay_seconds)
+            if delay > 0:
+                release.wait(delay)
             outcome = self._send_all(url, body, headers, retries, stop_statuses)
             if on_complete is not None:
                 on_complete(outcome)
@@ -105,7 +111,8 @@ class WebhookDispatcher:
         duplicate = self.faults.chance(self.faults.webhook_duplicate_rate)
         status, slow, attempt = None, False, 0
         for attempt in range(1, retries + 2):
-            status, slow = self._send_once(url, body, headers, attempt)
+            status, attempt_slow = self._send_once(url, body, headers, attempt)
+            slow = slow or attempt_slow
             if (status is not None and 200 <= status < 300) or status in stop_statuses:
                 break
             if attempt <= retries:

@@ -1,0 +1,49 @@
+"""Keap-only control routes: manual payment types, limits, and firing pending hook deliveries."""
+
+from flask import Blueprint, Response, jsonify, request
+
+from invoicesync_sandbox.core.limits import RateLimitRule
+from invoicesync_sandbox.keap.gateway import keap_state
+
+keap_control = Blueprint("keap_control", __name__, url_prefix="/_sandbox/keap")
+
+
+@keap_control.route("/payment_types", methods=["GET", "PUT"])
+def payment_types() -> Response | tuple[Response, int]:
+    state = keap_state()
+    if request.method == "PUT":
+        body = request.get_json(silent=True)
+        types = body.get("payment_types") if isinstance(body, dict) else body
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            return jsonify({"error": 'expected {"payment_types": [str, ...]}'}), 400
+        state.payment_types = list(types)
+    return jsonify({"payment_types": state.payment_types})
+
+
+@keap_control.put("/limits")
+def limits() -> Response:
+    """Shrink or restore Keap's per-client throttle/quota and per-tenant throttle."""
+    state = keap_state()
+    body = request.get_json(silent=True) or {}
+    if "throttle_per_minute" in body:
+        state.throttle = RateLimitRule("throttle", int(body["throttle_per_minute"]), 60)
+    if "quota_per_day" in body:
+        state.quota = RateLimitRule("quota", int(body["quota_per_day"]), 86_400)
+    if "tenant_throttle_per_minute" in body:
+        limit = int(body["tenant_throttle_per_minute"])
+        state.tenant_throttle = RateLimitRule("tenant_throttle", limit, 60)
+    return jsonify(
+        {
+            "throttle_per_minute": state.throttle.limit,
+            "quota_per_day": state.quota.limit,
+            "tenant_throttle_per_minute": state.tenant_throttle.limit,
+        }
+    )
+
+
+@keap_control.post("/hooks/fire")
+def fire_hooks() -> Response:
+    state = keap_state()
+    state.hooks.flush()
+    state.webhooks.release_pending()
+    return jsonify({"fired": True})
