@@ -1,0 +1,352 @@
+"""The Xero stand-in over HTTP (Flask test client): auth, contract, business rules, limits."""
+
+import base64
+from pathlib import Path
+
+import pytest
+import yaml
+
+from invoicesync_sandbox.xero.app import create_app
+from invoicesync_sandbox.xero.events import signature
+
+SPEC = (
+    Path(__file__).parents[2] / "deploy/sandbox/invoicesync_sandbox/xero/spec/xero_accounting.yaml"
+)
+BASIC = "Basic " + base64.b64encode(b"invoicesync-demo:demo-secret").decode()
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return yaml.load(SPEC.read_text(), Loader=yaml.CSafeLoader)
+
+
+@pytest.fixture
+def app():
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(client):
+    issued = client.post("/_sandbox/token", json={"client_id": "invoicesync-demo"}).get_json()
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "xero-tenant-id": issued["tenant_id"],
+        "Accept": "application/json",
+    }
+    return client, headers, issued
+
+
+def _contact(session, name="Liam Gallagher"):
+    client, headers, _ = session
+    reply = client.put(
+        "/api.xro/2.0/Contacts", headers=headers, json={"Contacts": [{"Name": name}]}
+    )
+    return reply.get_json()["Contacts"][0]["ContactID"]
+
+
+def _invoice(contact_id, **overrides):
+    body = {
+        "Type": "ACCREC",
+        "Contact": {"ContactID": contact_id},
+        "Status": "AUTHORISED",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {
+                "Description": "Widget",
+                "Quantity": 2,
+                "UnitAmount": 20,
+                "AccountCode": "200",
+                "TaxType": "NONE",
+            }
+        ],
+    } | overrides
+    return body
+
+
+def _create(session, *invoices, query="?summarizeErrors=false"):
+    client, headers, _ = session
+    return client.put(
+        f"/api.xro/2.0/Invoices{query}", headers=headers, json={"Invoices": list(invoices)}
+    )
+
+
+def _request_example(spec, path, method):
+    return spec["paths"][path][method]["requestBody"]["content"]["application/json"]["example"]
+
+
+def test_spec_example_contact_and_invoice_and_payment_are_accepted(session, spec):
+    client, headers, _ = session
+    contacts = _request_example(spec, "/Contacts", "put")
+    reply = client.put("/api.xro/2.0/Contacts", headers=headers, json=contacts)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    contact_id = reply.get_json()["Contacts"][0]["ContactID"]
+    invoices = _request_example(spec, "/Invoices", "put")
+    invoices["Invoices"][0]["Contact"]["ContactID"] = contact_id
+    reply = client.put("/api.xro/2.0/Invoices", headers=headers, json=invoices)
+    assert reply.status_code == 200, reply.get_data(as_text=True)
+    invoice = reply.get_json()["Invoices"][0]
+    assert invoice["Total"] == 40.0 and invoice["Status"] == "AUTHORISED"
+    payment = {
+        "Invoice": {"InvoiceID": invoice["InvoiceID"]},
+        "Account": {"Code": "090"},
+        "Amount": 40,
+        "Date": "2019-03-12",
+    }
+    reply = client.put("/api.xro/2.0/Payments", headers=headers, json={"Payments": [payment]})
+    assert reply.status_code == 200
+    paid = client.get(f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}", headers=headers).get_json()
+    assert paid["Invoices"][0]["Status"] == "PAID" and paid["Invoices"][0]["AmountDue"] == 0
+
+
+def test_malformed_body_gets_post_data_invalid_naming_the_element(session):
+    client, headers, _ = session
+    body = {"Invoices": [{"Type": "ACCREC", "LineItems": [{"Quantity": "two"}]}]}
+    reply = client.put("/api.xro/2.0/Invoices", headers=headers, json=body)
+    assert reply.status_code == 400
+    error = reply.get_json()
+    assert error["Type"] == "PostDataInvalidException" and error["ErrorNumber"] == 14
+    assert "Invoices[0].LineItems[0].Quantity" in error["Message"]
+
+
+def test_missing_accept_json_answers_xml(session):
+    client, headers, _ = session
+    headers = {k: v for k, v in headers.items() if k != "Accept"}
+    reply = client.get("/api.xro/2.0/Organisation", headers=headers)
+    assert reply.status_code == 200 and reply.content_type.startswith("text/xml")
+    assert reply.get_data(as_text=True).startswith("<Response")
+
+
+def test_missing_or_unconnected_tenant_is_forbidden_and_bad_token_unauthorised(session):
+    client, headers, _ = session
+    reply = client.get(
+        "/api.xro/2.0/Invoices",
+        headers=headers | {"xero-tenant-id": "00000000-0000-0000-0000-000000000001"},
+    )
+    assert reply.status_code == 403 and reply.get_json()["Detail"] == "AuthenticationUnsuccessful"
+    reply = client.get("/api.xro/2.0/Invoices", headers=headers | {"Authorization": "Bearer nope"})
+    assert reply.status_code == 401
+
+
+def test_access_token_expires_after_thirty_minutes(session):
+    client, headers, _ = session
+    client.post("/_sandbox/clock", json={"advance_seconds": 1801})
+    reply = client.get("/api.xro/2.0/Invoices", headers=headers)
+    assert reply.status_code == 401 and reply.get_json()["Detail"].startswith("TokenExpired")
+
+
+def _refresh(client, token):
+    return client.post(
+        "/connect/token",
+        headers={"Authorization": BASIC},
+        data={"grant_type": "refresh_token", "refresh_token": token},
+    )
+
+
+def test_refresh_token_is_single_use_with_a_thirty_minute_grace(session):
+    client, _, issued = session
+    first = _refresh(client, issued["refresh_token"])
+    assert first.status_code == 200
+    again = _refresh(client, issued["refresh_token"])
+    assert again.get_json()["refresh_token"] == first.get_json()["refresh_token"]
+    client.post("/_sandbox/clock", json={"advance_seconds": 1801})
+    late = _refresh(client, issued["refresh_token"])
+    assert late.status_code == 400 and late.get_json() == {"error": "invalid_grant"}
+
+
+def test_authorization_code_flow_and_connections(client):
+    reply = client.get(
+        "/identity/connect/authorize?response_type=code&client_id=invoicesync-demo&redirect_uri=http://localhost/cb&scope=openid%20offline_access&state=xyz"
+    )
+    assert reply.status_code == 302 and "state=xyz" in reply.location
+    code = reply.location.split("code=")[1].split("&")[0]
+    token = client.post(
+        "/connect/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://localhost/cb",
+            "client_id": "invoicesync-demo",
+            "client_secret": "demo-secret",
+        },
+    )
+    assert token.status_code == 200 and token.get_json()["expires_in"] == 1800
+    connections = client.get(
+        "/connections", headers={"Authorization": "Bearer " + token.get_json()["access_token"]}
+    ).get_json()
+    assert connections[0]["tenantType"] == "ORGANISATION"
+    reuse = client.post(
+        "/connect/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://localhost/cb",
+            "client_id": "invoicesync-demo",
+            "client_secret": "demo-secret",
+        },
+    )
+    assert reuse.get_json() == {"error": "invalid_grant"}
+
+
+def test_batch_with_summarize_errors_false_reports_each_element(session):
+    contact_id = _contact(session)
+    reply = _create(
+        session,
+        _invoice(contact_id, InvoiceNumber="K-1"),
+        _invoice(contact_id, InvoiceNumber="K-1"),
+    )
+    assert reply.status_code == 200
+    first, second = reply.get_json()["Invoices"]
+    assert first["StatusAttributeString"] == "OK" and not first["HasErrors"]
+    assert second["HasErrors"] and second["ValidationErrors"] == [
+        {"Message": "Invoice # must be unique."}
+    ]
+
+
+def test_default_batch_is_a_400_but_keeps_the_valid_elements(session):
+    client, headers, _ = session
+    contact_id = _contact(session)
+    reply = _create(
+        session,
+        _invoice(contact_id, InvoiceNumber="K-2"),
+        _invoice(contact_id, InvoiceNumber="K-2"),
+        query="",
+    )
+    assert reply.status_code == 400 and reply.get_json()["Type"] == "ValidationException"
+    stored = client.get("/api.xro/2.0/Invoices?InvoiceNumbers=K-2", headers=headers).get_json()
+    assert len(stored["Invoices"]) == 1
+
+
+def test_overpayment_and_payment_on_draft_are_rejected(session):
+    client, headers, _ = session
+    contact_id = _contact(session)
+    invoices = _create(
+        session, _invoice(contact_id), _invoice(contact_id, Status="DRAFT")
+    ).get_json()["Invoices"]
+    payments = [
+        {
+            "Invoice": {"InvoiceID": invoices[0]["InvoiceID"]},
+            "Account": {"Code": "090"},
+            "Amount": 40.01,
+        },
+        {
+            "Invoice": {"InvoiceID": invoices[1]["InvoiceID"]},
+            "Account": {"Code": "090"},
+            "Amount": 1,
+        },
+    ]
+    reply = client.put(
+        "/api.xro/2.0/Payments?summarizeErrors=false", headers=headers, json={"Payments": payments}
+    )
+    over, draft = reply.get_json()["Payments"]
+    assert (
+        over["ValidationErrors"][0]["Message"]
+        == "Payment amount exceeds the amount outstanding on this document"
+    )
+    assert draft["HasValidationErrors"]
+
+
+def test_paid_invoice_cannot_be_edited(session):
+    client, headers, _ = session
+    contact_id = _contact(session)
+    invoice = _create(session, _invoice(contact_id)).get_json()["Invoices"][0]
+    client.put(
+        "/api.xro/2.0/Payments",
+        headers=headers,
+        json={
+            "Payments": [
+                {
+                    "Invoice": {"InvoiceID": invoice["InvoiceID"]},
+                    "Account": {"Code": "090"},
+                    "Amount": 10,
+                }
+            ]
+        },
+    )
+    change = {
+        "LineItems": [
+            {"Description": "More", "Quantity": 9, "UnitAmount": 20, "AccountCode": "200"}
+        ]
+    }
+    reply = client.post(
+        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        headers=headers,
+        json=change,
+    )
+    assert reply.get_json()["Invoices"][0]["ValidationErrors"][0]["Message"].startswith(
+        "This document cannot be edited"
+    )
+    reply = client.post(
+        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        headers=headers,
+        json={"Status": "DRAFT"},
+    )
+    assert reply.get_json()["Invoices"][0]["HasErrors"]
+
+
+def test_duplicate_contact_name_is_rejected_with_xeros_message(session):
+    client, headers, _ = session
+    _contact(session, "Buzz Lightyear")
+    reply = client.put(
+        "/api.xro/2.0/Contacts", headers=headers, json={"Contacts": [{"Name": "buzz lightyear"}]}
+    )
+    assert reply.status_code == 400
+    message = reply.get_json()["Elements"][0]["ValidationErrors"][0]["Message"]
+    assert "already assigned to another contact" in message
+
+
+def test_idempotency_key_replays_and_refuses_a_different_body(session):
+    client, headers, _ = session
+    contact_id = _contact(session)
+    keyed = headers | {"Idempotency-Key": "k-123"}
+    body = {"Invoices": [_invoice(contact_id, InvoiceNumber="IDEM-1")]}
+    first = client.put("/api.xro/2.0/Invoices", headers=keyed, json=body)
+    second = client.put("/api.xro/2.0/Invoices", headers=keyed, json=body)
+    assert first.get_data() == second.get_data()
+    listed = client.get("/api.xro/2.0/Invoices?InvoiceNumbers=IDEM-1", headers=headers).get_json()
+    assert len(listed["Invoices"]) == 1
+    other = client.put(
+        "/api.xro/2.0/Invoices", headers=keyed, json={"Invoices": [_invoice(contact_id)]}
+    )
+    assert other.status_code == 400 and "is used with a different request" in other.get_data(
+        as_text=True
+    )
+
+
+def test_minute_limit_gives_429_with_retry_after_and_headers(session):
+    client, headers, _ = session
+    replies = [client.get("/api.xro/2.0/Organisation", headers=headers) for _ in range(61)]
+    assert replies[0].headers["X-MinLimit-Remaining"] == "59"
+    assert replies[-1].status_code == 429
+    assert replies[-1].headers["X-Rate-Limit-Problem"] == "minute"
+    assert int(replies[-1].headers["Retry-After"]) > 0
+
+
+def test_day_limit_gives_429_naming_the_day(app, session):
+    client, headers, issued = session
+    state = app.extensions["sandbox_state"]
+    from invoicesync_sandbox.xero.state import DAY
+
+    for _ in range(DAY.limit):
+        state.limiter.hit(f"tenant:{issued['tenant_id']}", [DAY])
+    reply = client.get("/api.xro/2.0/Organisation", headers=headers)
+    assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "day"
+
+
+def test_sixth_concurrent_call_gets_429_concurrent(app, session):
+    client, headers, issued = session
+    gate = app.extensions["sandbox_state"].concurrency
+    for _ in range(5):
+        gate.enter(f"tenant:{issued['tenant_id']}")
+    reply = client.get("/api.xro/2.0/Organisation", headers=headers)
+    assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "concurrent"
+
+
+def test_webhook_signature_is_base64_hmac_sha256_of_the_raw_body():
+    assert (
+        signature("key", b"{}") == "p3dyTZQ+tI3Gm8qKSm1XoE2z+ex+HeTlgehgJlvfMDI="
+    )  # openssl dgst -hmac

@@ -1,0 +1,62 @@
+"""Webhooks from the Xero stand-in to a real local subscriber: intent to receive, signed events."""
+
+import base64
+import hashlib
+import hmac
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from invoicesync_sandbox.xero.app import create_app
+
+KEY = "webhook-key-for-tests"
+
+
+class Subscriber(BaseHTTPRequestHandler):
+    received: list[bytes] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = base64.b64encode(hmac.new(KEY.encode(), body, hashlib.sha256).digest()).decode()
+        valid = hmac.compare_digest(expected, self.headers.get("x-xero-signature", ""))
+        if valid:
+            Subscriber.received.append(body)
+        self.send_response(200 if valid else 401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def subscriber_url():
+    server = HTTPServer(("127.0.0.1", 0), Subscriber)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Subscriber.received = []
+    yield f"http://127.0.0.1:{server.server_port}/xero"
+    server.shutdown()
+
+
+def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber_url):
+    app = create_app()
+    state = app.extensions["sandbox_state"]
+    client = app.test_client()
+    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 0})
+    client.put("/_sandbox/xero/webhooks", json={"url": subscriber_url, "key": KEY})
+    assert state.webhooks.flush(10)
+    assert client.get("/_sandbox/xero/webhooks").get_json()["active"] is True
+    issued = client.post("/_sandbox/token", json={}).get_json()
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "xero-tenant-id": issued["tenant_id"],
+        "Accept": "application/json",
+    }
+    body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Ada"}, "LineItems": []}]}
+    client.put("/api.xro/2.0/Invoices", headers=headers, json=body)
+    assert state.webhooks.flush(10)
+    categories = [b'"eventCategory":"INVOICE"' in b for b in Subscriber.received]
+    assert any(categories)
+    assert any(b'"eventCategory":"CONTACT"' in b for b in Subscriber.received)
