@@ -1,6 +1,9 @@
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+import yaml
 
 from invoicesync.domain.canonical import LineKind, PaymentKind
 from invoicesync.domain.canonical_to_xero import (
@@ -327,3 +330,98 @@ def test_idempotency_key_is_stable_per_content_and_changes_with_it():
     assert key != xero_idempotency_key("t2", "1042", "hash-a")
     assert key != xero_idempotency_key("t1", "1042", "hash-a", operation="payment")
     assert len(key) <= 128
+
+
+# The emitted elements against Xero's published OpenAPI schemas.
+
+SPEC_PATH = Path(__file__).parents[3].parent / "shared" / "specs" / "xero" / "xero_accounting.yaml"
+
+
+@pytest.fixture(scope="module")
+def xero_schemas():
+    if not SPEC_PATH.exists():
+        pytest.skip(f"Xero spec not found at {SPEC_PATH}")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with SPEC_PATH.open() as spec:
+        return yaml.load(spec, Loader=loader)["components"]["schemas"]
+
+
+def assert_conforms(value, schema_name, schemas):
+    """Every key is a property of the schema, with a value of the property's JSON type."""
+    check_value(value, {"$ref": f"#/components/schemas/{schema_name}"}, schemas, schema_name)
+
+
+def check_value(value, schema, schemas, where):
+    if "$ref" in schema:
+        schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+    if "properties" in schema:
+        assert isinstance(value, dict), f"{where} must be an object"
+        for key, item in value.items():
+            assert key in schema["properties"], f"{where} has no property {key}"
+            check_value(item, schema["properties"][key], schemas, f"{where}.{key}")
+    elif schema.get("type") == "array":
+        for item in value:
+            check_value(item, schema["items"], schemas, f"{where}[]")
+    elif schema.get("type") == "number":
+        assert isinstance(value, Decimal), f"{where} must be a number"
+    elif schema.get("type") == "string":
+        assert isinstance(value, str), f"{where} must be a string"
+        assert value in schema.get("enum", [value]), f"{where}={value!r} is not in the enum"
+    if "maxLength" in schema:
+        assert len(value) <= schema["maxLength"], f"{where} is too long"
+
+
+def full_invoice():
+    return invoice(
+        product("33.333333", "3", line_amount="100.00", taxable=True, sku="TEE"),
+        charge(LineKind.DISCOUNT, "-5.00", taxable=True),
+        charge(LineKind.SHIPPING, "7.50"),
+        charge(LineKind.TAX, "14.26"),
+        total="116.77",
+    )
+
+
+def test_invoice_and_reconciled_invoice_use_only_xero_invoice_fields(xero_schemas):
+    settings = XeroSettings(sku_matching=True, sku_sets_item_code=True)
+    inv = full_invoice()
+    body = to_xero(inv, settings, ITEMS)
+    assert_conforms(body, "Invoice", xero_schemas)
+    reconciled = reconcile_xero_invoice(body, inv, {"OUTPUT": D("15")}, settings)
+    assert reconciled.notes
+    assert_conforms(reconciled.body, "Invoice", xero_schemas)
+
+
+def test_payment_credit_note_allocation_and_contact_use_only_spec_fields(xero_schemas):
+    refund = payment("20.00", kind=PaymentKind.REFUND)
+    assert_conforms(
+        xero_payment_from_canonical(payment(), "inv-uuid", "090"), "Payment", xero_schemas
+    )
+    assert_conforms(
+        xero_credit_note_from_refund(refund, "1042", "c-uuid", SETTINGS), "CreditNote", xero_schemas
+    )
+    assert_conforms(
+        xero_credit_note_refund_payment(refund, "cn-uuid", "090", D("20.00")),
+        "Payment",
+        xero_schemas,
+    )
+    [allocation] = xero_credit_note_allocation(refund, "inv-uuid", D("5.00"))["Allocations"]
+    assert_conforms(allocation, "Allocation", xero_schemas)
+    assert_conforms(xero_contact_from_canonical(contact(), "Jane Smith"), "Contact", xero_schemas)
+
+
+def decimals_in(value):
+    if isinstance(value, Decimal):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from decimals_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from decimals_in(item)
+
+
+def test_every_amount_survives_json_as_a_number_exactly():
+    inv = full_invoice()
+    body = reconcile_xero_invoice(to_xero(inv), inv, {"OUTPUT2": D("15")}, SETTINGS).body
+    wire = json.dumps(body, default=float)
+    assert list(decimals_in(json.loads(wire, parse_float=Decimal))) == list(decimals_in(body))
