@@ -115,6 +115,10 @@ class QboStore:
         with self._lock:
             return self._companies.setdefault(company.realm_id, company)
 
+    def replace(self, company: QboCompany) -> None:
+        with self._lock:
+            self._companies[company.realm_id] = company
+
     def new_realm_id(self) -> str:
         # Real realmIds are long decimal numbers.
         return str(9130350000000000 + secrets.randbelow(10**12))
