@@ -6,6 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask import Blueprint, jsonify
+
 from invoicesync_sandbox.core.app import create_sandbox_app
 from invoicesync_sandbox.core.clock import SandboxClock
 from invoicesync_sandbox.core.faults import FaultSettings
