@@ -1,0 +1,98 @@
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.ledger_to_keap import (
+    DestinationPayment,
+    cap_to_order_balance,
+    keap_payment_from_ledger,
+    keap_payment_request_body,
+)
+from invoicesync.domain.sync_rules import REVERSE_SYNC_NOTE_PREFIX, is_reverse_sync_note
+from invoicesync.domain.tenant_settings import KeapSettings
+
+D = Decimal
+SETTINGS = KeapSettings(manual_payment_type="Check")
+
+
+def xero_payment(amount="50.00"):
+    return DestinationPayment(
+        destination=Destination.XERO,
+        payment_id="9f3c-pay",
+        invoice_id="inv-uuid",
+        amount=D(amount),
+        payment_date=date(2026, 5, 7),
+        method="Bank transfer",
+    )
+
+
+def test_manual_payment_records_amount_date_and_configured_type():
+    manual = keap_payment_from_ledger(xero_payment("50.005"), SETTINGS)
+    assert manual.payment_amount == D("50.01")
+    assert manual.payment_date == date(2026, 5, 7)
+    assert manual.payment_method_type == "Check"
+    assert manual.apply_to_commissions is False
+
+
+def test_note_starts_with_the_reverse_sync_marker_and_names_the_ledger_payment():
+    manual = keap_payment_from_ledger(xero_payment(), SETTINGS)
+    assert manual.notes.startswith(f"{REVERSE_SYNC_NOTE_PREFIX} xero payment 9f3c-pay")
+    assert is_reverse_sync_note(manual.notes)
+
+
+def test_qbo_payments_name_qbo_as_the_source():
+    qbo = DestinationPayment(Destination.QBO, "201", "130", D("10.00"), date(2026, 5, 7))
+    manual = keap_payment_from_ledger(qbo, SETTINGS)
+    assert (manual.external_source, manual.external_source_value) == ("QBO", "201")
+    assert manual.notes == f"{REVERSE_SYNC_NOTE_PREFIX} qbo payment 201"
+
+
+def test_payment_within_the_balance_is_recorded_whole():
+    capped = cap_to_order_balance(keap_payment_from_ledger(xero_payment(), SETTINGS), D("80.00"))
+    assert capped.payment.payment_amount == D("50.00")
+    assert capped.remainder == D("0.00")
+    assert capped.exception_note == ""
+
+
+def test_payment_above_the_balance_is_capped_and_the_rest_reported():
+    capped = cap_to_order_balance(keap_payment_from_ledger(xero_payment(), SETTINGS), D("30.00"))
+    assert capped.payment.payment_amount == D("30.00")
+    assert capped.remainder == D("20.00")
+    assert "20.00 was not recorded" in capped.exception_note
+    assert "9f3c-pay" in capped.exception_note
+
+
+def test_nothing_is_recorded_on_a_settled_order():
+    capped = cap_to_order_balance(keap_payment_from_ledger(xero_payment(), SETTINGS), D("0.00"))
+    assert capped.payment is None
+    assert capped.remainder == D("50.00")
+
+
+def test_request_body_has_keaps_field_names():
+    body = keap_payment_request_body(keap_payment_from_ledger(xero_payment(), SETTINGS))
+    assert body == {
+        "payment_amount": D("50.00"),
+        "apply_to_commissions": False,
+        "payment_method_type": "Check",
+        "payment_time": "2026-05-07T00:00:00Z",
+        "notes": f"{REVERSE_SYNC_NOTE_PREFIX} xero payment 9f3c-pay (Bank transfer)",
+        "external_source": "XERO",
+        "external_source_value": "9f3c-pay",
+    }
+
+
+KEAP_SPEC = Path(__file__).parents[3].parent / "shared" / "specs" / "keap" / "keap_rest_v2.yml"
+
+
+@pytest.mark.skipif(not KEAP_SPEC.exists(), reason="Keap spec not available")
+def test_request_body_uses_only_keaps_create_payment_fields():
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with KEAP_SPEC.open() as spec:
+        schema = yaml.load(spec, Loader=loader)["components"]["schemas"]["RestCreatePaymentRequest"]
+    body = keap_payment_request_body(keap_payment_from_ledger(xero_payment(), SETTINGS))
+    assert set(body) <= set(schema["properties"])
+    assert set(schema["required"]) <= set(body)
