@@ -1,9 +1,9 @@
 """Canonical invoices, payments, refunds and contacts as QuickBooks Online request bodies.
 
 Amounts are `Decimal` values; the QBO client writes them as JSON numbers with exactly these
-digits (a Decimal-aware encoder; `float(value)` is also exact here because every amount has at
-most 15 significant digits). Every item line satisfies QBO's check (error 6070)
-`Amount == round_half_up(Qty × UnitPrice, 2)`.
+digits through a Decimal-aware encoder (`float(value)` is exact only up to 15 significant
+digits, and a 7-decimal UnitPrice on a large line can exceed that). Every item line
+satisfies QBO's check (error 6070) `Amount == round_half_up(Qty × UnitPrice, 2)`.
 """
 
 from __future__ import annotations
