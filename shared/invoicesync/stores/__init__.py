@@ -1,0 +1,1 @@
+"""Redis-backed state: OAuth connections, locks, rate limits, the id map."""

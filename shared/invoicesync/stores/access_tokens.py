@@ -1,0 +1,114 @@
+"""Valid access tokens on demand: refresh near expiry, once, under a lock, saved before use.
+
+Xero refresh tokens are single use and QBO's rotate, so two replicas refreshing at once would
+burn the pair: every refresh happens under a per-tenant, per-provider lock and re-reads first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from invoicesync.clients.oauth import OAuthClient, OAuthInvalidGrant
+from invoicesync.errors import Disconnected
+from invoicesync.stores.locks import tenant_lock
+from invoicesync.stores.tokens import ProviderConnection, TokenStore
+
+log = logging.getLogger(__name__)
+
+REFRESH_MARGIN = timedelta(seconds=60)
+# Longer than the token endpoint's read timeout: a lock that lapses mid-refresh would let a
+# second replica spend the same refresh token.
+REFRESH_LOCK_TTL_SECONDS = 60.0
+REFRESH_LOCK_WAIT_SECONDS = 40.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccessTokens:
+    def __init__(
+        self,
+        store: TokenStore,
+        oauth_client_for_provider: Callable[[str], OAuthClient],
+        client: redis.Redis,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._store = store
+        self._oauth_for = oauth_client_for_provider
+        self._redis = client
+        self._clock = clock
+
+    def access_token(self, provider: str, tenant_id: str) -> str:
+        """A token valid for at least another minute. Raises Disconnected when there is none."""
+        connection = self._connected(provider, tenant_id)
+        if self._fresh(connection):
+            return connection.access_token
+        with self._refresh_lock(provider, tenant_id):
+            connection = self._connected(provider, tenant_id)
+            if self._fresh(connection):  # another replica refreshed while we waited
+                return connection.access_token
+            return self._refresh(connection)
+
+    def force_refresh(self, provider: str, tenant_id: str, rejected_token: str) -> str:
+        """After a 401: refresh, unless the stored token has already moved past the rejected one."""
+        with self._refresh_lock(provider, tenant_id):
+            connection = self._connected(provider, tenant_id)
+            if connection.access_token != rejected_token:
+                return connection.access_token
+            return self._refresh(connection)
+
+    def _refresh_lock(self, provider: str, tenant_id: str):
+        return tenant_lock(
+            self._redis,
+            f"token-refresh:{provider}",
+            tenant_id,
+            ttl_seconds=REFRESH_LOCK_TTL_SECONDS,
+            wait_seconds=REFRESH_LOCK_WAIT_SECONDS,
+        )
+
+    def _connected(self, provider: str, tenant_id: str) -> ProviderConnection:
+        connection = self._store.load(provider, tenant_id)
+        if connection is None:
+            raise Disconnected(f"{provider} is not connected for tenant {tenant_id}")
+        if connection.status == "disconnected":
+            raise Disconnected(
+                f"{provider} is disconnected for tenant {tenant_id}: "
+                f"{connection.disconnected_reason}"
+            )
+        return connection
+
+    def _fresh(self, connection: ProviderConnection) -> bool:
+        return connection.access_expires_at - self._clock() > REFRESH_MARGIN
+
+    def _refresh(self, connection: ProviderConnection) -> str:
+        provider, tenant_id = connection.provider, connection.tenant_id
+        try:
+            response = self._oauth_for(provider).refresh(connection.refresh_token)
+        except OAuthInvalidGrant as exc:
+            self._store.mark_disconnected(provider, tenant_id, "refresh token rejected")
+            log.warning(
+                "connection lost: refresh token rejected",
+                extra={"provider": provider, "tenant_id": tenant_id},
+            )
+            raise Disconnected(f"{provider} refresh token rejected for {tenant_id}") from exc
+        now = self._clock()
+        refresh_expires_at = connection.refresh_expires_at
+        if response.x_refresh_token_expires_in is not None:
+            refresh_expires_at = now + timedelta(seconds=response.x_refresh_token_expires_in)
+        renewed = replace(
+            connection,
+            access_token=response.access_token,
+            refresh_token=response.refresh_token or connection.refresh_token,
+            access_expires_at=now + timedelta(seconds=response.expires_in),
+            refresh_expires_at=refresh_expires_at,
+        )
+        self._store.save(renewed)
+        log.info("access token refreshed", extra={"provider": provider, "tenant_id": tenant_id})
+        return renewed.access_token

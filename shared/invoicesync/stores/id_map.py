@@ -1,0 +1,147 @@
+"""The id map: Keap id → destination id, content hash and status, in Redis and in a ledger.
+
+Redis can be lost; every mapping is also appended to the compacted `idmap.ledger` topic, keyed
+`tenant|destination|type|keap_id`, so `rebuild_from_ledger` can restore Redis from the start.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+
+import redis
+from kafka import KafkaConsumer, TopicPartition
+
+from invoicesync.errors import Transient
+from invoicesync.events import Envelope, EventType, Topic, envelope_from_bytes
+from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.topics import topic_name
+from invoicesync.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MappedId:
+    destination_id: str
+    content_hash: str
+    destination_status: str = ""
+
+
+def ledger_key(tenant_id: str, destination: str, object_type: str, keap_id: str) -> str:
+    return f"{tenant_id}|{destination}|{object_type}|{keap_id}"
+
+
+def _redis_key(tenant_id: str, destination: str, object_type: str, keap_id: str) -> str:
+    return f"invoicesync:tenant:{tenant_id}:idmap:{destination}:{object_type}:{keap_id}"
+
+
+class IdMap:
+    """`publisher=None` keeps the map in Redis only (tests of code that never needs a rebuild)."""
+
+    def __init__(
+        self, client: redis.Redis, publisher: Publisher | None, settings: Settings
+    ) -> None:
+        self._redis = client
+        self._publisher = publisher
+        self._settings = settings
+
+    def get(
+        self, tenant_id: str, destination: str, object_type: str, keap_id: str
+    ) -> MappedId | None:
+        raw = self._redis.get(_redis_key(tenant_id, destination, object_type, keap_id))
+        return None if raw is None else MappedId(**json.loads(raw))
+
+    def put(
+        self,
+        tenant_id: str,
+        destination: str,
+        object_type: str,
+        keap_id: str,
+        mapped: MappedId,
+    ) -> None:
+        """Ledger first: a mapping Redis holds must survive a Redis loss."""
+        if self._publisher is not None:
+            envelope = Envelope(
+                type=EventType.ID_MAPPED,
+                tenant_id=tenant_id,
+                payload={
+                    "destination": destination,
+                    "object_type": object_type,
+                    "keap_id": keap_id,
+                    **asdict(mapped),
+                },
+            )
+            self._publisher.publish_raw(
+                topic_name(Topic.ID_MAP_LEDGER, self._settings),
+                ledger_key(tenant_id, destination, object_type, keap_id).encode(),
+                envelope.to_bytes(),
+            )
+        self._redis.set(
+            _redis_key(tenant_id, destination, object_type, keap_id), json.dumps(asdict(mapped))
+        )
+
+    def delete(self, tenant_id: str, destination: str, object_type: str, keap_id: str) -> None:
+        if self._publisher is not None:
+            # A tombstone: compaction drops the key, and a rebuild deletes it.
+            self._publisher.publish_raw(
+                topic_name(Topic.ID_MAP_LEDGER, self._settings),
+                ledger_key(tenant_id, destination, object_type, keap_id).encode(),
+                None,  # type: ignore[arg-type]
+            )
+        self._redis.delete(_redis_key(tenant_id, destination, object_type, keap_id))
+
+
+def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: float = 30.0) -> int:
+    """Replay the whole ledger into Redis (last value per key wins, tombstones delete).
+    Returns how many mappings Redis holds from it afterwards."""
+    name = topic_name(Topic.ID_MAP_LEDGER, settings)
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    try:
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        latest = _read_until(consumer, ends, timeout)
+    finally:
+        consumer.close()
+    pipeline = client.pipeline(transaction=False)
+    kept = 0
+    for key, value in latest.items():
+        tenant_id, destination, object_type, keap_id = key.split("|", 3)
+        redis_key = _redis_key(tenant_id, destination, object_type, keap_id)
+        if value is None:
+            pipeline.delete(redis_key)
+            continue
+        payload = envelope_from_bytes(value).payload
+        mapped = MappedId(
+            destination_id=str(payload["destination_id"]),
+            content_hash=str(payload["content_hash"]),
+            destination_status=str(payload.get("destination_status", "")),
+        )
+        pipeline.set(redis_key, json.dumps(asdict(mapped)))
+        kept += 1
+    pipeline.execute()
+    log.info("id map rebuilt from the ledger", extra={"mappings": kept, "topic": name})
+    return kept
+
+
+def _read_until(
+    consumer: KafkaConsumer, ends: dict[TopicPartition, int], timeout: float
+) -> dict[str, bytes | None]:
+    latest: dict[str, bytes | None] = {}
+    deadline = time.monotonic() + timeout
+    while any(consumer.position(tp) < end for tp, end in ends.items()):
+        if time.monotonic() > deadline:
+            raise Transient("the id map ledger could not be read to its end in time")
+        for records in consumer.poll(timeout_ms=500).values():
+            for record in records:
+                if record.key is not None:
+                    latest[record.key.decode()] = record.value
+    return latest

@@ -1,0 +1,231 @@
+"""The one rate limiter every replica shares: sliding windows, penalties and concurrency leases.
+
+Each rule counts calls in `BUCKETS` sub-windows of its window (a Redis hash per rule), checked
+and recorded for every rule of a call in one Lua script, so replicas can never overshoot
+together. A bucket counts until it has wholly left the window, which errs on the side of
+waiting a little longer than strictly needed, never on the side of a 429.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+import redis
+
+from invoicesync.errors import RateLimited, Transient
+
+BUCKETS = 60
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` calls in any `window_seconds`. `per_app` rules are counted once for the
+    whole client app (every tenant, every service) instead of per scope key."""
+
+    name: str
+    limit: int
+    window_seconds: float
+    per_app: bool = False
+
+
+KEAP_APP: tuple[RateLimit, ...] = (
+    RateLimit("keap-app-minute", 1_500, 60, per_app=True),
+    RateLimit("keap-app-day", 150_000, 86_400, per_app=True),
+)
+XERO_TENANT: tuple[RateLimit, ...] = (
+    RateLimit("xero-tenant-minute", 60, 60),
+    RateLimit("xero-tenant-day", 5_000, 86_400),
+)
+XERO_TENANT_CONCURRENCY = 5
+XERO_APP: tuple[RateLimit, ...] = (RateLimit("xero-app-minute", 10_000, 60, per_app=True),)
+QBO_REALM: tuple[RateLimit, ...] = (RateLimit("qbo-realm-minute", 500, 60),)
+QBO_REALM_CONCURRENCY = 10
+QBO_BATCH: tuple[RateLimit, ...] = (RateLimit("qbo-realm-batch-minute", 40, 60),)
+
+# KEYS: penalty key, then one hash per rule. ARGV: now, then (limit, window) per rule.
+# Returns 0 when the call was recorded, otherwise the seconds to wait (as a string).
+_ACQUIRE = """
+local now = tonumber(ARGV[1])
+local buckets = tonumber(ARGV[2])
+local penalty = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wait = 0
+if penalty > now then wait = penalty - now end
+local currents = {}
+for i = 2, #KEYS do
+  local limit = tonumber(ARGV[2 * i - 1])
+  local window = tonumber(ARGV[2 * i])
+  local size = window / buckets
+  local current = math.floor(now / size)
+  local oldest = current - buckets + 1
+  currents[i] = current
+  local stored = redis.call('HGETALL', KEYS[i])
+  local counts = {}
+  local total = 0
+  for j = 1, #stored, 2 do
+    local bucket = tonumber(stored[j])
+    local count = tonumber(stored[j + 1])
+    if bucket < oldest then
+      redis.call('HDEL', KEYS[i], stored[j])
+    else
+      total = total + count
+      table.insert(counts, {bucket, count})
+    end
+  end
+  if total + 1 > limit then
+    table.sort(counts, function(a, b) return a[1] < b[1] end)
+    local excess = total + 1 - limit
+    for _, entry in ipairs(counts) do
+      excess = excess - entry[2]
+      if excess <= 0 then
+        local free_at = (entry[1] + buckets) * size
+        if free_at - now > wait then wait = free_at - now end
+        break
+      end
+    end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for i = 2, #KEYS do
+  local window = tonumber(ARGV[2 * i])
+  redis.call('HINCRBY', KEYS[i], currents[i], 1)
+  redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000) + 1000)
+end
+return 0
+"""
+
+_PENALISE = """
+local until_at = tonumber(ARGV[1])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_at > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', math.ceil(tonumber(ARGV[2]) * 1000) + 1000)
+end
+return 0
+"""
+
+# KEYS: the lease set. ARGV: now, limit, lease expiry, holder. Returns 0 when leased,
+# otherwise the seconds until the earliest lease runs out.
+_LEASE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
+  return 0
+end
+local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(tonumber(earliest[2]) - now)
+"""
+
+_LEASE_POLL_SECONDS = 0.05
+
+
+def _penalty_key(scope_key: str) -> str:
+    return f"invoicesync:limiter:{scope_key}:penalty"
+
+
+def _rule_key(scope_key: str, rule: RateLimit) -> str:
+    owner = "app" if rule.per_app else scope_key
+    return f"invoicesync:limiter:{owner}:{rule.name}"
+
+
+def _slots_key(scope_key: str) -> str:
+    return f"invoicesync:limiter:{scope_key}:slots"
+
+
+class Limiter:
+    """Shared across replicas through Redis; `clock` is wall time so replicas agree on it."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        clock: Callable[[], float] = time.time,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._redis = client
+        self._clock = clock
+        self._sleep = sleep
+        self._acquire = client.register_script(_ACQUIRE)
+        self._penalise = client.register_script(_PENALISE)
+        self._lease = client.register_script(_LEASE)
+
+    def acquire(
+        self,
+        scope_key: str,
+        rules: Sequence[RateLimit],
+        *,
+        max_wait: float,
+        tenant_id: str | None = None,
+    ) -> None:
+        """Record one call against every rule, waiting up to `max_wait` seconds in total.
+
+        Raises RateLimited (with how long to wait) when a rule or a penalty needs longer.
+        """
+        waited = 0.0
+        keys = [_penalty_key(scope_key), *(_rule_key(scope_key, rule) for rule in rules)]
+        while True:
+            args: list[float | int] = [self._clock(), BUCKETS]
+            for rule in rules:
+                args += [rule.limit, rule.window_seconds]
+            wait = float(self._run(self._acquire, keys, args))
+            if wait <= 0:
+                return
+            if waited + wait > max_wait:
+                raise RateLimited(
+                    f"rate limit for {scope_key} reached",
+                    retry_after=round(wait, 3),
+                    tenant_id=tenant_id,
+                )
+            self._sleep(wait)
+            waited += wait
+
+    def penalise(self, scope_key: str, retry_after: float) -> None:
+        """Every replica waits until `retry_after` seconds from now before its next call."""
+        until_at = self._clock() + retry_after
+        self._run(self._penalise, [_penalty_key(scope_key)], [until_at, retry_after])
+
+    @contextmanager
+    def concurrency(
+        self,
+        scope_key: str,
+        limit: int,
+        lease_seconds: float,
+        *,
+        max_wait: float = 30.0,
+        tenant_id: str | None = None,
+    ) -> Iterator[None]:
+        """Hold one of `limit` slots. A holder that crashes loses its slot when the lease ends,
+        so leases must outlast the longest call they cover."""
+        key, holder = _slots_key(scope_key), uuid.uuid4().hex
+        deadline = self._clock() + max_wait
+        while True:
+            now = self._clock()
+            wait = float(self._run(self._lease, [key], [now, limit, now + lease_seconds, holder]))
+            if wait <= 0:
+                break
+            if now + min(wait, _LEASE_POLL_SECONDS) > deadline:
+                raise RateLimited(
+                    f"all {limit} concurrent slots for {scope_key} are busy",
+                    retry_after=round(wait, 3),
+                    tenant_id=tenant_id,
+                )
+            self._sleep(min(wait, _LEASE_POLL_SECONDS))
+        try:
+            yield
+        finally:
+            self._run_release(key, holder)
+
+    def _run_release(self, key: str, holder: str) -> None:
+        with suppress(redis.RedisError):  # a lease we cannot remove runs out by itself
+            self._redis.zrem(key, holder)
+
+    @staticmethod
+    def _run(script, keys: list[str], args: list) -> bytes | int:
+        try:
+            return script(keys=keys, args=args)
+        except redis.RedisError as exc:
+            raise Transient(f"rate limiter unavailable: {exc}") from exc

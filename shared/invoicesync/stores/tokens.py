@@ -1,0 +1,98 @@
+"""Provider connections in Redis: tokens encrypted at rest, the rest readable for status pages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+import redis
+
+from invoicesync.crypto import TokenCipher
+
+ConnectionStatus = Literal["connected", "disconnected"]
+
+
+@dataclass(frozen=True)
+class ProviderConnection:
+    """One tenant's authorisation at one provider (keap, xero or qbo)."""
+
+    provider: str
+    tenant_id: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    access_expires_at: datetime
+    refresh_expires_at: datetime | None
+    external_id: str  # Keap app id, Xero tenant id or QBO realm id
+    external_name: str = ""
+    connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    status: ConnectionStatus = "connected"
+    disconnected_reason: str = ""
+
+
+def connection_key(provider: str, tenant_id: str) -> str:
+    return f"invoicesync:tenant:{tenant_id}:connection:{provider}"
+
+
+class TokenStore:
+    """Saves each connection as one Redis hash; only the `secrets` field holds the tokens."""
+
+    def __init__(self, client: redis.Redis, cipher: TokenCipher) -> None:
+        self._redis = client
+        self._cipher = cipher
+
+    def save(self, connection: ProviderConnection) -> None:
+        secrets = json.dumps(
+            {"access_token": connection.access_token, "refresh_token": connection.refresh_token}
+        ).encode()
+        fields = {
+            "secrets": self._cipher.encrypt(secrets),
+            "access_expires_at": connection.access_expires_at.isoformat(),
+            "refresh_expires_at": _iso_or_empty(connection.refresh_expires_at),
+            "external_id": connection.external_id,
+            "external_name": connection.external_name,
+            "connected_at": connection.connected_at.isoformat(),
+            "status": connection.status,
+            "disconnected_reason": connection.disconnected_reason,
+        }
+        # One HSET: readers never see a new access token beside an old refresh token.
+        self._redis.hset(connection_key(connection.provider, connection.tenant_id), mapping=fields)
+
+    def load(self, provider: str, tenant_id: str) -> ProviderConnection | None:
+        stored = self._redis.hgetall(connection_key(provider, tenant_id))
+        if not stored:
+            return None
+        values = {key.decode(): value for key, value in stored.items()}
+        secrets = json.loads(self._cipher.decrypt(values["secrets"]))
+        text = {key: value.decode() for key, value in values.items() if key != "secrets"}
+        return ProviderConnection(
+            provider=provider,
+            tenant_id=tenant_id,
+            access_token=secrets["access_token"],
+            refresh_token=secrets["refresh_token"],
+            access_expires_at=datetime.fromisoformat(text["access_expires_at"]),
+            refresh_expires_at=_datetime_or_none(text.get("refresh_expires_at", "")),
+            external_id=text.get("external_id", ""),
+            external_name=text.get("external_name", ""),
+            connected_at=datetime.fromisoformat(text["connected_at"]),
+            status="disconnected" if text.get("status") == "disconnected" else "connected",
+            disconnected_reason=text.get("disconnected_reason", ""),
+        )
+
+    def mark_disconnected(self, provider: str, tenant_id: str, reason: str) -> None:
+        connection = self.load(provider, tenant_id)
+        if connection is None:
+            return
+        self.save(replace(connection, status="disconnected", disconnected_reason=reason))
+
+    def delete(self, provider: str, tenant_id: str) -> None:
+        self._redis.delete(connection_key(provider, tenant_id))
+
+
+def _iso_or_empty(moment: datetime | None) -> str:
+    return "" if moment is None else moment.isoformat()
+
+
+def _datetime_or_none(text: str) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
