@@ -87,3 +87,17 @@ def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[
 
 def _single_broker(admin: KafkaAdminClient) -> bool:
     return len(admin.describe_cluster().get("brokers", [])) < 3
+
+
+def main() -> None:
+    """Create the registered topics on the configured broker (run by `make up` and at start)."""
+    from invoicesync.logging import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging("topics", settings.log_level)
+    created = ensure_topics(settings)
+    print(f"topics ready ({len(created)} created)")
+
+
+if __name__ == "__main__":
+    main()

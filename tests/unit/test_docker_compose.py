@@ -1,0 +1,42 @@
+"""docker-compose.yml is valid against the official Compose schema and runs every service."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_CANDIDATES = [
+    REPO.parent / "shared/specs/compose/compose-spec.json",
+    Path("/work/shared/specs/compose/compose-spec.json"),
+]
+
+
+def compose_schema() -> dict:
+    for candidate in SCHEMA_CANDIDATES:
+        if candidate.exists():
+            return json.loads(candidate.read_text())
+    raise FileNotFoundError("the Compose schema is expected in ../shared/specs/compose/")
+
+
+def test_docker_compose_conforms_to_the_compose_schema():
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    jsonschema.Draft7Validator(compose_schema()).validate(document)
+
+
+def test_a_malformed_compose_file_is_rejected_by_the_same_check():
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    document["services"]["kafka"]["ports"] = "19092"  # must be a list
+    errors = list(jsonschema.Draft7Validator(compose_schema()).iter_errors(document))
+    assert errors
+
+
+def test_compose_runs_every_local_process_and_the_infrastructure():
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    local = [
+        line.split("\t")[0]
+        for line in (REPO / "deploy/local/processes.tsv").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert set(local) | {"kafka", "redis", "topics"} == set(document["services"])

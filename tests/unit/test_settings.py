@@ -1,0 +1,31 @@
+import pytest
+
+from invoicesync.settings import Settings, SettingsError
+
+
+def test_production_defaults_are_the_real_provider_urls():
+    settings = Settings.from_env({})
+    assert settings.keap_api_base == "https://api.infusionsoft.com/crm"
+    assert settings.xero_api_base == "https://api.xero.com"
+    assert settings.xero_token_url == "https://identity.xero.com/connect/token"
+    assert settings.qbo_api_base == "https://quickbooks.api.intuit.com"
+
+
+def test_the_sandbox_is_chosen_by_configuration_alone():
+    settings = Settings.from_env(
+        {
+            "INVOICESYNC_XERO_API_BASE": "http://127.0.0.1:8902/",
+            "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:29092",
+            "INVOICESYNC_CONSUMER_MAX_ATTEMPTS": "7",
+            "INVOICESYNC_SMTP_STARTTLS": "yes",
+        }
+    )
+    assert settings.endpoints("xero").api_base == "http://127.0.0.1:8902"
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:29092"
+    assert settings.consumer_max_attempts == 7
+    assert settings.smtp_starttls is True
+
+
+def test_an_unreadable_number_names_the_setting():
+    with pytest.raises(SettingsError, match="consumer_max_attempts"):
+        Settings.from_env({"INVOICESYNC_CONSUMER_MAX_ATTEMPTS": "many"})
