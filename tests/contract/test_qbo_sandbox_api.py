@@ -482,3 +482,27 @@ def test_cdc_refuses_windows_older_than_30_days_and_tax_codes(qbo):
     assert qbo.call("GET", "cdc", entities="Invoice", changedSince=old).status_code == 400
     now = qbo.state.clock.now().isoformat()
     assert qbo.call("GET", "cdc", entities="TaxCode", changedSince=now).status_code == 400
+
+
+def test_without_accept_json_the_answer_is_xml(qbo):
+    response = qbo.client.get(
+        qbo.url(f"companyinfo/{qbo.realm}"), headers={"Authorization": f"Bearer {qbo.token}"}
+    )
+    text = response.get_data(as_text=True)
+    assert response.mimetype == "application/xml"
+    assert '<IntuitResponse xmlns="http://schema.intuit.com/finance/v3"' in text
+    assert '<CompanyInfo domain="QBO" sparse="false">' in text
+
+
+def test_injected_server_errors_use_the_qbo_fault_shape(qbo):
+    qbo.client.put("/_sandbox/faults", json={"error_rate": 1.0})
+    response = qbo.call("GET", "preferences")
+    assert response.status_code == 500
+    assert response.get_json()["Fault"]["type"] == "SystemFault"
+
+
+def test_injected_429_storm_answers_with_the_xml_throttle_body(qbo):
+    qbo.client.put("/_sandbox/faults", json={"storm_429_seconds": 30})
+    response = qbo.call("GET", "preferences")
+    assert response.status_code == 429
+    assert "ThrottleExceeded" in response.get_data(as_text=True)

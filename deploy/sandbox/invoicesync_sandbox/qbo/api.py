@@ -14,10 +14,11 @@ from .operations import create_entity, delete_entity, read_entity, update_entity
 from .query import parse_query, run_query
 from .state import JSON_TYPE, QboState
 from .store import ENTITY_SEGMENTS, QboCompany, StoredResponse
-from .wire import InvalidJson, dump_json, load_json
+from .wire import InvalidJson, dump_json, dump_xml, load_json
 from .writes import WriteContext
 
 REQUEST_ID_MAX = 50
+XML_TYPE = "application/xml;charset=UTF-8"
 BATCH_REQUEST_ID_MAX = 36
 WEBHOOK_SOURCE = "intuit.invoicesync-sandbox"
 
@@ -82,12 +83,18 @@ def _fault_response(fault: QboFault) -> Response:
     company = getattr(g, "qbo_company", None)
     now = _state().clock.now()
     time = company.time(now) if company else now.isoformat(timespec="milliseconds")
-    return Response(dump_json(fault_body(fault, time)), fault.status, content_type=JSON_TYPE)
+    return _encoded(fault_body(fault, time), fault.status)
 
 
 def _respond(body: dict, status: int = 200) -> Response:
-    body = {**body, "time": _company().time(_state().clock.now())}
-    return Response(dump_json(body), status, content_type=JSON_TYPE)
+    return _encoded({**body, "time": _company().time(_state().clock.now())}, status)
+
+
+def _encoded(body: dict, status: int) -> Response:
+    """JSON when the client asks for it, else XML, as QBO does."""
+    if "application/json" in request.headers.get("Accept", ""):
+        return Response(dump_json(body), status, content_type=JSON_TYPE)
+    return Response(dump_xml(body), status, content_type=XML_TYPE)
 
 
 def _entity(segment: str) -> str:
@@ -114,7 +121,7 @@ def _replayed(limit: int) -> tuple[str | None, Response | None]:
     stored = _company().replies.get(request_id)
     if stored is None:
         return request_id, None
-    return request_id, Response(stored.body, stored.status, content_type=JSON_TYPE)
+    return request_id, Response(stored.body, stored.status, content_type=stored.content_type)
 
 
 def _write(request_id: str | None, run) -> Response:
@@ -131,7 +138,7 @@ def _write(request_id: str | None, run) -> Response:
             response = _fault_response(fault)
         if request_id is not None:
             company.replies[request_id] = StoredResponse(
-                response.status_code, response.get_data(as_text=True)
+                response.status_code, response.get_data(as_text=True), response.content_type
             )
     _notify(company, ctx)
     return response

@@ -42,6 +42,7 @@ class EntityChange:
 class StoredResponse:
     status: int
     body: str
+    content_type: str
 
 
 @dataclass
