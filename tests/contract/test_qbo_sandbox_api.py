@@ -506,3 +506,20 @@ def test_injected_429_storm_answers_with_the_xml_throttle_body(qbo):
     response = qbo.call("GET", "preferences")
     assert response.status_code == 429
     assert "ThrottleExceeded" in response.get_data(as_text=True)
+
+
+def test_customer_balance_follows_invoices_and_payments(qbo):
+    customer = qbo.customer()
+    invoice = qbo.invoice(customer)
+    qbo.ok(
+        "POST",
+        "payment",
+        {
+            "CustomerRef": {"value": customer},
+            "TotalAmt": 40,
+            "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+    stored = qbo.ok("GET", f"customer/{customer}")["Customer"]
+    assert stored["Balance"] == Decimal("110")
+    assert stored["SyncToken"] == "0"

@@ -64,3 +64,21 @@ def prepare_item(
     if item["Type"] in ("Service", "NonInventory", "Inventory"):
         require_ref(company, item, "IncomeAccountRef", "Account", ctx)
     return item
+
+
+def refresh_customer_balance(company: QboCompany, customer_id: str | None) -> None:
+    """Open balance: unpaid invoices less unused credit memos and unapplied payments."""
+    customer = company.get("Customer", customer_id or "")
+    if customer is None:
+        return
+    balance = Decimal("0")
+    for entity, field, sign in (
+        ("Invoice", "Balance", 1),
+        ("CreditMemo", "RemainingCredit", -1),
+        ("Payment", "UnappliedAmt", -1),
+    ):
+        for row in company.all(entity):
+            if (row.get("CustomerRef") or {}).get("value") == customer_id:
+                balance += sign * Decimal(str(row.get(field) or 0))
+    # A balance change is not an edit of the customer: no new SyncToken.
+    customer["Balance"] = customer["BalanceWithJobs"] = balance

@@ -45,6 +45,7 @@ def create_entity(company: QboCompany, entity: str, body: dict, ctx: WriteContex
     ctx.record(entity, row["Id"], "Create")
     if entity == "Payment":
         payments.refresh_linked(company, row["Id"], payments.targets_of(row), ctx)
+    _refresh_balances(company, entity, row)
     return company.get(entity, row["Id"]) or row
 
 
@@ -63,6 +64,7 @@ def update_entity(company: QboCompany, entity: str, body: dict, ctx: WriteContex
     if entity == "Payment":
         targets = payments.targets_of(stored) | payments.targets_of(row)
         payments.refresh_linked(company, row["Id"], targets, ctx)
+    _refresh_balances(company, entity, stored, row)
     return company.get(entity, row["Id"]) or row
 
 
@@ -75,6 +77,7 @@ def delete_entity(company: QboCompany, entity: str, body: dict, ctx: WriteContex
     ctx.record(entity, stored["Id"], "Delete")
     if entity == "Payment":
         payments.refresh_linked(company, stored["Id"], payments.targets_of(stored), ctx)
+    _refresh_balances(company, entity, stored)
     return {"status": "Deleted", "domain": "QBO", "Id": stored["Id"]}
 
 
@@ -90,7 +93,14 @@ def void_entity(company: QboCompany, entity: str, body: dict, ctx: WriteContext)
     ctx.record(entity, row["Id"], "Void")
     if entity == "Payment":
         payments.refresh_linked(company, row["Id"], payments.targets_of(stored), ctx)
+    _refresh_balances(company, entity, row)
     return company.get(entity, row["Id"]) or row
+
+
+def _refresh_balances(company: QboCompany, entity: str, *rows: dict) -> None:
+    if entity in (*sales_forms.SALES_FORMS, "Payment"):
+        for customer_id in {(row.get("CustomerRef") or {}).get("value") for row in rows}:
+            names.refresh_customer_balance(company, customer_id)
 
 
 def _check_writable(entity: str, body: object) -> None:

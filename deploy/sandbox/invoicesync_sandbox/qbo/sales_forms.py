@@ -101,7 +101,7 @@ def _check_item(company: QboCompany, line: dict, ctx: WriteContext) -> None:
             detail["ItemRef"] = {"value": default["Id"], "name": default["Name"]}
     item = require_ref(company, detail, "ItemRef", "Item", ctx)
     detail["ItemRef"] = {"value": item["Id"], "name": item["Name"]}
-    code = math.line_tax_code({"DetailType": "x", "x": detail})
+    code = math.detail_tax_code(detail)
     if company.is_us and code is not None and code not in math.US_PSEUDO_CODES:
         raise invalid_value("TaxCodeRef", f"Invalid tax code {code}: US lines use TAX or NON")
     line[line["DetailType"]] = detail

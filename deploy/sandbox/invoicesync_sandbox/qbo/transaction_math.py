@@ -80,7 +80,10 @@ def discount_amount(lines: list[dict], subtotal: Decimal) -> Decimal:
 
 
 def line_tax_code(line: dict) -> str | None:
-    detail = line.get(line.get("DetailType", "")) or {}
+    return detail_tax_code(line.get(line.get("DetailType", "")) or {})
+
+
+def detail_tax_code(detail: dict) -> str | None:
     ref = detail.get("TaxCodeRef") or {}
     value = ref.get("value") if isinstance(ref, dict) else None
     return str(value) if value is not None else None
