@@ -1,0 +1,129 @@
+"""Tenants in Redis: the record, its hook token, its settings and the processing switch."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+import redis
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.tenant_settings_schema import settings_from_json, settings_to_json
+
+_ALL_TENANTS = "invoicesync:tenants"
+
+
+def tenant_key(tenant_id: str) -> str:
+    return f"invoicesync:tenant:{tenant_id}:record"
+
+
+def settings_key(tenant_id: str) -> str:
+    return f"invoicesync:tenant:{tenant_id}:settings"
+
+
+def hook_token_key(token: str) -> str:
+    return f"invoicesync:hook-token:{token}"
+
+
+def poll_last_key(tenant_id: str) -> str:
+    """When the poller last finished for the tenant (ISO-8601 UTC); the poller writes it."""
+    return f"invoicesync:{tenant_id}:poll:last"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    destination: Destination
+    created_at: datetime
+    hook_token: str
+    settings_saved: bool = False
+
+
+class TenantStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+
+    def create(self, name: str, destination: Destination) -> Tenant:
+        tenant = Tenant(
+            id=uuid.uuid4().hex[:16],
+            name=name,
+            destination=destination,
+            created_at=datetime.now(UTC),
+            hook_token=secrets.token_urlsafe(32),
+        )
+        pipe = self._redis.pipeline()
+        pipe.hset(tenant_key(tenant.id), mapping=_record_fields(tenant))
+        pipe.set(hook_token_key(tenant.hook_token), tenant.id)
+        pipe.sadd(_ALL_TENANTS, tenant.id)
+        pipe.execute()
+        return tenant
+
+    def get(self, tenant_id: str) -> Tenant | None:
+        stored = self._redis.hgetall(tenant_key(tenant_id))
+        if not stored:
+            return None
+        text = {key.decode(): value.decode() for key, value in stored.items()}
+        return Tenant(
+            id=text["id"],
+            name=text["name"],
+            destination=Destination(text["destination"]),
+            created_at=datetime.fromisoformat(text["created_at"]),
+            hook_token=text["hook_token"],
+            settings_saved=text.get("settings_saved") == "1",
+        )
+
+    def ids(self) -> list[str]:
+        return sorted(member.decode() for member in self._redis.smembers(_ALL_TENANTS))
+
+    def tenant_for_hook_token(self, token: str) -> str | None:
+        if not token or len(token) > 128:
+            return None
+        found = self._redis.get(hook_token_key(token))
+        return found.decode() if found is not None else None
+
+    def settings(self, tenant_id: str) -> TenantSettings:
+        """The saved settings, or the defaults for the tenant's destination until then."""
+        raw = self._redis.get(settings_key(tenant_id))
+        if raw is not None:
+            return settings_from_json(json.loads(raw))
+        tenant = self.get(tenant_id)
+        if tenant is None:
+            raise KeyError(tenant_id)
+        return TenantSettings(destination=tenant.destination)
+
+    def save_settings(self, tenant_id: str, settings: TenantSettings) -> None:
+        pipe = self._redis.pipeline()
+        pipe.set(settings_key(tenant_id), json.dumps(settings_to_json(settings)))
+        pipe.hset(tenant_key(tenant_id), "settings_saved", "1")
+        pipe.execute()
+
+    def processing_enabled(self, tenant_id: str) -> bool:
+        raw = self._redis.get(settings_key(tenant_id))
+        return raw is not None and settings_from_json(json.loads(raw)).sync.processing_enabled
+
+    def set_processing(self, tenant_id: str, enabled: bool) -> TenantSettings:
+        """Flip the switch only; the caller has checked the prerequisites."""
+        current = self.settings(tenant_id)
+        updated = replace(current, sync=replace(current.sync, processing_enabled=enabled))
+        self.save_settings(tenant_id, updated)
+        return updated
+
+    def last_poll(self, tenant_id: str) -> datetime | None:
+        raw = self._redis.get(poll_last_key(tenant_id))
+        return datetime.fromisoformat(raw.decode()) if raw else None
+
+
+def _record_fields(tenant: Tenant) -> dict[str, str]:
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "destination": tenant.destination.value,
+        "created_at": tenant.created_at.isoformat(),
+        "hook_token": tenant.hook_token,
+        "settings_saved": "1" if tenant.settings_saved else "0",
+    }
