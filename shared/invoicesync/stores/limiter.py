@@ -106,14 +106,16 @@ end
 return 0
 """
 
-# KEYS: the lease set. ARGV: now, limit, lease expiry, holder. Returns 0 when leased,
+# KEYS: the lease set. ARGV: now, limit, lease expiry, holder, lease seconds. Returns 0 when leased,
 # otherwise the seconds until the earliest lease runs out.
 _LEASE = """
 local now = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-  redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
+  local ttl = redis.call('PTTL', KEYS[1])
+  local lease_ms = math.ceil(tonumber(ARGV[5]) * 1000) + 1000
+  if ttl < lease_ms then redis.call('PEXPIRE', KEYS[1], lease_ms) end
   return 0
 end
 local earliest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -204,7 +206,11 @@ class Limiter:
         deadline = self._clock() + max_wait
         while True:
             now = self._clock()
-            wait = float(self._run(self._lease, [key], [now, limit, now + lease_seconds, holder]))
+            wait = float(
+                self._run(
+                    self._lease, [key], [now, limit, now + lease_seconds, holder, lease_seconds]
+                )
+            )
             if wait <= 0:
                 break
             if now + min(wait, _LEASE_POLL_SECONDS) > deadline:

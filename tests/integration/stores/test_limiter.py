@@ -1,0 +1,131 @@
+"""The shared limiter in the real Redis, on a controllable clock shared by two "replicas"."""
+
+from __future__ import annotations
+
+import pytest
+
+from invoicesync.errors import RateLimited
+from invoicesync.stores.limiter import Limiter, RateLimit
+
+
+class FakeTime:
+    """Wall time that only moves when a limiter sleeps or the test advances it."""
+
+    def __init__(self, start: float = 1_700_000_000.5) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def replica(redis_client, fake: FakeTime) -> Limiter:
+    return Limiter(redis_client, fake.clock, sleep=fake.sleep)
+
+
+def test_the_call_over_the_limit_raises_with_the_time_until_a_slot_frees(store_redis, unique_name):
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    rules = [RateLimit(f"{unique_name}-minute", 3, 60)]
+    for _ in range(3):
+        limiter.acquire(unique_name, rules, max_wait=0)
+    fake.now += 10
+    with pytest.raises(RateLimited) as raised:
+        limiter.acquire(unique_name, rules, max_wait=0, tenant_id=unique_name)
+    assert raised.value.retry_after == pytest.approx(50, abs=1.0)
+    assert raised.value.tenant_id == unique_name
+
+
+def test_the_call_over_the_limit_waits_when_allowed_and_then_goes_through(store_redis, unique_name):
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    rules = [RateLimit(f"{unique_name}-minute", 3, 60)]
+    for _ in range(3):
+        limiter.acquire(unique_name, rules, max_wait=0)
+    limiter.acquire(unique_name, rules, max_wait=120)
+    assert sum(fake.slept) == pytest.approx(60, abs=1.0)
+    limiter.acquire(unique_name, rules, max_wait=0)
+    limiter.acquire(unique_name, rules, max_wait=0)
+    with pytest.raises(RateLimited):  # the new window is full again
+        limiter.acquire(unique_name, rules, max_wait=0)
+
+
+def test_two_replicas_share_one_budget(store_redis, unique_name):
+    fake = FakeTime()
+    first, second = replica(store_redis, fake), replica(store_redis, fake)
+    rules = [RateLimit(f"{unique_name}-minute", 2, 60)]
+    first.acquire(unique_name, rules, max_wait=0)
+    second.acquire(unique_name, rules, max_wait=0)
+    with pytest.raises(RateLimited):
+        first.acquire(unique_name, rules, max_wait=0)
+
+
+def test_per_app_rules_count_every_tenant_while_tenant_rules_do_not_mix(store_redis, unique_name):
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    app_rule = RateLimit(f"{unique_name}-app", 3, 60, per_app=True)
+    tenant_rule = RateLimit(f"{unique_name}-tenant", 2, 60)
+    limiter.acquire(f"{unique_name}-a", [tenant_rule, app_rule], max_wait=0)
+    limiter.acquire(f"{unique_name}-a", [tenant_rule, app_rule], max_wait=0)
+    with pytest.raises(RateLimited):
+        limiter.acquire(f"{unique_name}-a", [tenant_rule, app_rule], max_wait=0)
+    limiter.acquire(f"{unique_name}-b", [tenant_rule, app_rule], max_wait=0)
+    with pytest.raises(RateLimited):  # tenant b has room, the app does not
+        limiter.acquire(f"{unique_name}-b", [tenant_rule, app_rule], max_wait=0)
+
+
+def test_a_refused_call_does_not_use_up_any_rule(store_redis, unique_name):
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    roomy = RateLimit(f"{unique_name}-roomy", 2, 60)
+    tight = RateLimit(f"{unique_name}-tight", 1, 60)
+    limiter.acquire(unique_name, [tight], max_wait=0)
+    with pytest.raises(RateLimited):
+        limiter.acquire(unique_name, [roomy, tight], max_wait=0)
+    limiter.acquire(unique_name, [roomy], max_wait=0)
+    limiter.acquire(unique_name, [roomy], max_wait=0)
+
+
+def test_a_penalty_from_one_replica_holds_back_the_other(store_redis, unique_name):
+    fake = FakeTime()
+    first, second = replica(store_redis, fake), replica(store_redis, fake)
+    rules = [RateLimit(f"{unique_name}-minute", 100, 60)]
+    first.penalise(unique_name, 30)
+    with pytest.raises(RateLimited) as raised:
+        second.acquire(unique_name, rules, max_wait=5)
+    assert raised.value.retry_after == pytest.approx(30, abs=0.01)
+    first.penalise(unique_name, 5)  # a shorter penalty never shortens a longer one
+    fake.now += 29
+    with pytest.raises(RateLimited):
+        second.acquire(unique_name, rules, max_wait=0)
+    fake.now += 1.5
+    second.acquire(unique_name, rules, max_wait=0)
+    second.acquire(f"{unique_name}-other", rules, max_wait=0)
+
+
+def test_concurrency_slots_are_limited_and_a_crashed_holders_lease_expires(
+    store_redis, unique_name
+):
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    crashed = limiter.concurrency(unique_name, 2, lease_seconds=20)
+    crashed.__enter__()  # never exited: the holder died mid-call
+    with limiter.concurrency(unique_name, 2, lease_seconds=20):
+        with (
+            pytest.raises(RateLimited) as raised,
+            limiter.concurrency(unique_name, 2, lease_seconds=20, max_wait=0),
+        ):
+            pass
+        assert raised.value.retry_after == pytest.approx(20, abs=0.01)
+    with limiter.concurrency(unique_name, 2, lease_seconds=20, max_wait=0):
+        pass  # the slot released on exit is free again
+    fake.now += 21
+    with (
+        limiter.concurrency(unique_name, 2, lease_seconds=20, max_wait=0),
+        limiter.concurrency(unique_name, 2, lease_seconds=20, max_wait=0),
+    ):
+        pass  # both slots usable: the crashed lease has run out
