@@ -1,0 +1,236 @@
+"""Keap change notifications → canonical invoice and payment events, with the tenant's rules.
+
+Every notification is only a hint: the order and its payments are re-read from Keap, mapped by
+the pure domain functions, and published unless the same content was published before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from invoicesync.clients.keap import KeapClient, KeapNotFound
+from invoicesync.domain.canonical import CanonicalInvoice, PaymentKind, SkipDecision
+from invoicesync.domain.keap_order import KeapOrder, KeapPayment
+from invoicesync.domain.keap_to_canonical import (
+    KeapOrderMismatch,
+    canonical_invoice_from_keap_order,
+    canonical_payments_from_keap,
+)
+from invoicesync.domain.sync_rules import invoice_skip_decision, is_held, payment_skip_decision
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.errors import InvalidInput
+from invoicesync.events import (
+    Envelope,
+    EventType,
+    KeapNotification,
+    SyncAction,
+    SyncResult,
+    Topic,
+    envelope_for,
+    payload_of,
+)
+from invoicesync.kafka.publisher import Outgoing
+from transform.held_notifications import HeldNotifications, held_key
+from transform.publication_marks import PublicationMarks, hash_key
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND_REASON = "not found in Keap"
+
+
+class TenantSettingsSource(Protocol):
+    def settings(self, tenant_id: str) -> TenantSettings:
+        """The tenant's settings; KeyError for a tenant that does not exist."""
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Run:
+    """The events one notification produces, and the writes they unlock once published."""
+
+    tenant_id: str
+    settings: TenantSettings
+    outgoing: list[Outgoing]
+
+
+class TransformHandler:
+    def __init__(
+        self,
+        keap: KeapClient,
+        tenants: TenantSettingsSource,
+        marks: PublicationMarks,
+        held: HeldNotifications,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._keap = keap
+        self._tenants = tenants
+        self._marks = marks
+        self._held = held
+        self._clock = clock
+
+    def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        outgoing: list[Outgoing] = []
+        for envelope in envelopes:
+            outgoing.extend(self.handle_one(envelope))
+        return outgoing
+
+    def handle_one(self, envelope: Envelope) -> list[Outgoing]:
+        if envelope.type is not EventType.KEAP_CHANGE_NOTIFIED:
+            return []
+        notification: KeapNotification = payload_of(envelope)
+        tenant_id = envelope.tenant_id
+        try:
+            settings = self._tenants.settings(tenant_id)
+        except KeyError as exc:
+            raise InvalidInput(f"unknown tenant {tenant_id}") from exc
+        if is_held(settings):
+            return self._hold(envelope, notification, settings)
+        run = _Run(tenant_id, settings, self._released_holds(tenant_id))
+        try:
+            orders = self._orders_for(tenant_id, notification)
+        except KeapNotFound:
+            orders = []
+        if not orders:
+            self._result(run, notification.object_type, notification.object_id, NOT_FOUND_REASON)
+            return run.outgoing
+        for order in orders:
+            self._transform_order(run, order)
+        return run.outgoing
+
+    # -- held ------------------------------------------------------------------------------
+
+    def _hold(
+        self, envelope: Envelope, notification: KeapNotification, settings: TenantSettings
+    ) -> list[Outgoing]:
+        if not self._held.hold(envelope, notification):
+            return []  # already held: one activity entry per held object is enough
+        result = SyncResult(
+            destination=settings.destination.value,
+            object_type=notification.object_type,
+            keap_id=notification.object_id,
+            action=SyncAction.HELD,
+            recorded_at=self._clock(),
+            reason="processing is off",
+        )
+        return [
+            Outgoing(
+                Topic.SYNC_RESULTS,
+                envelope_for(EventType.SYNC_RESULT_RECORDED, envelope.tenant_id, result),
+            )
+        ]
+
+    def _released_holds(self, tenant_id: str) -> list[Outgoing]:
+        """Processing is on: anything held earlier goes back to the notifications topic."""
+        released = []
+        for item in self._held.held(tenant_id):
+            event = item.released()
+            self._marks.delete_field_after(
+                event.envelope, held_key(tenant_id), item.field, item.raw
+            )
+            released.append(event)
+        return released
+
+    # -- reading Keap ----------------------------------------------------------------------
+
+    def _orders_for(self, tenant_id: str, notification: KeapNotification) -> list[KeapOrder]:
+        object_id = notification.object_id
+        if notification.object_type == "order":
+            return [self._keap.get_order(tenant_id, object_id)]
+        if notification.object_type == "invoice":
+            order = self._keap.find_order_by_invoice(tenant_id, object_id)
+            return [order] if order is not None else []
+        order_ids = self._keap.find_order_ids_for_payment(tenant_id, object_id)
+        return [self._keap.get_order(tenant_id, order_id) for order_id in order_ids]
+
+    # -- mapping ---------------------------------------------------------------------------
+
+    def _transform_order(self, run: _Run, order: KeapOrder) -> None:
+        payments = self._keap.list_order_payments(run.tenant_id, order.id)
+        try:
+            invoice = canonical_invoice_from_keap_order(
+                order, run.settings, run.tenant_id, payments
+            )
+        except KeapOrderMismatch as exc:
+            raise InvalidInput(str(exc)) from exc
+        skip = invoice_skip_decision(order, invoice, run.settings)
+        if skip is not None:
+            self._skipped(run, "invoice", invoice.keap_invoice_id, skip, invoice.invoice_number)
+            return
+        self._publish_if_changed(
+            run, "invoice", invoice.keap_invoice_id, invoice.content_hash,
+            EventType.INVOICE_CANONICALISED, invoice,
+        )  # fmt: skip
+        self._transform_payments(run, order, invoice, payments)
+
+    def _transform_payments(
+        self, run: _Run, order: KeapOrder, invoice: CanonicalInvoice, payments: list[KeapPayment]
+    ) -> None:
+        by_id = {payment.id: payment for payment in payments}
+        paid_before = Decimal(0)
+        for payment in canonical_payments_from_keap(order, payments, run.settings, run.tenant_id):
+            skip = payment_skip_decision(
+                by_id[payment.keap_payment_id],
+                payment,
+                invoice.totals.total,
+                paid_before,
+                run.settings,
+            )
+            if skip is not None:
+                self._skipped(run, "payment", payment.keap_payment_id, skip, invoice.invoice_number)
+                continue
+            signed = payment.amount if payment.kind is PaymentKind.PAYMENT else -payment.amount
+            paid_before += signed
+            self._publish_if_changed(
+                run, "payment", payment.keap_payment_id, payment.content_hash,
+                EventType.PAYMENT_CANONICALISED, payment,
+            )  # fmt: skip
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _publish_if_changed(
+        self, run: _Run, kind: str, keap_id: str, content_hash: str, event_type, payload
+    ) -> None:
+        if self._marks.last_published(run.tenant_id, kind, keap_id) == content_hash:
+            return
+        envelope = envelope_for(event_type, run.tenant_id, payload)
+        self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), content_hash)
+        run.outgoing.append(Outgoing(Topic.CANONICAL_EVENTS, envelope))
+
+    def _skipped(
+        self, run: _Run, kind: str, keap_id: str, skip: SkipDecision, number: str | None
+    ) -> None:
+        reason = f"{skip.reason}: {skip.detail}" if skip.detail else str(skip.reason)
+        marker = f"skipped:{reason}"
+        if self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
+            return  # the same skip was reported already
+        envelope = self._result(run, kind, keap_id, reason, number)
+        self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), marker)
+
+    def _result(
+        self, run: _Run, kind: str, keap_id: str, reason: str, number: str | None = None
+    ) -> Envelope:
+        result = SyncResult(
+            destination=run.settings.destination.value,
+            object_type=kind,
+            keap_id=keap_id,
+            action=SyncAction.SKIPPED,
+            recorded_at=self._clock(),
+            reason=reason,
+            invoice_number=number,
+        )
+        envelope = envelope_for(EventType.SYNC_RESULT_RECORDED, run.tenant_id, result)
+        run.outgoing.append(Outgoing(Topic.SYNC_RESULTS, envelope))
+        log.info(
+            "skipped",
+            extra={"tenant_id": run.tenant_id, "object": kind, "keap_id": keap_id, "why": reason},
+        )
+        return envelope
