@@ -1,0 +1,1 @@
+"""The admin HTTP API's route groups, one blueprint each."""

@@ -1,0 +1,179 @@
+"""Request and response schemas of the admin API; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.events import SyncAction, Topic
+from invoicesync.tenant_settings_schema import StartPointSchema
+
+REPLAYABLE_TOPICS = [topic.value for topic in Topic if topic is not Topic.DEAD_LETTERS]
+_ID = validate.Length(min=1, max=64)
+
+
+class _Input(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class TenantCreateSchema(_Input):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    destination = fields.Enum(Destination, by_value=True, required=True)
+
+
+class TenantSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    destination = fields.String()
+    created_at = fields.String()
+    hook_url = fields.String()
+    settings_saved = fields.Boolean()
+    api_key = fields.String(metadata={"description": "shown once, when the tenant is created"})
+
+
+class ProcessingSchema(_Input):
+    enabled = fields.Boolean(required=True)
+
+
+class SyncRequestSchema(_Input):
+    invoice_id = fields.String(
+        required=True, validate=validate.Regexp(r"^[0-9]{1,19}$", error="a Keap invoice id")
+    )
+
+
+class SyncAcceptedSchema(Schema):
+    notification_id = fields.String()
+    invoice_id = fields.String()
+
+
+class BackfillRequestSchema(_Input):
+    start = fields.Nested(
+        StartPointSchema,
+        load_default=None,
+        metadata={"description": "defaults to the start point in the tenant's settings"},
+    )
+
+
+class BackfillJobSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String()
+    status = fields.String()
+    start = fields.Dict()
+    pages_done = fields.Integer()
+    published = fields.Integer()
+    estimated_total = fields.Integer(allow_none=True)
+    created_at = fields.String()
+    updated_at = fields.String()
+    error = fields.String()
+
+
+class ActivityQuerySchema(_Input):
+    outcome = fields.Enum(SyncAction, by_value=True, load_default=None)
+    cursor = fields.String(load_default=None, validate=validate.Length(max=200))
+    q = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "an invoice number or Keap id"},
+    )
+    since = fields.AwareDateTime(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class ActivityEntrySchema(Schema):
+    id = fields.String()
+    recorded_at = fields.String()
+    outcome = fields.String()
+    object_type = fields.String()
+    keap_id = fields.String()
+    invoice_number = fields.String(allow_none=True)
+    destination = fields.String()
+    destination_id = fields.String(allow_none=True)
+    reason = fields.String()
+
+
+class ActivityPageSchema(Schema):
+    entries = fields.List(fields.Nested(ActivityEntrySchema))
+    next_cursor = fields.String(allow_none=True)
+    hourly = fields.Dict()
+
+
+class ReplayRequestSchema(_Input):
+    topic = fields.String(required=True, validate=validate.OneOf(REPLAYABLE_TOPICS))
+    tenant = fields.String(required=True, validate=_ID)
+    from_time = fields.AwareDateTime(required=True)
+
+
+class ReplayedSchema(Schema):
+    replayed = fields.Integer()
+
+
+class DeadLetterQuerySchema(_Input):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    tenant = fields.String(load_default=None, validate=_ID)
+
+
+class DeadLetterSchema(Schema):
+    offset = fields.Integer()
+    tenant_id = fields.String()
+    original_topic = fields.String()
+    original_partition = fields.Integer()
+    original_offset = fields.Integer()
+    error_type = fields.String()
+    error_message = fields.String()
+    attempts = fields.Integer()
+    group_id = fields.String()
+    failed_at = fields.String()
+    replayed = fields.Boolean()
+
+
+class DeadLetterListSchema(Schema):
+    dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+
+
+class DeadLetterReplaySchema(_Input):
+    offset = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+
+
+class DeadLetterReplayedSchema(Schema):
+    offset = fields.Integer()
+    replayed = fields.Boolean(metadata={"description": "false: it had been replayed before"})
+
+
+class OAuthCallbackQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # providers add parameters of their own
+
+    code = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    state = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    realmId = fields.String(load_default=None, validate=validate.Length(max=64))  # noqa: N815
+    scope = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class ConnectionSchema(Schema):
+    tenant_id = fields.String()
+    provider = fields.String()
+    status = fields.String()
+    external_id = fields.String()
+    external_name = fields.String()
+
+
+class StatusSchema(Schema):
+    tenant_id = fields.String()
+    processing_enabled = fields.Boolean()
+    connections = fields.Dict()
+    last_poll = fields.String(allow_none=True)
+    consumer_lag = fields.Dict(allow_none=True)
+    counts = fields.Dict()
+    backfill = fields.String(allow_none=True)
+
+
+class ErrorDetailSchema(Schema):
+    status = fields.Integer()
+    message = fields.String()
+    field = fields.String()
+    field_errors = fields.Dict(data_key="fields")
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetailSchema)

@@ -1,0 +1,54 @@
+"""Consumer lag per group and topic: end offsets minus committed offsets, from the broker."""
+
+from __future__ import annotations
+
+from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from invoicesync.errors import Transient
+from invoicesync.events import Topic
+from invoicesync.kafka.topics import topic_name
+from invoicesync.settings import Settings
+
+
+def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
+    """{group: {topic: messages not yet committed}} for every group reading our topics."""
+    ours = {topic_name(topic, settings): topic.value for topic in Topic}
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id="invoicesync-status",
+            request_timeout_ms=5_000,
+        )
+    except KafkaError as exc:
+        raise Transient(f"Kafka unreachable: {exc}") from exc
+    consumer = None
+    try:
+        committed_by_group = {}
+        for group_id, *_ in admin.list_consumer_groups():
+            offsets = admin.list_consumer_group_offsets(group_id)
+            mine = {tp: meta.offset for tp, meta in offsets.items() if tp.topic in ours}
+            if mine:
+                committed_by_group[group_id] = mine
+        if not committed_by_group:
+            return {}
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+        )
+        partitions = {tp for committed in committed_by_group.values() for tp in committed}
+        ends = consumer.end_offsets(list(partitions))
+        lag: dict[str, dict[str, int]] = {}
+        for group_id, committed in sorted(committed_by_group.items()):
+            per_topic: dict[str, int] = {}
+            for tp, offset in committed.items():
+                topic = ours[tp.topic]
+                per_topic[topic] = per_topic.get(topic, 0) + max(0, ends.get(tp, 0) - offset)
+            lag[group_id] = per_topic
+        return lag
+    except KafkaError as exc:
+        raise Transient(f"reading consumer offsets failed: {exc}") from exc
+    finally:
+        admin.close()
+        if consumer is not None:
+            consumer.close()
