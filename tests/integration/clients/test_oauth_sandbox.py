@@ -1,0 +1,122 @@
+"""The OAuth client through the sandbox stand-ins: authorize, callback state, exchange, refresh."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from invoicesync.clients.oauth import OAuthClient, OAuthInvalidGrant, OAuthRejected
+from invoicesync.errors import Transient
+from invoicesync.settings import Settings
+from invoicesync.stores.oauth_state import OAuthState
+from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invoicesync_sandbox.keap.app import create_app as create_keap_app
+from invoicesync_sandbox.xero.app import create_app as create_xero_app
+from tests.integration.stores.local_servers import serving
+
+REDIRECT_URI = "http://localhost:8080/oauth/callback"
+
+
+@pytest.fixture
+def states(redis_server):
+    client = redis_from_settings(Settings(redis_url=redis_server.address))
+    yield OAuthState(client)
+    client.close()
+
+
+def keap_client(base_url: str, secret: str = DEMO_CLIENT_SECRET) -> OAuthClient:
+    settings = Settings(
+        keap_api_base=f"{base_url}/crm",
+        keap_authorize_url=f"{base_url}/app/oauth/authorize",
+        keap_token_url=f"{base_url}/token",
+        keap_client_id=DEMO_CLIENT_ID,
+        keap_client_secret=secret,
+    )
+    return OAuthClient(settings.endpoints("keap"), "keap", requests.Session())
+
+
+def xero_client(base_url: str) -> OAuthClient:
+    settings = Settings(
+        xero_api_base=base_url,
+        xero_authorize_url=f"{base_url}/identity/connect/authorize",
+        xero_token_url=f"{base_url}/connect/token",
+        xero_client_id=DEMO_CLIENT_ID,
+        xero_client_secret=DEMO_CLIENT_SECRET,
+    )
+    return OAuthClient(settings.endpoints("xero"), "xero", requests.Session())
+
+
+def follow_consent(authorize_url: str) -> dict[str, str]:
+    """The stand-ins consent at once: the redirect carries the callback's query."""
+    response = requests.get(authorize_url, allow_redirects=False, timeout=5)
+    assert response.status_code == 302, response.text
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT_URI)
+    return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
+
+
+def test_authorize_urls_ask_each_provider_for_its_own_scopes():
+    settings = Settings(keap_client_id="k", xero_client_id="x", qbo_client_id="q")
+    scopes = {}
+    for provider in ("keap", "xero", "qbo"):
+        client = OAuthClient(settings.endpoints(provider), provider, requests.Session())
+        query = parse_qs(urlsplit(client.authorize_url("s1", REDIRECT_URI)).query)
+        assert query["response_type"] == ["code"]
+        assert query["state"] == ["s1"]
+        assert query["redirect_uri"] == [REDIRECT_URI]
+        scopes[provider] = query["scope"][0]
+    assert scopes == {
+        "keap": "full",
+        "xero": "offline_access accounting.transactions accounting.contacts accounting.settings",
+        "qbo": "com.intuit.quickbooks.accounting",
+    }
+
+
+def test_keap_connect_flow_exchanges_the_code_and_refresh_rotates(states, unique_name):
+    with serving(create_keap_app()) as base_url:
+        client = keap_client(base_url)
+        state = states.issue(unique_name, "keap")
+        callback = follow_consent(client.authorize_url(state, REDIRECT_URI))
+        assert states.consume(callback["state"], "keap") == unique_name
+
+        tokens = client.exchange_code(callback["code"], REDIRECT_URI)
+        assert tokens.expires_in == 86400
+        renewed = client.refresh(tokens.refresh_token)
+        assert renewed.refresh_token != tokens.refresh_token
+
+        with pytest.raises(OAuthInvalidGrant):  # Keap refresh tokens are single use
+            client.refresh(tokens.refresh_token)
+        with pytest.raises(OAuthInvalidGrant):  # so are authorization codes
+            client.exchange_code(callback["code"], REDIRECT_URI)
+
+
+def test_wrong_client_credentials_are_rejected_not_treated_as_a_lost_grant():
+    with serving(create_keap_app()) as base_url:
+        issued = requests.post(f"{base_url}/_sandbox/token", json={}, timeout=5).json()
+        with pytest.raises(OAuthRejected) as raised:
+            keap_client(base_url, secret="wrong").refresh(issued["refresh_token"])
+        assert raised.value.error == "invalid_client"
+
+
+def test_xero_connect_flow_finds_the_connected_organisation(states, unique_name):
+    with serving(create_xero_app()) as base_url:
+        client = xero_client(base_url)
+        state = states.issue(unique_name, "xero")
+        callback = follow_consent(client.authorize_url(state, REDIRECT_URI))
+        assert states.consume(callback["state"], "xero") == unique_name
+
+        tokens = client.exchange_code(callback["code"], REDIRECT_URI)
+        connections = client.xero_connections(tokens.access_token)
+        assert connections and connections[0]["tenantId"]
+        assert "tenantName" in connections[0]
+
+        renewed = client.refresh(tokens.refresh_token)
+        assert renewed.access_token != tokens.access_token
+
+
+def test_an_unreachable_token_endpoint_is_transient():
+    with pytest.raises(Transient):
+        keap_client("http://127.0.0.1:9").refresh("any")
