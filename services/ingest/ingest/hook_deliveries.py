@@ -1,0 +1,104 @@
+"""Keap REST hook deliveries: the body's schema, one notification per id, de-duplication."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from invoicesync.events import (
+    Envelope,
+    EventType,
+    KeapNotification,
+    NotificationSource,
+    envelope_for,
+)
+
+MAX_OBJECT_KEYS = 1000
+SEEN_TTL_SECONDS = 7 * 24 * 3600  # longer than Keap's whole retry schedule
+
+
+class ObjectKeySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    apiUrl = fields.String(load_default="", allow_none=True)  # noqa: N815 - Keap's name
+    timestamp = fields.String(load_default="", allow_none=True, validate=validate.Length(max=64))
+
+
+class HookDeliverySchema(Schema):
+    """Keap's documented delivery body; ids only, never trusted data (transform re-reads)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    event_key = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    object_type = fields.String(load_default="")
+    object_keys = fields.List(
+        fields.Nested(ObjectKeySchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_OBJECT_KEYS),
+    )
+
+
+def object_type_for(event_key: str) -> str | None:
+    """What the hook's ids are: order ids for order.*, invoice ids for invoice.*, payment ids
+    for invoice.payment.*. None for keys the sync does not follow (products, contacts...)."""
+    if event_key.startswith("invoice.payment."):
+        return "payment"
+    if event_key.startswith("invoice."):
+        return "invoice"
+    if event_key.startswith("order."):
+        return "order"
+    return None
+
+
+@dataclass(frozen=True)
+class HookNotice:
+    """One id of a delivery, with the key that says whether it was seen before."""
+
+    seen_key: str
+    envelope: Envelope
+
+
+def notices_for(tenant_id: str, delivery: dict[str, Any]) -> list[HookNotice]:
+    object_type = object_type_for(delivery["event_key"])
+    if object_type is None:
+        return []
+    observed_at = datetime.now(UTC)
+    notices: dict[str, HookNotice] = {}
+    for object_key in delivery["object_keys"]:
+        object_id = str(object_key["id"])
+        identity = f"{delivery['event_key']}|{object_id}|{object_key.get('timestamp') or ''}"
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        seen_key = f"invoicesync:tenant:{tenant_id}:hook-seen:{digest}"
+        notification = KeapNotification(
+            object_type=object_type,
+            object_id=object_id,
+            source=NotificationSource.HOOK,
+            observed_at=observed_at,
+            event_key=delivery["event_key"],
+        )
+        envelope = envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, notification)
+        notices.setdefault(seen_key, HookNotice(seen_key, envelope))
+    return list(notices.values())
+
+
+def unseen(client: redis.Redis, notices: list[HookNotice]) -> list[HookNotice]:
+    if not notices:
+        return []
+    flags = client.mget([notice.seen_key for notice in notices])
+    return [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]
+
+
+def mark_seen(client: redis.Redis, notices: list[HookNotice]) -> None:
+    """Only after Kafka acknowledged: a failed publish must leave Keap's retry unseen."""
+    pipe = client.pipeline(transaction=False)
+    for notice in notices:
+        pipe.set(notice.seen_key, "1", ex=SEEN_TTL_SECONDS)
+    pipe.execute()
