@@ -8,7 +8,9 @@ from flask import Flask
 
 from invoicesync_sandbox.core.app import create_sandbox_app
 from invoicesync_sandbox.xero import (  # noqa: F401
+    allocations_routes,
     contacts_routes,
+    credit_notes_routes,
     invoices_routes,
     payments_routes,
     settings_routes,  # noqa: F401

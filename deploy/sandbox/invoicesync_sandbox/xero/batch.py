@@ -21,10 +21,12 @@ class ElementResult:
         return bool(self.messages)
 
 
-def element_reply(result: ElementResult, error_flag: str) -> dict:
+def element_reply(result: ElementResult, error_flag: str | None) -> dict:
+    """`error_flag` is HasErrors or HasValidationErrors; Allocations carry neither."""
     body = dict(result.record)
     body["StatusAttributeString"] = "ERROR" if result.failed else "OK"
-    body[error_flag] = result.failed
+    if error_flag:
+        body[error_flag] = result.failed
     if result.failed:
         body["ValidationErrors"] = [{"Message": message} for message in result.messages]
     return body
@@ -33,7 +35,7 @@ def element_reply(result: ElementResult, error_flag: str) -> dict:
 def batch_response(
     results: list[ElementResult],
     collection: str,
-    error_flag: str,
+    error_flag: str | None,
     *,
     summarize_errors: bool,
     now: datetime,

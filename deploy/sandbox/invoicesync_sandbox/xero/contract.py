@@ -132,6 +132,9 @@ class AccountingContract:
         if key and isinstance(body, dict) and key not in body:
             # Xero's own documentation posts bare single objects; the API accepts both forms.
             body = {key: [body]}
+        elif key is None:
+            # ...and the reverse: the spec's deletePayment example wraps its PaymentDelete body.
+            body = _unwrap_single(body, operation.template)
         error = best_match(operation.body_validator.iter_errors(body))
         if error is not None:
             return _body_problem(error)
@@ -200,6 +203,16 @@ class AccountingContract:
                 target = target[part]
             node = target
         return node
+
+
+def _unwrap_single(body: Any, template: str) -> Any:
+    """`{"Payments": [{...}]}` sent to `/Payments/{PaymentID}` means the one object inside."""
+    wrapper = template.strip("/").split("/")[0]
+    if isinstance(body, dict) and list(body) == [wrapper]:
+        items = body[wrapper]
+        if isinstance(items, list) and len(items) == 1 and isinstance(items[0], dict):
+            return items[0]
+    return body
 
 
 def _anchor_refs(schema: Any) -> Any:

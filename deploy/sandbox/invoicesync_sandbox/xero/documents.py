@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from invoicesync_sandbox.xero import contact_rules, invoice_status
+from invoicesync_sandbox.xero import balances, contact_rules, invoice_status
 from invoicesync_sandbox.xero.store import Books
 from invoicesync_sandbox.xero.totals import LineInput, document_totals
 from invoicesync_sandbox.xero.wire import date_string, ms_date, utc_string
@@ -18,6 +18,17 @@ NO_CONTACT = (
     "Name, ContactID, ContactNumber"
 )
 DUPLICATE_NUMBER = "Invoice # must be unique."
+# Worded after the invoice message; the live text for credit notes was not captured.
+DUPLICATE_CREDIT_NOTE_NUMBER = "Credit Note # must be unique."
+INVOICE_ONLY_FIELDS = (
+    "AmountDue",
+    "AmountPaid",
+    "AmountCredited",
+    "CreditNotes",
+    "Prepayments",
+    "Overpayments",
+    "IsDiscounted",
+)
 DISCOUNTING_TYPES = ("ACCREC",)
 
 
@@ -123,12 +134,17 @@ def build_invoice(
     if not doc_type:
         raise ElementRejected([f"{kind} Type must be specified"])
     status = element.get("Status") or base.get("Status") or "DRAFT"
-    has_allocations = bool(base.get("Payments") or base.get("CreditNotes"))
+    has_allocations = balances.has_settlements(base)
     if existing is None:
-        error = invoice_status.creation_status_error(status)
+        error = invoice_status.creation_status_error(status, kind)
     else:
         changed = _changed_fields(element, base)
-        error = invoice_status.edit_error(base["Status"], changed, has_allocations=has_allocations)
+        error = invoice_status.edit_error(
+            base["Status"],
+            changed,
+            has_allocations=has_allocations,
+            credited=bool(base.get("CreditNotes")),
+        )
         error = error or invoice_status.status_change_error(
             base["Status"], status, has_allocations=has_allocations
         )
@@ -139,13 +155,10 @@ def build_invoice(
     )
     number_key = "InvoiceNumber" if kind == "Invoice" else "CreditNoteNumber"
     number = element.get(number_key) or base.get(number_key)
-    if doc_type == "ACCREC" and number:
-        own = base.get("InvoiceID")
-        for other in books.invoices.values():
-            same = other.get("InvoiceNumber", "").lower() == number.lower()
-            if same and other["InvoiceID"] != own and other["Status"] != "DELETED":
-                errors.append(DUPLICATE_NUMBER)
-                break
+    if doc_type in ("ACCREC", "ACCRECCREDIT") and number:
+        error = _duplicate_number_error(books, kind, number, base)
+        if error:
+            errors.append(error)
     if not number:
         number = (
             books.next_invoice_number() if kind == "Invoice" else books.next_credit_note_number()
@@ -209,9 +222,44 @@ def build_invoice(
     due_amount = totals.total - record["AmountPaid"] - record["AmountCredited"]
     record["AmountDue"] = due_amount if status not in ("VOIDED", "DELETED") else Decimal("0.00")
     if kind == "CreditNote":
-        record["RemainingCredit"] = record.pop("AmountDue")
-        record["Allocations"] = base.get("Allocations", [])
+        record = _credit_note_shape(record, base)
     return record, created_contact
+
+
+def _duplicate_number_error(books: Books, kind: str, number: str, base: dict) -> str | None:
+    """Sales invoice and sales credit note numbers are unique among their own kind."""
+    if kind == "Invoice":
+        id_key, number_key, others, message = (
+            "InvoiceID",
+            "InvoiceNumber",
+            books.invoices.values(),
+            DUPLICATE_NUMBER,
+        )
+    else:
+        id_key, number_key, others, message = (
+            "CreditNoteID",
+            "CreditNoteNumber",
+            books.credit_notes.values(),
+            DUPLICATE_CREDIT_NOTE_NUMBER,
+        )
+    own = base.get(id_key)
+    for other in others:
+        same = other.get(number_key, "").lower() == number.lower()
+        if same and other[id_key] != own and other["Status"] != "DELETED":
+            return message
+    return None
+
+
+def _credit_note_shape(record: dict, base: dict) -> dict:
+    """A credit note carries RemainingCredit and Allocations instead of the invoice balances."""
+    allocations = base.get("Allocations", [])
+    used = sum((a["Amount"] for a in allocations), Decimal("0.00"))
+    used += sum((p["Amount"] for p in record["Payments"]), Decimal("0.00"))
+    shaped = {k: v for k, v in record.items() if k not in INVOICE_ONLY_FIELDS}
+    live = record["Status"] not in ("VOIDED", "DELETED")
+    shaped["RemainingCredit"] = record["Total"] - used if live else Decimal("0.00")
+    shaped["Allocations"] = allocations
+    return shaped
 
 
 def _changed_fields(element: dict, base: dict) -> set[str]:

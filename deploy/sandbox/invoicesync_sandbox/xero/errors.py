@@ -66,6 +66,16 @@ def not_found(message: str = "The resource you're looking for cannot be found") 
     return response
 
 
+def request_too_large() -> Response:
+    """Xero's web front end refuses an oversized body before the API sees it (IIS 413.0)."""
+    page = (
+        "<html><body><h3>HTTP Error 413.0 - Request Entity Too Large</h3>"
+        "<h4>The page was not displayed because the request entity is too large.</h4>"
+        "</body></html>"
+    )
+    return Response(page, status=413, mimetype="text/html")
+
+
 def too_many_requests(problem_name: str, retry_after: int, headers: dict[str, str]) -> Response:
     response = Response(f"Rate limit exceeded: {problem_name}", status=429, mimetype="text/plain")
     response.headers.update(headers)

@@ -56,11 +56,13 @@ def start_intent_to_receive(state: XeroState, subscription: WebhookSubscription)
 def publish(
     state: XeroState, tenant_id: str, category: str, event_type: str, resource_id: str
 ) -> None:
-    """Queue one INVOICE/CONTACT event if a subscription has passed intent to receive."""
+    """Queue one INVOICE/CONTACT/CREDITNOTE event if a subscription has passed intent to receive."""
     subscription = state.webhook
     if subscription is None or not subscription.active:
         return
-    collection = {"INVOICE": "Invoices", "CONTACT": "Contacts"}[category]
+    collection = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}[
+        category
+    ]
     event = {
         "resourceUrl": f"{state.public_url}/api.xro/2.0/{collection}/{resource_id}",
         "resourceId": resource_id,

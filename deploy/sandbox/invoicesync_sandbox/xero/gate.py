@@ -16,6 +16,13 @@ from invoicesync_sandbox.xero.wire import to_xml
 
 accounting = Blueprint("xero_accounting", __name__, url_prefix="/api.xro/2.0")
 WRITE_METHODS = ("PUT", "POST", "PATCH", "DELETE")
+# Xero caps a request by size, not by element count: "A single POST to the Accounting or Payroll
+# APIs has a size limit of 3.5MB. There is no limit to the number of elements within a request"
+# (developer.xero.com/documentation/auth-and-limits/xero-api-limits; ~50 elements per request is
+# only the recommended batch, see shared/reference/xero.md §2 "Batch creation", whose 10 MB
+# figure is the Files API's). Decimal megabytes: the stricter reading, so a client that fits
+# here fits at Xero whichever way "MB" is meant.
+MAX_REQUEST_BYTES = 3_500_000
 
 
 def xero_state() -> XeroState:
@@ -26,6 +33,8 @@ def xero_state() -> XeroState:
 def admit_request() -> Response | None:
     state = xero_state()
     g.now = state.clock.now()
+    if (request.content_length or 0) > MAX_REQUEST_BYTES:
+        return errors.request_too_large()
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return errors.unauthorized("AuthenticationUnsuccessful")

@@ -19,10 +19,11 @@ NOT_MODIFIABLE = "Invoice not of valid status for modification"
 ALLOCATED = "This document cannot be edited as it has a payment or credit note allocated to it."
 
 
-def creation_status_error(requested: str) -> str | None:
+def creation_status_error(requested: str, kind: str = "Invoice") -> str | None:
     if requested in CREATABLE:
         return None
-    return f"Invoices cannot be created with the status {requested}."
+    documents = "Credit Notes" if kind == "CreditNote" else "Invoices"
+    return f"{documents} cannot be created with the status {requested}."
 
 
 def status_change_error(current: str, requested: str, *, has_allocations: bool) -> str | None:
@@ -39,12 +40,19 @@ def status_change_error(current: str, requested: str, *, has_allocations: bool) 
     return None
 
 
-def edit_error(current: str, changed_fields: set[str], *, has_allocations: bool) -> str | None:
-    """Whether an update touching `changed_fields` (Status excluded) may be applied."""
+def edit_error(
+    current: str, changed_fields: set[str], *, has_allocations: bool, credited: bool = False
+) -> str | None:
+    """Whether an update touching `changed_fields` (Status excluded) may be applied.
+
+    AUTHORISED documents stay editable until a payment or credit note is applied; from then on
+    only the few fields of EDITABLE_WHEN_ALLOCATED (less Contact once credit is allocated).
+    """
     if not changed_fields:
         return None
     if current in ("VOIDED", "DELETED"):
         return NOT_MODIFIABLE
-    if (current == "PAID" or has_allocations) and changed_fields - EDITABLE_WHEN_ALLOCATED:
+    editable = EDITABLE_WHEN_ALLOCATED - {"Contact"} if credited else EDITABLE_WHEN_ALLOCATED
+    if (current == "PAID" or has_allocations) and changed_fields - editable:
         return ALLOCATED
     return None
