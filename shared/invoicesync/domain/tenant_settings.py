@@ -93,6 +93,8 @@ class SyncSettings:
     start_point: StartPoint = field(default_factory=StartPoint)
     due_date_days: int = 30
     email_mode: EmailMode = EmailMode.EXCEPTIONS_ONLY
+    # Where the daily summary or exception emails go; blank sends nothing.
+    notification_email: str = ""
     processing_enabled: bool = False
     skip_already_synced: bool = True
     skip_overpayments: bool = True
