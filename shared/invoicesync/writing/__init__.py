@@ -1,0 +1,1 @@
+"""The destination-agnostic writer flow both ledger writers (Xero, QBO) run."""

@@ -1,0 +1,374 @@
+"""The writer flow every destination shares: canonical events in, ledger writes and results out.
+
+Invoices of a run are created in batches; a mapping (Redis + ledger topic) is written after
+every durable create or update, and a writer that finds no mapping relies on the ledger's
+invoice numbers (adopting what an earlier, interrupted run already created), so replays and a
+lost Redis never duplicate anything. Payments wait (held) while their invoice cannot take them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from invoicesync.domain.canonical import (
+    CanonicalInvoice,
+    CanonicalPayment,
+    Destination,
+    PaymentKind,
+)
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.errors import Disconnected
+from invoicesync.events import Envelope, EventType, SyncAction, payload_of
+from invoicesync.kafka.publisher import Outgoing
+from invoicesync.stores.id_map import IdMap, MappedId
+from invoicesync.writing.held_payments import HeldPayments
+from invoicesync.writing.ledger import LedgerInvoice, LedgerWriter, WriteOutcome, WriteStatus
+from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
+
+log = logging.getLogger(__name__)
+
+HELD_RECHECK_AFTER = timedelta(minutes=5)
+
+
+class TenantSettingsSource(Protocol):
+    def settings(self, tenant_id: str) -> TenantSettings: ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _TenantRun:
+    tenant_id: str
+    settings: TenantSettings
+    outgoing: list[Outgoing] = field(default_factory=list)
+    pending: list[CanonicalInvoice] = field(default_factory=list)
+
+
+class CanonicalEventWriter:
+    def __init__(
+        self,
+        destination: Destination,
+        ledger: LedgerWriter,
+        id_map: IdMap,
+        tenants: TenantSettingsSource,
+        held_payments: HeldPayments,
+        clock: Callable[[], datetime] = _utc_now,
+        *,
+        held_recheck_after: timedelta = HELD_RECHECK_AFTER,
+    ) -> None:
+        self._destination = destination
+        self._ledger = ledger
+        self._id_map = id_map
+        self._tenants = tenants
+        self._held = held_payments
+        self._clock = clock
+        self._recheck_after = held_recheck_after
+
+    def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        """A run of canonical events (the loop gives one tenant's, in order) → results."""
+        outgoing: list[Outgoing] = []
+        for tenant_id, run in _by_tenant(envelopes):
+            settings = self._settings_for(tenant_id)
+            if settings is None or settings.destination is not self._destination:
+                continue
+            outgoing += self._handle_tenant(_TenantRun(tenant_id, settings), run)
+        return outgoing
+
+    def recheck_held_payments(self, tenant_id: str) -> list[Outgoing]:
+        """Apply the tenant's held payments whose invoice now takes them (a periodic sweep)."""
+        settings = self._settings_for(tenant_id)
+        if settings is None or settings.destination is not self._destination:
+            return []
+        return self._handle_tenant(_TenantRun(tenant_id, settings), [])
+
+    # -- one tenant ------------------------------------------------------------------------
+
+    def _handle_tenant(self, run: _TenantRun, envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        try:
+            for envelope in envelopes:
+                if envelope.type is EventType.INVOICE_CANONICALISED:
+                    invoice: CanonicalInvoice = payload_of(envelope)
+                    if any(p.keap_invoice_id == invoice.keap_invoice_id for p in run.pending):
+                        self._flush_creates(run)
+                    self._invoice(run, invoice)
+                elif envelope.type is EventType.PAYMENT_CANONICALISED:
+                    self._flush_creates(run)  # a payment never overtakes its invoice
+                    self._payment(run, payload_of(envelope), from_hold=False)
+            self._flush_creates(run)
+            for payment in self._held.due(run.tenant_id, self._destination.value, self._clock()):
+                self._payment(run, payment, from_hold=True)
+        except Disconnected as exc:
+            log.warning("destination disconnected", extra={"tenant_id": run.tenant_id})
+            reason = (
+                f"{self._destination.value} connection lost ({exc}); reconnect it, then replay "
+                "these events"
+            )
+            return run.outgoing + [
+                self._result(run, _object_type(e), _keap_id(e), SyncAction.FAILED, reason)
+                for e in envelopes
+            ]
+        return run.outgoing
+
+    # -- invoices --------------------------------------------------------------------------
+
+    def _invoice(self, run: _TenantRun, invoice: CanonicalInvoice) -> None:
+        if run.settings.sync.skip_zero_total and invoice.totals.total == 0:
+            self._invoice_result(run, invoice, SyncAction.SKIPPED, "total is zero")
+            return
+        mapped = self._id_map.get(
+            run.tenant_id, self._destination.value, INVOICE, invoice.keap_invoice_id
+        )
+        if mapped is None:
+            run.pending.append(invoice)
+            if len(run.pending) >= self._ledger.max_batch:
+                self._flush_creates(run)
+            return
+        if mapped.content_hash == invoice.content_hash:
+            self._invoice_result(
+                run, invoice, SyncAction.SKIPPED, "already synced", mapped.destination_id
+            )
+            return
+        outcome = self._ledger.update_invoice(
+            run.tenant_id, mapped.destination_id, invoice, run.settings
+        )
+        self._after_write(run, invoice, outcome, SyncAction.UPDATED, mapped.destination_id)
+
+    def _flush_creates(self, run: _TenantRun) -> None:
+        if not run.pending:
+            return
+        invoices, run.pending = run.pending, []
+        if not self._ledger.rejects_duplicate_numbers:
+            invoices = self._adopt_existing(run, invoices)
+        if not invoices:
+            return
+        outcomes = self._ledger.create_invoices(run.tenant_id, invoices, run.settings)
+        duplicates = []
+        for invoice, outcome in zip(invoices, outcomes, strict=True):
+            if outcome.status is WriteStatus.DUPLICATE_NUMBER:
+                duplicates.append(invoice)
+            else:
+                self._after_write(run, invoice, outcome, SyncAction.CREATED, None)
+        left = self._adopt_existing(run, duplicates) if duplicates else []
+        for invoice in left:
+            self._invoice_result(
+                run, invoice, SyncAction.FAILED, "number taken, yet no invoice has it"
+            )
+
+    def _adopt_existing(
+        self, run: _TenantRun, invoices: list[CanonicalInvoice]
+    ) -> list[CanonicalInvoice]:
+        """Map invoices the destination already has by number; returns the ones it has not."""
+        found = self._ledger.find_invoices_by_number(
+            run.tenant_id, [invoice.invoice_number for invoice in invoices]
+        )
+        missing = []
+        for invoice in invoices:
+            existing = found.get(invoice.invoice_number)
+            if existing is None:
+                missing.append(invoice)
+                continue
+            self._adopt(run, invoice, existing)
+        return missing
+
+    def _adopt(self, run: _TenantRun, invoice: CanonicalInvoice, existing: LedgerInvoice) -> None:
+        if existing.total == invoice.totals.total:
+            self._map_invoice(run, invoice, existing.destination_id, existing.status)
+            self._invoice_result(
+                run,
+                invoice,
+                SyncAction.SKIPPED,
+                "already synced (found by its number)",
+                existing.destination_id,
+            )
+            return
+        outcome = self._ledger.update_invoice(
+            run.tenant_id, existing.destination_id, invoice, run.settings
+        )
+        self._after_write(run, invoice, outcome, SyncAction.UPDATED, existing.destination_id)
+
+    def _after_write(
+        self,
+        run: _TenantRun,
+        invoice: CanonicalInvoice,
+        outcome: WriteOutcome,
+        action: SyncAction,
+        known_id: str | None,
+    ) -> None:
+        destination_id = outcome.destination_id or known_id
+        if outcome.written and destination_id:
+            self._map_invoice(run, invoice, destination_id, outcome.destination_status)
+            self._invoice_result(run, invoice, action, " ".join(outcome.notes), destination_id)
+            return
+        prefix = "exception: " if outcome.status is WriteStatus.REFUSED else ""
+        self._invoice_result(
+            run, invoice, SyncAction.FAILED, prefix + outcome.reason, destination_id
+        )
+
+    def _map_invoice(
+        self, run: _TenantRun, invoice: CanonicalInvoice, destination_id: str, status: str
+    ) -> None:
+        self._id_map.put(
+            run.tenant_id,
+            self._destination.value,
+            INVOICE,
+            invoice.keap_invoice_id,
+            MappedId(destination_id, invoice.content_hash, status),
+        )
+
+    # -- payments --------------------------------------------------------------------------
+
+    def _payment(self, run: _TenantRun, payment: CanonicalPayment, *, from_hold: bool) -> None:
+        tenant_id, destination = run.tenant_id, self._destination.value
+        if not run.settings.sync.sync_payments:
+            self._payment_result(run, payment, SyncAction.SKIPPED, "payments are not synced")
+            return
+        done = self._id_map.get(tenant_id, destination, PAYMENT, payment.keap_payment_id)
+        if done is not None:
+            self._held.release(tenant_id, destination, payment.keap_payment_id)
+            if not from_hold:
+                self._payment_result(
+                    run, payment, SyncAction.SKIPPED, "already synced", done.destination_id
+                )
+            return
+        mapped = self._id_map.get(tenant_id, destination, INVOICE, payment.keap_invoice_id)
+        if mapped is None:
+            self._hold(run, payment, from_hold, "its invoice is not in the destination yet")
+            return
+        invoice = self._ledger.invoice_state(tenant_id, mapped.destination_id)
+        recorded = invoice.recorded_payment_ids
+        if payment.keap_payment_id in recorded:
+            self._map_payment(run, payment, mapped.destination_id)
+            self._payment_result(
+                run, payment, SyncAction.SKIPPED, "already synced (found on the invoice)"
+            )
+            return
+        if payment.kind is PaymentKind.REFUND:
+            outcome = self._ledger.record_refund(tenant_id, invoice, payment, run.settings)
+        elif not invoice.accepts_payments:
+            self._hold(
+                run,
+                payment,
+                from_hold,
+                f"the invoice is {invoice.status}; the payment is applied once it is approved",
+            )
+            return
+        elif payment.amount > invoice.amount_due and run.settings.sync.skip_overpayments:
+            self._held.release(tenant_id, destination, payment.keap_payment_id)
+            self._payment_result(
+                run,
+                payment,
+                SyncAction.SKIPPED,
+                f"would overpay: {payment.amount} against {invoice.amount_due} due",
+                invoice.destination_id,
+            )
+            return
+        else:
+            outcome = self._ledger.apply_payment(tenant_id, invoice, payment, run.settings)
+        self._held.release(tenant_id, destination, payment.keap_payment_id)
+        if outcome.written and outcome.destination_id:
+            self._map_payment(run, payment, outcome.destination_id)
+            reason = "applied once the invoice was approved" if from_hold else ""
+            reason = " ".join(filter(None, (reason, *outcome.notes)))
+            self._payment_result(run, payment, SyncAction.CREATED, reason, outcome.destination_id)
+            return
+        self._payment_result(run, payment, SyncAction.FAILED, outcome.reason)
+
+    def _hold(self, run: _TenantRun, payment: CanonicalPayment, from_hold: bool, why: str) -> None:
+        self._held.hold(self._destination.value, payment, self._clock() + self._recheck_after, why)
+        if not from_hold:
+            self._payment_result(run, payment, SyncAction.HELD, why)
+
+    def _map_payment(self, run: _TenantRun, payment: CanonicalPayment, destination_id: str) -> None:
+        self._id_map.put(
+            run.tenant_id,
+            self._destination.value,
+            PAYMENT,
+            payment.keap_payment_id,
+            MappedId(destination_id, payment.content_hash),
+        )
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _invoice_result(
+        self,
+        run: _TenantRun,
+        invoice: CanonicalInvoice,
+        action: SyncAction,
+        reason: str,
+        destination_id: str | None = None,
+    ) -> None:
+        run.outgoing.append(
+            self._result(
+                run,
+                INVOICE,
+                invoice.keap_invoice_id,
+                action,
+                reason,
+                destination_id,
+                invoice.invoice_number,
+            )
+        )
+
+    def _payment_result(
+        self,
+        run: _TenantRun,
+        payment: CanonicalPayment,
+        action: SyncAction,
+        reason: str,
+        destination_id: str | None = None,
+    ) -> None:
+        run.outgoing.append(
+            self._result(run, PAYMENT, payment.keap_payment_id, action, reason, destination_id)
+        )
+
+    def _result(
+        self,
+        run: _TenantRun,
+        object_type: str,
+        keap_id: str,
+        action: SyncAction,
+        reason: str,
+        destination_id: str | None = None,
+        invoice_number: str | None = None,
+    ) -> Outgoing:
+        return sync_result(
+            run.tenant_id,
+            self._destination.value,
+            object_type,
+            keap_id,
+            action,
+            self._clock,
+            reason=reason,
+            destination_id=destination_id,
+            invoice_number=invoice_number,
+        )
+
+    def _settings_for(self, tenant_id: str) -> TenantSettings | None:
+        try:
+            return self._tenants.settings(tenant_id)
+        except KeyError:
+            log.warning("event for an unknown tenant ignored", extra={"tenant_id": tenant_id})
+            return None
+
+
+def _by_tenant(envelopes: Sequence[Envelope]) -> list[tuple[str, list[Envelope]]]:
+    runs: dict[str, list[Envelope]] = {}
+    for envelope in envelopes:
+        runs.setdefault(envelope.tenant_id, []).append(envelope)
+    return list(runs.items())
+
+
+def _object_type(envelope: Envelope) -> str:
+    return PAYMENT if envelope.type is EventType.PAYMENT_CANONICALISED else INVOICE
+
+
+def _keap_id(envelope: Envelope) -> str:
+    if envelope.type is EventType.PAYMENT_CANONICALISED:
+        return str(envelope.payload.get("keap_payment_id", ""))
+    return str(envelope.payload.get("keap_invoice_id", ""))
