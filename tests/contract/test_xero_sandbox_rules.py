@@ -1,10 +1,17 @@
-"""Pure Xero rules of the stand-in: rounding, status machine, payments, contact names, where."""
+"""Pure Xero rules of the stand-in: rounding, statuses, payments, allocations, names, where."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from invoicesync_sandbox.xero import contact_rules, invoice_status, payment_rules
+from invoicesync_sandbox.xero import (
+    allocation_rules,
+    balances,
+    contact_rules,
+    invoice_status,
+    payment_rules,
+)
 from invoicesync_sandbox.xero.contract import accounting_contract
 from invoicesync_sandbox.xero.totals import LineInput, document_totals, line_tax
 from invoicesync_sandbox.xero.where import QueryParseError, compile_where
@@ -85,3 +92,56 @@ def test_contract_names_the_offending_body_element():
         "PUT", "/api.xro/2.0/Invoices", {}, {}, b'{"Invoices":[{"LineItems":[{"Quantity":"x"}]}]}'
     )
     assert problem.element == "Invoices[0].LineItems[0].Quantity"
+
+
+def _document(doc_type, status, contact="c1", **amounts):
+    return {"Type": doc_type, "Status": status, "Contact": {"ContactID": contact}} | amounts
+
+
+def test_allocation_lists_every_reason_it_is_refused():
+    credit_note = _document("ACCPAYCREDIT", "DRAFT", RemainingCredit=D("5.00"))
+    invoice = _document("ACCREC", "PAID", contact="c2", AmountDue=D("0.00"))
+    assert allocation_rules.allocation_errors(credit_note, invoice, D("6")) == [
+        allocation_rules.CREDIT_NOTE_NOT_AUTHORISED,
+        allocation_rules.INVOICE_PAID_OFF,
+        allocation_rules.WRONG_INVOICE_TYPE,
+        allocation_rules.OTHER_CONTACT,
+        allocation_rules.EXCEEDS_OUTSTANDING,
+    ]
+
+
+def test_allocation_is_bounded_by_both_remaining_credit_and_amount_due():
+    credit_note = _document("ACCRECCREDIT", "AUTHORISED", RemainingCredit=D("50.00"))
+    invoice = _document("ACCREC", "AUTHORISED", AmountDue=D("20.00"))
+    assert allocation_rules.allocation_errors(credit_note, invoice, D("20.00")) == []
+    assert allocation_rules.allocation_errors(credit_note, invoice, D("20.01")) == [
+        allocation_rules.EXCEEDS_OUTSTANDING
+    ]
+
+
+def test_credit_allocated_invoice_keeps_reference_editable_but_not_its_contact():
+    assert invoice_status.edit_error("AUTHORISED", {"Reference"}, has_allocations=True) is None
+    assert invoice_status.edit_error("AUTHORISED", {"Contact"}, has_allocations=True) is None
+    assert invoice_status.edit_error(
+        "AUTHORISED", {"Contact"}, has_allocations=True, credited=True
+    ) == (invoice_status.ALLOCATED)
+
+
+def test_deleting_a_paid_document_payment_reopens_it():
+    invoice = _document("ACCREC", "AUTHORISED", AmountDue=D("10.00"), AmountPaid=D("0.00"))
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    balances.settle(invoice, D("10.00"), now.date(), now, via="AmountPaid")
+    assert (invoice["Status"], invoice["AmountDue"], invoice["AmountPaid"]) == (
+        "PAID",
+        D("0.00"),
+        D("10.00"),
+    )
+    balances.unsettle(invoice, D("10.00"), now, via="AmountPaid")
+    assert (invoice["Status"], invoice["AmountDue"]) == ("AUTHORISED", D("10.00"))
+    assert "FullyPaidOnDate" not in invoice
+
+
+def test_payment_can_only_be_set_to_deleted_and_only_once():
+    assert payment_rules.deletion_error("AUTHORISED", "DELETED") is None
+    assert payment_rules.deletion_error("DELETED", "DELETED") == payment_rules.ALREADY_DELETED
+    assert payment_rules.deletion_error("AUTHORISED", "AUTHORISED") == payment_rules.ONLY_DELETION
