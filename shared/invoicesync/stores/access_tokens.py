@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -64,7 +65,7 @@ class AccessTokens:
                 return connection.access_token
             return self._refresh(connection)
 
-    def _refresh_lock(self, provider: str, tenant_id: str):
+    def _refresh_lock(self, provider: str, tenant_id: str) -> AbstractContextManager[None]:
         return tenant_lock(
             self._redis,
             f"token-refresh:{provider}",

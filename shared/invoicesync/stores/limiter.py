@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import redis
+from redis.commands.core import Script
 
 from invoicesync.errors import RateLimited, Transient
 
@@ -230,7 +231,7 @@ class Limiter:
             self._redis.zrem(key, holder)
 
     @staticmethod
-    def _run(script, keys: list[str], args: list) -> bytes | int:
+    def _run(script: Script, keys: list[str], args: list[float | int | str]) -> bytes | int:
         try:
             return script(keys=keys, args=args)
         except redis.RedisError as exc:
