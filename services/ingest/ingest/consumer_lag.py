@@ -25,12 +25,13 @@ def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
         raise Transient(f"Kafka unreachable: {exc}") from exc
     consumer = None
     try:
+        group_ids = [group["group_id"] for group in admin.list_groups()]
         committed_by_group = {}
-        for group_id, *_ in admin.list_consumer_groups():
-            offsets = admin.list_consumer_group_offsets(group_id)
-            mine = {tp: meta.offset for tp, meta in offsets.items() if tp.topic in ours}
-            if mine:
-                committed_by_group[group_id] = mine
+        if group_ids:
+            for group_id, offsets in admin.list_group_offsets(dict.fromkeys(group_ids)).items():
+                mine = {tp: meta.offset for tp, meta in offsets.items() if tp.topic in ours}
+                if mine:
+                    committed_by_group[group_id] = mine
         if not committed_by_group:
             return {}
         consumer = KafkaConsumer(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -232,6 +231,3 @@ def connection_summary(connection: ProviderConnection | None) -> dict[str, Any]:
         "disconnected_reason": connection.disconnected_reason,
     }
 
-
-def with_processing(settings: TenantSettings, enabled: bool) -> TenantSettings:
-    return replace(settings, sync=replace(settings.sync, processing_enabled=enabled))
