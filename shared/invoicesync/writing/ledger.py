@@ -36,6 +36,7 @@ class LedgerInvoice:
     # Keap payment ids already recorded against this invoice (read back from the ledger, so a
     # lost id map never pays twice).
     recorded_payment_ids: frozenset[str] = field(default_factory=frozenset)
+    contact_id: str = ""
 
 
 @dataclass(frozen=True)
