@@ -14,7 +14,12 @@ from decimal import Decimal
 from typing import Protocol
 
 from invoicesync.clients.keap import KeapClient, KeapNotFound
-from invoicesync.domain.canonical import CanonicalInvoice, PaymentKind, SkipDecision
+from invoicesync.domain.canonical import (
+    CanonicalInvoice,
+    CanonicalPayment,
+    PaymentKind,
+    SkipDecision,
+)
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.domain.keap_to_canonical import (
     KeapOrderMismatch,
@@ -41,6 +46,10 @@ from transform.publication_marks import PublicationMarks, hash_key
 log = logging.getLogger(__name__)
 
 NOT_FOUND_REASON = "not found in Keap"
+_EVENT_TYPES = {
+    "invoice": EventType.INVOICE_CANONICALISED,
+    "payment": EventType.PAYMENT_CANONICALISED,
+}
 
 
 class TenantSettingsSource(Protocol):
@@ -55,7 +64,7 @@ def _utc_now() -> datetime:
 
 @dataclass
 class _Run:
-    """The events one notification produces, and the writes they unlock once published."""
+    """One notification's tenant, its settings and the events it has produced so far."""
 
     tenant_id: str
     settings: TenantSettings
@@ -165,10 +174,7 @@ class TransformHandler:
         if skip is not None:
             self._skipped(run, "invoice", invoice.keap_invoice_id, skip, invoice.invoice_number)
             return
-        self._publish_if_changed(
-            run, "invoice", invoice.keap_invoice_id, invoice.content_hash,
-            EventType.INVOICE_CANONICALISED, invoice,
-        )  # fmt: skip
+        self._publish_if_changed(run, "invoice", invoice.keap_invoice_id, invoice)
         self._transform_payments(run, order, invoice, payments)
 
     def _transform_payments(
@@ -189,18 +195,17 @@ class TransformHandler:
                 continue
             signed = payment.amount if payment.kind is PaymentKind.PAYMENT else -payment.amount
             paid_before += signed
-            self._publish_if_changed(
-                run, "payment", payment.keap_payment_id, payment.content_hash,
-                EventType.PAYMENT_CANONICALISED, payment,
-            )  # fmt: skip
+            self._publish_if_changed(run, "payment", payment.keap_payment_id, payment)
 
     # -- events ----------------------------------------------------------------------------
 
     def _publish_if_changed(
-        self, run: _Run, kind: str, keap_id: str, content_hash: str, event_type, payload
+        self, run: _Run, kind: str, keap_id: str, payload: CanonicalInvoice | CanonicalPayment
     ) -> None:
+        content_hash = payload.content_hash
         if self._marks.last_published(run.tenant_id, kind, keap_id) == content_hash:
             return
+        event_type = _EVENT_TYPES[kind]
         envelope = envelope_for(event_type, run.tenant_id, payload)
         self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), content_hash)
         run.outgoing.append(Outgoing(Topic.CANONICAL_EVENTS, envelope))
