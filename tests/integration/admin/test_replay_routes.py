@@ -1,0 +1,113 @@
+"""Topic replay and dead-letter replay through the admin API and the real broker."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from invoicesync.events import (
+    Envelope,
+    EventType,
+    KeapNotification,
+    NotificationSource,
+    Topic,
+    envelope_for,
+)
+from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
+from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.topics import topic_name
+from tests.integration.admin.test_admin_api import read_topic
+
+
+def notification(tenant_id: str, object_id: str) -> Envelope:
+    return envelope_for(
+        EventType.KEAP_CHANGE_NOTIFIED,
+        tenant_id,
+        KeapNotification("invoice", object_id, NotificationSource.HOOK, datetime.now(UTC)),
+    )
+
+
+def test_replaying_a_topic_republishes_that_tenants_notifications_as_replays(admin, admin_settings):
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    publisher = Publisher(admin_settings)
+    publisher.publish_all(
+        [
+            Outgoing(Topic.KEAP_NOTIFICATIONS, notification("tenant-a", "1")),
+            Outgoing(Topic.KEAP_NOTIFICATIONS, notification("tenant-b", "2")),
+            Outgoing(Topic.KEAP_NOTIFICATIONS, notification("tenant-a", "3")),
+        ]
+    )
+    publisher.close()
+
+    response = admin.client.post(
+        "/api/v1/replay",
+        json={"topic": "keap.notifications", "tenant": "tenant-a", "from_time": before.isoformat()},
+        headers=admin.headers(),
+    )
+
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"replayed": 2}
+    messages = read_topic(admin_settings, Topic.KEAP_NOTIFICATIONS, 5)
+    replays = [m for m in messages if m["payload"]["source"] == "replay"]
+    assert sorted(m["payload"]["object_id"] for m in replays) == ["1", "3"]
+    assert {m["tenant_id"] for m in replays} == {"tenant-a"}
+
+
+def test_replay_is_for_operators_only(admin):
+    tenant = admin.create_tenant()
+
+    response = admin.client.post(
+        "/api/v1/replay",
+        json={
+            "topic": "keap.notifications",
+            "tenant": tenant["id"],
+            "from_time": "2026-01-01T00:00:00Z",
+        },
+        headers=admin.headers(tenant["api_key"]),
+    )
+
+    assert response.status_code == 403
+
+
+def test_a_dead_letter_is_listed_and_replayed_once(admin, admin_settings):
+    original = notification("tenant-a", "77")
+    record = ConsumedRecord(
+        topic=topic_name(Topic.KEAP_NOTIFICATIONS, admin_settings),
+        partition=0,
+        offset=12,
+        key=original.key,
+        value=original.to_bytes(),
+        timestamp_ms=0,
+    )
+    letter = dead_letter_envelope(
+        record, tenant_id="tenant-a", error=ValueError("boom"), attempts=5, group_id="transform"
+    )
+    publisher = Publisher(admin_settings)
+    publisher.publish(Topic.DEAD_LETTERS, letter)
+    publisher.close()
+
+    listed = admin.client.get("/api/v1/dlq?tenant=tenant-a", headers=admin.headers())
+    [entry] = listed.get_json()["dead_letters"]
+    first = admin.client.post(
+        "/api/v1/dlq/replay", json={"offset": entry["offset"]}, headers=admin.headers()
+    )
+    second = admin.client.post(
+        "/api/v1/dlq/replay", json={"offset": entry["offset"]}, headers=admin.headers()
+    )
+    relisted = admin.client.get("/api/v1/dlq", headers=admin.headers())
+
+    assert entry["error_type"] == "ValueError"
+    assert entry["replayed"] is False
+    assert first.get_json()["replayed"] is True
+    assert second.get_json()["replayed"] is False
+    assert relisted.get_json()["dead_letters"][0]["replayed"] is True
+    messages = read_topic(admin_settings, Topic.KEAP_NOTIFICATIONS, 1)
+    assert [m["event_id"] for m in messages] == [original.event_id]
+
+
+def test_replaying_a_dead_letter_that_does_not_exist_is_400(admin):
+    response = admin.client.post(
+        "/api/v1/dlq/replay", json={"offset": 999}, headers=admin.headers()
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "offset"
