@@ -1,0 +1,207 @@
+"""The Xero writer against the Xero sandbox: totals, settings, payments, no duplicates."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.domain.canonical import LineKind
+from invoicesync.domain.tenant_settings import XeroInvoiceStatus, XeroSettings
+from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
+from tests.unit.domain.canonical_builders import charge, contact, invoice, payment, product
+
+pytestmark = pytest.mark.infra
+
+
+def _invoice_event(tenant_id, canonical, keap_id, *, content_hash="h1", name="Jane Smith"):
+    canonical = replace(
+        canonical,
+        tenant_id=tenant_id,
+        keap_invoice_id=keap_id,
+        invoice_number=f"K-{keap_id}",
+        contact=contact(name=name, keap_id=f"c{keap_id}", email=f"{keap_id}@example.com"),
+        content_hash=content_hash,
+    )
+    return envelope_for(EventType.INVOICE_CANONICALISED, tenant_id, canonical)
+
+
+def _payment_event(tenant_id, keap_invoice_id, amount, payment_id):
+    canonical = replace(
+        payment(amount, payment_id=payment_id),
+        tenant_id=tenant_id,
+        keap_invoice_id=keap_invoice_id,
+        content_hash=f"p{payment_id}",
+    )
+    return envelope_for(EventType.PAYMENT_CANONICALISED, tenant_id, canonical)
+
+
+def _results(outgoing):
+    return [payload_of(item.envelope) for item in outgoing]
+
+
+def _by_number(stack, tenant_id):
+    return {row["InvoiceNumber"]: row for row in stack.invoices(tenant_id)}
+
+
+CORPUS = {
+    # Xero taxes each line and rounds: three 15% lines give 11.44, Keap taxed the sum: 11.45.
+    "rounding": invoice(
+        product("25.43", taxable=True),
+        product("25.43", taxable=True),
+        product("25.43", taxable=True),
+        charge(LineKind.TAX, "11.45"),
+    ),
+    "overrides": invoice(
+        product("100.00"),
+        charge(LineKind.SHIPPING, "9.50"),
+        charge(LineKind.DISCOUNT, "-10.00"),
+        charge(LineKind.FINANCE_CHARGE, "2.25"),
+    ),
+    "sku": invoice(product("9.50", sku="SHIP", description="Express shipping box")),
+    "four-decimals": invoice(product("0.3333", quantity="3", line_amount="1.00")),
+    "zero": invoice(product("0.00")),
+}
+
+
+def test_a_corpus_of_invoices_lands_in_xero_with_keaps_totals_and_settings(xero_stack):
+    xero = XeroSettings(
+        shipping_account_code="260",
+        discount_account_code="270",
+        finance_charge_account_code="",
+        zero_tax_type="ZERORATEDOUTPUT",
+        sku_matching=True,
+        sku_sets_item_code=True,
+    )
+    tenant_id = xero_stack.connect_tenant("corpus", xero)
+    events = [_invoice_event(tenant_id, inv, key) for key, inv in CORPUS.items()]
+
+    results = _results(xero_stack.writer().handle(events))
+
+    by_keap = {result.keap_id: result for result in results}
+    assert by_keap["zero"].action is SyncAction.SKIPPED
+    assert {by_keap[k].action for k in CORPUS if k != "zero"} == {SyncAction.CREATED}
+    in_xero = _by_number(xero_stack, tenant_id)
+    assert set(in_xero) == {f"K-{k}" for k in CORPUS if k != "zero"}
+    for key, canonical in CORPUS.items():
+        if key != "zero":
+            row = in_xero[f"K-{key}"]
+            assert Decimal(str(row["Total"])) == canonical.totals.total, key
+            assert Decimal(str(row["AmountDue"])) == canonical.totals.due, key
+            assert Decimal(str(row["TotalTax"])) == canonical.totals.tax, key
+            assert row["Status"] == "AUTHORISED"
+    assert "rounds tax per line" in by_keap["rounding"].reason
+    codes = {
+        line["Description"]: line["AccountCode"] for line in in_xero["K-overrides"]["LineItems"]
+    }
+    assert codes == {"Widget": "200", "shipping": "260", "discount": "270", "finance charge": "200"}
+    [sku_line] = in_xero["K-sku"]["LineItems"]
+    assert (sku_line["AccountCode"], sku_line["ItemCode"]) == ("260", "SHIP")
+    assert sku_line["Description"] == "Express shipping box"
+    assert sku_line["TaxType"] == "ZERORATEDOUTPUT"
+
+
+def test_the_configured_status_and_keaps_dates_are_used(xero_stack):
+    tenant_id = xero_stack.connect_tenant(
+        "draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
+    )
+    xero_stack.writer().handle([_invoice_event(tenant_id, CORPUS["overrides"], "d1")])
+
+    [row] = xero_stack.invoices(tenant_id)
+    assert row["Status"] == "DRAFT"
+    assert (row["DateString"][:10], row["DueDateString"][:10]) == ("2026-05-01", "2026-05-31")
+
+
+def test_the_same_event_three_times_creates_one_invoice(xero_stack):
+    tenant_id = xero_stack.connect_tenant("thrice")
+    event = _invoice_event(tenant_id, CORPUS["overrides"], "3x")
+    writer = xero_stack.writer()
+
+    first = _results(writer.handle([event, event]))
+    again = _results(writer.handle([event]))
+
+    assert [r.action for r in first + again] == [SyncAction.CREATED] + [SyncAction.SKIPPED] * 2
+    assert len(xero_stack.invoices(tenant_id)) == 1
+
+
+def test_a_lost_id_map_finds_invoices_by_number_instead_of_creating_them_again(xero_stack):
+    tenant_id = xero_stack.connect_tenant("flushed")
+    events = [_invoice_event(tenant_id, CORPUS["overrides"], f"f{n}") for n in range(5)]
+    xero_stack.writer().handle(events[:3])
+    for key in xero_stack.redis.scan_iter(f"invoicesync:tenant:{tenant_id}:idmap:*"):
+        xero_stack.redis.delete(key)
+    for key in xero_stack.redis.scan_iter(f"invoicesync:tenant:{tenant_id}:xero:*"):
+        xero_stack.redis.delete(key)
+
+    results = _results(xero_stack.writer().handle(events))
+
+    assert [r.action for r in results].count(SyncAction.CREATED) == 2
+    assert sorted(_by_number(xero_stack, tenant_id)) == [f"K-f{n}" for n in range(5)]
+    assert (
+        len({c["ContactID"] for c in xero_stack.client._get(tenant_id, "/Contacts")["Contacts"]})
+        == 5
+    )
+
+
+def test_an_edit_updates_a_draft_and_is_an_exception_once_authorised(xero_stack):
+    draft = xero_stack.connect_tenant(
+        "edit-draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
+    )
+    approved = xero_stack.connect_tenant("edit-approved")
+    edited = invoice(product("120.00"))
+    for tenant_id in (draft, approved):
+        xero_stack.writer().handle([_invoice_event(tenant_id, CORPUS["overrides"], "e1")])
+
+    outcomes = {
+        tenant_id: _results(
+            xero_stack.writer().handle([_invoice_event(tenant_id, edited, "e1", content_hash="h2")])
+        )[0]
+        for tenant_id in (draft, approved)
+    }
+
+    assert outcomes[draft].action is SyncAction.UPDATED
+    assert Decimal(str(xero_stack.invoices(draft)[0]["Total"])) == Decimal("120.00")
+    assert outcomes[approved].action is SyncAction.FAILED
+    assert outcomes[approved].reason.startswith("exception:")
+    assert Decimal(str(xero_stack.invoices(approved)[0]["Total"])) == Decimal("101.75")
+
+
+def test_payments_apply_skip_overpayments_and_wait_for_approval(xero_stack):
+    approved = xero_stack.connect_tenant("pay")
+    draft = xero_stack.connect_tenant(
+        "pay-draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
+    )
+    canonical = invoice(product("100.00"))
+    writer = xero_stack.writer()
+
+    paid = _results(
+        writer.handle(
+            [
+                _invoice_event(approved, canonical, "p1"),
+                _payment_event(approved, "p1", "40.00", "pay-1"),
+                _payment_event(approved, "p1", "70.00", "pay-2"),
+                _payment_event(approved, "p1", "60.00", "pay-3"),
+                _payment_event(approved, "p1", "60.00", "pay-3"),
+            ]
+        )
+    )
+    held = _results(
+        writer.handle(
+            [_invoice_event(draft, canonical, "p2"), _payment_event(draft, "p2", "100.00", "pay-4")]
+        )
+    )
+
+    assert [r.action for r in paid[1:]] == [
+        SyncAction.CREATED,
+        SyncAction.SKIPPED,
+        SyncAction.CREATED,
+        SyncAction.SKIPPED,
+    ]
+    assert "would overpay" in paid[2].reason
+    [row] = xero_stack.invoices(approved)
+    assert (row["Status"], Decimal(str(row["AmountDue"]))) == ("PAID", Decimal("0.00"))
+    assert held[1].action is SyncAction.HELD
+    assert "DRAFT" in held[1].reason
+    [row] = xero_stack.invoices(draft)
+    assert Decimal(str(row["AmountPaid"])) == Decimal("0.00")
