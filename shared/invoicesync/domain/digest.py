@@ -145,11 +145,9 @@ def _headline(counts: dict[str, int]) -> str:
 
 
 def _period(addressee: Addressee, results: Sequence[NotifiedResult]) -> str:
-    first = min(r.recorded_at for r in results)
-    last = max(r.recorded_at for r in results)
-    if first == last:
-        return f"at {addressee.local_time(first)}"
-    return f"from {addressee.local_time(first)} to {addressee.local_time(last)}"
+    first = addressee.local_time(min(r.recorded_at for r in results))
+    last = addressee.local_time(max(r.recorded_at for r in results))
+    return f"at {first}" if first == last else f"from {first} to {last}"
 
 
 def _describe(result: NotifiedResult) -> str:

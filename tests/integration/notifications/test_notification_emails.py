@@ -1,0 +1,316 @@
+"""Sync results through real Kafka and Redis to a real SMTP server, in both email modes."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from ingest.notifications.options import NotificationOptions
+from ingest.notifications.outbox_consumer import build_consumer_loop
+from ingest.notifications.sender import NotificationSender, SenderLoop
+from ingest.notifications.sender_lease import SenderLease
+from invoicesync.domain.tenant_settings import EmailMode
+from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
+from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.mail import SmtpMailer
+from invoicesync.stores.notification_outbox import NotificationOutbox
+
+OPTIONS = NotificationOptions(
+    window_seconds=300, daily_hour=7, retry_base_seconds=30, retry_max_seconds=600
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def sync_result(action: SyncAction, keap_id: str, reason: str = "") -> SyncResult:
+    return SyncResult(
+        destination="xero",
+        object_type="invoice",
+        keap_id=keap_id,
+        action=action,
+        recorded_at=datetime.now(UTC),
+        reason=reason,
+        invoice_number=f"INV-{keap_id}",
+    )
+
+
+def publish_results(settings, tenant_id: str, results: list[SyncResult]) -> None:
+    publisher = Publisher(settings)
+    publisher.publish_all(
+        [
+            Outgoing(
+                Topic.SYNC_RESULTS,
+                envelope_for(EventType.SYNC_RESULT_RECORDED, tenant_id, result),
+            )
+            for result in results
+        ]
+    )
+    publisher.close()
+
+
+def consume_into_outbox(settings, redis_client, group: str, tenant_id: str, expected: int):
+    loop = build_consumer_loop(settings, redis_client, group_id=group)
+    outbox = NotificationOutbox(redis_client)
+    deadline = time.monotonic() + 30
+    try:
+        while len(outbox.pending(tenant_id)) < expected:
+            assert time.monotonic() < deadline, "the results did not reach the outbox"
+            loop.poll_once()
+    finally:
+        loop.close()
+
+
+def sender_for(settings, redis_client, tenant_book, clock: Clock, options=OPTIONS):
+    return NotificationSender(
+        settings,
+        NotificationOutbox(redis_client),
+        tenant_book,
+        SmtpMailer(settings, timeout_seconds=5),
+        options,
+        clock=clock,
+    )
+
+
+def body_of(message: EmailMessage, subtype: str = "plain") -> str:
+    # SMTP carries CRLF line ends; compare with what the digest wrote.
+    return message.get_body(preferencelist=(subtype,)).get_content().replace("\r\n", "\n")
+
+
+def test_the_daily_digest_arrives_with_counts_failures_skips_and_activity_links(
+    mail_settings, redis_client, unique_name, smtp_server, tenant_book
+):
+    tenant = f"{unique_name}-daily"
+    tenant_book.add(tenant, EmailMode.DAILY)
+    publish_results(
+        mail_settings,
+        tenant,
+        [
+            sync_result(SyncAction.CREATED, "1"),
+            sync_result(SyncAction.CREATED, "2"),
+            sync_result(SyncAction.FAILED, "3", "Xero says: account code 999 is not valid"),
+            sync_result(SyncAction.SKIPPED, "4", "the invoice total is zero"),
+        ],
+    )
+    consume_into_outbox(mail_settings, redis_client, unique_name, tenant, 4)
+    clock = Clock()
+    clock.now = clock.now.replace(hour=6, minute=59)
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+
+    assert sender.send_due() == 0  # before the daily hour
+    clock.now = clock.now.replace(hour=7, minute=0)
+    assert sender.send_due() == 1
+    clock.advance(3600)
+    assert sender.send_due() == 0  # once a day
+
+    [message] = smtp_server.inbox
+    assert message["To"] == "ops@acme.test"
+    assert message["From"] == mail_settings.email_sender
+    assert message["Subject"] == (
+        f"InvoiceSync daily summary for Acme {tenant}, {clock.now.date().isoformat()}: "
+        "2 created, 1 skipped, 1 failed"
+    )
+    text = body_of(message)
+    assert "  created: 2\n" in text and "  failed: 1\n" in text and "  skipped: 1\n" in text
+    assert "invoice INV-3 (Keap id 3)" in text and "account code 999 is not valid" in text
+    assert "invoice INV-4 (Keap id 4)" in text and "the invoice total is zero" in text
+    assert f"http://admin.test/activity?tenant_id={tenant}&q=INV-3" in text
+    assert f'href="http://admin.test/activity?tenant_id={tenant}&amp;q=INV-4"' in body_of(
+        message, "html"
+    )
+    assert NotificationOutbox(redis_client).pending(tenant) == []
+
+
+def test_exceptions_only_mode_sends_nothing_on_a_clean_day(
+    mail_settings, redis_client, unique_name, smtp_server, tenant_book
+):
+    tenant = f"{unique_name}-clean"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    publish_results(
+        mail_settings,
+        tenant,
+        [sync_result(SyncAction.CREATED, str(n)) for n in range(5)]
+        + [sync_result(SyncAction.UPDATED, "9")],
+    )
+    consume_into_outbox(mail_settings, redis_client, unique_name, tenant, 6)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+
+    clock.advance(24 * 3600)
+    assert sender.send_due() == 0
+
+    assert smtp_server.inbox == []
+    assert NotificationOutbox(redis_client).pending(tenant) == []
+
+
+def test_a_storm_of_200_failures_sends_one_email_when_the_window_closes(
+    mail_settings, redis_client, unique_name, smtp_server, tenant_book
+):
+    tenant = f"{unique_name}-storm"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    storm = [sync_result(SyncAction.FAILED, str(n), "Xero answered 503") for n in range(200)]
+    publish_results(mail_settings, tenant, storm)
+    consume_into_outbox(mail_settings, redis_client, unique_name, tenant, 200)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+
+    assert sender.send_due() == 0  # the window is still open
+    clock.advance(OPTIONS.window_seconds + 1)
+    assert sender.send_due() == 1
+    assert sender.send_due() == 0
+
+    [message] = smtp_server.inbox
+    assert message["Subject"] == f"InvoiceSync: 200 failed for Acme {tenant}"
+    assert "Xero answered 503" in body_of(message)
+    assert f"activity?tenant_id={tenant}&outcome=failed" in body_of(message)
+    assert NotificationOutbox(redis_client).pending(tenant) == []
+
+
+def test_failures_after_a_sent_window_open_a_new_one(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    tenant = f"{unique_name}-again"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+    outbox.append(tenant, "e1", sync_result(SyncAction.FAILED, "1", "first"), clock.now)
+    clock.advance(OPTIONS.window_seconds)
+    assert sender.send_due() == 1
+
+    outbox.append(tenant, "e2", sync_result(SyncAction.SKIPPED, "2", "second"), clock.now)
+    clock.advance(OPTIONS.window_seconds - 1)
+    assert sender.send_due() == 0
+    clock.advance(1)
+    assert sender.send_due() == 1
+
+    first, second = smtp_server.inbox
+    assert "first" in body_of(first) and "second" not in body_of(first)
+    assert "second" in body_of(second) and "first" not in body_of(second)
+
+
+def test_an_smtp_server_that_is_down_loses_nothing_and_the_email_goes_out_when_it_is_back(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    tenant = f"{unique_name}-down"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+    for n in range(3):
+        outbox.append(tenant, f"e{n}", sync_result(SyncAction.FAILED, str(n), "boom"), clock.now)
+    smtp_server.stop()
+    clock.advance(OPTIONS.window_seconds)
+
+    assert sender.send_due() == 0
+    assert len(outbox.pending(tenant)) == 3
+    assert outbox.delivery_state(tenant).failures == 1
+
+    smtp_server.start()
+    clock.advance(OPTIONS.retry_base_seconds - 1)
+    assert sender.send_due() == 0  # backing off
+    clock.advance(1)
+    assert sender.send_due() == 1
+
+    [message] = smtp_server.inbox
+    assert message["Subject"] == f"InvoiceSync: 3 failed for Acme {tenant}"
+    assert outbox.pending(tenant) == []
+    assert outbox.delivery_state(tenant).failures == 0
+
+
+def test_repeated_smtp_failures_back_off_exponentially_up_to_the_cap(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    tenant = f"{unique_name}-backoff"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+    outbox.append(tenant, "e1", sync_result(SyncAction.FAILED, "1", "boom"), clock.now)
+    smtp_server.stop()
+    clock.advance(OPTIONS.window_seconds)
+
+    waits = []
+    for _ in range(6):
+        assert sender.send_due() == 0
+        retry_at = outbox.delivery_state(tenant).retry_at
+        waits.append((retry_at - clock.now).total_seconds())
+        clock.now = retry_at
+
+    assert waits == [30, 60, 120, 240, 480, 600]
+    assert len(outbox.pending(tenant)) == 1
+
+
+def test_only_the_replica_holding_the_lease_sends(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    tenant = f"{unique_name}-lease"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    outbox.append(tenant, "e1", sync_result(SyncAction.FAILED, "1", "boom"), clock.now)
+    clock.advance(OPTIONS.window_seconds)
+    replicas = [
+        SenderLoop(
+            sender_for(mail_settings, redis_client, tenant_book, clock),
+            SenderLease(redis_client, ttl_seconds=30, scope=unique_name),
+            OPTIONS,
+        )
+        for _ in range(2)
+    ]
+
+    assert [replica.tick() for replica in replicas] == [1, 0]
+    outbox.append(tenant, "e2", sync_result(SyncAction.FAILED, "2", "boom"), clock.now)
+    clock.advance(OPTIONS.window_seconds)
+    assert [replica.tick() for replica in reversed(replicas)] == [0, 1]
+    assert len(smtp_server.inbox) == 2
+
+
+def test_a_result_delivered_again_after_its_email_went_out_is_not_mailed_twice(
+    mail_settings, redis_client, unique_name, smtp_server, tenant_book
+):
+    tenant = f"{unique_name}-replay"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
+    publish_results(mail_settings, tenant, [sync_result(SyncAction.FAILED, "1", "boom")])
+    consume_into_outbox(mail_settings, redis_client, unique_name, tenant, 1)
+    clock = Clock()
+    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
+    clock.advance(OPTIONS.window_seconds + 1)
+    assert sender.send_due() == 1
+
+    replay = build_consumer_loop(mail_settings, redis_client, group_id=f"{unique_name}-again")
+    redelivered = 0
+    deadline = time.monotonic() + 30
+    while redelivered < 1 and time.monotonic() < deadline:
+        redelivered += replay.poll_once()
+    replay.close()
+    assert redelivered == 1
+    clock.advance(OPTIONS.window_seconds + 1)
+
+    assert sender.send_due() == 0
+    assert len(smtp_server.inbox) == 1
+
+
+def test_a_tenant_without_a_notification_address_gets_nothing_and_its_queue_is_dropped(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    tenant = f"{unique_name}-nomail"
+    tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY, email="")
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    outbox.append(tenant, "e1", sync_result(SyncAction.FAILED, "1", "boom"), clock.now)
+    clock.advance(OPTIONS.window_seconds)
+
+    assert sender_for(mail_settings, redis_client, tenant_book, clock).send_due() == 0
+    assert smtp_server.inbox == []
+    assert outbox.pending(tenant) == []
+    assert tenant not in outbox.tenants_waiting()
