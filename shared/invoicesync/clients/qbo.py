@@ -60,6 +60,7 @@ class QboInvoice:
     customer_id: str
     total: Decimal
     balance: Decimal
+    payment_ids: tuple[str, ...] = ()  # Payments linked to the invoice
     adopted: bool = False  # found by its DocNumber (6140) instead of created
 
 
@@ -77,6 +78,14 @@ class QboItem:
     id: str
     name: str
     sku: str = ""
+
+
+@dataclass(frozen=True)
+class QboAccount:
+    id: str
+    name: str
+    account_type: str
+    sub_type: str
 
 
 @dataclass(frozen=True)
@@ -278,6 +287,15 @@ class QboClient:
         rows = self.query(tenant_id, statement).get("Payment") or []
         return _txn(rows[0]) if rows else None
 
+    def payment_refs(self, tenant_id: str, payment_ids: Sequence[str]) -> set[str]:
+        """The PaymentRefNum of each of these payments (the Keap payment ids we wrote there)."""
+        if not payment_ids:
+            return set()
+        listed = ", ".join(quoted(payment_id) for payment_id in payment_ids)
+        statement = f"select * from Payment where Id in ({listed}) maxresults 1000"
+        rows = self.query(tenant_id, statement).get("Payment") or []
+        return {str(row["PaymentRefNum"]) for row in rows if row.get("PaymentRefNum")}
+
     def create_refund_receipt(self, tenant_id: str, body: dict, request_id: str) -> QboTxn:
         created = self._post(tenant_id, "refundreceipt", body, request_id=request_id)
         return _txn(created["RefundReceipt"])
@@ -311,17 +329,24 @@ class QboClient:
 
         return dict(self._cached(tenant_id, "taxcodes", load))
 
-    def accounts(self, tenant_id: str) -> dict[str, str]:
-        """Account Id → AccountSubType (for choosing deposit and refund accounts)."""
-
-        def load() -> dict[str, str]:
+    def accounts(self, tenant_id: str) -> list[QboAccount]:
+        def load() -> list[dict]:
             rows = self.query(tenant_id, "select * from Account maxresults 1000").get("Account")
-            return {str(r["Id"]): str(r.get("AccountSubType", "")) for r in rows or []}
+            return [
+                {
+                    "id": str(r["Id"]),
+                    "name": str(r.get("Name", "")),
+                    "account_type": str(r.get("AccountType", "")),
+                    "sub_type": str(r.get("AccountSubType", "")),
+                }
+                for r in rows or []
+            ]
 
-        return dict(self._cached(tenant_id, "accounts", load))
+        return [QboAccount(**row) for row in self._cached(tenant_id, "accounts", load)]
 
     def forget_reference_data(self, tenant_id: str) -> None:
-        self._cache.delete(*(self._key(tenant_id, n) for n in ("company", "items", "taxcodes")))
+        names = ("company", "items", "taxcodes", "accounts")
+        self._cache.delete(*(self._key(tenant_id, name) for name in names))
 
     # -- batch, query, CDC -----------------------------------------------------------------
 
@@ -490,6 +515,11 @@ def _invoice(row: Mapping) -> QboInvoice:
         customer_id=str((row.get("CustomerRef") or {}).get("value", "")),
         total=Decimal(str(row.get("TotalAmt", "0"))),
         balance=Decimal(str(row.get("Balance", "0"))),
+        payment_ids=tuple(
+            str(link["TxnId"])
+            for link in row.get("LinkedTxn") or []
+            if link.get("TxnType") == "Payment"
+        ),
     )
 
 

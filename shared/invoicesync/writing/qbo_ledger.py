@@ -1,0 +1,265 @@
+"""QuickBooks Online as a `LedgerWriter`: batched invoice creates, sparse updates, payments,
+refund receipts. The writer flow decides what to write; this module only says how in QBO."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from invoicesync.clients.qbo import BatchItem, QboClient, QboFaulted, QboInvoice
+from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
+from invoicesync.domain.canonical_to_qbo import (
+    QboItemRef,
+    QboMappingError,
+    qbo_invoice_from_canonical,
+    qbo_payment_from_canonical,
+    qbo_refund_receipt_from_refund,
+    qbo_request_id,
+)
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.errors import Transient
+from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
+
+log = logging.getLogger(__name__)
+
+QBO_MAX_BATCH = 30
+# A batch item failing this way is QBO's trouble, not the invoice's: the run is retried
+# (same requestid, so what did get written is replayed, not duplicated).
+_SERVER_FAULT_TYPES = frozenset({"systemfault", "service"})
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    invoice: CanonicalInvoice
+    body: dict | None
+    rejected: WriteOutcome | None = None
+
+
+class QboLedgerWriter:
+    destination = Destination.QBO
+    # QBO answers a second DocNumber with 6140: create first, adopt on the duplicate.
+    rejects_duplicate_numbers = True
+    max_batch = QBO_MAX_BATCH
+
+    def __init__(self, client: QboClient) -> None:
+        self._qbo = client
+        self._customers_by_invoice: dict[tuple[str, str], str] = {}
+
+    # -- invoices --------------------------------------------------------------------------
+
+    def find_invoices_by_number(
+        self, tenant_id: str, numbers: Sequence[str]
+    ) -> Mapping[str, LedgerInvoice]:
+        found = self._qbo.find_invoices_by_doc_numbers(tenant_id, list(numbers))
+        answer = {}
+        for number in numbers:
+            invoice = found.get(number.strip().casefold())
+            if invoice is not None:
+                answer[number] = self._ledger_invoice(tenant_id, invoice, read_payments=False)
+        return answer
+
+    def create_invoices(
+        self, tenant_id: str, invoices: Sequence[CanonicalInvoice], settings: TenantSettings
+    ) -> list[WriteOutcome]:
+        prepared = [self._prepare(tenant_id, invoice, settings) for invoice in invoices]
+        outcomes = [p.rejected for p in prepared]
+        writable = [index for index, p in enumerate(prepared) if p.body is not None]
+        if len(writable) == 1:  # one POST /invoice: no batch quota spent, lower latency
+            outcomes[writable[0]] = self._create_one(tenant_id, prepared[writable[0]])
+            writable = []
+        for start in range(0, len(writable), QBO_MAX_BATCH):
+            chunk = writable[start : start + QBO_MAX_BATCH]
+            answers = self._create_batch(tenant_id, [prepared[index] for index in chunk])
+            for index, outcome in zip(chunk, answers, strict=True):
+                outcomes[index] = outcome
+        return [outcome or WriteOutcome(WriteStatus.REJECTED) for outcome in outcomes]
+
+    def update_invoice(
+        self,
+        tenant_id: str,
+        destination_id: str,
+        invoice: CanonicalInvoice,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        prepared = self._prepare(tenant_id, invoice, settings)
+        if prepared.body is None:
+            return prepared.rejected or WriteOutcome(WriteStatus.REJECTED)
+        rid = qbo_request_id(
+            tenant_id, invoice.keap_invoice_id, invoice.content_hash, operation="update"
+        )
+        try:
+            updated = self._qbo.update_invoice(tenant_id, destination_id, prepared.body, rid)
+        except QboFaulted as fault:
+            return _rejected(fault)
+        return _written(updated)
+
+    def invoice_state(self, tenant_id: str, destination_id: str) -> LedgerInvoice:
+        invoice = self._qbo.read_invoice(tenant_id, destination_id)
+        return self._ledger_invoice(tenant_id, invoice, read_payments=True)
+
+    # -- payments --------------------------------------------------------------------------
+
+    def apply_payment(
+        self,
+        tenant_id: str,
+        invoice: LedgerInvoice,
+        payment: CanonicalPayment,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        body = qbo_payment_from_canonical(
+            payment,
+            invoice.destination_id,
+            self._customer_of(tenant_id, invoice),
+            settings.qbo.deposit_account_id,
+        )
+        if payment.amount > invoice.amount_due:
+            # Overpayments the tenant keeps: QBO applies what is due, the rest is credit.
+            body["Line"][0]["Amount"] = invoice.amount_due
+        rid = qbo_request_id(
+            tenant_id, payment.keap_payment_id, payment.content_hash, operation="payment"
+        )
+        try:
+            created = self._qbo.create_payment(tenant_id, body, rid)
+        except QboFaulted as fault:
+            return _rejected(fault)
+        return WriteOutcome(WriteStatus.WRITTEN, created.id)
+
+    def record_refund(
+        self,
+        tenant_id: str,
+        invoice: LedgerInvoice,
+        refund: CanonicalPayment,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        account = settings.qbo.deposit_account_id or self._bank_account(tenant_id)
+        try:
+            body = qbo_refund_receipt_from_refund(
+                refund,
+                invoice.number,
+                self._customer_of(tenant_id, invoice),
+                account,
+                settings.qbo,
+                self._qbo.company(tenant_id).us_tax_model,
+            )
+        except QboMappingError as exc:
+            return WriteOutcome(WriteStatus.REJECTED, reason=str(exc))
+        rid = qbo_request_id(
+            tenant_id, refund.keap_payment_id, refund.content_hash, operation="refund"
+        )
+        try:
+            created = self._qbo.create_refund_receipt(tenant_id, body, rid)
+        except QboFaulted as fault:
+            if fault.code == "6140":  # an earlier run's receipt holds the number
+                return WriteOutcome(WriteStatus.WRITTEN, reason="refund receipt already there")
+            return _rejected(fault)
+        return WriteOutcome(WriteStatus.WRITTEN, created.id)
+
+    # -- how -------------------------------------------------------------------------------
+
+    def _prepare(
+        self, tenant_id: str, invoice: CanonicalInvoice, settings: TenantSettings
+    ) -> _Prepared:
+        qbo_settings = settings.qbo
+        us_company = self._qbo.company(tenant_id).us_tax_model
+        if us_company and not qbo_settings.tax_code_id:
+            # QBO honours Keap's TotalTax only beside a TxnTaxCodeRef (else AST recomputes it).
+            qbo_settings = replace(qbo_settings, tax_code_id=self._us_sales_tax_code(tenant_id))
+        items_by_sku: dict[str, QboItemRef] = {}
+        if qbo_settings.sku_matching:
+            for item in self._qbo.items(tenant_id):
+                if item.sku:
+                    items_by_sku.setdefault(item.sku.strip(), QboItemRef(item.id, item.name))
+        try:
+            customer_id = self._qbo.customer_for(tenant_id, invoice.contact)
+            body = qbo_invoice_from_canonical(
+                invoice,
+                qbo_settings,
+                customer_id,
+                items_by_sku,
+                us_company,
+            )
+        except QboMappingError as exc:
+            return _Prepared(invoice, None, WriteOutcome(WriteStatus.REJECTED, reason=str(exc)))
+        except QboFaulted as fault:  # the customer could not be created
+            return _Prepared(invoice, None, _rejected(fault))
+        return _Prepared(invoice, body)
+
+    def _create_one(self, tenant_id: str, prepared: _Prepared) -> WriteOutcome:
+        invoice, body = prepared.invoice, prepared.body
+        assert body is not None
+        rid = qbo_request_id(tenant_id, invoice.keap_invoice_id, invoice.content_hash)
+        try:
+            created = self._qbo.create_invoice(tenant_id, body, rid)
+        except QboFaulted as fault:
+            return _rejected(fault)
+        if created.adopted:
+            return WriteOutcome(WriteStatus.DUPLICATE_NUMBER, created.id, reason="number taken")
+        return _written(created)
+
+    def _create_batch(self, tenant_id: str, chunk: list[_Prepared]) -> list[WriteOutcome]:
+        items = [
+            BatchItem(
+                "Invoice",
+                p.body or {},
+                qbo_request_id(tenant_id, p.invoice.keap_invoice_id, p.invoice.content_hash),
+            )
+            for p in chunk
+        ]
+        outcomes = []
+        for result in self._qbo.batch(tenant_id, items):
+            fault = result.fault
+            if fault is None and result.entity is not None:
+                outcomes.append(WriteOutcome(WriteStatus.WRITTEN, str(result.entity["Id"])))
+            elif fault is not None and fault.code == "6140":
+                outcomes.append(WriteOutcome(WriteStatus.DUPLICATE_NUMBER, reason=str(fault)))
+            elif _server_fault(result.raw):
+                raise Transient(f"QBO batch item failed on QBO's side: {fault}")
+            else:
+                outcomes.append(_rejected(fault))
+        return outcomes
+
+    def _ledger_invoice(
+        self, tenant_id: str, invoice: QboInvoice, *, read_payments: bool
+    ) -> LedgerInvoice:
+        self._customers_by_invoice[(tenant_id, invoice.id)] = invoice.customer_id
+        recorded: frozenset[str] = frozenset()
+        if read_payments and invoice.payment_ids:
+            recorded = frozenset(self._qbo.payment_refs(tenant_id, invoice.payment_ids))
+        return LedgerInvoice(
+            destination_id=invoice.id,
+            number=invoice.doc_number,
+            status="Paid" if invoice.balance == 0 and invoice.total > 0 else "Open",
+            total=invoice.total,
+            amount_due=invoice.balance,
+            accepts_payments=True,  # QBO has no approval step
+            recorded_payment_ids=recorded,
+        )
+
+    def _customer_of(self, tenant_id: str, invoice: LedgerInvoice) -> str:
+        known = self._customers_by_invoice.get((tenant_id, invoice.destination_id))
+        if known is None:
+            known = self._qbo.read_invoice(tenant_id, invoice.destination_id).customer_id
+        return known
+
+    def _us_sales_tax_code(self, tenant_id: str) -> str:
+        codes = self._qbo.tax_codes(tenant_id)
+        return next((code for code in sorted(codes) if code not in ("TAX", "NON")), "")
+
+    def _bank_account(self, tenant_id: str) -> str:
+        banks = [a for a in self._qbo.accounts(tenant_id) if a.account_type == "Bank"]
+        return banks[0].id if banks else ""
+
+
+def _written(invoice: QboInvoice) -> WriteOutcome:
+    return WriteOutcome(WriteStatus.WRITTEN, invoice.id)
+
+
+def _rejected(fault: QboFaulted | None) -> WriteOutcome:
+    reason = f"QBO refused it: {fault}" if fault is not None else "QBO answered nothing for it"
+    return WriteOutcome(WriteStatus.REJECTED, reason=reason)
+
+
+def _server_fault(raw: Mapping) -> bool:
+    fault = raw.get("Fault") or {}
+    return str(fault.get("type", "")).lower() in _SERVER_FAULT_TYPES
