@@ -124,8 +124,11 @@ format_storage_once() {
     [[ -f "$data_dir/store/meta.properties" ]] && return 0
     local cluster_id_file="$data_dir/cluster.id"
     if [[ ! -s "$cluster_id_file" ]]; then
-        "$python" -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' \
-            >"$cluster_id_file"
+        # Like Kafka's own Uuid.randomUuid: never an id starting with "-", which the
+        # format command would read as an option.
+        "$python" -c 'import base64, uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)' >"$cluster_id_file"
     fi
     # No --standalone: StorageTool refuses it together with static controller.quorum.voters.
     "${java_base[@]}" -Dkafka.log.file=storage-format.log -cp "$libs_dir/*" \
