@@ -1,0 +1,174 @@
+"""The xero-writer service through the real broker: throttled tenants, replays, a SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+import requests
+
+from invoicesync.domain.canonical import Contact
+from invoicesync.events import EventType, Topic, envelope_for
+from tests.unit.domain.canonical_builders import invoice, product
+from xero_writer.main import build_loop
+
+pytestmark = pytest.mark.infra
+
+
+def _event(tenant_id, keap_id, contact_number=None):
+    canonical = replace(
+        invoice(product("100.00")),
+        tenant_id=tenant_id,
+        keap_invoice_id=keap_id,
+        invoice_number=f"K-{keap_id}",
+        contact=Contact(f"c{contact_number or keap_id}", f"Customer {contact_number or keap_id}"),
+        content_hash=f"h{keap_id}",
+    )
+    return envelope_for(EventType.INVOICE_CANONICALISED, tenant_id, canonical)
+
+
+def _numbers(stack, tenant_id):
+    rows = stack.client._get(tenant_id, "/Invoices").get("Invoices", [])
+    return [row["InvoiceNumber"] for row in rows]
+
+
+def _wait_for(condition, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return False
+
+
+class _RunningLoop:
+    def __init__(self, settings, group_id):
+        self.loop = build_loop(settings, group_id)
+        self.thread = threading.Thread(
+            target=lambda: self.loop.run(install_signal_handlers=False), daemon=True
+        )
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.loop.stop()
+        self.thread.join(timeout=15)
+
+
+def _exhaust_minute_limit(stack, tenant_id):
+    """Spend the organisation's 60 calls of this minute behind the writer's back."""
+    connection = stack.client._xero_tenant_id_for(tenant_id)
+    token = requests.post(
+        f"{stack.sandbox_url}/_sandbox/token",
+        json={"client_id": "invoicesync-demo", "tenant_id": connection},
+        timeout=5,
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "xero-tenant-id": connection}
+    headers["Accept"] = "application/json"
+    statuses = {
+        requests.get(f"{stack.sandbox_url}/api.xro/2.0/Organisation", headers=headers).status_code
+        for _ in range(61)
+    }
+    assert 429 in statuses
+
+
+def test_a_429_storm_on_one_tenant_delays_another_by_at_most_two_seconds(xero_stack):
+    stormy = xero_stack.connect_tenant("stormy")
+    calm = xero_stack.connect_tenant("calm")
+    _exhaust_minute_limit(xero_stack, stormy)
+    with _RunningLoop(xero_stack.settings, "storm"):
+        time.sleep(3)  # joined the group and assigned before the clock starts
+        xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, _event(stormy, "s1"))
+        started = time.monotonic()
+        xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, _event(calm, "c1"))
+        arrived = _wait_for(lambda: _numbers(xero_stack, calm) == ["K-c1"], timeout=10)
+        delay = time.monotonic() - started
+
+    assert arrived
+    assert delay <= 2.0
+
+
+def test_replaying_the_topic_from_the_start_creates_nothing_new(xero_stack):
+    tenant_id = xero_stack.connect_tenant("replayed")
+    for number in range(20):
+        xero_stack.publisher.publish(
+            Topic.CANONICAL_EVENTS, _event(tenant_id, f"r{number}", number % 4)
+        )
+    with _RunningLoop(xero_stack.settings, "first"):
+        assert _wait_for(lambda: len(_numbers(xero_stack, tenant_id)) == 20, timeout=30)
+    calls_before = sum(xero_stack.control("GET", "/counters").values())
+
+    with _RunningLoop(xero_stack.settings, "replay-from-start") as replay:
+        assert _wait_for(lambda: _committed_to_end(replay.loop), timeout=30)
+
+    assert sorted(_numbers(xero_stack, tenant_id)) == sorted(f"K-r{n}" for n in range(20))
+    assert sum(xero_stack.control("GET", "/counters").values()) - calls_before <= 1
+
+
+def _committed_to_end(loop) -> bool:
+    progress = loop._progress
+    return (
+        bool(progress)
+        and all(p.set_aside == set() for p in progress.values())
+        and all(p.next_to_commit is not None for p in progress.values() if p.finished_up_to >= 0)
+        and sum(p.finished_up_to + 1 for p in progress.values()) >= 20
+    )
+
+
+def test_a_writer_killed_mid_backlog_and_restarted_creates_each_invoice_once(xero_stack):
+    tenant_id = xero_stack.connect_tenant("killed")
+    for number in range(150):
+        xero_stack.publisher.publish(
+            Topic.CANONICAL_EVENTS, _event(tenant_id, f"k{number}", number % 10)
+        )
+    xero_stack.control("PUT", "/faults", json={"latency_ms": 150})
+    env = _service_environment(xero_stack.settings)
+
+    first = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
+    try:
+        assert _wait_for(lambda: len(_numbers(xero_stack, tenant_id)) >= 50, timeout=60)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        partial = len(_numbers(xero_stack, tenant_id))
+        second = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
+        try:
+            assert _wait_for(
+                lambda: len(_numbers(xero_stack, tenant_id)) >= 150, timeout=90, step=0.5
+            )
+            time.sleep(2)  # anything duplicated would show up now
+        finally:
+            second.terminate()
+            second.wait(timeout=20)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    numbers = _numbers(xero_stack, tenant_id)
+    assert partial < 150
+    assert len(numbers) == 150
+    assert sorted(numbers) == sorted(f"K-k{n}" for n in range(150))
+
+
+def _service_environment(settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "REDIS_URL": settings.redis_url,
+        "INVOICESYNC_TOPIC_PREFIX": settings.topic_prefix,
+        "INVOICESYNC_TOPIC_PARTITIONS": str(settings.topic_partitions),
+        "INVOICESYNC_XERO_API_BASE": settings.xero_api_base,
+        "INVOICESYNC_XERO_TOKEN_URL": settings.xero_token_url,
+        "INVOICESYNC_XERO_CLIENT_ID": settings.xero_client_id,
+        "INVOICESYNC_XERO_CLIENT_SECRET": settings.xero_client_secret,
+        "INVOICESYNC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
+        "INVOICESYNC_LOG_LEVEL": "WARNING",
+    }
+    return env
