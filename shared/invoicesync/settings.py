@@ -41,6 +41,10 @@ class Settings:
     consumer_backoff_max_seconds: float = 30.0
     poll_interval_seconds: int = 3600
     poll_overlap_seconds: int = 300
+    poll_tick_seconds: float = 30.0
+    poll_lease_seconds: float = 90.0
+    backfill_page_size: int = 500
+    backfill_lease_seconds: float = 120.0
     hook_body_limit_bytes: int = 1_048_576
     keap_api_base: str = "https://api.infusionsoft.com/crm"
     keap_authorize_url: str = "https://accounts.infusionsoft.com/app/oauth/authorize"
@@ -65,6 +69,8 @@ class Settings:
     smtp_password: str = ""
     smtp_starttls: bool = False
     email_sender: str = "InvoiceSync <noreply@invoicesync.local>"
+    # Signs the web console's session cookie; empty derives a development key per checkout.
+    console_secret_key: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

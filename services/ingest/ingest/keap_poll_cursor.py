@@ -1,0 +1,52 @@
+"""Per-tenant poll state in Redis: the modification-time cursor and when the poll last ran."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import redis
+
+from invoicesync.stores.tenants import poll_last_key
+
+
+def poll_cursor_key(tenant_id: str) -> str:
+    """The newest Keap `modification_time` the poll has published (ISO-8601 UTC)."""
+    return f"invoicesync:{tenant_id}:poll:cursor"
+
+
+# Moves the cursor forward only: a late writer can never take it back.
+_ADVANCE = """
+local current = redis.call('GET', KEYS[1])
+if (not current) or tonumber(ARGV[1]) > tonumber(redis.call('GET', KEYS[2]) or '-1') then
+  redis.call('SET', KEYS[1], ARGV[2])
+  redis.call('SET', KEYS[2], ARGV[1])
+  return 1
+end
+return 0
+"""
+
+
+class PollCursors:
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._advance = client.register_script(_ADVANCE)
+
+    def cursor(self, tenant_id: str) -> datetime | None:
+        raw = self._redis.get(poll_cursor_key(tenant_id))
+        return datetime.fromisoformat(raw.decode()) if raw else None
+
+    def advance(self, tenant_id: str, moment: datetime) -> bool:
+        """Set the cursor to `moment` unless it already stands later. True when it moved."""
+        key = poll_cursor_key(tenant_id)
+        return bool(
+            self._advance(
+                keys=[key, f"{key}:epoch"], args=[repr(moment.timestamp()), moment.isoformat()]
+            )
+        )
+
+    def last_polled(self, tenant_id: str) -> datetime | None:
+        raw = self._redis.get(poll_last_key(tenant_id))
+        return datetime.fromisoformat(raw.decode()) if raw else None
+
+    def mark_polled(self, tenant_id: str, at: datetime) -> None:
+        self._redis.set(poll_last_key(tenant_id), at.isoformat())

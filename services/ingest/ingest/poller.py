@@ -1,0 +1,192 @@
+"""The hourly poll safety net (`python -m ingest.poller`): for each tenant with processing on,
+list the Keap orders modified since its cursor (minus an overlap for clock skew) and publish
+one notification per order. One replica polls at a time; every replica runs a backfill runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from ingest.backfill_runner import BackfillRunner
+from ingest.hook_subscriptions import HookSubscriptions
+from ingest.keap_order_notices import order_notices
+from ingest.keap_poll_cursor import PollCursors
+from ingest.keap_poll_lease import PollerLease
+from invoicesync.clients.keap import KeapClient, keap_client_from_settings
+from invoicesync.errors import InvalidInput, Transient
+from invoicesync.events import NotificationSource
+from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.topics import ensure_topics
+from invoicesync.logging import configure_logging
+from invoicesync.settings import Settings
+from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
+
+log = logging.getLogger(__name__)
+
+POLL_EVENT_KEY = "order.modified"
+POLL_PAGE_SIZE = 1000
+
+
+class LeaseLost(Exception):
+    """Another replica took over the poll while this one was working."""
+
+
+@dataclass(frozen=True)
+class TenantPoll:
+    """One tenant's poll: how many orders were published and where the cursor stands."""
+
+    tenant_id: str
+    published: int
+    pages: int
+    cursor: datetime | None
+
+
+class KeapPoller:
+    def __init__(
+        self,
+        settings: Settings,
+        client: redis.Redis,
+        keap: KeapClient,
+        publisher: Publisher,
+        *,
+        hooks: HookSubscriptions | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._tenants = TenantStore(client)
+        self._cursors = PollCursors(client)
+        self._lease = PollerLease(client, settings.poll_lease_seconds)
+        self._keap = keap
+        self._publisher = publisher
+        self._hooks = hooks
+        self._clock = clock
+
+    def due_tenants(self) -> list[str]:
+        """Tenants with processing on whose last poll is at least one interval old."""
+        now = self._clock()
+        interval = timedelta(seconds=self._settings.poll_interval_seconds)
+        due = []
+        for tenant_id in self._tenants.ids():
+            if not self._tenants.processing_enabled(tenant_id):
+                continue
+            last = self._cursors.last_polled(tenant_id)
+            if last is None or now - last >= interval:
+                due.append(tenant_id)
+        return due
+
+    def run_once(self) -> list[TenantPoll] | None:
+        """Poll every due tenant if this replica leads; None while another replica does."""
+        if not self._lease.hold():
+            return None
+        polls = []
+        for tenant_id in self.due_tenants():
+            try:
+                polls.append(self.poll_tenant(tenant_id))
+            except LeaseLost:
+                log.warning("poller lease lost mid-cycle", extra={"tenant_id": tenant_id})
+                return polls
+            except (Transient, InvalidInput) as exc:
+                # Its last poll stays old, so the next tick tries this tenant again.
+                log.warning("keap poll failed", extra={"tenant_id": tenant_id, "error": str(exc)})
+        return polls
+
+    def poll_tenant(self, tenant_id: str) -> TenantPoll:
+        started = self._clock()
+        self._check_hooks(tenant_id)
+        cursor = self._cursors.cursor(tenant_id)
+        # A first poll looks back one interval; history is the backfill's job.
+        since = cursor or started - timedelta(seconds=self._settings.poll_interval_seconds)
+        since -= timedelta(seconds=self._settings.poll_overlap_seconds)
+        published, pages = self._publish_modified_since(tenant_id, since)
+        self._cursors.mark_polled(tenant_id, started)
+        tenant_poll = TenantPoll(tenant_id, published, pages, self._cursors.cursor(tenant_id))
+        log.info(
+            "keap poll done",
+            extra={"tenant_id": tenant_id, "published": published, "pages": pages},
+        )
+        return tenant_poll
+
+    def _publish_modified_since(self, tenant_id: str, since: datetime) -> tuple[int, int]:
+        published = pages = 0
+        token: str | None = None
+        while True:
+            if not self._lease.hold():
+                raise LeaseLost(tenant_id)
+            page = self._keap.list_orders_modified_since(
+                tenant_id, since, token, page_size=POLL_PAGE_SIZE
+            )
+            self._publisher.publish_all(
+                order_notices(
+                    tenant_id, page.items, NotificationSource.POLL, POLL_EVENT_KEY, self._clock()
+                )
+            )
+            published, pages = published + len(page.items), pages + 1
+            stamps = [o.modification_time for o in page.items if o.modification_time is not None]
+            newest = max(stamps, default=None)
+            if newest is not None:
+                # Only now that Kafka acknowledged the page may the cursor pass it.
+                self._cursors.advance(tenant_id, newest)
+            if not page.next_page_token:
+                return published, pages
+            if newest is not None and newest > since:
+                # Restart from the newest change seen rather than an offset: orders modified
+                # while we page move to the end of the list and would shift offsets past us.
+                since, token = newest, None
+            else:
+                token = page.next_page_token  # a full page of one instant: step past it
+
+    def _check_hooks(self, tenant_id: str) -> None:
+        if self._hooks is None:
+            return
+        try:
+            self._hooks.ensure(tenant_id)
+        except (Transient, InvalidInput) as exc:
+            log.warning("keap hook check failed", extra={"tenant_id": tenant_id, "error": str(exc)})
+
+    def run(self, stop: threading.Event) -> None:
+        """Tick until `stop`: lead and poll when due, otherwise wait for the leader's lease."""
+        try:
+            while not stop.is_set():
+                try:
+                    self.run_once()
+                except Transient as exc:
+                    log.warning("keap poll cycle failed", extra={"error": str(exc)})
+                stop.wait(self._settings.poll_tick_seconds)
+        finally:
+            self._lease.release()
+
+
+def build_poller(settings: Settings, client: redis.Redis) -> KeapPoller:
+    keap = keap_client_from_settings(settings, client)
+    hooks = HookSubscriptions(keap, TenantStore(client), client, settings.hooks_base_url)
+    return KeapPoller(settings, client, keap, Publisher(settings), hooks=hooks)
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging("ingest-poller", settings.log_level)
+    ensure_topics(settings)
+    client = redis_from_settings(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    runner = BackfillRunner.from_settings(settings, client)
+    runner_thread = threading.Thread(target=runner.run, args=(stop,), name="backfill-runner")
+    runner_thread.start()
+    try:
+        build_poller(settings, client).run(stop)
+    finally:
+        stop.set()
+        runner_thread.join()
+
+
+if __name__ == "__main__":
+    main()
