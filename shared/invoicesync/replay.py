@@ -222,9 +222,8 @@ def _records_since(settings: Settings, name: str, from_time: datetime):
         partitions = _partitions(consumer, name)
         consumer.assign(partitions)
         ends = consumer.end_offsets(partitions)
-        starts = consumer.offsets_for_times(
-            {tp: int(from_time.timestamp() * 1000) for tp in partitions}
-        )
+        since_ms = max(0, int(from_time.timestamp() * 1000))  # before 1970: the beginning
+        starts = consumer.offsets_for_times(dict.fromkeys(partitions, since_ms))
         for tp in partitions:
             found = starts.get(tp)
             consumer.seek(tp, found.offset if found is not None else ends[tp])
