@@ -314,3 +314,23 @@ def test_a_tenant_without_a_notification_address_gets_nothing_and_its_queue_is_d
     assert smtp_server.inbox == []
     assert outbox.pending(tenant) == []
     assert tenant not in outbox.tenants_waiting()
+
+
+def test_a_tenant_whose_settings_cannot_be_read_does_not_hold_up_the_others(
+    mail_settings, redis_client, smtp_server, tenant_book, unique_name
+):
+    broken, healthy = f"{unique_name}-a-broken", f"{unique_name}-b-healthy"
+    tenant_book.add(broken, EmailMode.EXCEPTIONS_ONLY)
+    tenant_book.add(healthy, EmailMode.EXCEPTIONS_ONLY)
+    del tenant_book.saved[broken]
+    outbox = NotificationOutbox(redis_client)
+    clock = Clock()
+    for tenant in (broken, healthy):
+        outbox.append(tenant, "e1", sync_result(SyncAction.FAILED, "1", "boom"), clock.now)
+    clock.advance(OPTIONS.window_seconds)
+
+    assert sender_for(mail_settings, redis_client, tenant_book, clock).send_due() == 1
+
+    [message] = smtp_server.inbox
+    assert message["Subject"] == f"InvoiceSync: 1 failed for Acme {healthy}"
+    assert len(outbox.pending(broken)) == 1

@@ -63,7 +63,12 @@ class NotificationSender:
         for tenant_id in self._outbox.tenants_waiting():
             if not still_leading():
                 break
-            sent += self._send_due_for(tenant_id)
+            try:
+                sent += self._send_due_for(tenant_id)
+            except (Transient, redis.RedisError):
+                raise  # Redis is down for everyone: the whole pass waits
+            except Exception:  # noqa: BLE001 - one tenant's bad data must not silence the others
+                log.exception("notifications for a tenant failed", extra={"tenant_id": tenant_id})
         return sent
 
     def _send_due_for(self, tenant_id: str) -> int:
