@@ -1,0 +1,105 @@
+"""Connecting Xero through the sandbox: consent, callback, encrypted tokens, checked settings."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from ingest.admin_app import create_app
+from ingest.admin_services import AdminServices
+from invoicesync.stores.api_keys import Role
+from invoicesync.stores.tokens import connection_key
+from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from invoicesync_sandbox.xero.app import create_app as create_xero_app
+from tests.integration.stores.local_servers import serving
+
+
+@pytest.fixture
+def xero_admin(admin_settings):
+    with serving(create_xero_app()) as xero:
+        settings = replace(
+            admin_settings,
+            public_base_url="http://localhost:8080",
+            xero_api_base=xero,
+            xero_authorize_url=f"{xero}/identity/connect/authorize",
+            xero_token_url=f"{xero}/connect/token",
+            xero_client_id=DEMO_CLIENT_ID,
+            xero_client_secret=DEMO_CLIENT_SECRET,
+        )
+        services = AdminServices.from_settings(settings, publish_timeout_seconds=5)
+        key = services.api_keys.issue(Role.OPERATOR).secret
+        yield (
+            create_app(settings, services).test_client(),
+            services,
+            {"Authorization": f"Bearer {key}"},
+        )
+        services.close()
+
+
+def connect_xero(client, headers) -> tuple[str, dict]:
+    created = client.post(
+        "/api/v1/tenants", json={"name": "Acme", "destination": "xero"}, headers=headers
+    ).get_json()
+    start = client.get(f"/api/v1/tenants/{created['id']}/connect/xero", headers=headers)
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+    answer = client.get(f"{callback.path}?{callback.query}")
+    return created["id"], answer
+
+
+def test_the_callback_stores_the_tokens_encrypted_with_the_xero_tenant_id(xero_admin):
+    client, services, headers = xero_admin
+
+    tenant_id, answer = connect_xero(client, headers)
+
+    assert answer.status_code == 200, answer.get_json()
+    connection = services.tokens.load("xero", tenant_id)
+    assert connection is not None and connection.status == "connected"
+    assert connection.external_id == answer.get_json()["external_id"] != ""
+    stored = services.redis.hget(connection_key("xero", tenant_id), "secrets")
+    assert connection.access_token.encode() not in stored
+
+
+def test_a_used_state_cannot_connect_twice(xero_admin):
+    client, services, headers = xero_admin
+    created = client.post(
+        "/api/v1/tenants", json={"name": "Acme", "destination": "xero"}, headers=headers
+    ).get_json()
+    start = client.get(f"/api/v1/tenants/{created['id']}/connect/xero", headers=headers)
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+
+    first = client.get(f"{callback.path}?{callback.query}")
+    services.tokens.delete("xero", created["id"])
+    replayed = client.get(f"{callback.path}?{callback.query}")
+
+    assert first.status_code == 200
+    assert replayed.status_code == 400
+    assert services.tokens.load("xero", created["id"]) is None
+
+
+def test_settings_are_checked_against_the_organisations_own_accounts_and_tax_rates(xero_admin):
+    client, _, headers = xero_admin
+    tenant_id, _ = connect_xero(client, headers)
+    url = f"/api/v1/tenants/{tenant_id}/settings"
+
+    good = client.put(
+        url,
+        json={"destination": "xero", "xero": {"zero_tax_type": "EXEMPTOUTPUT"}},
+        headers=headers,
+    )
+    unknown_account = client.put(
+        url, json={"destination": "xero", "xero": {"shipping_account_code": "999"}}, headers=headers
+    )
+    unknown_tax = client.put(
+        url, json={"destination": "xero", "xero": {"taxable_tax_type": "GST"}}, headers=headers
+    )
+
+    assert good.status_code == 200, good.get_json()
+    assert unknown_account.status_code == 400
+    assert unknown_account.get_json()["error"]["field"] == "xero.shipping_account_code"
+    assert unknown_tax.status_code == 400
+    assert unknown_tax.get_json()["error"]["field"] == "xero.taxable_tax_type"
