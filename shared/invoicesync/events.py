@@ -141,6 +141,27 @@ class KeapNotification:
     event_key: str = ""
 
 
+class LedgerNotificationSchema(_PayloadSchema):
+    """A change Xero or QBO told us about (or a poll found): ids only, re-read before use."""
+
+    destination = fields.String(required=True, validate=validate.OneOf(["xero", "qbo"]))
+    entity = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    entity_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    operation = fields.String(load_default="")
+    source = fields.Enum(NotificationSource, by_value=True, required=True)
+    observed_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+@dataclass(frozen=True)
+class LedgerNotification:
+    destination: str
+    entity: str  # the ledger's own lower-case entity name: invoice, payment, ...
+    entity_id: str
+    source: NotificationSource
+    observed_at: datetime
+    operation: str = ""
+
+
 class ContactSchema(_PayloadSchema):
     keap_id = fields.String(required=True)
     name = fields.String(required=True)
@@ -254,6 +275,7 @@ _PAYLOAD_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.INVOICE_CANONICALISED: CanonicalInvoiceSchema,
     EventType.PAYMENT_CANONICALISED: CanonicalPaymentSchema,
     EventType.SYNC_RESULT_RECORDED: SyncResultSchema,
+    EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotificationSchema,
 }
 
 
@@ -274,6 +296,7 @@ def payload_of(envelope: Envelope) -> Any:
 _DATACLASS_FOR: dict[EventType, type] = {
     EventType.KEAP_CHANGE_NOTIFIED: KeapNotification,
     EventType.SYNC_RESULT_RECORDED: SyncResult,
+    EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotification,
 }
 
 

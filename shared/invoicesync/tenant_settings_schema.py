@@ -146,6 +146,15 @@ class SyncSettingsSchema(_SectionSchema):
     skip_already_synced = _boolean(SyncSettings, "skip_already_synced")
     skip_overpayments = _boolean(SyncSettings, "skip_overpayments")
     skip_zero_total = _boolean(SyncSettings, "skip_zero_total")
+    reverse_sync_enabled = _boolean(SyncSettings, "reverse_sync_enabled")
+    reverse_sync_start_date = fields.Date(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _reverse_sync_has_a_start(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("reverse_sync_enabled") and data.get("reverse_sync_start_date") is None:
+            raise ValidationError(
+                "required when reverse_sync_enabled is true", field_name="reverse_sync_start_date"
+            )
 
 
 class TenantSettingsSchema(Schema):

@@ -99,6 +99,9 @@ class SyncSettings:
     skip_already_synced: bool = True
     skip_overpayments: bool = True
     skip_zero_total: bool = True
+    # ReverseSync: ledger payments dated on or after the start date are recorded in Keap.
+    reverse_sync_enabled: bool = False
+    reverse_sync_start_date: date | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,13 @@ def _redis_key(tenant_id: str, destination: str, object_type: str, keap_id: str)
     return f"invoicesync:tenant:{tenant_id}:idmap:{destination}:{object_type}:{keap_id}"
 
 
+def _reverse_key(tenant_id: str, destination: str, object_type: str, destination_id: str) -> str:
+    """Destination id → Keap id: ReverseSync starts from what the ledger shows."""
+    return (
+        f"invoicesync:tenant:{tenant_id}:idmap-reverse:{destination}:{object_type}:{destination_id}"
+    )
+
+
 class IdMap:
     """`publisher=None` keeps the map in Redis only (tests of code that never needs a rebuild)."""
 
@@ -53,6 +60,13 @@ class IdMap:
     ) -> MappedId | None:
         raw = self._redis.get(_redis_key(tenant_id, destination, object_type, keap_id))
         return None if raw is None else MappedId(**json.loads(raw))
+
+    def keap_id_for(
+        self, tenant_id: str, destination: str, object_type: str, destination_id: str
+    ) -> str | None:
+        """The Keap id whose mapping points at `destination_id`, if any."""
+        raw = self._redis.get(_reverse_key(tenant_id, destination, object_type, destination_id))
+        return None if raw is None else raw.decode()
 
     def put(
         self,
@@ -79,9 +93,14 @@ class IdMap:
                 ledger_key(tenant_id, destination, object_type, keap_id).encode(),
                 envelope.to_bytes(),
             )
-        self._redis.set(
+        pipeline = self._redis.pipeline()
+        pipeline.set(
             _redis_key(tenant_id, destination, object_type, keap_id), json.dumps(asdict(mapped))
         )
+        pipeline.set(
+            _reverse_key(tenant_id, destination, object_type, mapped.destination_id), keap_id
+        )
+        pipeline.execute()
 
     def delete(self, tenant_id: str, destination: str, object_type: str, keap_id: str) -> None:
         if self._publisher is not None:
@@ -91,7 +110,11 @@ class IdMap:
                 ledger_key(tenant_id, destination, object_type, keap_id).encode(),
                 None,  # type: ignore[arg-type]
             )
-        self._redis.delete(_redis_key(tenant_id, destination, object_type, keap_id))
+        current = self.get(tenant_id, destination, object_type, keap_id)
+        keys = [_redis_key(tenant_id, destination, object_type, keap_id)]
+        if current is not None:
+            keys.append(_reverse_key(tenant_id, destination, object_type, current.destination_id))
+        self._redis.delete(*keys)
 
 
 def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: float = 30.0) -> int:
@@ -126,6 +149,9 @@ def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: flo
             destination_status=str(payload.get("destination_status", "")),
         )
         pipeline.set(redis_key, json.dumps(asdict(mapped)))
+        pipeline.set(
+            _reverse_key(tenant_id, destination, object_type, mapped.destination_id), keap_id
+        )
         kept += 1
     pipeline.execute()
     log.info("id map rebuilt from the ledger", extra={"mappings": kept, "topic": name})

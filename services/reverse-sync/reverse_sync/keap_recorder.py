@@ -1,0 +1,255 @@
+"""Record a ledger payment on its Keap order, exactly once, and say what happened.
+
+Keap has no idempotency key, so the order's payments are listed first and a payment whose note
+carries this ledger payment's marker means it is already there; a Redis mark written after
+success saves the listing next time. The check and the write run under a lock per payment, so
+the poller and the worker (or two replicas) never both write. Payments the forward sync wrote
+are never echoed back; refunds and deletions become exceptions (Keap has no API for them).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+
+import redis
+
+from invoicesync.clients.keap import KeapClient
+from invoicesync.clients.provider_http import ProviderRejected
+from invoicesync.domain.keap_order import KeapPayment
+from invoicesync.domain.ledger_to_keap import (
+    DestinationPayment,
+    cap_to_order_balance,
+    keap_payment_from_ledger,
+)
+from invoicesync.domain.sync_rules import is_reverse_sync_note
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.events import SyncAction
+from invoicesync.kafka.publisher import Outgoing
+from invoicesync.stores.id_map import IdMap
+from invoicesync.stores.locks import tenant_lock
+from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
+from reverse_sync.handled_payments import HandledPayments
+from reverse_sync.ledger_payments import LedgerPayment, LedgerPaymentKind
+
+log = logging.getLogger(__name__)
+
+RESULT_OBJECT_TYPE = "reverse_payment"
+DELETION = "deleted"
+REFUND = "refund"
+LOCK_TTL_SECONDS = 120.0
+LOCK_WAIT_SECONDS = 60.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def carries_marker(payment: KeapPayment, ledger: DestinationPayment) -> bool:
+    """Whether a Keap payment is the one ReverseSync wrote for this ledger payment."""
+    if not is_reverse_sync_note(payment.note):
+        return False
+    marker = rf"\b{ledger.destination.value} payment {re.escape(ledger.payment_id)}(?=\s|\(|$)"
+    return re.search(marker, payment.note) is not None
+
+
+class KeapPaymentRecorder:
+    def __init__(
+        self,
+        keap: KeapClient,
+        id_map: IdMap,
+        client: redis.Redis,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._keap = keap
+        self._id_map = id_map
+        self._redis = client
+        self._handled = HandledPayments(client)
+        self._clock = clock
+
+    def record(
+        self, tenant_id: str, seen: LedgerPayment, settings: TenantSettings
+    ) -> list[Outgoing]:
+        """The sync results of dealing with one ledger payment (none for a repeat)."""
+        payment = seen.payment
+        start = settings.sync.reverse_sync_start_date
+        if not settings.sync.reverse_sync_enabled or start is None or payment.payment_date < start:
+            return []
+        if seen.from_keap or self._came_from_keap(tenant_id, payment):
+            return []
+        if seen.kind is LedgerPaymentKind.DELETED:
+            return self._deleted(tenant_id, payment)
+        if seen.kind is LedgerPaymentKind.REFUND:
+            return self._refund(tenant_id, payment)
+        return self._payment(tenant_id, payment, settings)
+
+    # -- payments --------------------------------------------------------------------------
+
+    def _payment(
+        self, tenant_id: str, payment: DestinationPayment, settings: TenantSettings
+    ) -> list[Outgoing]:
+        destination = payment.destination.value
+        if self._handled.handled(tenant_id, destination, payment.payment_id, payment.invoice_id):
+            return []
+        keap_invoice_id = self._id_map.keap_id_for(
+            tenant_id, destination, INVOICE, payment.invoice_id
+        )
+        if keap_invoice_id is None:
+            return []  # an invoice InvoiceSync did not create
+        lock_name = f"{tenant_id}:{destination}:{payment.payment_id}:{payment.invoice_id}"
+        with tenant_lock(
+            self._redis, "reverse-sync-payment", lock_name, LOCK_TTL_SECONDS, LOCK_WAIT_SECONDS
+        ):
+            if self._handled.handled(
+                tenant_id, destination, payment.payment_id, payment.invoice_id
+            ):
+                return []
+            results = self._write_once(tenant_id, payment, keap_invoice_id, settings)
+        return results
+
+    def _write_once(
+        self,
+        tenant_id: str,
+        payment: DestinationPayment,
+        keap_invoice_id: str,
+        settings: TenantSettings,
+    ) -> list[Outgoing]:
+        destination = payment.destination.value
+        order = self._keap.find_order_by_invoice(tenant_id, keap_invoice_id)
+        if order is None:
+            self._mark(tenant_id, payment)
+            return [
+                self._result(
+                    tenant_id,
+                    payment,
+                    "",
+                    SyncAction.FAILED,
+                    f"exception: Keap invoice {keap_invoice_id} no longer exists",
+                )
+            ]
+        existing = self._keap.list_order_payments(tenant_id, order.id)
+        found = next((p for p in existing if carries_marker(p, payment)), None)
+        if found is not None:
+            self._mark(tenant_id, payment)
+            return [
+                self._result(
+                    tenant_id,
+                    payment,
+                    order.id,
+                    SyncAction.SKIPPED,
+                    f"already recorded in Keap as payment {found.id}",
+                )
+            ]
+        manual = keap_payment_from_ledger(payment, settings.keap)
+        balance = (order.total if order.total is not None else manual.payment_amount) - (
+            order.total_paid
+        )
+        capped = cap_to_order_balance(manual, balance)
+        results: list[Outgoing] = []
+        if capped.payment is not None:
+            try:
+                recorded = self._keap.create_manual_payment(
+                    tenant_id,
+                    order.id,
+                    capped.payment.payment_amount,
+                    datetime.combine(capped.payment.payment_date, time(), UTC),
+                    capped.payment.payment_method_type,
+                    capped.payment.notes,
+                )
+            except ProviderRejected as exc:
+                # Most often a payment type the Keap app does not have: a setting to fix.
+                reason = (
+                    f"exception: Keap refused the {destination} payment {payment.payment_id} "
+                    f"(payment type {manual.payment_method_type!r}): {exc}"
+                )
+                return [self._result(tenant_id, payment, order.id, SyncAction.FAILED, reason)]
+            self._handled.mark_recorded(tenant_id, destination, payment.payment_id, order.id)
+            results.append(
+                self._result(
+                    tenant_id,
+                    payment,
+                    order.id,
+                    SyncAction.CREATED,
+                    f"{destination} payment {payment.payment_id} of "
+                    f"{capped.payment.payment_amount} recorded as Keap payment "
+                    f"{recorded.payment_id}",
+                )
+            )
+        if capped.remainder > 0:
+            reason = f"exception: {capped.exception_note}"
+            results.append(self._result(tenant_id, payment, order.id, SyncAction.FAILED, reason))
+        self._mark(tenant_id, payment)
+        log.info(
+            "ledger payment handled",
+            extra={
+                "tenant_id": tenant_id,
+                "destination": destination,
+                "payment_id": payment.payment_id,
+                "order_id": order.id,
+                "recorded": capped.payment is not None,
+            },
+        )
+        return results
+
+    def _mark(self, tenant_id: str, payment: DestinationPayment) -> None:
+        self._handled.mark_handled(
+            tenant_id, payment.destination.value, payment.payment_id, payment.invoice_id
+        )
+
+    # -- what Keap cannot take -------------------------------------------------------------
+
+    def _refund(self, tenant_id: str, payment: DestinationPayment) -> list[Outgoing]:
+        destination = payment.destination.value
+        if self._handled.handled(tenant_id, destination, payment.payment_id, REFUND):
+            return []
+        self._handled.mark_handled(tenant_id, destination, payment.payment_id, REFUND)
+        reason = (
+            f"exception: a refund of {payment.amount} was recorded in {destination} "
+            f"({payment.payment_id}); Keap has no refund API, record it in Keap by hand"
+        )
+        return [self._result(tenant_id, payment, "", SyncAction.FAILED, reason)]
+
+    def _deleted(self, tenant_id: str, payment: DestinationPayment) -> list[Outgoing]:
+        destination = payment.destination.value
+        orders = self._handled.recorded_orders(tenant_id, destination, payment.payment_id)
+        if not orders or self._handled.handled(
+            tenant_id, destination, payment.payment_id, DELETION
+        ):
+            return []
+        self._handled.mark_handled(tenant_id, destination, payment.payment_id, DELETION)
+        reason = (
+            f"exception: {destination} payment {payment.payment_id} was deleted after it was "
+            f"recorded in Keap; Keap cannot reverse a payment, remove it in Keap by hand"
+        )
+        return [self._result(tenant_id, payment, ",".join(orders), SyncAction.FAILED, reason)]
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _came_from_keap(self, tenant_id: str, payment: DestinationPayment) -> bool:
+        """The writers map each Keap payment they copied: its ledger id must not come back."""
+        destination = payment.destination.value
+        return (
+            self._id_map.keap_id_for(tenant_id, destination, PAYMENT, payment.payment_id)
+            is not None
+        )
+
+    def _result(
+        self,
+        tenant_id: str,
+        payment: DestinationPayment,
+        order_id: str,
+        action: SyncAction,
+        reason: str,
+    ) -> Outgoing:
+        return sync_result(
+            tenant_id,
+            payment.destination.value,
+            RESULT_OBJECT_TYPE,
+            order_id,
+            action,
+            self._clock,
+            reason=reason,
+            destination_id=payment.payment_id,
+        )

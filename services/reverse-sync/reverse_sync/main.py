@@ -1,0 +1,92 @@
+"""`python -m reverse_sync.main`: the ledger-notification worker plus the payment poller thread.
+
+The worker consumes `ledger.notifications` through the one consumer loop; the poller runs in a
+thread of the same process (one replica at a time polls, under a Redis lock) and publishes its
+sync results with its own producer.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from invoicesync.clients.keap import keap_client_from_settings
+from invoicesync.clients.qbo import qbo_client_from_settings
+from invoicesync.clients.xero import xero_client_from_settings
+from invoicesync.events import Topic
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.topics import ensure_topics
+from invoicesync.logging import configure_logging
+from invoicesync.settings import Settings
+from invoicesync.stores.id_map import IdMap
+from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
+from reverse_sync.handler import LedgerNotificationHandler
+from reverse_sync.keap_recorder import KeapPaymentRecorder
+from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
+from reverse_sync.poller import PaymentPoller
+
+GROUP_ID = "invoicesync-reverse-sync"
+
+
+@dataclass
+class ReverseSyncService:
+    loop: ConsumerLoop
+    poller: PaymentPoller
+    poller_publisher: Publisher
+
+    def run(self) -> None:
+        """Run the loop in this thread (it handles SIGTERM) and the poller beside it."""
+        stop = threading.Event()
+        poller = threading.Thread(
+            target=self.poller.run, args=(self.poller_publisher, stop), name="poller", daemon=True
+        )
+        poller.start()
+        try:
+            self.loop.run()
+        finally:
+            stop.set()
+            poller.join(timeout=30)
+            self.poller_publisher.close()
+
+
+def build_service(settings: Settings) -> ReverseSyncService:
+    """The worker and the poller, wired to real Kafka, Redis and providers; nothing connects."""
+    client = redis_from_settings(settings)
+    publisher = Publisher(settings)
+    tenants = TenantStore(client)
+    recorder = KeapPaymentRecorder(
+        keap_client_from_settings(settings, client), IdMap(client, publisher, settings), client
+    )
+    qbo = QboPaymentFeed(qbo_client_from_settings(settings, client))
+    poller = PaymentPoller(
+        client,
+        tenants,
+        recorder,
+        XeroPaymentFeed(xero_client_from_settings(settings, client)),
+        qbo,
+        interval_seconds=settings.poll_interval_seconds,
+        overlap_seconds=settings.poll_overlap_seconds,
+    )
+    handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
+    options = LoopOptions(
+        group_id=GROUP_ID,
+        topics=(Topic.LEDGER_NOTIFICATIONS,),
+        max_attempts=settings.consumer_max_attempts,
+        backoff_seconds=settings.consumer_backoff_seconds,
+        backoff_max_seconds=settings.consumer_backoff_max_seconds,
+    )
+    loop = ConsumerLoop(settings, options, one_at_a_time(handler), publisher)
+    return ReverseSyncService(loop, poller, Publisher(settings))
+
+
+def main() -> None:
+    settings = Settings.from_env()
+    configure_logging("reverse-sync", settings.log_level)
+    ensure_topics(settings)
+    build_service(settings).run()
+
+
+if __name__ == "__main__":
+    main()
