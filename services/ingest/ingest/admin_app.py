@@ -16,6 +16,7 @@ from ingest.admin.replay_routes import replay_routes
 from ingest.admin.sync_routes import sync_routes
 from ingest.admin.tenant_routes import tenant_routes
 from ingest.admin_services import AdminServices
+from ingest.console import console_routes
 from ingest.tenant_operations import ProcessingRefused, TenantNotFound
 from invoicesync.http.app_factory import create_service_app, error_body
 from invoicesync.logging import configure_logging
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None, services: AdminServices | None 
             sync_routes,
             activity_routes,
             replay_routes,
+            console_routes,
         ],
         readiness_checks=[services.redis.ping],
     )
