@@ -230,4 +230,3 @@ def connection_summary(connection: ProviderConnection | None) -> dict[str, Any]:
         ),
         "disconnected_reason": connection.disconnected_reason,
     }
-

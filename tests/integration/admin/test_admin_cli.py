@@ -1,0 +1,33 @@
+"""The operator CLI over the same operations as the API."""
+
+from __future__ import annotations
+
+from ingest.admin_cli import run
+from invoicesync.stores.api_keys import ApiKeyStore, Role
+from invoicesync.stores.redis_connection import redis_from_settings
+
+
+def test_dev_key_is_made_once_and_is_an_operator_key(admin_settings, tmp_path, capsys):
+    key_file = tmp_path / "dev-operator-key"
+
+    run(["dev-key", "--file", str(key_file)], admin_settings)
+    run(["dev-key", "--file", str(key_file)], admin_settings)
+
+    first, second = capsys.readouterr().out.split()
+    assert first == second
+    key = ApiKeyStore(redis_from_settings(admin_settings)).authenticate(first)
+    assert key is not None and key.role is Role.OPERATOR
+
+
+def test_create_tenant_then_sync_id_and_status(admin_settings, capsys):
+    assert run(["create-tenant", "--name", "Cli Co", "--destination", "qbo"], admin_settings) == 0
+    tenant_id = capsys.readouterr().out.split()[1]
+
+    synced = run(["sync-id", tenant_id, "991"], admin_settings)
+    status = run(["status", tenant_id], admin_settings)
+    missing = run(["status", "no-such-tenant"], admin_settings)
+
+    output = capsys.readouterr().out
+    assert (synced, status, missing) == (0, 0, 2)
+    assert "invoice 991 queued" in output
+    assert '"qbo": {' in output
