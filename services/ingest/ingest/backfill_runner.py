@@ -152,18 +152,24 @@ class BackfillRunner:
         if current.claimed_by != self._worker_id:
             raise JobTakenOver(job_id)
 
+    def close(self) -> None:
+        self._publisher.close()
+
     def run(self, stop: threading.Event, *, exit_when_idle: bool = False) -> None:
         """Run jobs until `stop` (or, with `exit_when_idle`, until none is waiting)."""
-        while not stop.is_set():
-            try:
-                job = self.run_next(stop)
-            except Transient as exc:
-                log.warning("backfill claim failed", extra={"error": str(exc)})
-                job = None
-            if job is None:
-                if exit_when_idle:
-                    return
-                stop.wait(IDLE_WAIT_SECONDS)
+        try:
+            while not stop.is_set():
+                try:
+                    job = self.run_next(stop)
+                except Transient as exc:
+                    log.warning("backfill claim failed", extra={"error": str(exc)})
+                    job = None
+                if job is None:
+                    if exit_when_idle:
+                        return
+                    stop.wait(IDLE_WAIT_SECONDS)
+        finally:
+            self.close()
 
 
 def main(argv: list[str] | None = None) -> None:

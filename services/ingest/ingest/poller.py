@@ -88,6 +88,7 @@ class KeapPoller:
             return None
         polls = []
         for tenant_id in self.due_tenants():
+            self._check_hooks(tenant_id)
             try:
                 polls.append(self.poll_tenant(tenant_id))
             except LeaseLost:
@@ -100,7 +101,6 @@ class KeapPoller:
 
     def poll_tenant(self, tenant_id: str) -> TenantPoll:
         started = self._clock()
-        self._check_hooks(tenant_id)
         cursor = self._cursors.cursor(tenant_id)
         # A first poll looks back one interval; history is the backfill's job.
         since = cursor or started - timedelta(seconds=self._settings.poll_interval_seconds)
@@ -151,6 +151,10 @@ class KeapPoller:
         except (Transient, InvalidInput) as exc:
             log.warning("keap hook check failed", extra={"tenant_id": tenant_id, "error": str(exc)})
 
+    def close(self) -> None:
+        self._lease.release()
+        self._publisher.close()
+
     def run(self, stop: threading.Event) -> None:
         """Tick until `stop`: lead and poll when due, otherwise wait for the leader's lease."""
         try:
@@ -161,7 +165,7 @@ class KeapPoller:
                     log.warning("keap poll cycle failed", extra={"error": str(exc)})
                 stop.wait(self._settings.poll_tick_seconds)
         finally:
-            self._lease.release()
+            self.close()
 
 
 def build_poller(settings: Settings, client: redis.Redis) -> KeapPoller:

@@ -1,11 +1,32 @@
-"""The Keap stand-in with its limits relaxed, and a tenant connected to it."""
+"""The Keap stand-in with its limits relaxed, a tenant connected to it, and a Redis database of
+this folder's own: the poller walks every tenant in Redis, so it must see only this test's."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from urllib.parse import urlsplit
+
 import pytest
+import redis
 
 from invoicesync.clients.keap import KEAP_SCOPE_KEY
 from tests.integration.transform.keap_stand_in import create_tenant, keap_stand_in
+
+KEAP_SIDE_DB = 13
+
+
+@pytest.fixture
+def settings(settings):
+    url = urlsplit(settings.redis_url)._replace(path=f"/{KEAP_SIDE_DB}").geturl()
+    return replace(settings, redis_url=url)
+
+
+@pytest.fixture
+def redis_client(settings):
+    client = redis.Redis.from_url(settings.redis_url)
+    client.flushdb()
+    yield client
+    client.close()
 
 
 @pytest.fixture
