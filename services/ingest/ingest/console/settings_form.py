@@ -295,10 +295,11 @@ def settings_document(
     """The current document with every field this form shows replaced by the posted value;
     fields the form does not show keep their saved value."""
     document = _deep_copy(current)
-    for group in groups_for(destination):
-        for field in group.fields:
+    shown = [field for group in groups_for(destination) for field in group.fields]
+    for field in [*shown, PROCESSING]:
+        # A browser leaves unticked boxes out; any other missing field keeps its saved value.
+        if field.name in form or field.kind == "yes_no":
             _assign(document, field.name, _posted(field, form))
-    _assign(document, PROCESSING.name, _posted(PROCESSING, form))
     document.pop("saved", None)
     return document
 
