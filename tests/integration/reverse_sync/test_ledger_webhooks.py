@@ -1,0 +1,175 @@
+"""The webhook app over real HTTP and the real broker: forged or unsigned bodies are refused
+before anything is read, signed ones are published for the tenant the organisation belongs to."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import pytest
+import requests
+from kafka import KafkaConsumer, TopicPartition
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.events import Topic, envelope_from_bytes, payload_of
+from invoicesync.http.webhook_signatures import hmac_sha256_base64
+from invoicesync.kafka.topics import topic_name
+from invoicesync.stores.tenants import TenantStore
+from invoicesync.stores.tokens import connection_key
+from reverse_sync.webhook_app import create_app
+from tests.integration.stores.local_servers import serving
+
+pytestmark = pytest.mark.infra
+
+XERO_KEY = "xero-key"
+VERIFIER = "qbo-verifier"
+
+
+@pytest.fixture
+def webhooks(settings):
+    wired = replace(settings, xero_webhook_key=XERO_KEY, qbo_webhook_verifier_token=VERIFIER)
+    with serving(create_app(wired)) as url:
+        yield url
+
+
+def _published(settings) -> list:
+    name = topic_name(Topic.LEDGER_NOTIFICATIONS, settings)
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    try:
+        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        records = []
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            for batch in consumer.poll(timeout_ms=500).values():
+                records += [envelope_from_bytes(r.value) for r in batch]
+        return records
+    finally:
+        consumer.close()
+
+
+def _connected(redis_client, provider: str, external_id: str) -> str:
+    tenant = TenantStore(redis_client).create("Books", Destination(provider))
+    redis_client.hset(connection_key(provider, tenant.id), "external_id", external_id)
+    return tenant.id
+
+
+def _xero_body(org: str) -> bytes:
+    event = {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{org}-inv",
+        "resourceId": "inv-1",
+        "eventDateUtc": "2026-03-10T10:00:00.000",
+        "eventType": "UPDATE",
+        "eventCategory": "INVOICE",
+        "tenantId": org,
+        "tenantType": "ORGANISATION",
+    }
+    body = {"events": [event], "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"x-xero-signature": "bm90IGEgc2lnbmF0dXJl"}, {"x-xero-signature": ""}],
+    ids=["unsigned", "forged", "empty"],
+)
+def test_an_unsigned_or_forged_xero_webhook_is_refused_and_nothing_is_published(
+    webhooks, settings, redis_client, unique_name, headers, caplog
+):
+    _connected(redis_client, "xero", unique_name)
+    with caplog.at_level(logging.WARNING):
+        reply = requests.post(
+            f"{webhooks}/webhooks/xero", data=_xero_body(unique_name), headers=headers, timeout=5
+        )
+
+    assert reply.status_code == 401
+    assert "webhook signature rejected" in caplog.messages
+    assert _published(settings) == []
+
+
+def test_a_xero_body_signed_with_another_key_is_refused(webhooks, settings):
+    body = b'{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"A"}'
+    reply = requests.post(
+        f"{webhooks}/webhooks/xero",
+        data=body,
+        headers={"x-xero-signature": hmac_sha256_base64("another-key", body)},
+        timeout=5,
+    )
+    assert reply.status_code == 401
+
+
+def test_intent_to_receive_with_the_right_signature_gets_an_empty_200(webhooks, settings):
+    body = b'{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"B"}'
+    reply = requests.post(
+        f"{webhooks}/webhooks/xero",
+        data=body,
+        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
+        timeout=5,
+    )
+    assert (reply.status_code, reply.content) == (200, b"")
+    assert "Set-Cookie" not in reply.headers
+
+
+def test_a_signed_xero_event_is_published_for_the_tenant_connected_to_that_organisation(
+    webhooks, settings, redis_client, unique_name
+):
+    tenant_id = _connected(redis_client, "xero", unique_name)
+    body = _xero_body(unique_name)
+
+    reply = requests.post(
+        f"{webhooks}/webhooks/xero",
+        data=body,
+        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
+        timeout=5,
+    )
+
+    assert reply.status_code == 200
+    [envelope] = _published(settings)
+    notification = payload_of(envelope)
+    assert envelope.tenant_id == tenant_id
+    assert (notification.destination, notification.entity, notification.entity_id) == (
+        "xero",
+        "invoice",
+        "inv-1",
+    )
+
+
+def test_a_forged_qbo_webhook_is_refused_and_a_signed_one_published(
+    webhooks, settings, redis_client, unique_name
+):
+    tenant_id = _connected(redis_client, "qbo", unique_name)
+    body = json.dumps(
+        [
+            {
+                "specversion": "1.0",
+                "id": "e1",
+                "type": "qbo.payment.created.v1",
+                "time": "2026-03-10T10:00:00Z",
+                "intuitentityid": "77",
+                "intuitaccountid": unique_name,
+                "data": {},
+            }
+        ]
+    ).encode()
+
+    forged = requests.post(
+        f"{webhooks}/webhooks/qbo",
+        data=body,
+        headers={"intuit-signature": hmac_sha256_base64("guess", body)},
+        timeout=5,
+    )
+    assert forged.status_code == 401
+    assert _published(settings) == []
+
+    signed = requests.post(
+        f"{webhooks}/webhooks/qbo",
+        data=body,
+        headers={"intuit-signature": hmac_sha256_base64(VERIFIER, body)},
+        timeout=5,
+    )
+    assert signed.status_code == 200
+    [envelope] = _published(settings)
+    assert envelope.tenant_id == tenant_id
+    assert payload_of(envelope).entity_id == "77"

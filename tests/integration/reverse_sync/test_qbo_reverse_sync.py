@@ -1,0 +1,84 @@
+"""Payments entered in the QBO stand-in reach the Keap order once, by webhook or by CDC."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.sync_rules import is_reverse_sync_note
+from invoicesync.stores.id_map import MappedId
+from tests.integration.reverse_sync.conftest import wait_for
+
+pytestmark = pytest.mark.infra
+
+
+def _reverse_payments(stack, tenant, order_id):
+    return [p for p in stack.keap_payments(tenant, order_id) if is_reverse_sync_note(p.note)]
+
+
+@pytest.mark.parametrize("format", ["cloudevents", "legacy"])
+def test_a_payment_entered_in_qbo_appears_once_on_the_keap_order(stack, format):  # noqa: A002
+    stack.subscribe_qbo_webhooks(format)
+    tenant = stack.tenant(Destination.QBO)
+    order, invoice_id = stack.synced_invoice(tenant, total=100)
+
+    payment_id = stack.qbo_payment(tenant, invoice_id, "45.00")
+
+    [recorded] = wait_for(
+        lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap"
+    )
+    assert recorded.amount == Decimal("45.00")
+    assert f"qbo payment {payment_id}" in recorded.note
+    stack.service.poller.poll_tenant(tenant.tenant_id)  # CDC sees it again and adds nothing
+    assert len(_reverse_payments(stack, tenant, order["id"])) == 1
+
+
+def test_duplicated_qbo_deliveries_still_record_the_payment_once(stack):
+    stack.subscribe_qbo_webhooks()
+    stack.faults(stack.qbo_url, webhook_duplicate_rate=1.0)
+    tenant = stack.tenant(Destination.QBO)
+    order, invoice_id = stack.synced_invoice(tenant)
+
+    stack.qbo_payment(tenant, invoice_id, "12.34")
+
+    wait_for(
+        lambda: sum(d["duplicated"] for d in stack.deliveries(stack.qbo_url)) >= 2,
+        what="duplicated deliveries",
+    )
+    wait_for(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
+    time.sleep(1.0)
+    assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("12.34")]
+
+
+def test_a_dropped_qbo_webhook_is_caught_by_change_data_capture(stack):
+    stack.subscribe_qbo_webhooks()
+    stack.faults(stack.qbo_url, webhook_drop_rate=1.0)
+    tenant = stack.tenant(Destination.QBO)
+    order, invoice_id = stack.synced_invoice(tenant)
+    stack.qbo_payment(tenant, invoice_id, "70.00")
+    wait_for(
+        lambda: any(d["dropped"] for d in stack.deliveries(stack.qbo_url)),
+        what="the dropped delivery",
+    )
+    assert _reverse_payments(stack, tenant, order["id"]) == []
+
+    stack.service.poller.poll_due_tenants()
+
+    assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("70.00")]
+
+
+def test_a_qbo_payment_that_came_from_keap_is_not_written_back(stack):
+    stack.subscribe_qbo_webhooks()
+    tenant = stack.tenant(Destination.QBO)
+    order, invoice_id = stack.synced_invoice(tenant)
+
+    qbo_id = stack.qbo_payment(tenant, invoice_id, "30.00", note="Keap payment 8001 (Check)")
+    stack.id_map().put(tenant.tenant_id, "qbo", "payment", "8001", MappedId(qbo_id, "hash"))
+    wait_for(lambda: len(stack.deliveries(stack.qbo_url)) >= 2, what="the webhooks")
+    time.sleep(1.0)
+
+    assert stack.service.poller.poll_tenant(tenant.tenant_id) == []
+    assert _reverse_payments(stack, tenant, order["id"]) == []
