@@ -4,6 +4,7 @@ refund receipts. The writer flow decides what to write; this module only says ho
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,7 @@ from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
 log = logging.getLogger(__name__)
 
 QBO_MAX_BATCH = 30
+_TXN_ID = re.compile(r"TxnId=(\w+)")
 # A batch item failing this way is QBO's trouble, not the invoice's: the run is retried
 # (same requestid, so what did get written is replayed, not duplicated).
 _SERVER_FAULT_TYPES = frozenset({"systemfault", "service"})
@@ -150,8 +152,9 @@ class QboLedgerWriter:
         try:
             created = self._qbo.create_refund_receipt(tenant_id, body, rid)
         except QboFaulted as fault:
-            if fault.code == "6140":  # an earlier run's receipt holds the number
-                return WriteOutcome(WriteStatus.WRITTEN, reason="refund receipt already there")
+            existing = _TXN_ID.search(fault.detail) if fault.code == "6140" else None
+            if existing is not None:  # an earlier run's receipt holds the number
+                return WriteOutcome(WriteStatus.WRITTEN, existing.group(1))
             return _rejected(fault)
         return WriteOutcome(WriteStatus.WRITTEN, created.id)
 
