@@ -374,6 +374,8 @@ class ConsumerLoop:
                 max_poll_records=self._options.max_poll_records,
                 session_timeout_ms=10_000,
                 heartbeat_interval_ms=3_000,
+                # A broker back from a restart is found within seconds, not kafka-python's 30 s.
+                reconnect_backoff_max_ms=2_000,
                 client_id=self._options.group_id,
             )
             names = [topic_name(topic, self._settings) for topic in self._options.topics]

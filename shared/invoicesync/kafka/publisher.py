@@ -46,6 +46,7 @@ class Publisher:
                     request_timeout_ms=int(self._timeout * 1000),
                     delivery_timeout_ms=int(self._timeout * 1000) + 2000,
                     bootstrap_timeout_ms=int(self._timeout * 1000),
+                    reconnect_backoff_max_ms=2_000,
                 )
             except KafkaError as exc:
                 raise Transient(f"Kafka unreachable: {exc}") from exc
