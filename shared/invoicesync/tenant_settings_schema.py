@@ -60,6 +60,12 @@ def _string(model: type, name: str, *validators: Any) -> fields.String:
     return fields.String(load_default=_default(model, name), validate=list(validators) or None)
 
 
+def _blank_or_email(value: str) -> None:
+    """Blank means no emails; anything else must be an address."""
+    if value:
+        validate.Email(error="not an email address")(value)
+
+
 def _boolean(model: type, name: str) -> fields.Boolean:
     return fields.Boolean(load_default=_default(model, name))
 
@@ -142,6 +148,9 @@ class SyncSettingsSchema(_SectionSchema):
     start_point = fields.Nested(StartPointSchema, load_default=StartPoint)
     due_date_days = fields.Integer(load_default=30, strict=True, validate=validate.Range(0, 3650))
     email_mode = fields.Enum(EmailMode, by_value=True, load_default=EmailMode.EXCEPTIONS_ONLY)
+    notification_email = _string(
+        SyncSettings, "notification_email", validate.Length(max=254), _blank_or_email
+    )
     processing_enabled = _boolean(SyncSettings, "processing_enabled")
     skip_already_synced = _boolean(SyncSettings, "skip_already_synced")
     skip_overpayments = _boolean(SyncSettings, "skip_overpayments")

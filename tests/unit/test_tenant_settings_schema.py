@@ -57,3 +57,14 @@ def test_an_invalid_setting_is_reported_under_its_own_name(document, path):
     for name in path:
         messages = messages[name]
     assert messages
+
+
+def test_the_notification_address_is_kept_and_must_be_an_email():
+    document = {"destination": "xero", "sync": {"notification_email": "books@example.com"}}
+    loaded = settings_from_json(document)
+    assert loaded.sync.notification_email == "books@example.com"
+    assert settings_to_json(loaded)["sync"]["notification_email"] == "books@example.com"
+    assert settings_from_json({"destination": "xero"}).sync.notification_email == ""
+    with pytest.raises(ValidationError) as rejected:
+        settings_from_json({"destination": "xero", "sync": {"notification_email": "nope"}})
+    assert "notification_email" in rejected.value.messages["sync"]
