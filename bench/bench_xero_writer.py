@@ -19,9 +19,9 @@ import requests
 
 from bench.figures import Figure, percentile
 from bench.infrastructure import running_infrastructure
+from invoicesync.clients.json_body import DecimalJsonSession
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
-from invoicesync.clients.qbo import DecimalJsonSession
 from invoicesync.clients.xero import XeroClient, _XeroTenantIds
 from invoicesync.crypto import TokenCipher, generate_key
 from invoicesync.domain.canonical import Contact, Destination

@@ -17,6 +17,7 @@ import redis
 import requests
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
+from invoicesync.clients.json_body import DecimalJsonSession
 from invoicesync.clients.keap_schemas import (
     KeapPage,
     load_keap_order,
@@ -170,9 +171,8 @@ class KeapClient:
         key: callers check the order's payments for their note before calling again.
         """
         body = {
-            # Keap takes a JSON number in major units; a two-place Decimal's float has a
-            # shortest repr equal to that decimal, so nothing is lost on the wire.
-            "payment_amount": float(amount),
+            # Keap takes a JSON number in major units, written with exactly the Decimal's digits.
+            "payment_amount": amount,
             "apply_to_commissions": False,
             "payment_method_type": payment_type,
             "payment_time": _iso(paid_at),
@@ -244,7 +244,7 @@ def keap_client_from_settings(
     settings: Settings, client: redis.Redis, session: requests.Session | None = None
 ) -> KeapClient:
     """The Keap client every service builds the same way: one token store, one app limiter."""
-    session = session or requests.Session()
+    session = session or DecimalJsonSession()
     endpoints = settings.endpoints(PROVIDER)
     oauth = OAuthClient(endpoints, PROVIDER, session)
     tokens = AccessTokens(

@@ -20,6 +20,7 @@ from typing import Any
 import redis
 import requests
 
+from invoicesync.clients.json_body import DecimalJsonSession
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
@@ -113,36 +114,6 @@ class BatchResult:
     entity: dict | None = None
     fault: QboFaulted | None = None
     raw: dict = field(default_factory=dict)
-
-
-class DecimalJsonSession(requests.Session):
-    """A session that writes `json=` bodies with Decimal amounts as exact JSON numbers."""
-
-    def request(self, method, url, *args, json=None, **kwargs):  # noqa: A002 - requests' name
-        if json is not None:
-            kwargs["data"] = dump_qbo_json(json).encode()
-            headers = dict(kwargs.get("headers") or {})
-            headers["Content-Type"] = "application/json"
-            kwargs["headers"] = headers
-        return super().request(method, url, *args, **kwargs)
-
-
-def dump_qbo_json(body: Any) -> str:
-    """JSON text with every Decimal written as a number with exactly its digits."""
-    return _encode(body)
-
-
-def _encode(value: Any) -> str:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a finite amount: {value}")
-        return format(value, "f")
-    if isinstance(value, dict):
-        items = (f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
-    return json.dumps(value)
 
 
 class QboClient:

@@ -18,11 +18,10 @@ from decimal import Decimal
 import redis
 import requests
 
+# The project's one Decimal-aware JSON writer (it lives with the QBO client for now).
+from invoicesync.clients.json_body import DecimalJsonSession, dump_json
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
-
-# The project's one Decimal-aware JSON writer (it lives with the QBO client for now).
-from invoicesync.clients.qbo import DecimalJsonSession, dump_qbo_json
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical_to_xero import xero_unitdp_for
 from invoicesync.errors import Disconnected
@@ -179,7 +178,7 @@ class XeroClient:
                 return json.loads(cached, parse_float=Decimal)
         rows = self._get(tenant_id, f"/{collection}").get(collection, [])
         if self._cache is not None:
-            self._cache.set(key, dump_qbo_json(rows), ex=REFERENCE_TTL_SECONDS)
+            self._cache.set(key, dump_json(rows), ex=REFERENCE_TTL_SECONDS)
         return rows
 
     def _get(

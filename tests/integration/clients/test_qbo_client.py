@@ -10,11 +10,11 @@ from decimal import Decimal
 import pytest
 import requests
 
+from invoicesync.clients.json_body import dump_json
 from invoicesync.clients.qbo import (
     BatchItem,
     QboClient,
     QboFaulted,
-    dump_qbo_json,
     qbo_client_from_settings,
     quoted,
 )
@@ -65,7 +65,7 @@ def invoice_body(client: QboClient, tenant: str, number: str = "1042") -> dict:
 
 
 def test_decimal_amounts_are_written_with_exactly_their_digits():
-    assert dump_qbo_json({"UnitPrice": Decimal("0.3333333"), "Qty": Decimal("3")}) == (
+    assert dump_json({"UnitPrice": Decimal("0.3333333"), "Qty": Decimal("3")}) == (
         '{"UnitPrice":0.3333333,"Qty":3}'
     )
 
