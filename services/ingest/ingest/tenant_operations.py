@@ -21,6 +21,7 @@ from invoicesync.events import (
 )
 from invoicesync.stores.api_keys import IssuedKey, Role
 from invoicesync.stores.backfill_jobs import BackfillJob
+from invoicesync.stores.held_notifications import release_held
 from invoicesync.stores.tenants import Tenant
 from invoicesync.stores.tokens import ProviderConnection
 
@@ -60,6 +61,10 @@ def create_tenant(
     return tenant, key
 
 
+# Whatever arrived while processing was off was held, not dropped: switching processing on
+# (by the switch or by saved settings) sends it through.
+
+
 def processing_blockers(services: AdminServices, tenant: Tenant) -> list[str]:
     missing = []
     if not tenant.settings_saved:
@@ -88,12 +93,16 @@ def save_settings(
         if errors:
             field = next(iter(errors))
             raise InvalidInput(f"{field}: {errors[field][0]}", field=field)
-    was_on = services.tenants.processing_enabled(tenant.id)
-    if settings.sync.processing_enabled and not was_on:
+    switched_on = settings.sync.processing_enabled and not services.tenants.processing_enabled(
+        tenant.id
+    )
+    if switched_on:
         missing = processing_blockers(services, tenant)
         if missing:
             raise ProcessingRefused(missing)
     services.tenants.save_settings(tenant.id, settings)
+    if switched_on:
+        release_held(services.redis, services.publisher, tenant.id)
     return settings
 
 
@@ -103,7 +112,10 @@ def set_processing(services: AdminServices, tenant_id: str, enabled: bool) -> Te
         missing = processing_blockers(services, tenant)
         if missing:
             raise ProcessingRefused(missing)
-    return services.tenants.set_processing(tenant.id, enabled)
+    saved = services.tenants.set_processing(tenant.id, enabled)
+    if enabled:
+        release_held(services.redis, services.publisher, tenant.id)
+    return saved
 
 
 def connect_url(services: AdminServices, tenant_id: str, provider: str) -> str:

@@ -40,7 +40,7 @@ from invoicesync.events import (
     payload_of,
 )
 from invoicesync.kafka.publisher import Outgoing
-from transform.held_notifications import HeldNotifications, held_key
+from invoicesync.stores.held_notifications import HeldNotifications, held_key
 from transform.publication_marks import PublicationMarks, hash_key
 
 log = logging.getLogger(__name__)

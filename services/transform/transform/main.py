@@ -8,10 +8,10 @@ from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
+from invoicesync.stores.held_notifications import HeldNotifications
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from transform.handler import TransformHandler
-from transform.held_notifications import HeldNotifications
 from transform.publication_marks import PublicationMarks
 from transform.publisher import TransformPublisher
 

@@ -1,4 +1,4 @@
-"""Notifications held while a tenant's processing is off, and their release once it is on.
+"""Keap notifications held while a tenant's processing is off, released once it is on.
 
 Held work is kept, not dropped: one entry per Keap object (the latest notification wins), so
 switching processing on republishes each held object once to `keap.notifications`.

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaConsumer
 
-from invoicesync.events import Topic
+from invoicesync.events import (
+    EventType,
+    KeapNotification,
+    NotificationSource,
+    Topic,
+    envelope_for,
+)
 from invoicesync.kafka.topics import topic_name
-from invoicesync.stores.tokens import connection_key
+from invoicesync.stores.held_notifications import HeldNotifications
+from invoicesync.stores.tokens import ProviderConnection, connection_key
 
 
 def read_topic(settings, topic: Topic, expected: int, timeout: float = 15.0) -> list[dict]:
@@ -275,3 +283,44 @@ def test_status_reports_connections_and_last_poll(admin):
     }
     assert status["last_poll"] == "2026-01-01T12:00:00+00:00"
     assert status["processing_enabled"] is False
+
+
+def test_switching_processing_on_sends_through_what_was_held_while_it_was_off(admin):
+    tenant = admin.create_tenant()
+    admin.client.put(
+        f"/api/v1/tenants/{tenant['id']}/settings",
+        json={"destination": "xero"},
+        headers=admin.headers(),
+    )
+    for provider in ("keap", "xero"):  # what the OAuth callbacks store
+        admin.services.tokens.save(
+            ProviderConnection(
+                provider=provider,
+                tenant_id=tenant["id"],
+                access_token="access",
+                refresh_token="refresh",
+                access_expires_at=datetime.now(UTC) + timedelta(minutes=30),
+                refresh_expires_at=None,
+                external_id=f"{provider}-org",
+            )
+        )
+    notification = KeapNotification("order", "77", NotificationSource.HOOK, datetime.now(UTC))
+    held = HeldNotifications(admin.services.redis)
+    held.hold(
+        envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant["id"], notification), notification
+    )
+
+    response = admin.client.put(
+        f"/api/v1/tenants/{tenant['id']}/processing",
+        json={"enabled": True},
+        headers=admin.headers(),
+    )
+
+    assert response.status_code == 200
+    released = [
+        message
+        for message in read_topic(admin.services.settings, Topic.KEAP_NOTIFICATIONS, 1)
+        if message["tenant_id"] == tenant["id"]
+    ]
+    assert [m["payload"]["object_id"] for m in released] == ["77"]
+    assert held.count(tenant["id"]) == 0

@@ -23,9 +23,9 @@ from invoicesync.events import (
 )
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
+from invoicesync.stores.held_notifications import HeldNotifications, release_held
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.transform.keap_stand_in import create_tenant, keap_stand_in
-from transform.held_notifications import HeldNotifications, release_held
 from transform.main import build_loop
 
 pytestmark = pytest.mark.infra

@@ -27,10 +27,10 @@ from invoicesync.events import (
     payload_of,
 )
 from invoicesync.settings import Settings
+from invoicesync.stores.held_notifications import HeldNotifications
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.transform.keap_stand_in import create_tenant, keap_stand_in
 from transform.handler import TransformHandler
-from transform.held_notifications import HeldNotifications
 from transform.publication_marks import PublicationMarks
 
 pytestmark = pytest.mark.infra
