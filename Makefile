@@ -40,6 +40,7 @@ format: venv
 # pytest exits 5 when it collected no test: that is a failure of the suite, not a pass.
 test: lint
 	bash deploy/kafka/kafka.sh fetch
+	bash deploy/browser.sh
 	$(BIN)/pytest
 
 bench: venv

@@ -46,10 +46,6 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def pytest_configure(config) -> None:
-    config.addinivalue_line("markers", "browser: drives the console in headless Chromium")
-
-
 def pytest_collection_modifyitems(config, items) -> None:
     if Path(CHROMIUM).exists() or os.environ.get("CI") == "true":
         return  # under CI a missing browser fails the tests loudly instead
