@@ -81,10 +81,10 @@ class HookSubscriptions:
             "keap hook subscriptions checked",
             extra={
                 "tenant_id": tenant_id,
-                "created": list(check.created),
-                "reverified": list(check.reverified),
-                "recreated": list(check.recreated),
-                "unverified": list(check.unverified),
+                "hooks_created": list(check.created),
+                "hooks_reverified": list(check.reverified),
+                "hooks_recreated": list(check.recreated),
+                "hooks_unverified": list(check.unverified),
             },
         )
         return check
