@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from invoicesync.events import Envelope, EventType, SyncResult, Topic, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.logging import configure_logging
+from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.activity import ActivityLog
 from invoicesync.stores.redis_connection import redis_from_settings
@@ -33,20 +33,12 @@ def activity_recorder(log: ActivityLog) -> Callable[[Envelope], Sequence[Outgoin
 
 def activity_loop(settings: Settings, *, group_id: str = GROUP_ID) -> ConsumerLoop:
     handler = activity_recorder(ActivityLog(redis_from_settings(settings)))
-    options = LoopOptions(
-        group_id=group_id,
-        topics=(Topic.SYNC_RESULTS,),
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
-    )
+    options = LoopOptions.for_service(settings, group_id, (Topic.SYNC_RESULTS,))
     return ConsumerLoop(settings, options, one_at_a_time(handler), Publisher(settings))
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("activity", settings.log_level)
-    activity_loop(settings).run()
+    run_service("activity", activity_loop)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,7 @@ from __future__ import annotations
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.logging import configure_logging
+from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.writing.qbo_ledger import QBO_MAX_BATCH
@@ -20,22 +19,14 @@ def build_loop(settings: Settings, *, group_id: str = GROUP_ID) -> ConsumerLoop:
     A backlog arrives in runs of up to 30 events of one tenant: one QBO batch request."""
     publisher = Publisher(settings)
     writer = qbo_event_writer(settings, redis_from_settings(settings), publisher)
-    options = LoopOptions(
-        group_id=group_id,
-        topics=(Topic.CANONICAL_EVENTS,),
-        max_run=QBO_MAX_BATCH,
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
+    options = LoopOptions.for_service(
+        settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=QBO_MAX_BATCH
     )
     return ConsumerLoop(settings, options, writer.handle, publisher)
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("qbo-writer", settings.log_level)
-    ensure_topics(settings)
-    build_loop(settings).run()
+    run_service("qbo-writer", build_loop)
 
 
 if __name__ == "__main__":

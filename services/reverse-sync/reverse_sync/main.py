@@ -16,8 +16,7 @@ from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.logging import configure_logging
+from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.redis_connection import redis_from_settings
@@ -70,22 +69,13 @@ def build_service(settings: Settings) -> ReverseSyncService:
         overlap_seconds=settings.poll_overlap_seconds,
     )
     handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
-    options = LoopOptions(
-        group_id=GROUP_ID,
-        topics=(Topic.LEDGER_NOTIFICATIONS,),
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
-    )
+    options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
     loop = ConsumerLoop(settings, options, one_at_a_time(handler), publisher)
     return ReverseSyncService(loop, poller, Publisher(settings))
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("reverse-sync", settings.log_level)
-    ensure_topics(settings)
-    build_service(settings).run()
+    run_service("reverse-sync", build_service)
 
 
 if __name__ == "__main__":

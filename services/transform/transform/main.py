@@ -5,8 +5,7 @@ from __future__ import annotations
 from invoicesync.clients.keap import keap_client_from_settings
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.logging import configure_logging
+from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.held_notifications import HeldNotifications
 from invoicesync.stores.redis_connection import redis_from_settings
@@ -32,13 +31,7 @@ def build_loop(settings: Settings) -> ConsumerLoop:
     publisher = TransformPublisher(
         settings, marks, lambda tenant_id: _destination(tenants, tenant_id)
     )
-    options = LoopOptions(
-        group_id=GROUP_ID,
-        topics=(Topic.KEAP_NOTIFICATIONS,),
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
-    )
+    options = LoopOptions.for_service(settings, GROUP_ID, (Topic.KEAP_NOTIFICATIONS,))
     return ConsumerLoop(settings, options, handler.handle, publisher)
 
 
@@ -48,10 +41,7 @@ def _destination(tenants: TenantStore, tenant_id: str) -> str:
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("transform", settings.log_level)
-    ensure_topics(settings)
-    build_loop(settings).run()
+    run_service("transform", build_loop)
 
 
 if __name__ == "__main__":

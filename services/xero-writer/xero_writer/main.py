@@ -6,8 +6,7 @@ from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.logging import configure_logging
+from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.redis_connection import redis_from_settings
@@ -29,22 +28,14 @@ def build_loop(settings: Settings, group_id: str = GROUP_ID) -> ConsumerLoop:
         TenantStore(client),
         client,
     )
-    options = LoopOptions(
-        group_id=group_id,
-        topics=(Topic.CANONICAL_EVENTS,),
-        max_run=MAX_RUN,
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
+    options = LoopOptions.for_service(
+        settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=MAX_RUN
     )
     return ConsumerLoop(settings, options, writer.handle, publisher)
 
 
 def main() -> None:
-    settings = Settings.from_env()
-    configure_logging("xero-writer", settings.log_level)
-    ensure_topics(settings)
-    build_loop(settings).run()
+    run_service("xero-writer", build_loop)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,20 @@ class LoopOptions:
     max_poll_records: int = 200
     poll_timeout_ms: int = 500
 
+    @classmethod
+    def for_service(
+        cls, settings: Settings, group_id: str, topics: tuple[Topic, ...], *, max_run: int = 1
+    ) -> LoopOptions:
+        """A service's loop with the deployment's retry policy from the settings."""
+        return cls(
+            group_id=group_id,
+            topics=topics,
+            max_run=max_run,
+            max_attempts=settings.consumer_max_attempts,
+            backoff_seconds=settings.consumer_backoff_seconds,
+            backoff_max_seconds=settings.consumer_backoff_max_seconds,
+        )
+
 
 class ConsumerLoop:
     def __init__(

@@ -35,12 +35,6 @@ def build_consumer_loop(
     settings: Settings, client: redis.Redis, *, group_id: str = GROUP_ID
 ) -> ConsumerLoop:
     """The outbox consumer, wired to real Kafka and Redis; nothing connects yet."""
-    options = LoopOptions(
-        group_id=group_id,
-        topics=(Topic.SYNC_RESULTS,),
-        max_attempts=settings.consumer_max_attempts,
-        backoff_seconds=settings.consumer_backoff_seconds,
-        backoff_max_seconds=settings.consumer_backoff_max_seconds,
-    )
+    options = LoopOptions.for_service(settings, group_id, (Topic.SYNC_RESULTS,))
     appender = OutboxAppender(NotificationOutbox(client))
     return ConsumerLoop(settings, options, one_at_a_time(appender.handle), Publisher(settings))
