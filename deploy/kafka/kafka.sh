@@ -12,6 +12,10 @@
 #   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
 set -euo pipefail
 
+# shellcheck source=deploy/server_process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../server_process.sh"
+server_label="kafka broker"
+
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/../.." && pwd)"
 pom="$script_dir/pom.xml"
@@ -40,13 +44,6 @@ die() {
 
 require() {
     command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH; $2"
-}
-
-# A zombie (a broker that died while this script still waits on it) counts as gone.
-alive() {
-    local state
-    state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
-    [[ -n "$state" && "$state" != Z ]]
 }
 
 # The pid in the pid file, if it is a live broker started for this data dir.
@@ -207,36 +204,6 @@ start() {
     echo "$pid" >"$pid_file"
     wait_until_ready "$pid"
     echo "Kafka $kafka_version ready on $bootstrap (pid $pid, data $data_dir)"
-}
-
-stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$pid_file"
-        echo "not running"
-        return 0
-    fi
-    kill -TERM "$pid"
-    local deadline=$((SECONDS + stop_timeout_s))
-    while alive "$pid" && ((SECONDS < deadline)); do
-        sleep 0.2
-    done
-    if alive "$pid"; then
-        echo "kafka.sh: broker $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_file"
-    echo "stopped $pid"
-}
-
-status() {
-    local pid
-    if pid="$(running_pid)"; then
-        echo "running $pid"
-        return 0
-    fi
-    echo "not running"
-    return 1
 }
 
 case "${1:-}" in

@@ -8,6 +8,10 @@
 # Environment (defaults in brackets): REDIS_PORT [16379]  REDIS_DATA_DIR [<repo>/var/redis]
 set -euo pipefail
 
+# shellcheck source=deploy/server_process.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../server_process.sh"
+server_label="redis"
+
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$script_dir/../.." && pwd)"
 
@@ -23,13 +27,6 @@ stop_timeout_s=20
 die() {
     echo "redis.sh: $*" >&2
     exit 1
-}
-
-# A zombie counts as gone.
-alive() {
-    local state
-    state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
-    [[ -n "$state" && "$state" != Z ]]
 }
 
 # The pid in the pid file, if it is a live redis-server on our port.
@@ -125,37 +122,6 @@ start() {
     redis-server "$config" || fail_start "redis-server exited with status $?"
     wait_until_ready
     echo "Redis ready on 127.0.0.1:$port (pid $(running_pid), data $data_dir)"
-}
-
-stop() {
-    local pid
-    if ! pid="$(running_pid)"; then
-        rm -f "$pid_file"
-        echo "not running"
-        return 0
-    fi
-    # SIGTERM is Redis's graceful shutdown (flushes the append-only file), aimed at our pid only.
-    kill -TERM "$pid"
-    local deadline=$((SECONDS + stop_timeout_s))
-    while alive "$pid" && ((SECONDS < deadline)); do
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        echo "redis.sh: redis $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_file"
-    echo "stopped $pid"
-}
-
-status() {
-    local pid
-    if pid="$(running_pid)"; then
-        echo "running $pid"
-        return 0
-    fi
-    echo "not running"
-    return 1
 }
 
 case "${1:-}" in
