@@ -9,6 +9,8 @@ from invoicesync_sandbox.keap.rules import (
     KeapValidationError,
     check_manual_payment,
     currency_value,
+    from_minor_units,
+    money,
     next_page_token,
     order_total,
     page_window,
@@ -23,6 +25,32 @@ def test_currency_value_is_in_minor_units_with_a_formatted_string():
         "currency_code": "USD",
         "formatted_amount": "$1,234.50",
     }
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "minor", "formatted"),
+    [
+        (Decimal("100"), "USD", 10000, "$100.00"),
+        (Decimal("1500"), "JPY", 1500, "¥1,500"),
+        (Decimal("12.345"), "KWD", 12345, "KWD 12.345"),
+        (Decimal("-3.5"), "GBP", -350, "-£3.50"),
+    ],
+)
+def test_currency_value_counts_the_currencys_own_minor_unit(amount, currency, minor, formatted):
+    assert currency_value(amount, currency) == {
+        "amount": minor,
+        "currency_code": currency,
+        "formatted_amount": formatted,
+    }
+
+
+def test_amounts_round_half_up_to_the_currencys_minor_unit_and_back():
+    assert money(1234.5, "JPY") == Decimal("1235")
+    assert money("1.2345", "KWD") == Decimal("1.235")
+    assert money(0.125, "USD") == Decimal("0.13")
+    assert from_minor_units(1500, "JPY") == Decimal("1500")
+    assert from_minor_units(1500, "KWD") == Decimal("1.500")
+    assert from_minor_units(1250, "USD") == Decimal("12.50")
 
 
 def test_discount_lines_subtract_whatever_their_sign():
@@ -55,15 +83,31 @@ def test_plan_items_add_up_to_the_total_and_fill_oldest_first():
         number_of_payments=3,
         days_between_payments=14,
         plan_start_date=date(2026, 1, 1),
+        currency="USD",
     )
     assert [i.amount_due for i in items] == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
     assert [i.amount_paid for i in items] == [Decimal("33.33"), Decimal("6.67"), Decimal("0.00")]
     assert items[2].due_date == date(2026, 1, 29)
 
 
+def test_plan_items_in_yen_are_whole_yen():
+    items = payment_plan_items(
+        Decimal("10000"),
+        Decimal("0"),
+        number_of_payments=3,
+        days_between_payments=30,
+        plan_start_date=date(2026, 1, 1),
+        currency="JPY",
+    )
+    assert [i.amount_due for i in items] == [Decimal("3333"), Decimal("3333"), Decimal("3334")]
+
+
 def test_manual_payment_checks():
     body = {"payment_amount": 10, "apply_to_commissions": False, "payment_method_type": "Cash"}
-    assert check_manual_payment(body, Decimal("10.00"), ["Cash"]) == (Decimal("10.00"), "Cash")
+    assert check_manual_payment(body, Decimal("10.00"), ["Cash"], "USD") == (
+        Decimal("10.00"),
+        "Cash",
+    )
     for broken, field in [
         ({**body, "payment_method_type": "cash"}, "payment_method_type"),
         ({**body, "payment_amount": 10.01}, "payment_amount"),
@@ -71,4 +115,4 @@ def test_manual_payment_checks():
         ({k: v for k, v in body.items() if k != "apply_to_commissions"}, "apply_to_commissions"),
     ]:
         with pytest.raises(KeapValidationError, match=field):
-            check_manual_payment(broken, Decimal("10.00"), ["Cash"])
+            check_manual_payment(broken, Decimal("10.00"), ["Cash"], "USD")

@@ -1,7 +1,5 @@
 """Keap REST v2 contacts, products and the signed-in user's info."""
 
-from decimal import Decimal
-
 from flask import Blueprint, Response, g, jsonify, request
 
 from invoicesync_sandbox.keap.gateway import (
@@ -16,6 +14,7 @@ from invoicesync_sandbox.keap.representations import contact_json, product_json
 from invoicesync_sandbox.keap.rules import (
     KeapValidationError,
     compare,
+    from_minor_units,
     next_page_token,
     page_window,
     parse_filter,
@@ -103,14 +102,15 @@ def create_product() -> tuple[Response, int]:
             id=state.store.next_product_id(),
             name=body["name"],
             sku=body.get("sku", ""),
-            price=Decimal(price) / 100,
+            price=from_minor_units(price, state.currency),
+            currency=state.currency,
             body=body,
             create_time=now,
             update_time=now,
         )
         state.store.products[product.id] = product
     state.hooks.record("product.add", product.id)
-    return jsonify(product_json(product, state.currency)), 201
+    return jsonify(product_json(product)), 201
 
 
 @catalog_v2.get("/products/<product_id>")
@@ -119,7 +119,7 @@ def get_product(product_id: str) -> Response:
     product = state.store.products.get(int(product_id)) if product_id.isdigit() else None
     if product is None:
         return keap_not_found(f"Product {product_id} not found")
-    return jsonify(product_json(product, state.currency))
+    return jsonify(product_json(product))
 
 
 def _product_matches(product: Product, condition) -> bool:
@@ -145,7 +145,7 @@ def list_products() -> Response:
         p for p in state.store.products.values() if all(_product_matches(p, c) for c in conditions)
     ]
     found.sort(key=lambda p: (getattr(p, sort_key), p.id), reverse=descending)
-    page = [product_json(p, state.currency) for p in found[offset : offset + size]]
+    page = [product_json(p) for p in found[offset : offset + size]]
     return jsonify({"products": page, "next_page_token": next_page_token(offset, size, len(found))})
 
 

@@ -1,9 +1,10 @@
-"""Keap-only control routes: manual payment types, limits, and firing pending hook deliveries."""
+"""Keap-only control routes: app currency, manual payment types, limits, firing hook deliveries."""
 
 from flask import Blueprint, Response, jsonify, request
 
 from invoicesync_sandbox.core.limits import RateLimitRule
 from invoicesync_sandbox.keap.gateway import keap_state
+from invoicesync_sandbox.keap.rules import KeapValidationError, check_currency_code
 
 keap_control = Blueprint("keap_control", __name__, url_prefix="/_sandbox/keap")
 
@@ -18,6 +19,20 @@ def payment_types() -> Response | tuple[Response, int]:
             return jsonify({"error": 'expected {"payment_types": [str, ...]}'}), 400
         state.payment_types = list(types)
     return jsonify({"payment_types": state.payment_types})
+
+
+@keap_control.route("/currency", methods=["GET", "PUT"])
+def currency() -> Response | tuple[Response, int]:
+    """The app's currency (Ecommerce settings); orders and products created later use it."""
+    state = keap_state()
+    if request.method == "PUT":
+        body = request.get_json(silent=True)
+        try:
+            code = check_currency_code(body.get("currency") if isinstance(body, dict) else None)
+        except KeapValidationError as exc:
+            return jsonify({"error": str(exc)}), 400
+        state.currency = code
+    return jsonify({"currency": state.currency})
 
 
 @keap_control.put("/limits")

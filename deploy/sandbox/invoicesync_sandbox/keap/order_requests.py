@@ -52,7 +52,7 @@ def require_object(body: object) -> dict:
     return body
 
 
-def order_item_from(body: dict, store: KeapStore, position: str) -> OrderItem:
+def order_item_from(body: dict, store: KeapStore, position: str, currency: str) -> OrderItem:
     reject_unknown(body, CREATE_ITEM_FIELDS, position)
     quantity = body.get("quantity")
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
@@ -68,9 +68,9 @@ def order_item_from(body: dict, store: KeapStore, position: str) -> OrderItem:
         if product is None:
             raise KeapValidationError(f"{position}product_id {body['product_id']} is not valid")
     if "price_per_unit" in body:
-        price = money(body["price_per_unit"])
+        price = money(body["price_per_unit"], currency)
     elif product is not None:
-        price = product.price
+        price = money(product.price, currency)
     else:
         raise KeapValidationError(f"{position}price_per_unit is required for item_type {item_type}")
     name = body.get("name") or (product.name if product else "")
@@ -82,7 +82,7 @@ def order_item_from(body: dict, store: KeapStore, position: str) -> OrderItem:
         name=name,
         quantity=quantity,
         price_per_unit=price,
-        cost_per_unit=money(body.get("cost_per_unit", 0)),
+        cost_per_unit=money(body.get("cost_per_unit", 0), currency),
         description=body.get("description", ""),
         notes=body.get("notes", ""),
         product=product,
@@ -104,7 +104,7 @@ def check_create_order(body: dict) -> None:
         raise KeapValidationError("order_items must be an array")
 
 
-def payment_plan_from(body: dict) -> PaymentPlanTerms:
+def payment_plan_from(body: dict, currency: str) -> PaymentPlanTerms:
     reject_unknown(require_object(body), PLAN_FIELDS, "payment_plan.")
     for required in ("number_of_payments", "days_between_payments", "plan_start_date"):
         if body.get(required) in (None, ""):
@@ -123,7 +123,7 @@ def payment_plan_from(body: dict) -> PaymentPlanTerms:
         max_charge_attempts=int(body.get("max_charge_attempts", 0)),
         days_between_retries=int(body.get("days_between_retries", 0)),
         payment_method_id=body.get("payment_method_id"),
-        initial_payment_amount=money(body.get("initial_payment_amount", Decimal("0"))),
+        initial_payment_amount=money(body.get("initial_payment_amount", Decimal(0)), currency),
         initial_payment_date=_date(initial_date, "payment_plan.initial_payment_date")
         if initial_date
         else None,

@@ -1,4 +1,4 @@
-"""Keap REST v2 order routes: list/get/create/update orders, add items, order payments."""
+"""Keap REST v2 order routes: list/get/create/update/delete orders, add items, order payments."""
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -9,6 +9,12 @@ from invoicesync_sandbox.keap.gateway import (
     keap_not_found,
     keap_state,
 )
+from invoicesync_sandbox.keap.order_events import (
+    order_changed,
+    order_created,
+    order_deleted,
+    payment_added,
+)
 from invoicesync_sandbox.keap.order_requests import (
     ORDER_EXTRA_FIELDS,
     check_create_order,
@@ -17,6 +23,7 @@ from invoicesync_sandbox.keap.order_requests import (
     payment_plan_from,
     require_object,
 )
+from invoicesync_sandbox.keap.payment_records import record_payment
 from invoicesync_sandbox.keap.representations import (
     order_item_json,
     order_json,
@@ -35,7 +42,7 @@ from invoicesync_sandbox.keap.rules import (
     parse_time,
     wildcard_match,
 )
-from invoicesync_sandbox.keap.store import Order, OrderPayment
+from invoicesync_sandbox.keap.store import Order
 
 EQ = frozenset({"=="})
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
@@ -109,7 +116,7 @@ def list_orders() -> Response:
     with state.lock:
         found = [o for o in state.store.orders.values() if all(_matches(o, c) for c in conditions)]
         found.sort(key=lambda o: (getattr(o, field), o.id), reverse=descending)
-        page = [order_json(o, state.currency) for o in found[offset : offset + size]]
+        page = [order_json(o) for o in found[offset : offset + size]]
     return jsonify({"orders": page, "next_page_token": next_page_token(offset, size, len(found))})
 
 
@@ -118,7 +125,23 @@ def get_order(order_id: str) -> Response:
     order = _order_or_none(order_id)
     if order is None:
         return keap_not_found(f"Order {order_id} not found")
-    return jsonify(order_json(order, keap_state().currency))
+    return jsonify(order_json(order))
+
+
+@orders_v2.delete("/orders/<order_id>")
+def delete_order(order_id: str) -> Response | tuple[str, int]:
+    state = keap_state()
+    with state.lock:
+        order = _order_or_none(order_id)
+        if order is None:
+            return keap_not_found(f"Order {order_id} not found")
+        if order.payments:
+            raise KeapValidationError(
+                f"Order {order_id} has transactions recorded and cannot be deleted"
+            )
+        del state.store.orders[order.id]
+    order_deleted(state.hooks, order)
+    return "", 204
 
 
 @orders_v2.post("/orders")
@@ -130,8 +153,9 @@ def create_order() -> tuple[Response, int] | Response:
         contact = state.store.contacts.get(int_id(body["contact_id"], "contact_id"))
         if contact is None:
             raise KeapValidationError(f"contact_id {body['contact_id']} is not valid")
+        currency = state.currency
         items = [
-            order_item_from(require_object(item), state.store, f"order_items[{index}].")
+            order_item_from(require_object(item), state.store, f"order_items[{index}].", currency)
             for index, item in enumerate(body.get("order_items", []))
         ]
         now = state.clock.now()
@@ -145,15 +169,15 @@ def create_order() -> tuple[Response, int] | Response:
             order_time=parse_time(body["order_time"], "order_time"),
             creation_time=now,
             modification_time=now,
+            currency=currency,
             items=items,
             extra={name: body[name] for name in ORDER_EXTRA_FIELDS if body.get(name)},
         )
         if body.get("sent_time"):
             order.extra["status"] = "SENT"
         state.store.orders[order_id] = order
-    state.hooks.record("order.add", order.id)
-    state.hooks.record("invoice.add", order.invoice_id)
-    return jsonify(order_json(order, state.currency)), 201
+    order_created(state.hooks, order)
+    return jsonify(order_json(order)), 201
 
 
 @orders_v2.patch("/orders/<order_id>")
@@ -171,14 +195,14 @@ def update_order(order_id: str) -> Response:
             return keap_not_found(f"Order {order_id} not found")
         for name in names:
             if name == "payment_plan":
-                order.payment_plan = payment_plan_from(body[name])
+                order.payment_plan = payment_plan_from(body[name], order.currency)
             elif name in ("title", "order_title"):
                 order.title = body[name]
             else:
                 order.extra[name] = body[name]
         order.modification_time = state.clock.now()
-    _order_changed(order)
-    return jsonify(order_json(order, state.currency))
+    order_changed(state.hooks, order)
+    return jsonify(order_json(order))
 
 
 @orders_v2.post("/orders/<order_id>/items")
@@ -189,11 +213,11 @@ def create_order_item(order_id: str) -> tuple[Response, int] | Response:
         order = _order_or_none(order_id)
         if order is None:
             return keap_not_found(f"Order {order_id} not found")
-        item = order_item_from(body, state.store, "")
+        item = order_item_from(body, state.store, "", order.currency)
         order.items.append(item)
         order.modification_time = state.clock.now()
-    _order_changed(order)
-    return jsonify(order_item_json(item, state.currency)), 201
+    order_changed(state.hooks, order)
+    return jsonify(order_item_json(item, order.currency)), 201
 
 
 @orders_v2.get("/orders/<order_id>/payments")
@@ -228,31 +252,20 @@ def create_order_payment(order_id: str) -> tuple[Response, int] | Response:
         if order is None:
             return keap_not_found(f"Order {order_id} not found")
         balance = order_balance(order.total, order.total_paid)
-        amount, method_type = check_manual_payment(body, balance, state.payment_types)
-        now = state.clock.now()
-        row_id, payment_id, transaction_id = state.store.next_payment_ids()
-        paid_at = (
-            parse_time(body["payment_time"], "payment_time") if body.get("payment_time") else now
+        amount, method_type = check_manual_payment(
+            body, balance, state.payment_types, order.currency
         )
-        payment = OrderPayment(
-            id=row_id,
-            payment_id=payment_id,
-            transaction_id=transaction_id,
-            amount=amount,
+        now = state.clock.now()
+        payment = record_payment(
+            state.store,
+            [(order, amount)],
             method_type=method_type,
             note=body.get("notes", ""),
-            pay_time=paid_at,
-            last_updated_time=now,
+            pay_time=parse_time(body["payment_time"], "payment_time")
+            if body.get("payment_time")
+            else now,
+            now=now,
             skip_commission=not body["apply_to_commissions"],
         )
-        order.payments.append(payment)
-        order.modification_time = now
-    state.hooks.record("invoice.payment.add", payment.payment_id)
-    _order_changed(order)
+    payment_added(state.hooks, payment, [order])
     return jsonify(payment_result_json(order, payment)), 201
-
-
-def _order_changed(order: Order) -> None:
-    hooks = keap_state().hooks
-    hooks.record("order.edit", order.id)
-    hooks.record("invoice.edit", order.invoice_id)

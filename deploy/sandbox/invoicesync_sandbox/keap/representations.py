@@ -4,14 +4,23 @@ from datetime import datetime
 from decimal import Decimal
 
 from invoicesync_sandbox.keap.rules import DISCOUNT_TYPES, currency_value, payment_plan_items
-from invoicesync_sandbox.keap.store import Contact, Hook, Order, OrderItem, OrderPayment, Product
+from invoicesync_sandbox.keap.store import (
+    Contact,
+    Hook,
+    Order,
+    OrderItem,
+    OrderPayment,
+    Payment,
+    Product,
+)
 
 
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def order_json(order: Order, currency: str) -> dict:
+def order_json(order: Order) -> dict:
+    currency = order.currency
     total, paid = order.total, order.total_paid
     body = {
         "id": str(order.id),
@@ -22,13 +31,13 @@ def order_json(order: Order, currency: str) -> dict:
         "notes": order.extra.get("notes", ""),
         "terms": order.extra.get("terms", ""),
         "order_type": order.order_type,
-        "source_type": "API",
+        "source_type": order.source_type,
         "creation_time": iso(order.creation_time),
         "modification_time": iso(order.modification_time),
         "order_time": iso(order.order_time),
         "total_paid": currency_value(paid, currency),
-        "total_due": currency_value(max(Decimal("0.00"), total - paid), currency),
-        "refund_total": currency_value(Decimal("0.00"), currency),
+        "total_due": currency_value(max(Decimal(0), total - paid), currency),
+        "refund_total": currency_value(Decimal(0), currency),
         "allow_payment": True,
         "allow_paypal": False,
         "order_items": [order_item_json(item, currency) for item in order.items],
@@ -99,6 +108,7 @@ def payment_plan_json(order: Order, currency: str) -> dict:
         number_of_payments=plan.number_of_payments,
         days_between_payments=plan.days_between_payments,
         plan_start_date=plan.plan_start_date,
+        currency=currency,
         initial_payment_amount=plan.initial_payment_amount,
         initial_payment_date=plan.initial_payment_date,
     )
@@ -143,13 +153,30 @@ def order_payment_json(order: Order, payment: OrderPayment) -> dict:
     }
 
 
-def payment_result_json(order: Order, payment: OrderPayment) -> dict:
+def payment_result_json(order: Order, payment: Payment) -> dict:
     return {
-        "id": str(payment.payment_id),
+        "id": str(payment.id),
         "invoice_id": str(order.invoice_id),
-        "payment_amount": float(payment.amount),
+        "payment_amount": float(payment.allocations[order.id]),
         "payment_status_message": "APPROVED",
         "transaction_id": str(payment.transaction_id),
+    }
+
+
+def sales_payment_json(payment: Payment) -> dict:
+    """A `Payment` of GET /sales/payments: a manual payment has no merchant account or card."""
+    return {
+        "id": str(payment.id),
+        "type": payment.method_type,
+        "amount": float(payment.amount),
+        "note": payment.note,
+        "status": "APPROVED",
+        "commissioned": payment.commissioned,
+        "synced": False,
+        "payment_time": iso(payment.pay_time),
+        "update_time": iso(payment.update_time),
+        "contact_id": str(payment.contact.id),
+        "order_ids": [str(order_id) for order_id in payment.allocations],
     }
 
 
@@ -165,12 +192,12 @@ def contact_json(contact: Contact, fields: set[str] | None = None) -> dict:
     return body
 
 
-def product_json(product: Product, currency: str) -> dict:
+def product_json(product: Product) -> dict:
     body = {
         "id": str(product.id),
         "name": product.name,
         "sku": product.sku,
-        "price": currency_value(product.price, currency),
+        "price": currency_value(product.price, product.currency),
         "active": bool(product.body.get("active", True)),
         "description": product.body.get("description", ""),
         "short_description": product.body.get("short_description", ""),

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.01")
 DISCOUNT_TYPES = frozenset(
     {
         "DISCOUNT",
@@ -23,48 +22,80 @@ WRITABLE_ITEM_TYPES = frozenset(
 )
 PRODUCT_ITEM_TYPES = frozenset({"PRODUCT", "SUBSCRIPTION"})
 _CONDITION = re.compile(r"^(?P<field>[A-Za-z_][A-Za-z0-9_]*)(?P<op>==|!=|<=|>=|<|>)(?P<value>.*)$")
-CURRENCY_SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "GBP": "£", "EUR": "€"}
+CURRENCY_SYMBOLS = {
+    "USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "GBP": "£", "EUR": "€", "JPY": "¥",
+}  # fmt: skip
+# ISO 4217 exponents that are not 2; every other currency counts cents.
+MINOR_UNIT_EXPONENTS = {
+    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+    "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+    "CLF": 4, "UYW": 4,
+}  # fmt: skip
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 class KeapValidationError(ValueError):
     """A request Keap would answer with 400; the message names the offending field."""
 
 
-def money(value: object) -> Decimal:
-    """A JSON number (major units) as a cent-quantised Decimal."""
+def check_currency_code(code: object) -> str:
+    if not isinstance(code, str) or not _CURRENCY_CODE.match(code):
+        raise KeapValidationError(f"not a three-letter ISO 4217 currency code: {code!r}")
+    return code
+
+
+def minor_unit_exponent(currency: str) -> int:
+    return MINOR_UNIT_EXPONENTS.get(currency, 2)
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The currency's smallest unit: 0.01 USD, 1 JPY, 0.001 KWD."""
+    return Decimal(1).scaleb(-minor_unit_exponent(currency))
+
+
+def money(value: object, currency: str) -> Decimal:
+    """A JSON number in major units, rounded half up to the currency's smallest unit."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise KeapValidationError(f"not a number: {value!r}")
-    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(str(value)).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def from_minor_units(units: int, currency: str) -> Decimal:
+    """An integer count of the currency's smallest unit (1250 = $12.50) in major units."""
+    return Decimal(units).scaleb(-minor_unit_exponent(currency))
 
 
 def currency_value(amount: Decimal, currency: str) -> dict:
-    """Keap's CurrencyValue: `amount` in the smallest currency unit, plus a formatted string."""
-    minor = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    """Keap's CurrencyValue: `amount` in the currency's smallest unit, plus a formatted string."""
+    exponent = minor_unit_exponent(currency)
+    minor = int(amount.scaleb(exponent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency, "")
+    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
     return {
         "amount": minor,
         "currency_code": currency,
-        "formatted_amount": f"{sign}{symbol}{abs(amount):,.2f}",
+        "formatted_amount": f"{sign}{symbol}{abs(amount):,.{exponent}f}",
     }
 
 
 def line_amount(item_type: str, quantity: int, price_per_unit: Decimal) -> Decimal:
     """What a line adds to the order total; discount lines always subtract."""
-    amount = (price_per_unit * quantity).quantize(CENT)
+    # Exact: the unit price is already in the currency's smallest unit and quantity is whole.
+    amount = price_per_unit * quantity
     return -abs(amount) if item_type in DISCOUNT_TYPES else amount
 
 
 def order_total(lines: list[tuple[str, int, Decimal]]) -> Decimal:
-    return sum((line_amount(*line) for line in lines), Decimal("0.00"))
+    return sum((line_amount(*line) for line in lines), Decimal(0))
 
 
 def order_balance(total: Decimal, total_paid: Decimal) -> Decimal:
-    return max(Decimal("0.00"), total - total_paid)
+    return max(Decimal(0), total - total_paid)
 
 
 def check_manual_payment(
-    body: dict, balance: Decimal, configured_types: list[str]
+    body: dict, balance: Decimal, configured_types: list[str], currency: str
 ) -> tuple[Decimal, str]:
     """Validate a RestCreatePaymentRequest recorded as a manual payment; return amount and type."""
     for required in ("payment_amount", "apply_to_commissions"):
@@ -72,23 +103,33 @@ def check_manual_payment(
             raise KeapValidationError(f"{required} is required")
     if not isinstance(body["apply_to_commissions"], bool):
         raise KeapValidationError("apply_to_commissions must be a boolean")
-    amount = money(body["payment_amount"])
+    amount = money(body["payment_amount"], currency)
     if body.get("payment_method_id"):
         raise KeapValidationError("payment_method_id is not a valid payment method for this order")
     method_type = body.get("payment_method_type")
     if not method_type:
         raise KeapValidationError("payment_method_id or payment_method_type is required")
-    if method_type not in configured_types:
+    check_manual_payment_type(method_type, configured_types)
+    check_payment_amount(amount, balance)
+    return amount, method_type
+
+
+def check_manual_payment_type(method_type: object, configured_types: list[str]) -> str:
+    if not isinstance(method_type, str) or method_type not in configured_types:
         raise KeapValidationError(
             f"payment_method_type '{method_type}' is not a configured manual payment type"
         )
+    return method_type
+
+
+def check_payment_amount(amount: Decimal, balance: Decimal) -> None:
+    """Keap refuses a payment above the order's balance, so an order is never overpaid."""
     if amount <= 0:
         raise KeapValidationError("payment_amount must be greater than 0")
     if amount > balance:
         raise KeapValidationError(
             f"payment_amount {amount} exceeds the current balance of the order ({balance})"
         )
-    return amount, method_type
 
 
 @dataclass(frozen=True)
@@ -198,7 +239,8 @@ def payment_plan_items(
     number_of_payments: int,
     days_between_payments: int,
     plan_start_date: date,
-    initial_payment_amount: Decimal = Decimal("0.00"),
+    currency: str,
+    initial_payment_amount: Decimal = Decimal(0),
     initial_payment_date: date | None = None,
 ) -> list[PlanItem]:
     """Split the order total into the scheduled items; payments fill them oldest first."""
@@ -208,13 +250,13 @@ def payment_plan_items(
         schedule.append((initial_payment_date or plan_start_date, initial_payment_amount))
         remaining -= initial_payment_amount
     count = max(1, number_of_payments)
-    share = (remaining / count).quantize(CENT, rounding=ROUND_HALF_UP)
+    share = (remaining / count).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
     for index in range(count):
         amount = share if index < count - 1 else remaining - share * (count - 1)
         schedule.append((plan_start_date + timedelta(days=days_between_payments * index), amount))
     items, unallocated = [], total_paid
     for due, amount in schedule:
-        paid = min(amount, max(Decimal("0.00"), unallocated))
+        paid = min(amount, max(Decimal(0), unallocated))
         unallocated -= paid
         items.append(PlanItem(due, amount, paid))
     return items

@@ -48,7 +48,7 @@ class KeapState(SandboxState):
             reuse_grace_seconds=None,
         )
         self.public_url = public_url.rstrip("/")
-        self.currency = os.environ.get("KEAP_SANDBOX_CURRENCY", "USD")
+        self.default_currency = os.environ.get("KEAP_SANDBOX_CURRENCY", "USD")
         self.store = KeapStore()
         self.hooks = HookBatcher(self)
         self.webhooks.retry_backoff_seconds = (1.0, 3.0, 6.0)
@@ -59,6 +59,8 @@ class KeapState(SandboxState):
         self.store.reset()
         self.hooks.reset()
         self.payment_types = list(DEFAULT_PAYMENT_TYPES)
+        # The app's currency; each order and product keeps the one it was created in.
+        self.currency = self.default_currency
         self.throttle = RateLimitRule("throttle", 1500, 60)
         self.quota = RateLimitRule("quota", 150_000, 86_400)
         self.tenant_throttle = RateLimitRule("tenant_throttle", 10_000, 60)

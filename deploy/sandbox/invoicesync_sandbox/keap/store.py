@@ -22,6 +22,7 @@ class Product:
     name: str
     sku: str
     price: Decimal
+    currency: str
     body: dict
     create_time: datetime
     update_time: datetime
@@ -53,24 +54,41 @@ class PaymentPlanTerms:
     max_charge_attempts: int = 0
     days_between_retries: int = 0
     payment_method_id: str | None = None
-    initial_payment_amount: Decimal = Decimal("0.00")
+    initial_payment_amount: Decimal = Decimal(0)
     initial_payment_date: date | None = None
 
 
 @dataclass
 class OrderPayment:
-    """One InvoiceOrderPayment row: a payment applied to one order's invoice."""
+    """One InvoiceOrderPayment row: the part of a payment applied to one order's invoice."""
 
     id: int
     payment_id: int
-    transaction_id: int
     amount: Decimal
-    method_type: str
     note: str
     pay_time: datetime
     last_updated_time: datetime
     skip_commission: bool
     pay_status: str = "MANUAL_PAID"
+
+
+@dataclass
+class Payment:
+    """One sales Payment: money from one contact, split over one or more orders' invoices."""
+
+    id: int
+    transaction_id: int
+    contact: Contact
+    method_type: str
+    note: str
+    pay_time: datetime
+    update_time: datetime
+    commissioned: bool
+    allocations: dict[int, Decimal]  # order id -> the amount applied to that order
+
+    @property
+    def amount(self) -> Decimal:
+        return sum(self.allocations.values(), Decimal(0))
 
 
 @dataclass
@@ -83,6 +101,8 @@ class Order:
     order_time: datetime
     creation_time: datetime
     modification_time: datetime
+    currency: str
+    source_type: str = "API"
     items: list[OrderItem] = field(default_factory=list)
     payments: list[OrderPayment] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
@@ -90,12 +110,12 @@ class Order:
 
     @property
     def total(self) -> Decimal:
-        return sum((item.amount for item in self.items), Decimal("0.00"))
+        return sum((item.amount for item in self.items), Decimal(0))
 
     @property
     def total_paid(self) -> Decimal:
         paid = [p.amount for p in self.payments if p.pay_status != "REFUNDED"]
-        return sum(paid, Decimal("0.00"))
+        return sum(paid, Decimal(0))
 
     @property
     def paid(self) -> bool:
@@ -121,6 +141,7 @@ class KeapStore:
         self.contacts: dict[int, Contact] = {}
         self.products: dict[int, Product] = {}
         self.orders: dict[int, Order] = {}
+        self.payments: dict[int, Payment] = {}
         self.hooks: dict[str, Hook] = {}
         self._contact_ids = itertools.count(1)
         self._product_ids = itertools.count(1)
@@ -145,9 +166,12 @@ class KeapStore:
     def next_item_id(self) -> int:
         return next(self._item_ids)
 
-    def next_payment_ids(self) -> tuple[int, int, int]:
-        """(invoice order payment id, payment id, transaction id)."""
-        return next(self._order_payment_ids), next(self._payment_ids), next(self._transaction_ids)
+    def next_payment_ids(self) -> tuple[int, int]:
+        """(payment id, transaction id): one of each however many orders the payment covers."""
+        return next(self._payment_ids), next(self._transaction_ids)
+
+    def next_order_payment_id(self) -> int:
+        return next(self._order_payment_ids)
 
     def next_hook_key(self) -> str:
         return str(next(self._hook_ids))
