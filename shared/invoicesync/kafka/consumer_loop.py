@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
+from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
@@ -53,6 +54,18 @@ def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandl
         return outgoing
 
     return handle_run
+
+
+TenantOwnership = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Work a service does every so often in its loop's own thread (so never concurrently with
+    its handler), for the tenants whose partitions this consumer owns right now."""
+
+    interval_seconds: float
+    run: Callable[[TenantOwnership], Sequence[Outgoing]]
 
 
 @dataclass
@@ -115,6 +128,7 @@ class ConsumerLoop:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        periodic: PeriodicTask | None = None,
     ) -> None:
         self._settings = settings
         self._options = options
@@ -128,6 +142,8 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, _PartitionProgress] = defaultdict(_PartitionProgress)
         self._set_aside: dict[str, deque[_Pending]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
+        self._periodic = periodic
+        self._periodic_due = clock() + (periodic.interval_seconds if periodic else 0)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -174,6 +190,7 @@ class ConsumerLoop:
                 finished += self._handle_partition_batch(tp, records)
             finished += self._handle_due_tenants()
             self._commit()
+            self._run_periodic_if_due()
             return finished
         except (KafkaError, Transient) as exc:
             log.warning(
@@ -316,6 +333,35 @@ class ConsumerLoop:
         until_due = min(self._resume_at.values()) - self._clock()
         return max(0, min(self._options.poll_timeout_ms, int(until_due * 1000)))
 
+    # -- periodic work ---------------------------------------------------------------------
+
+    def _run_periodic_if_due(self) -> None:
+        if self._periodic is None or self._clock() < self._periodic_due:
+            return
+        self._periodic_due = self._clock() + self._periodic.interval_seconds
+        try:
+            self._publisher.publish_all(self._periodic.run(self.owns_tenant))
+        except Exception:  # noqa: BLE001 - periodic work is retried at its next interval
+            log.exception("periodic task failed; it runs again at its next interval")
+
+    def owns_tenant(self, tenant_id: str) -> bool:
+        """True when this consumer holds the partition the tenant's key maps to."""
+        if self._consumer is None:
+            return False
+        assigned = self._consumer.assignment()
+        key = tenant_id.encode()  # Envelope.key
+        for topic in self._options.topics:
+            name = topic_name(topic, self._settings)
+            partitions = sorted(self._consumer.partitions_for_topic(name) or ())
+            if not partitions:
+                continue
+            if (
+                TopicPartition(name, partitions[partition_for_key(key, len(partitions))])
+                in assigned
+            ):
+                return True
+        return False
+
     # -- offsets ---------------------------------------------------------------------------
 
     def _finish(self, tp: TopicPartition, offset: int) -> None:
@@ -427,6 +473,11 @@ class _ForgetRevoked(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned) -> None:
         pass
+
+
+def partition_for_key(key: bytes, partition_count: int) -> int:
+    """The partition the producer's default partitioner sends a keyed message to."""
+    return (murmur2(key) & 0x7FFFFFFF) % partition_count
 
 
 def _consumed(raw) -> ConsumedRecord:

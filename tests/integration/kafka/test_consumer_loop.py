@@ -14,7 +14,13 @@ from kafka.admin import KafkaAdminClient
 
 from invoicesync.errors import InvalidInput, RateLimited
 from invoicesync.events import Envelope, EventType, Topic
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.consumer_loop import (
+    ConsumerLoop,
+    LoopOptions,
+    PeriodicTask,
+    one_at_a_time,
+    partition_for_key,
+)
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 
@@ -167,7 +173,13 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(settin
 KILLED_CONSUMER = """
 import os, signal, sys
 import redis
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.consumer_loop import (
+    ConsumerLoop,
+    LoopOptions,
+    PeriodicTask,
+    one_at_a_time,
+    partition_for_key,
+)
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.events import Topic
 from invoicesync.settings import Settings
@@ -278,3 +290,40 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(
     publisher.close()
     assert received == set(range(total))
     assert committed_offsets(settings, unique_name) == total
+
+
+def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published(
+    settings, unique_name
+):
+    tenants = [f"tenant-{n}" for n in range(8)]
+    publish(settings, [notification(tenant, 0) for tenant in tenants])
+    partitions_seen = {}
+    consumer = KafkaConsumer(
+        topic_name(Topic.KEAP_NOTIFICATIONS, settings),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    for record in consumer:
+        partitions_seen[record.key.decode()] = record.partition
+    consumer.close()
+    asked: list[str] = []
+
+    def sweep(owns) -> list[Outgoing]:
+        asked.extend(tenant for tenant in tenants if owns(tenant))
+        return [Outgoing(Topic.SYNC_RESULTS, notification("tenant-0", 99))]
+
+    loop = ConsumerLoop(
+        settings,
+        LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,)),
+        one_at_a_time(lambda envelope: handled.append(envelope) or []),
+        Publisher(settings),
+        periodic=PeriodicTask(interval_seconds=0.1, run=sweep),
+    )
+    handled: list[Envelope] = []
+    run_until(loop, lambda: len(handled) == len(tenants) and bool(asked))
+    loop.close()
+
+    assert set(asked) == set(tenants), "the only consumer owns every tenant"
+    assert {t: partition_for_key(t.encode(), 3) for t in tenants} == partitions_seen
+    assert {"number": 99} in [m["payload"] for m in read_topic(settings, Topic.SYNC_RESULTS, 1)]
