@@ -60,6 +60,17 @@ def _amount(value: str) -> Decimal:
         raise KeapValidationError(f"amount must be a number: {value}") from exc
 
 
+def _check_values(conditions: list[Condition]) -> None:
+    """Refuse a malformed value even when there is nothing to compare it with."""
+    for condition in conditions:
+        if condition.field == "id":
+            int_id(condition.value, "id")
+        elif condition.field == "amount":
+            _amount(condition.value)
+        elif condition.field in ("since_time", "until_time"):
+            parse_time(condition.value, condition.field)
+
+
 def _payment_matches(payment: Payment, condition: Condition) -> bool:
     field, op, value = condition.field, condition.op, condition.value
     order_ids = {str(order_id) for order_id in payment.allocations}
@@ -97,6 +108,7 @@ def _sort_key(field: str):
 def list_payments() -> Response:
     state = keap_state()
     conditions = parse_filter(request.args.get("filter"), PAYMENT_FILTERS)
+    _check_values(conditions)
     field, descending = parse_order_by(request.args.get("order_by"), PAYMENT_ORDER_BY, "id")
     offset, size = page_window(request.args.get("page_size"), request.args.get("page_token"))
     with state.lock:
