@@ -415,7 +415,7 @@ def receiver():
     _HookReceiver.echo, _HookReceiver.status, _HookReceiver.events = True, 200, []
     _HookReceiver.arrived = threading.Event()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _HookReceiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/keap/hooks/t1/secret", _HookReceiver
     server.shutdown()
     server.server_close()
