@@ -40,6 +40,7 @@ class Settings:
     consumer_backoff_seconds: float = 0.5
     consumer_backoff_max_seconds: float = 30.0
     poll_interval_seconds: int = 3600
+    held_payment_recheck_seconds: int = 300
     poll_overlap_seconds: int = 300
     poll_tick_seconds: float = 30.0
     poll_lease_seconds: float = 90.0

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.consumer_loop import ConsumerLoop
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.writing.qbo_ledger import QBO_MAX_BATCH
+from invoicesync.writing.writer_loop import writer_loop
 from qbo_writer.handler import qbo_event_writer
 
 GROUP_ID = "invoicesync-qbo-writer"
@@ -19,10 +19,7 @@ def build_loop(settings: Settings, *, group_id: str = GROUP_ID) -> ConsumerLoop:
     A backlog arrives in runs of up to 30 events of one tenant: one QBO batch request."""
     publisher = Publisher(settings)
     writer = qbo_event_writer(settings, redis_from_settings(settings), publisher)
-    options = LoopOptions.for_service(
-        settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=QBO_MAX_BATCH
-    )
-    return ConsumerLoop(settings, options, writer.handle, publisher)
+    return writer_loop(settings, writer, publisher, group_id=group_id, max_run=QBO_MAX_BATCH)
 
 
 def main() -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from invoicesync.clients.xero import xero_client_from_settings
-from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.consumer_loop import ConsumerLoop
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
+from invoicesync.writing.writer_loop import writer_loop
 from xero_writer.handler import xero_event_writer
 
 GROUP_ID = "invoicesync-xero-writer"
@@ -28,10 +28,7 @@ def build_loop(settings: Settings, group_id: str = GROUP_ID) -> ConsumerLoop:
         TenantStore(client),
         client,
     )
-    options = LoopOptions.for_service(
-        settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=MAX_RUN
-    )
-    return ConsumerLoop(settings, options, writer.handle, publisher)
+    return writer_loop(settings, writer, publisher, group_id=group_id, max_run=MAX_RUN)
 
 
 def main() -> None:

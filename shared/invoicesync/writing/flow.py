@@ -80,6 +80,15 @@ class CanonicalEventWriter:
             outgoing += self._handle_tenant(_TenantRun(tenant_id, settings), run)
         return outgoing
 
+    def sweep_held_payments(self, owns_tenant: Callable[[str], bool]) -> list[Outgoing]:
+        """Re-check the held payments of every tenant this consumer owns (a PeriodicTask), so a
+        payment waiting for its invoice's approval is applied without waiting for a new event."""
+        outgoing: list[Outgoing] = []
+        for tenant_id in self._held.tenants(self._destination.value):
+            if owns_tenant(tenant_id):
+                outgoing.extend(self.recheck_held_payments(tenant_id))
+        return outgoing
+
     def recheck_held_payments(self, tenant_id: str) -> list[Outgoing]:
         """Apply the tenant's held payments whose invoice now takes them (a periodic sweep)."""
         settings = self._settings_for(tenant_id)

@@ -15,6 +15,10 @@ def _key(tenant_id: str, destination: str) -> str:
     return f"invoicesync:tenant:{tenant_id}:held-payments:{destination}"
 
 
+def _tenants_key(destination: str) -> str:
+    return f"invoicesync:held-payments:{destination}:tenants"
+
+
 class HeldPayments:
     """One Redis hash per tenant and destination: Keap payment id → payment + next check time."""
 
@@ -32,9 +36,16 @@ class HeldPayments:
         self._redis.hset(
             _key(payment.tenant_id, destination), payment.keap_payment_id, json.dumps(record)
         )
+        self._redis.sadd(_tenants_key(destination), payment.tenant_id)
 
     def release(self, tenant_id: str, destination: str, keap_payment_id: str) -> None:
         self._redis.hdel(_key(tenant_id, destination), keap_payment_id)
+        if not self._redis.exists(_key(tenant_id, destination)):
+            self._redis.srem(_tenants_key(destination), tenant_id)
+
+    def tenants(self, destination: str) -> list[str]:
+        """Tenants with at least one payment held for this destination."""
+        return sorted(member.decode() for member in self._redis.smembers(_tenants_key(destination)))
 
     def is_held(self, tenant_id: str, destination: str, keap_payment_id: str) -> bool:
         return bool(self._redis.hexists(_key(tenant_id, destination), keap_payment_id))

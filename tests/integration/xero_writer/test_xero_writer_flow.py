@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from invoicesync.domain.canonical import LineKind
+from invoicesync.domain.canonical import Destination, LineKind
 from invoicesync.domain.tenant_settings import XeroInvoiceStatus, XeroSettings
 from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
+from invoicesync.stores.id_map import IdMap
+from invoicesync.writing.flow import CanonicalEventWriter
+from invoicesync.writing.held_payments import HeldPayments
+from invoicesync.writing.xero_contacts import XeroContacts
+from invoicesync.writing.xero_ledger import XeroLedger
 from tests.unit.domain.canonical_builders import charge, contact, invoice, payment, product
 
 pytestmark = pytest.mark.infra
@@ -205,3 +211,40 @@ def test_payments_apply_skip_overpayments_and_wait_for_approval(xero_stack):
     assert "DRAFT" in held[1].reason
     [row] = xero_stack.invoices(draft)
     assert Decimal(str(row["AmountPaid"])) == Decimal("0.00")
+
+
+def test_a_held_payment_is_applied_by_the_sweep_once_the_bookkeeper_approves_the_invoice(
+    xero_stack,
+):
+    tenant = xero_stack.connect_tenant(
+        "sweep-draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
+    )
+    writer = CanonicalEventWriter(
+        Destination.XERO,
+        XeroLedger(xero_stack.client, XeroContacts(xero_stack.client, xero_stack.redis)),
+        IdMap(xero_stack.redis, xero_stack.publisher, xero_stack.settings),
+        xero_stack.tenants,
+        HeldPayments(xero_stack.redis),
+        held_recheck_after=timedelta(0),
+    )
+    writer.handle(
+        [
+            _invoice_event(tenant, invoice(product("80.00")), "s1"),
+            _payment_event(tenant, "s1", "80.00", "pay-s1"),
+        ]
+    )
+    assert writer.sweep_held_payments(lambda tenant_id: True) == [], "still a draft: still held"
+    [draft] = xero_stack.invoices(tenant)
+    approved = xero_stack.client.update_invoice(
+        tenant, draft["InvoiceID"], {"Status": "AUTHORISED"}, "approve-s1"
+    )
+    assert approved.ok, approved.messages
+
+    not_mine = writer.sweep_held_payments(lambda tenant_id: False)
+    swept = _results(writer.sweep_held_payments(lambda tenant_id: tenant_id == tenant))
+
+    assert not_mine == []
+    assert [(r.object_type, r.action) for r in swept] == [("payment", SyncAction.CREATED)]
+    [row] = xero_stack.invoices(tenant)
+    assert (row["Status"], Decimal(str(row["AmountDue"]))) == ("PAID", Decimal("0.00"))
+    assert HeldPayments(xero_stack.redis).tenants("xero").count(tenant) == 0
