@@ -1,9 +1,13 @@
 """Keap stand-in sales payments, split payments, the balance cap, QuickBooks orders and deletes."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
+from invoicesync.clients.keap import KeapClient
 from invoicesync.clients.keap_schemas import load_keap_order, load_sales_payments_page
 from invoicesync.domain.keap_order import KeapSourceType
+from invoicesync.settings import ProviderEndpoints
 from invoicesync_sandbox.keap.app import create_app
 from tests.contract.test_keap_sandbox_api import assert_matches_spec
 
@@ -74,6 +78,38 @@ def test_payment_id_from_an_order_payment_resolves_to_its_order_as_the_client_as
     assert row["invoice_order_payments"][0]["payment_id"] == result["id"]
     [loaded] = load_sales_payments_page(listed).items
     assert loaded.order_ids == (order["id"],)
+
+
+class _InProcessHttp:
+    """What KeapClient needs of ProviderHttp, answered by the stand-in without a network."""
+
+    def __init__(self, client, auth) -> None:
+        self._client, self._auth = client, auth
+
+    def request(self, method, url, tenant_id, *, params=None, json=None):
+        response = self._client.open(
+            urlsplit(url).path, method=method, query_string=params, json=json, headers=self._auth
+        )
+        assert response.status_code < 400, response.get_json()
+        return type("Answer", (), {"json": lambda _self: response.get_json()})()
+
+
+def test_keap_client_resolves_payment_hook_ids_through_the_stand_in(client, auth):
+    ann = _contact(client, auth)
+    first, second = _order(client, auth, ann), _order(client, auth, ann)
+    single = _pay(client, auth, first["id"], 5.0).get_json()["id"]
+    allocations = [
+        {"order_id": first["id"], "amount": 45.0},
+        {"order_id": second["id"], "amount": 1.0},
+    ]
+    split = client.post(
+        "/_sandbox/keap/payments", json={"payment_method_type": "Cash", "allocations": allocations}
+    ).get_json()["id"]
+    endpoints = ProviderEndpoints("http://keap.test/crm", "", "", "", "")
+    keap = KeapClient(_InProcessHttp(client, auth), endpoints)
+    assert keap.find_order_ids_for_payment("t1", single) == (first["id"],)
+    assert keap.find_order_ids_for_payment("t1", split) == (first["id"], second["id"])
+    assert keap.find_order_ids_for_payment("t1", "999999") == ()
 
 
 def test_unknown_payment_id_lists_nothing_and_a_bad_id_is_a_keap_400(client, auth):
