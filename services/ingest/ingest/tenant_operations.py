@@ -8,6 +8,7 @@ from typing import Any
 
 from ingest.admin_services import PROVIDERS, AdminServices
 from ingest.consumer_lag import consumer_lag
+from ingest.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
 from ingest.reference_data import reference_errors
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
@@ -41,7 +42,7 @@ class ProcessingRefused(Exception):
 
 
 def hook_url(services: AdminServices, tenant: Tenant) -> str:
-    return f"{services.settings.hooks_base_url.rstrip('/')}/hooks/keap/{tenant.hook_token}"
+    return keap_hook_url(services.settings.hooks_base_url, tenant.hook_token)
 
 
 def require_tenant(services: AdminServices, tenant_id: str) -> Tenant:
@@ -172,7 +173,25 @@ def complete_connection(
     )
     services.tokens.save(connection)
     log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
+    if provider == "keap":
+        _subscribe_to_keap_hooks(services, tenant_id)
     return connection
+
+
+def _subscribe_to_keap_hooks(services: AdminServices, tenant_id: str) -> None:
+    """Keap's REST hooks drive the sync; the poller's hourly check retries what fails here."""
+    try:
+        check = ensure_hook_subscriptions(
+            tenant_id, settings=services.settings, client=services.redis
+        )
+    except (Transient, InvalidInput) as exc:
+        log.warning("keap hooks not ready", extra={"tenant_id": tenant_id, "error": str(exc)})
+        return
+    if not check.all_verified:
+        log.warning(
+            "keap hooks not verified yet",
+            extra={"tenant_id": tenant_id, "unverified": list(check.unverified)},
+        )
 
 
 def request_invoice_sync(services: AdminServices, tenant_id: str, invoice_id: str) -> str:
