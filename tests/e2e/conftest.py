@@ -1,0 +1,52 @@
+"""The running stack for the end-to-end tests, Keap seeding through its v2 API, and the stack's
+log tails printed beside any failing test."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+import requests
+
+from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.stack import Stack, stack_fixture  # noqa: F401 - the session-wide `stack`
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(autouse=True)
+def stack_logs_on_failure(request):
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and "stack" in request.fixturenames:
+        running: Stack = request.getfixturevalue("stack")
+        print(running.log_tails(40))
+
+
+@pytest.fixture(scope="session")
+def stack_redis(stack) -> redis.Redis:
+    client = redis.Redis.from_url(stack.settings.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def keap(stack, stack_redis) -> KeapStandIn:
+    """Seeding through Keap's real endpoints; hooks fire as soon as a change is recorded."""
+    stand_in = KeapStandIn(stack.keap_url, stack.settings, stack_redis)
+    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
+    return stand_in
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ledger_limits_off(stack) -> None:
+    """The sandboxes' per-organisation minute limits would also count the tests' own reads;
+    throttling is covered by the writers' own tests."""
+    for url in (stack.xero_url, stack.qbo_url):
+        requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)

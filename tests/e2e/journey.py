@@ -1,0 +1,151 @@
+"""What a user does through the running stack: a tenant made over the admin API, Keap and its
+ledger connected through the real OAuth routes, settings saved, processing switched on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
+from tests.stack import Stack
+
+HOOK_EVENT_KEYS_FOLLOWED = 9  # ingest.hook_subscriptions.REQUIRED_EVENT_KEYS
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
+    """The condition's first truthy value, or None once `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+@dataclass
+class AdminApi:
+    base_url: str
+    key: str
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
+        return requests.request(
+            method,
+            f"{self.base_url}/api/v1{path}",
+            json=body,
+            params=params or None,
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=15,
+        )
+
+    def ok(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        response = self.call(method, path, body, **params)
+        assert response.status_code < 300, (
+            f"{method} {path}: {response.status_code} {response.text}"
+        )
+        return response.json()
+
+
+@dataclass
+class Tenant:
+    id: str
+    destination: str
+    hook_url: str
+    api: AdminApi  # with the tenant's own key
+    ledger_id: str  # the Xero organisation id or the QBO realm id
+
+    def activity(self, keap_id: str) -> list[dict]:
+        return self.api.ok("GET", f"/tenants/{self.id}/activity", q=keap_id, limit=200)["entries"]
+
+    def activity_outcomes(self, keap_id: str, object_type: str = "invoice") -> list[str]:
+        """Outcomes logged for one Keap invoice or payment, by its Keap id."""
+        return [
+            entry["outcome"]
+            for entry in self.activity(keap_id)
+            if entry["object_type"] == object_type and entry["keap_id"] == keap_id
+        ]
+
+
+def connect(api: AdminApi, tenant_id: str, provider: str) -> dict:
+    """Follow the 302s: our connect route, the provider's auto-consent, our callback."""
+    answer = requests.get(
+        f"{api.base_url}/api/v1/tenants/{tenant_id}/connect/{provider}",
+        headers={"Authorization": f"Bearer {api.key}"},
+        allow_redirects=True,
+        timeout=15,
+    )
+    assert answer.status_code == 200, f"connect {provider}: {answer.status_code} {answer.text}"
+    connected = answer.json()
+    assert connected["status"] == "connected" and connected["tenant_id"] == tenant_id
+    return connected
+
+
+def onboard(
+    stack: Stack,
+    destination: str,
+    *,
+    ledger_settings: Callable[[str], dict] | dict,
+    sync: dict | None = None,
+) -> Tenant:
+    """A tenant set up end to end; returns once Keap reports its hooks verified.
+
+    `ledger_settings` is the `xero`/`qbo` section, or a function of the ledger id making it.
+    """
+    operator = AdminApi(stack.admin_url, stack.operator_key)
+    created = operator.ok(
+        "POST",
+        "/tenants",
+        {"name": f"E2E {destination} {time.time_ns()}", "destination": destination},
+    )
+    api = AdminApi(stack.admin_url, created["api_key"])
+    connect(api, created["id"], "keap")
+    ledger_id = connect(api, created["id"], destination)["external_id"]
+    section = ledger_settings(ledger_id) if callable(ledger_settings) else ledger_settings
+    settings = {"destination": destination, destination: section, "sync": sync or {}}
+    api.ok("PUT", f"/tenants/{created['id']}/settings", settings)
+    api.ok("PUT", f"/tenants/{created['id']}/processing", {"enabled": True})
+    tenant = Tenant(created["id"], destination, created["hook_url"], api, ledger_id)
+    verified = wait_for(lambda: len(verified_hooks(stack, tenant)) >= HOOK_EVENT_KEYS_FOLLOWED, 20)
+    assert verified, f"Keap hooks for {tenant.hook_url}: {verified_hooks(stack, tenant)}"
+    return tenant
+
+
+def retire(stack: Stack, tenant: Tenant) -> None:
+    """Processing off and its Keap hooks gone: the sandboxes are shared by every tenant of the
+    run, and a later test's orders must not reach this tenant."""
+    tenant.api.ok("PUT", f"/tenants/{tenant.id}/processing", {"enabled": False})
+    keap = KeapApi(stack.keap_url)
+    for hook in keap.v1("GET", "/hooks"):
+        if hook["hookUrl"] == tenant.hook_url:
+            keap.v1("DELETE", f"/hooks/{hook['key']}")
+
+
+def verified_hooks(stack: Stack, tenant: Tenant) -> list[str]:
+    return [
+        hook["eventKey"]
+        for hook in KeapApi(stack.keap_url).v1("GET", "/hooks")
+        if hook["hookUrl"] == tenant.hook_url and hook["status"] == "Verified"
+    ]
+
+
+class KeapApi:
+    """Keap's REST v1 hooks API with a token of its own (not the tenant's)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._token = requests.post(
+            f"{base_url}/_sandbox/token", json={"client_id": DEMO_CLIENT_ID}, timeout=5
+        ).json()["access_token"]
+
+    def v1(self, method: str, path: str) -> Any:
+        response = requests.request(
+            method,
+            f"{self.base_url}/crm/rest/v1{path}",
+            headers={"Authorization": f"Bearer {self._token}"},
+            timeout=5,
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None

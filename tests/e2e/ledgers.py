@@ -1,0 +1,168 @@
+"""Read what landed in the Xero and QBO sandboxes, with tokens of our own, not the tenant's."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+
+import requests
+
+from invoicesync.domain.money import from_minor_units
+from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
+
+
+def _decimal_json(response: requests.Response) -> dict:
+    response.raise_for_status()
+    return json.loads(response.text, parse_float=Decimal, parse_int=Decimal)
+
+
+@dataclass(frozen=True)
+class LedgerInvoice:
+    """One destination invoice, as the checks compare it with Keap's order."""
+
+    id: str
+    number: str
+    status: str
+    total: Decimal
+    tax: Decimal
+    due: Decimal
+    paid: Decimal
+
+
+class XeroLedger:
+    def __init__(self, base_url: str, organisation_id: str) -> None:
+        self.base_url = base_url
+        issued = requests.post(
+            f"{base_url}/_sandbox/token",
+            json={"client_id": DEMO_CLIENT_ID, "tenant_id": organisation_id},
+            timeout=5,
+        ).json()
+        self._headers = {
+            "Authorization": f"Bearer {issued['access_token']}",
+            "xero-tenant-id": organisation_id,
+            "Accept": "application/json",
+        }
+
+    def invoices(self, *numbers: str) -> list[LedgerInvoice]:
+        """Every non-deleted invoice carrying one of `numbers` (duplicates included)."""
+        rows = []
+        for start in range(0, len(numbers), 40):
+            rows += _decimal_json(
+                requests.get(
+                    f"{self.base_url}/api.xro/2.0/Invoices",
+                    params={"InvoiceNumbers": ",".join(numbers[start : start + 40])},
+                    headers=self._headers,
+                    timeout=10,
+                )
+            ).get("Invoices", [])
+        return [
+            LedgerInvoice(
+                id=row["InvoiceID"],
+                number=row["InvoiceNumber"],
+                status=row["Status"],
+                total=row["Total"],
+                tax=row["TotalTax"],
+                due=row["AmountDue"],
+                paid=row["AmountPaid"],
+            )
+            for row in rows
+            if row["Status"] not in ("DELETED", "VOIDED")
+        ]
+
+    def invoice_lines(self, invoice_id: str) -> list[dict]:
+        body = _decimal_json(
+            requests.get(
+                f"{self.base_url}/api.xro/2.0/Invoices/{invoice_id}",
+                headers=self._headers,
+                timeout=10,
+            )
+        )
+        return body["Invoices"][0]["LineItems"]
+
+
+class QboLedger:
+    def __init__(self, base_url: str, realm_id: str) -> None:
+        self.base_url = base_url
+        self.realm_id = realm_id
+        issued = requests.post(
+            f"{base_url}/_sandbox/token",
+            json={"client_id": DEMO_CLIENT_ID, "realm_id": realm_id},
+            timeout=5,
+        ).json()
+        self._headers = {
+            "Authorization": f"Bearer {issued['access_token']}",
+            "Accept": "application/json",
+        }
+
+    def query(self, statement: str) -> list[dict]:
+        body = _decimal_json(
+            requests.get(
+                f"{self.base_url}/v3/company/{self.realm_id}/query",
+                params={"query": statement, "minorversion": "75"},
+                headers=self._headers,
+                timeout=10,
+            )
+        )
+        return body["QueryResponse"].get(statement.split()[3], [])
+
+    def items_by_name(self) -> dict[str, str]:
+        return {row["Name"]: str(row["Id"]) for row in self.query("select * from Item")}
+
+    def invoices(self, *numbers: str) -> list[LedgerInvoice]:
+        wanted = ", ".join(f"'{number}'" for number in numbers)
+        rows = self.query(f"select * from Invoice where DocNumber in ({wanted}) maxresults 1000")
+        return [
+            LedgerInvoice(
+                id=str(row["Id"]),
+                number=row["DocNumber"],
+                status="",
+                total=row["TotalAmt"],
+                tax=row.get("TxnTaxDetail", {}).get("TotalTax", Decimal("0")),
+                due=row["Balance"],
+                paid=row["TotalAmt"] - row["Balance"],
+            )
+            for row in rows
+        ]
+
+    def payments_linked_to(self, invoice_id: str) -> list[dict]:
+        return [
+            payment
+            for payment in self.query("select * from Payment maxresults 1000")
+            if any(
+                linked.get("TxnType") == "Invoice" and str(linked.get("TxnId")) == invoice_id
+                for line in payment.get("Line", [])
+                for linked in line.get("LinkedTxn", [])
+            )
+        ]
+
+
+@dataclass(frozen=True)
+class KeapFigures:
+    """Keap's own figures for an order, which the ledger must show to the cent."""
+
+    invoice_number: str
+    total: Decimal
+    tax: Decimal
+    paid: Decimal
+    due: Decimal
+
+
+def keap_figures(order: dict) -> KeapFigures:
+    currency = order["total"]["currency_code"]
+
+    def amount(name: str) -> Decimal:
+        return from_minor_units(order[name]["amount"], currency)
+
+    tax_cents = sum(
+        item["price_per_unit"]["amount"] * item["quantity"]
+        for item in order["order_items"]
+        if item["item_type"] == "TAX"
+    )
+    return KeapFigures(
+        invoice_number=str(order.get("invoice_number") or order["invoice_id"]),
+        total=amount("total"),
+        tax=from_minor_units(tax_cents, currency),
+        paid=amount("total_paid"),
+        due=amount("total_due"),
+    )

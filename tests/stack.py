@@ -1,0 +1,340 @@
+"""The whole system as separate OS processes, the way `make up` runs it: every row of
+`deploy/local/processes.tsv` on free ports, configured like `deploy/local/sandbox.env`, over the
+test run's Kafka (topics behind a unique prefix) and a Redis database of its own."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from invoicesync.crypto import generate_key
+from invoicesync.kafka.topics import ensure_topics
+from invoicesync.settings import Settings
+from tests.infrastructure import REPO, free_port
+
+PROCESSES_TSV = REPO / "deploy" / "local" / "processes.tsv"
+SANDBOX_ENV = REPO / "deploy" / "local" / "sandbox.env"
+VENV_BIN = REPO / ".venv" / "bin"
+# No mail in these runs: tenants name no notification address, so nothing would be sent.
+LEFT_OUT = frozenset({"smtp-sink", "notifications"})
+# FLUSHDB in a test must not reach data other tests keep in database 0.
+STACK_REDIS_DB = 9
+READY_TIMEOUT_SECONDS = 60.0
+CONSUMER_STARTED = "consumer loop started"
+
+
+class StackFailure(RuntimeError):
+    """A process of the stack did not come up, or did not go away."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """One row of processes.tsv, with this stack's port and command."""
+
+    name: str
+    module: str
+    port: int | None
+    command: str
+
+    @property
+    def http_probe(self) -> str | None:
+        if self.port is None:
+            return None
+        path = "/_sandbox/healthz" if self.name.startswith("sandbox-") else "/readyz"
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+@dataclass
+class StackProcess:
+    spec: ProcessSpec
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int:
+        assert self.popen is not None
+        return self.popen.pid
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            # A session (process group) of its own: gunicorn's workers go down with it.
+            self.popen = subprocess.Popen(
+                shlex.split(self.spec.command),
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS, *, since: int = 0) -> None:
+        """HTTP processes answer their probe; consumers log that their loop started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise StackFailure(f"{self.name} exited:\n{self.log_tail()}")
+            if self._ready(since):
+                return
+            time.sleep(0.1)
+        raise StackFailure(f"{self.name} not ready after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def _ready(self, since: int) -> bool:
+        probe = self.spec.http_probe
+        if probe is not None:
+            try:
+                return requests.get(probe, timeout=1).status_code == 200
+            except requests.RequestException:
+                return False
+        if self.spec.module.endswith(".poller"):
+            return True  # no loop of its own to announce; alive is all it can show
+        return CONSUMER_STARTED in self.log_text()[since:]
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing drains, nothing commits."""
+        os.killpg(self.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def restart(self) -> None:
+        since = len(self.log_text())
+        self.start()
+        self.wait_ready(since=since)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM the process group, SIGKILL what is left after `grace`, and check it is gone."""
+        if self.popen is None:
+            return
+        group = self.popen.pid
+        _signal_group(group, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(group, signal.SIGKILL)
+            self.popen.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _group_exists(group):
+            if time.monotonic() > deadline:
+                _signal_group(group, signal.SIGKILL)
+                time.sleep(0.2)
+                if _group_exists(group):
+                    raise StackFailure(f"{self.name}: processes of group {group} outlived it")
+            time.sleep(0.05)
+
+
+def _signal_group(group: int, signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(group, signum)
+
+
+def _group_exists(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass
+class Stack:
+    """The running system: where each part listens, its settings, and its processes by name."""
+
+    settings: Settings
+    env: dict[str, str]
+    processes: dict[str, StackProcess]
+    operator_key: str
+    log_dir: Path
+    urls: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def admin_url(self) -> str:
+        return self.urls["admin"]
+
+    @property
+    def keap_url(self) -> str:
+        return self.urls["sandbox-keap"]
+
+    @property
+    def xero_url(self) -> str:
+        return self.urls["sandbox-xero"]
+
+    @property
+    def qbo_url(self) -> str:
+        return self.urls["sandbox-qbo"]
+
+    def process(self, name: str) -> StackProcess:
+        return self.processes[name]
+
+    def log_tails(self, lines: int = 30) -> str:
+        return "\n\n".join(
+            f"===== {process.name} (pid {process.popen.pid if process.popen else '-'}, "
+            f"{'running' if process.alive() else 'exited'}) =====\n{process.log_tail(lines)}"
+            for process in self.processes.values()
+        )
+
+    def check_all_alive(self) -> None:
+        dead = [process.name for process in self.processes.values() if not process.alive()]
+        if dead:
+            raise StackFailure(f"exited: {', '.join(dead)}\n{self.log_tails()}")
+
+
+def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
+    """processes.tsv's rows present in this checkout, each moved to the port `ports` names."""
+    specs = []
+    for line in PROCESSES_TSV.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, module, port, command = line.split("\t")
+        if name in LEFT_OUT or importlib.util.find_spec(module) is None:
+            continue
+        command = command.replace("$BIN", str(VENV_BIN))
+        new_port = None
+        if port != "-":
+            new_port = ports.setdefault(name, free_port())
+            command = command.replace(port, str(new_port))
+        specs.append(ProcessSpec(name, module, new_port, command))
+    return specs
+
+
+def stack_environment(
+    base: Settings, urls: dict[str, str], ports: dict[str, int]
+) -> dict[str, str]:
+    """sandbox.env with this stack's addresses, plus the infrastructure and quick retries."""
+    default_to_actual = {
+        "http://127.0.0.1:8901": urls["sandbox-keap"],
+        "http://127.0.0.1:8902": urls["sandbox-xero"],
+        "http://127.0.0.1:8903": urls["sandbox-qbo"],
+        "http://127.0.0.1:8080": urls["admin"],
+        "http://127.0.0.1:8081": urls["ingest"],
+        "http://127.0.0.1:8082": urls.get("reverse-sync-webhooks", "http://127.0.0.1:9"),
+    }
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("INVOICESYNC_")
+        and name not in ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")
+    }
+    for line in SANDBOX_ENV.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, _, value = line.partition("=")
+        for default, actual in default_to_actual.items():
+            value = value.replace(default, actual)
+        env[name] = value
+    env |= {
+        "KAFKA_BOOTSTRAP_SERVERS": base.kafka_bootstrap_servers,
+        "REDIS_URL": base.redis_url,
+        "INVOICESYNC_TOPIC_PREFIX": base.topic_prefix,
+        "INVOICESYNC_TOPIC_PARTITIONS": str(base.topic_partitions),
+        "INVOICESYNC_TOKEN_ENCRYPTION_KEY": base.token_encryption_key,
+        "INVOICESYNC_ADMIN_PORT": str(ports["admin"]),
+        "INVOICESYNC_INGEST_PORT": str(ports["ingest"]),
+        "INVOICESYNC_CONSUMER_BACKOFF_SECONDS": "0.1",
+        "INVOICESYNC_CONSUMER_BACKOFF_MAX_SECONDS": "1.0",
+        # The poller checks a tenant's Keap hook subscriptions as soon as processing is on.
+        "INVOICESYNC_POLL_TICK_SECONDS": "0.5",
+        "INVOICESYNC_LOG_LEVEL": "INFO",
+        "INVOICESYNC_HTTP_WORKERS": "1",
+        "SANDBOX_PUBLIC_URL": urls["sandbox-keap"],
+        "PYTHONUNBUFFERED": "1",
+    }
+    if "reverse-sync-webhooks" in ports:
+        env["INVOICESYNC_REVERSE_SYNC_PORT"] = str(ports["reverse-sync-webhooks"])
+    return env
+
+
+def _stack_settings(kafka_address: str, redis_address: str) -> Settings:
+    redis_url = redis_address.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
+    return Settings(
+        kafka_bootstrap_servers=kafka_address,
+        redis_url=redis_url,
+        topic_prefix=f"e2e{uuid.uuid4().hex[:8]}.",
+        topic_partitions=3,
+        token_encryption_key=generate_key(),
+        consumer_backoff_seconds=0.1,
+        consumer_backoff_max_seconds=1.0,
+    )
+
+
+def _operator_key(env: dict[str, str], key_file: Path) -> str:
+    """The operator key the way a developer gets one: `python -m ingest.admin_cli dev-key`."""
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "ingest.admin_cli", "dev-key", "--file", str(key_file)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise StackFailure(f"dev-key failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def running_stack(kafka_address: str, redis_address: str) -> Iterator[Stack]:
+    """Start every process, wait until each is ready, yield; then stop them all and check."""
+    base = _stack_settings(kafka_address, redis_address)
+    ensure_topics(base)
+    ports: dict[str, int] = {}
+    specs = process_specs(ports)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = stack_environment(base, urls, ports)
+    settings = Settings.from_env(env)
+    log_dir = Path(tempfile.mkdtemp(prefix="invoicesync-e2e-"))
+    processes = {spec.name: StackProcess(spec, env, log_dir / f"{spec.name}.log") for spec in specs}
+    stack = Stack(settings, env, processes, "", log_dir, urls)
+    try:
+        for process in processes.values():
+            process.start()
+        for process in processes.values():
+            process.wait_ready()
+        stack.operator_key = _operator_key(env, log_dir / "operator-key")
+        yield stack
+    except BaseException:
+        print(stack.log_tails())
+        raise
+    finally:
+        failures = []
+        for process in reversed(list(processes.values())):
+            try:
+                process.stop()
+            except StackFailure as exc:
+                failures.append(str(exc))
+        if failures:
+            raise StackFailure("; ".join(failures))
+
+
+@pytest.fixture(scope="session", name="stack")
+def stack_fixture(kafka_server, redis_server) -> Iterator[Stack]:
+    """Import it into a conftest to use `stack` there; one stack per test run."""
+    with running_stack(kafka_server.address, redis_server.address) as running:
+        yield running
