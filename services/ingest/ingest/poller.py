@@ -18,7 +18,6 @@ from ingest.backfill_runner import BackfillRunner
 from ingest.hook_subscriptions import HookSubscriptions
 from ingest.keap_order_notices import order_notices
 from ingest.keap_poll_cursor import PollCursors
-from ingest.keap_poll_lease import PollerLease
 from invoicesync.clients.keap import KeapClient, keap_client_from_settings
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import NotificationSource
@@ -26,6 +25,7 @@ from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
+from invoicesync.stores.locks import Lease
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 POLL_EVENT_KEY = "order.modified"
 POLL_PAGE_SIZE = 1000
+
+
+# Exactly one replica polls Keap at a time.
+POLLER_LEASE = "keap-poller"
 
 
 class LeaseLost(Exception):
@@ -63,7 +67,7 @@ class KeapPoller:
         self._settings = settings
         self._tenants = TenantStore(client)
         self._cursors = PollCursors(client)
-        self._lease = PollerLease(client, settings.poll_lease_seconds)
+        self._lease = Lease(client, POLLER_LEASE, settings.poll_lease_seconds)
         self._keap = keap
         self._publisher = publisher
         self._hooks = hooks

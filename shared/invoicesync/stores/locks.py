@@ -42,3 +42,31 @@ def tenant_lock(
         # If our lease ran out, someone else may hold the lock now: theirs to release.
         with suppress(LockError):
             lock.release()
+
+
+class Lease:
+    """Leadership of a long-running duty (polling, sending): taken or renewed with `hold()`
+    while the holder works, lost by itself `ttl_seconds` after a holder dies."""
+
+    def __init__(
+        self, client: redis.Redis, name: str, ttl_seconds: float, *, scope: str = "all"
+    ) -> None:
+        self._name = name
+        self._lock = client.lock(lock_key(name, scope), timeout=ttl_seconds, thread_local=False)
+
+    def hold(self) -> bool:
+        """Take the lease, or renew it if it is ours. False while another replica holds it."""
+        try:
+            if self._lock.owned():
+                self._lock.reacquire()
+                return True
+            return bool(self._lock.acquire(blocking=False))
+        except LockError:
+            return False  # it ran out between the check and the renewal: someone else's now
+        except redis.RedisError as exc:
+            raise Transient(f"{self._name} lease: Redis unavailable: {exc}") from exc
+
+    def release(self) -> None:
+        with suppress(LockError, redis.RedisError):  # it expires by itself
+            if self._lock.owned():
+                self._lock.release()

@@ -8,12 +8,12 @@ from email.message import EmailMessage
 
 from ingest.notifications.options import NotificationOptions
 from ingest.notifications.outbox_consumer import build_consumer_loop
-from ingest.notifications.sender import NotificationSender, SenderLoop
-from ingest.notifications.sender_lease import SenderLease
+from ingest.notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.mail import SmtpMailer
+from invoicesync.stores.locks import Lease
 from invoicesync.stores.notification_outbox import NotificationOutbox
 
 OPTIONS = NotificationOptions(
@@ -262,7 +262,7 @@ def test_only_the_replica_holding_the_lease_sends(
     replicas = [
         SenderLoop(
             sender_for(mail_settings, redis_client, tenant_book, clock),
-            SenderLease(redis_client, ttl_seconds=30, scope=unique_name),
+            Lease(redis_client, SENDER_LEASE, 30, scope=unique_name),
             OPTIONS,
         )
         for _ in range(2)

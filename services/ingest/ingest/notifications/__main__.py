@@ -8,12 +8,12 @@ import threading
 
 from ingest.notifications.options import NotificationOptions
 from ingest.notifications.outbox_consumer import build_consumer_loop
-from ingest.notifications.sender import NotificationSender, SenderLoop
-from ingest.notifications.sender_lease import SenderLease
+from ingest.notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
 from invoicesync.mail import SmtpMailer
 from invoicesync.settings import Settings
+from invoicesync.stores.locks import Lease
 from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> None:
             sender = NotificationSender(
                 settings, outbox, TenantStore(client), SmtpMailer(settings), options
             )
-            SenderLoop(sender, SenderLease(client, options.lease_seconds), options).run(stop)
+            SenderLoop(sender, Lease(client, SENDER_LEASE, options.lease_seconds), options).run(
+                stop
+            )
         else:
             stop.wait()
     finally:

@@ -16,15 +16,19 @@ import redis
 
 from ingest.notifications.options import NotificationOptions
 from ingest.notifications.schedule import due_delivery
-from ingest.notifications.sender_lease import SenderLease
 from invoicesync.domain.digest import Addressee, EmailContent
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
 from invoicesync.settings import Settings
+from invoicesync.stores.locks import Lease
 from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.tenants import Tenant
 
 log = logging.getLogger(__name__)
+
+
+# Exactly one replica sends notification emails at a time.
+SENDER_LEASE = "notifications-sender"
 
 
 class Mailer(Protocol):
@@ -123,7 +127,7 @@ class SenderLoop:
     """Every tick, the replica holding the lease sends what is due."""
 
     def __init__(
-        self, sender: NotificationSender, lease: SenderLease, options: NotificationOptions
+        self, sender: NotificationSender, lease: Lease, options: NotificationOptions
     ) -> None:
         self._sender = sender
         self._lease = lease
