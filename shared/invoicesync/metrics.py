@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+from invoicesync.settings import Settings
 
 MESSAGES_HANDLED = Counter(
     "invoicesync_messages_handled_total",
@@ -21,3 +23,10 @@ PROVIDER_CALLS = Counter(
 CONSUMER_LAG = Gauge(
     "invoicesync_consumer_lag", "Messages behind the end of the partition", ["group", "topic"]
 )
+
+
+def serve_metrics(settings: Settings) -> None:
+    """Expose /metrics for a process without an HTTP app of its own (the consumers), when
+    `INVOICESYNC_METRICS_PORT` gives it a port; the HTTP services serve /metrics themselves."""
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.metrics_host)

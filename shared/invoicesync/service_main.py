@@ -7,6 +7,7 @@ from typing import Protocol
 
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
+from invoicesync.metrics import serve_metrics
 from invoicesync.settings import Settings
 
 
@@ -17,5 +18,6 @@ class Runnable(Protocol):
 def run_service(name: str, build: Callable[[Settings], Runnable]) -> None:
     settings = Settings.from_env()
     configure_logging(name, settings.log_level)
+    serve_metrics(settings)
     ensure_topics(settings)
     build(settings).run()

@@ -36,6 +36,8 @@ class Settings:
     ingest_port: int = 8081
     reverse_sync_port: int = 8082
     log_level: str = "INFO"
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.5
     consumer_backoff_max_seconds: float = 30.0

@@ -24,6 +24,7 @@ from invoicesync.events import NotificationSource
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
+from invoicesync.metrics import serve_metrics
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
 from invoicesync.stores.redis_connection import redis_from_settings
@@ -181,6 +182,7 @@ def build_poller(settings: Settings, client: redis.Redis) -> KeapPoller:
 def main() -> None:
     settings = Settings.from_env()
     configure_logging("ingest-poller", settings.log_level)
+    serve_metrics(settings)
     ensure_topics(settings)
     client = redis_from_settings(settings)
     stop = threading.Event()

@@ -12,6 +12,7 @@ from ingest.notifications.sender import SENDER_LEASE, NotificationSender, Sender
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
 from invoicesync.mail import SmtpMailer
+from invoicesync.metrics import serve_metrics
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
 from invoicesync.stores.notification_outbox import NotificationOutbox
@@ -26,6 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     options = NotificationOptions.from_env()
     configure_logging("notifications", settings.log_level)
+    serve_metrics(settings)
     client = redis_from_settings(settings)
 
     stop = threading.Event()
