@@ -70,6 +70,4 @@ def test_production_code_never_imports_the_sandbox():
 
 def test_the_checks_above_see_real_code():
     assert python_files(REPO / "shared/invoicesync/domain"), "the domain folder moved"
-    assert "invoicesync.domain.canonical" in imported_modules(
-        REPO / "shared/invoicesync/events.py"
-    )
+    assert "invoicesync.domain.canonical" in imported_modules(REPO / "shared/invoicesync/events.py")
