@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None, services: AdminServices | None 
             replay_routes,
             console_routes,
         ],
-        readiness_checks=[services.redis.ping],
+        readiness_checks=[services.redis.ping, services.publisher.check_ready],
     )
     app.extensions[EXTENSION] = services
 

@@ -71,7 +71,10 @@ def create_app(
         settings = Settings.from_env()
         configure_logging("ingest", settings.log_level)
     client = redis_from_settings(settings)
-    app = create_service_app("ingest", settings, [hook_routes], readiness_checks=[client.ping])
+    publisher = Publisher(settings, timeout_seconds=publish_timeout_seconds)
+    app = create_service_app(
+        "ingest", settings, [hook_routes], readiness_checks=[client.ping, publisher.check_ready]
+    )
     app.extensions[_REDIS] = client
-    app.extensions[_PUBLISHER] = Publisher(settings, timeout_seconds=publish_timeout_seconds)
+    app.extensions[_PUBLISHER] = publisher
     return app

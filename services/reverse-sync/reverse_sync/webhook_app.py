@@ -122,9 +122,13 @@ def create_app(
         settings = Settings.from_env()
         configure_logging("reverse-sync-webhooks", settings.log_level)
     client: redis.Redis = redis_from_settings(settings)
+    publisher = Publisher(settings, timeout_seconds=publish_timeout_seconds)
     app = create_service_app(
-        "reverse-sync-webhooks", settings, [webhook_routes], readiness_checks=[client.ping]
+        "reverse-sync-webhooks",
+        settings,
+        [webhook_routes],
+        readiness_checks=[client.ping, publisher.check_ready],
     )
     app.extensions[_REDIS] = client
-    app.extensions[_PUBLISHER] = Publisher(settings, timeout_seconds=publish_timeout_seconds)
+    app.extensions[_PUBLISHER] = publisher
     return app

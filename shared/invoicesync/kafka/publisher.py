@@ -52,6 +52,18 @@ class Publisher:
                 raise Transient(f"Kafka unreachable: {exc}") from exc
         return self._producer
 
+    def check_ready(self) -> None:
+        """Readiness: the broker answers a metadata request for the topics we publish to."""
+        try:
+            partitions = self._client().partitions_for(
+                topic_name(Topic.KEAP_NOTIFICATIONS, self._settings)
+            )
+        except KafkaError as exc:
+            self._discard()
+            raise Transient(f"Kafka unreachable: {exc}") from exc
+        if not partitions:
+            raise Transient("Kafka answers but the topics are missing")
+
     def publish(self, topic: Topic, envelope: Envelope) -> None:
         self.publish_all([Outgoing(topic, envelope)])
 
