@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -34,6 +35,7 @@ LEFT_OUT = frozenset({"smtp-sink", "notifications"})
 STACK_REDIS_DB = 9
 READY_TIMEOUT_SECONDS = 60.0
 CONSUMER_STARTED = "consumer loop started"
+METRICS_PORT = re.compile(r"INVOICESYNC_METRICS_PORT=\d+")
 
 
 class StackFailure(RuntimeError):
@@ -220,6 +222,8 @@ def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
         if port != "-":
             new_port = ports.setdefault(name, free_port())
             command = command.replace(port, str(new_port))
+        # A consumer's own /metrics port, fixed in the file, moves to a free one too.
+        command = METRICS_PORT.sub(lambda _: f"INVOICESYNC_METRICS_PORT={free_port()}", command)
         specs.append(ProcessSpec(name, module, new_port, command))
     return specs
 
