@@ -119,6 +119,18 @@ class XeroClient:
             tenant_id, "PUT", "/CreditNotes", "CreditNotes", elements, idempotency_key
         )
 
+    def credit_notes_by_number(self, tenant_id: str, number: str) -> list[dict]:
+        """Credit notes with exactly this number, each read in full (payments included).
+        Empty when the number cannot be quoted in a `where` clause."""
+        if '"' in number or number.endswith("\\"):
+            return []
+        where = f'CreditNoteNumber=="{number}"'
+        rows = self._get(tenant_id, "/CreditNotes", {"where": where}).get("CreditNotes", [])
+        return [self.get_credit_note(tenant_id, row["CreditNoteID"]) for row in rows]
+
+    def get_credit_note(self, tenant_id: str, credit_note_id: str) -> dict:
+        return self._get(tenant_id, f"/CreditNotes/{credit_note_id}")["CreditNotes"][0]
+
     def allocate_credit_note(
         self, tenant_id: str, credit_note_id: str, body: dict, idempotency_key: str
     ) -> XeroElementResult:

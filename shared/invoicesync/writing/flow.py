@@ -280,6 +280,17 @@ class CanonicalEventWriter:
         else:
             outcome = self._ledger.apply_payment(tenant_id, invoice, payment, run.settings)
         self._held.release(tenant_id, destination, payment.keap_payment_id)
+        if outcome.status is WriteStatus.DUPLICATE_NUMBER and outcome.destination_id:
+            # An earlier run wrote it (its mapping was lost): adopt, never write it twice.
+            self._map_payment(run, payment, outcome.destination_id)
+            self._payment_result(
+                run,
+                payment,
+                SyncAction.SKIPPED,
+                "already synced (found by its number)",
+                outcome.destination_id,
+            )
+            return
         if outcome.written and outcome.destination_id:
             self._map_payment(run, payment, outcome.destination_id)
             reason = "applied once the invoice was approved" if from_hold else ""

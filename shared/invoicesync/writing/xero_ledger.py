@@ -121,7 +121,11 @@ class XeroLedger:
         refund: CanonicalPayment,
         settings: TenantSettings,
     ) -> WriteOutcome:
-        """A credit note for the refund, its cash paid back out of it (Xero's own equivalent)."""
+        """A credit note for the refund, its cash paid back out of it (Xero's own equivalent).
+
+        The credit note's number derives from the refund, so a replay that comes after the
+        Idempotency-Key window (and after the id map was lost) meets "Credit Note # must be
+        unique" and adopts the credit note instead of failing or creating a second one."""
         note = xero_credit_note_from_refund(
             refund, invoice.number, invoice.contact_id, settings.xero
         )
@@ -129,11 +133,37 @@ class XeroLedger:
             tenant_id, refund.keap_payment_id, refund.content_hash, operation="credit-note"
         )
         [created] = self._client.create_credit_notes(tenant_id, [note], key)
-        if not created.ok:
-            return WriteOutcome(WriteStatus.REJECTED, reason="; ".join(created.messages))
-        credit_note_id = created.element["CreditNoteID"]
-        split = xero_refund_split(refund, invoice.amount_due)
-        if split.pay_out > 0:
+        if created.ok:
+            return self._pay_out(tenant_id, refund, created.element, settings, adopted=False)
+        if any(DUPLICATE_NUMBER in message for message in created.messages):
+            for existing in self._client.credit_notes_by_number(
+                tenant_id, note["CreditNoteNumber"]
+            ):
+                if existing.get("Status") not in GONE_STATUSES:
+                    return self._pay_out(tenant_id, refund, existing, settings, adopted=True)
+        return WriteOutcome(
+            WriteStatus.REJECTED,
+            reason="Xero refused the credit note: " + "; ".join(created.messages),
+        )
+
+    def _pay_out(
+        self,
+        tenant_id: str,
+        refund: CanonicalPayment,
+        credit_note: Mapping,
+        settings: TenantSettings,
+        *,
+        adopted: bool,
+    ) -> WriteOutcome:
+        """Pay the refund's cash out of its credit note, unless that payment is already there."""
+        credit_note_id = str(credit_note["CreditNoteID"])
+        split = xero_refund_split(refund, Decimal("0.00"))
+        reference = f"Keap refund {refund.keap_payment_id}"
+        paid_already = any(
+            p.get("Reference") == reference and p.get("Status", "AUTHORISED") != "DELETED"
+            for p in credit_note.get("Payments") or []
+        )
+        if split.pay_out > 0 and not paid_already:
             element = xero_credit_note_refund_payment(
                 refund, credit_note_id, settings.xero.payment_account_code, split.pay_out
             )
@@ -148,6 +178,13 @@ class XeroLedger:
                     reason="credit note created, refund payment refused: "
                     + "; ".join(paid.messages),
                 )
+            if adopted:
+                note = "credit note found by its number; its cash refund was missing and is paid"
+                return WriteOutcome(WriteStatus.WRITTEN, credit_note_id, "PAID", notes=(note,))
+        if adopted:
+            return WriteOutcome(
+                WriteStatus.DUPLICATE_NUMBER, credit_note_id, str(credit_note.get("Status", ""))
+            )
         return WriteOutcome(WriteStatus.WRITTEN, credit_note_id, "AUTHORISED")
 
     def _bodies(
