@@ -10,8 +10,6 @@ import requests
 from tests.integration.transform.keap_stand_in import KeapStandIn
 from tests.stack import Stack, stack_fixture  # noqa: F401 - the session-wide `stack`
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
