@@ -153,8 +153,8 @@ class QboLedgerWriter:
             created = self._qbo.create_refund_receipt(tenant_id, body, rid)
         except QboFaulted as fault:
             existing = _TXN_ID.search(fault.detail) if fault.code == "6140" else None
-            if existing is not None:  # an earlier run's receipt holds the number
-                return WriteOutcome(WriteStatus.WRITTEN, existing.group(1))
+            if existing is not None:  # an earlier run's receipt holds the number: adopt it
+                return WriteOutcome(WriteStatus.DUPLICATE_NUMBER, existing.group(1))
             return _rejected(fault)
         return WriteOutcome(WriteStatus.WRITTEN, created.id)
 
