@@ -12,3 +12,6 @@ accesslog = "-"
 errorlog = "-"
 # Keap deactivates a hook subscriber that takes 30 s; answer or fail well before that.
 keepalive = 5
+# gunicorn's control socket has one default path per user: several of our HTTP services on one
+# machine would fight over it, and nothing of ours uses it.
+control_socket_disable = True
