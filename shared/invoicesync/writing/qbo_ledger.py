@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from invoicesync.clients.qbo import BatchItem, QboClient, QboFaulted, QboInvoice
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
@@ -18,6 +19,7 @@ from invoicesync.domain.canonical_to_qbo import (
     qbo_refund_receipt_from_refund,
     qbo_request_id,
 )
+from invoicesync.domain.money import to_cents
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
 from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
@@ -94,7 +96,7 @@ class QboLedgerWriter:
             updated = self._qbo.update_invoice(tenant_id, destination_id, prepared.body, rid)
         except QboFaulted as fault:
             return _rejected(fault)
-        return _written(updated)
+        return _written(updated.id, updated.total, invoice)
 
     def invoice_state(self, tenant_id: str, destination_id: str) -> LedgerInvoice:
         invoice = self._qbo.read_invoice(tenant_id, destination_id)
@@ -198,7 +200,7 @@ class QboLedgerWriter:
             return _rejected(fault)
         if created.adopted:
             return WriteOutcome(WriteStatus.DUPLICATE_NUMBER, created.id, reason="number taken")
-        return _written(created)
+        return _written(created.id, created.total, invoice)
 
     def _create_batch(self, tenant_id: str, chunk: list[_Prepared]) -> list[WriteOutcome]:
         items = [
@@ -210,10 +212,12 @@ class QboLedgerWriter:
             for p in chunk
         ]
         outcomes = []
-        for result in self._qbo.batch(tenant_id, items):
+        for prepared, result in zip(chunk, self._qbo.batch(tenant_id, items), strict=True):
             fault = result.fault
             if fault is None and result.entity is not None:
-                outcomes.append(WriteOutcome(WriteStatus.WRITTEN, str(result.entity["Id"])))
+                entity = result.entity
+                total = Decimal(str(entity.get("TotalAmt", "0")))
+                outcomes.append(_written(str(entity["Id"]), total, prepared.invoice))
             elif fault is not None and fault.code == "6140":
                 outcomes.append(WriteOutcome(WriteStatus.DUPLICATE_NUMBER, reason=str(fault)))
             elif _server_fault(result.raw):
@@ -254,8 +258,17 @@ class QboLedgerWriter:
         return banks[0].id if banks else ""
 
 
-def _written(invoice: QboInvoice) -> WriteOutcome:
-    return WriteOutcome(WriteStatus.WRITTEN, invoice.id)
+def _written(invoice_id: str, qbo_total: Decimal, invoice: CanonicalInvoice) -> WriteOutcome:
+    """Written; when QBO's own tax computation (non-US VAT, rounded per rate) makes its total
+    differ from Keap's, the activity line says by how much instead of hiding it."""
+    keap_total = to_cents(invoice.totals.total, invoice.currency)
+    notes: tuple[str, ...] = ()
+    if qbo_total != keap_total:
+        notes = (
+            f"QBO's total {qbo_total} differs from Keap's {keap_total}: QBO computes the tax "
+            "from each line's tax code and rounds it its own way",
+        )
+    return WriteOutcome(WriteStatus.WRITTEN, invoice_id, notes=notes)
 
 
 def _rejected(fault: QboFaulted | None) -> WriteOutcome:
