@@ -143,7 +143,7 @@ class ConsumerLoop:
         self._set_aside: dict[str, deque[_Pending]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
         self._periodic = periodic
-        self._periodic_due = clock() + (periodic.interval_seconds if periodic else 0)
+        self._periodic_due = clock()  # first run at start, then every interval
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
@@ -148,9 +149,12 @@ def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: flo
             content_hash=str(payload["content_hash"]),
             destination_status=str(payload.get("destination_status", "")),
         )
-        pipeline.set(redis_key, json.dumps(asdict(mapped)))
+        # Only what Redis lost: a mapping written while the rebuild ran is newer than ours.
+        pipeline.set(redis_key, json.dumps(asdict(mapped)), nx=True)
         pipeline.set(
-            _reverse_key(tenant_id, destination, object_type, mapped.destination_id), keap_id
+            _reverse_key(tenant_id, destination, object_type, mapped.destination_id),
+            keap_id,
+            nx=True,
         )
         kept += 1
     pipeline.execute()
@@ -171,3 +175,16 @@ def _read_until(
                 if record.key is not None:
                     latest[record.key.decode()] = record.value
     return latest
+
+
+RESTORED_MARKER = "invoicesync:idmap:restored-from-ledger"
+
+
+def restore_id_map_if_lost(settings: Settings, client: redis.Redis) -> int | None:
+    """Rebuild the id map from the ledger when Redis has lost it (its marker is gone, as after
+    a flush or a new Redis); None when there was nothing to do."""
+    if client.exists(RESTORED_MARKER):
+        return None
+    restored = rebuild_from_ledger(settings, client)
+    client.set(RESTORED_MARKER, datetime.now(UTC).isoformat())
+    return restored

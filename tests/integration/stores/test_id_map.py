@@ -7,7 +7,12 @@ from dataclasses import replace
 import pytest
 
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.stores.id_map import IdMap, MappedId, rebuild_from_ledger
+from invoicesync.stores.id_map import (
+    IdMap,
+    MappedId,
+    rebuild_from_ledger,
+    restore_id_map_if_lost,
+)
 from invoicesync.stores.redis_connection import redis_from_settings
 
 
@@ -50,3 +55,24 @@ def test_a_flushed_redis_is_restored_from_the_ledger(settings, ledger_redis, uni
     )
     assert ids.get(unique_name, "xero", "payment", "7") == MappedId("pay-7", "hash-p")
     assert ids.get(unique_name, "qbo", "invoice", "102") is None
+
+
+def test_a_lost_id_map_is_restored_once_and_never_over_a_newer_mapping(
+    settings, ledger_redis, unique_name
+):
+    publisher = Publisher(settings)
+    ids = IdMap(ledger_redis, publisher, settings)
+    ids.put(unique_name, "xero", "invoice", "201", MappedId("inv-201", "old"))
+    ids.put(unique_name, "xero", "invoice", "202", MappedId("inv-202", "h"))
+    publisher.close()
+    assert restore_id_map_if_lost(settings, ledger_redis) is not None, "no marker yet: restored"
+    assert restore_id_map_if_lost(settings, ledger_redis) is None, "marker present: nothing to do"
+
+    ledger_redis.flushdb()
+    newer_than_the_ledger = IdMap(ledger_redis, None, settings)
+    newer_than_the_ledger.put(unique_name, "xero", "invoice", "201", MappedId("inv-201", "new"))
+
+    assert restore_id_map_if_lost(settings, ledger_redis) is not None
+    assert ids.get(unique_name, "xero", "invoice", "201") == MappedId("inv-201", "new")
+    assert ids.get(unique_name, "xero", "invoice", "202") == MappedId("inv-202", "h")
+    assert ids.keap_id_for(unique_name, "xero", "invoice", "inv-202") == "202"
