@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Protocol
 
 from invoicesync.domain.canonical import (
@@ -20,6 +21,7 @@ from invoicesync.domain.canonical import (
     Destination,
     PaymentKind,
 )
+from invoicesync.domain.content_hash import content_hash
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected
 from invoicesync.events import Envelope, EventType, SyncAction, payload_of
@@ -138,7 +140,7 @@ class CanonicalEventWriter:
             if len(run.pending) >= self._ledger.max_batch:
                 self._flush_creates(run)
             return
-        if mapped.content_hash == invoice.content_hash:
+        if mapped.content_hash in (invoice.content_hash, ledger_content_hash(invoice)):
             self._invoice_result(
                 run, invoice, SyncAction.SKIPPED, "already synced", mapped.destination_id
             )
@@ -227,7 +229,7 @@ class CanonicalEventWriter:
             self._destination.value,
             INVOICE,
             invoice.keap_invoice_id,
-            MappedId(destination_id, invoice.content_hash, status),
+            MappedId(destination_id, ledger_content_hash(invoice), status),
         )
 
     # -- payments --------------------------------------------------------------------------
@@ -344,7 +346,15 @@ class CanonicalEventWriter:
         destination_id: str | None = None,
     ) -> None:
         run.outgoing.append(
-            self._result(run, PAYMENT, payment.keap_payment_id, action, reason, destination_id)
+            self._result(
+                run,
+                PAYMENT,
+                payment.keap_payment_id,
+                action,
+                reason,
+                destination_id,
+                invoice_number=payment.invoice_number or None,
+            )
         )
 
     def _result(
@@ -375,6 +385,14 @@ class CanonicalEventWriter:
         except KeyError:
             log.warning("event for an unknown tenant ignored", extra={"tenant_id": tenant_id})
             return None
+
+
+def ledger_content_hash(invoice: CanonicalInvoice) -> str:
+    """The hash of what the ledger's invoice is made of. Keap's paid and due amounts are left
+    out: payments and refunds reach the ledger as documents of their own, so the invoice Keap
+    re-reads after one of them is not an edit (an approved Xero invoice would call it one)."""
+    unpaid = replace(invoice.totals, paid=Decimal("0"), due=Decimal("0"))
+    return content_hash(replace(invoice, totals=unpaid))
 
 
 def _by_tenant(envelopes: Sequence[Envelope]) -> list[tuple[str, list[Envelope]]]:
