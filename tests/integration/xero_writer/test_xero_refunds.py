@@ -173,3 +173,34 @@ def test_a_refund_replayed_after_redis_lost_its_id_map_adopts_its_credit_note(xe
     refunds = _refund_payments(xero_stack, tenant_id, "rf4")
     assert [_money(p["Amount"]) for p in refunds] == [Decimal("50.00")]
     assert _money(note["RemainingCredit"]) == 0
+
+
+def test_the_invoice_keap_re_reads_with_a_refund_is_not_an_edit_of_the_approved_invoice(
+    xero_stack,
+):
+    """Keap's hook for a refund makes transform re-read the order: the invoice comes again with
+    only its paid and due amounts changed, then the refund. Neither is an exception."""
+    tenant_id = xero_stack.connect_tenant("refund-re-read")
+    writer = xero_stack.writer()
+    raised = _invoice_event(tenant_id, "r5", "100.00")
+    writer.handle([raised, _money_event(tenant_id, "r5", "100.00", "p5")])
+    keap_invoice = payload_of(raised)
+    after_refund = replace(
+        keap_invoice,
+        totals=replace(keap_invoice.totals, paid=Decimal("0.00"), due=Decimal("100.00")),
+        content_hash="h-r5-refunded",
+    )
+
+    invoice_result, refund_result = _results(
+        writer.handle(
+            [
+                envelope_for(EventType.INVOICE_CANONICALISED, tenant_id, after_refund),
+                _refund_event(tenant_id, "r5", "100.00", "rf5"),
+            ]
+        )
+    )
+
+    assert (invoice_result.action, invoice_result.reason) == (SyncAction.SKIPPED, "already synced")
+    assert refund_result.action is SyncAction.CREATED
+    [row] = xero_stack.invoices(tenant_id)
+    assert (row["Status"], _money(row["Total"])) == ("PAID", Decimal("100.00"))
