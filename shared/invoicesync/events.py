@@ -241,6 +241,7 @@ class CanonicalPaymentSchema(_PayloadSchema):
     kind = fields.Enum(PaymentKind, by_value=True, load_default=PaymentKind.PAYMENT)
     currency = fields.String(load_default="USD")
     content_hash = fields.String(required=True)
+    invoice_number = fields.String(load_default="")
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> CanonicalPayment:

@@ -93,6 +93,7 @@ class CanonicalPayment:
     kind: PaymentKind = PaymentKind.PAYMENT
     currency: str = "USD"
     content_hash: str = ""
+    invoice_number: str = ""  # the paid invoice's number, how a bookkeeper finds it
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def canonical_invoice_from_keap_order(
         tenant_id=tenant_id,
         keap_invoice_id=order.invoice_id or order.id,
         keap_order_id=order.id,
-        invoice_number=order.invoice_number or order.invoice_id or order.id,
+        invoice_number=_invoice_number(order),
         contact=canonical_contact(order.contact),
         currency=currency,
         invoice_date=invoice_date,
@@ -161,6 +161,7 @@ def canonical_payments_from_keap(
                     method=payment.method or "Keap",
                     kind=PaymentKind.REFUND if payment.is_refund else PaymentKind.PAYMENT,
                     currency=currency,
+                    invoice_number=_invoice_number(order),
                 )
             )
         )
@@ -317,3 +318,7 @@ def _paid_at_creation(
         amount = to_cents(abs(payment.amount), currency)
         paid_by_invoice_date += -amount if payment.is_refund else amount
     return paid_by_invoice_date >= total
+
+
+def _invoice_number(order: KeapOrder) -> str:
+    return order.invoice_number or order.invoice_id or order.id
