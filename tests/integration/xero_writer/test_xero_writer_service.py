@@ -13,8 +13,10 @@ from dataclasses import replace
 import pytest
 import requests
 
+from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
+from invoicesync.stores.tokens import TokenStore
 from tests.unit.domain.canonical_builders import invoice, product
 from xero_writer.main import build_loop
 
@@ -35,6 +37,29 @@ def _event(tenant_id, keap_id, contact_number=None):
 
 def _numbers(stack, tenant_id):
     rows = stack.client._get(tenant_id, "/Invoices").get("Invoices", [])
+    return [row["InvoiceNumber"] for row in rows]
+
+
+def _numbers_unmetered(stack, tenant_id):
+    """What the organisation holds, read without spending the tenant's API budget: a test that
+    polls must not slow down the writer it watches."""
+    organisation = TokenStore(stack.redis, TokenCipher(stack.settings.token_encryption_key)).load(
+        "xero", tenant_id
+    )
+    token = stack.control(
+        "POST",
+        "/token",
+        json={"client_id": "invoicesync-demo", "tenant_id": organisation.external_id},
+    )["access_token"]
+    rows = requests.get(
+        f"{stack.sandbox_url}/api.xro/2.0/Invoices",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "xero-tenant-id": organisation.external_id,
+            "Accept": "application/json",
+        },
+        timeout=10,
+    ).json()["Invoices"]
     return [row["InvoiceNumber"] for row in rows]
 
 
@@ -130,28 +155,30 @@ def test_a_writer_killed_mid_backlog_and_restarted_creates_each_invoice_once(xer
             Topic.CANONICAL_EVENTS, _event(tenant_id, f"k{number}", number % 10)
         )
     xero_stack.control("PUT", "/faults", json={"latency_ms": 150})
+    xero_stack.control("PUT", "/limits", json={"enabled": False})  # the test's own polling
     env = _service_environment(xero_stack.settings)
+    count = lambda: len(_numbers_unmetered(xero_stack, tenant_id))  # noqa: E731
 
     first = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
     try:
-        assert _wait_for(lambda: len(_numbers(xero_stack, tenant_id)) >= 50, timeout=60)
+        assert _wait_for(lambda: count() >= 50, timeout=60, step=0.2)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
-        partial = len(_numbers(xero_stack, tenant_id))
+        partial = count()
         second = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
         try:
-            assert _wait_for(
-                lambda: len(_numbers(xero_stack, tenant_id)) >= 150, timeout=90, step=0.5
-            )
+            assert _wait_for(lambda: count() >= 150, timeout=90, step=0.5)
             time.sleep(2)  # anything duplicated would show up now
         finally:
             second.terminate()
             second.wait(timeout=20)
     finally:
+        xero_stack.control("PUT", "/limits", json={"enabled": True})
+        xero_stack.control("PUT", "/faults", json={"latency_ms": 0})
         if first.poll() is None:
             first.kill()
 
-    numbers = _numbers(xero_stack, tenant_id)
+    numbers = _numbers_unmetered(xero_stack, tenant_id)
     assert partial < 150
     assert len(numbers) == 150
     assert sorted(numbers) == sorted(f"K-k{n}" for n in range(150))
