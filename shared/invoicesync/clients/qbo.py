@@ -25,7 +25,7 @@ from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
-from invoicesync.domain.canonical_to_qbo import qbo_customer_from_canonical
+from invoicesync.domain.canonical_to_qbo import QboTaxRateRef, qbo_customer_from_canonical
 from invoicesync.domain.contact_names import disambiguated_name, qbo_display_name
 from invoicesync.errors import Disconnected, InvalidInput, Transient
 from invoicesync.settings import ProviderEndpoints, Settings
@@ -300,6 +300,25 @@ class QboClient:
 
         return dict(self._cached(tenant_id, "taxcodes", load))
 
+    def sales_tax_rates(self, tenant_id: str) -> dict[str, list[QboTaxRateRef]]:
+        """TaxCode Id → the TaxRates it charges on sales, with their percent (non-US codes)."""
+
+        def load() -> dict[str, list[list[str]]]:
+            rates = self.query(tenant_id, "select * from TaxRate maxresults 1000").get("TaxRate")
+            percent = {str(r["Id"]): str(r.get("RateValue", "0")) for r in rates or []}
+            codes = self.query(tenant_id, "select * from TaxCode maxresults 1000").get("TaxCode")
+            table: dict[str, list[list[str]]] = {}
+            for code in codes or []:
+                details = (code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+                refs = [str((d.get("TaxRateRef") or {}).get("value", "")) for d in details]
+                table[str(code["Id"])] = [[ref, percent[ref]] for ref in refs if ref in percent]
+            return table
+
+        return {
+            code: [QboTaxRateRef(rate_id, Decimal(value)) for rate_id, value in rates]
+            for code, rates in self._cached(tenant_id, "salestaxrates", load).items()
+        }
+
     def accounts(self, tenant_id: str) -> list[QboAccount]:
         def load() -> list[dict]:
             rows = self.query(tenant_id, "select * from Account maxresults 1000").get("Account")
@@ -316,7 +335,7 @@ class QboClient:
         return [QboAccount(**row) for row in self._cached(tenant_id, "accounts", load)]
 
     def forget_reference_data(self, tenant_id: str) -> None:
-        names = ("company", "items", "taxcodes", "accounts")
+        names = ("company", "items", "taxcodes", "salestaxrates", "accounts")
         self._cache.delete(*(self._key(tenant_id, name) for name in names))
 
     # -- batch, query, CDC -----------------------------------------------------------------

@@ -9,7 +9,7 @@ satisfies QBO's check (error 6070) `Amount == round_half_up(Qty × UnitPrice, 2)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -43,6 +43,14 @@ class QboMappingError(ValueError):
 
 
 @dataclass(frozen=True)
+class QboTaxRateRef:
+    """One TaxRate of a non-US TaxCode, as a tax line names it."""
+
+    rate_id: str
+    percent: Decimal
+
+
+@dataclass(frozen=True)
 class QboItemRef:
     """A QBO item as invoice lines reference it."""
 
@@ -56,12 +64,15 @@ def qbo_invoice_from_canonical(
     customer_id: str,
     items_by_sku: Mapping[str, QboItemRef],
     us_company: bool,
+    taxable_code_rates: Sequence[QboTaxRateRef] = (),
 ) -> dict:
     """The body for POST /invoice.
 
     US companies: lines carry the pseudo codes TAX/NON and `TxnTaxDetail.TotalTax` overrides
     QBO's own (automated) tax with Keap's. Other countries: every line carries a real TaxCode
-    Id and `GlobalTaxCalculation` says whether prices include tax; QBO computes the tax.
+    Id and `GlobalTaxCalculation` says whether prices include tax; with the taxable code's
+    rates known, Keap's tax is sent as the tax lines' amounts (QBO's documented way to keep a
+    total it would otherwise round its own way, per rate).
     """
     doc_number = invoice.invoice_number.strip()
     if len(doc_number) > QBO_DOC_NUMBER_MAX:
@@ -91,7 +102,44 @@ def qbo_invoice_from_canonical(
             body["TxnTaxDetail"]["TxnTaxCodeRef"] = {"value": settings.tax_code_id}
     else:
         body["GlobalTaxCalculation"] = "TaxInclusive" if invoice.tax_inclusive else "TaxExcluded"
+        if taxed and taxable_code_rates:
+            body["TxnTaxDetail"] = qbo_vat_override(invoice, lines, taxable_code_rates)
     return body
+
+
+def qbo_vat_override(
+    invoice: CanonicalInvoice, lines: Sequence[Line], rates: Sequence[QboTaxRateRef]
+) -> dict:
+    """`TxnTaxDetail` carrying Keap's tax on the taxable lines, shared across the code's rates
+    by percent (the last rate takes the rounding remainder)."""
+    currency = invoice.currency
+    tax = to_cents(invoice.totals.tax, currency)
+    taxable = sum(
+        (to_cents(line.line_amount, currency) for line in lines if line.taxable), Decimal("0.00")
+    )
+    net = taxable - tax if invoice.tax_inclusive else taxable
+    rate_sum = sum((rate.percent for rate in rates), Decimal("0"))
+    shares = [
+        to_cents(tax * rate.percent / rate_sum, currency) if rate_sum else Decimal("0.00")
+        for rate in rates
+    ]
+    shares[-1] += tax - sum(shares, Decimal("0.00"))
+    return {
+        "TotalTax": tax,
+        "TaxLine": [
+            {
+                "DetailType": "TaxLineDetail",
+                "Amount": share,
+                "TaxLineDetail": {
+                    "TaxRateRef": {"value": rate.rate_id},
+                    "PercentBased": True,
+                    "TaxPercent": rate.percent,
+                    "NetAmountTaxable": net,
+                },
+            }
+            for rate, share in zip(rates, shares, strict=True)
+        ],
+    }
 
 
 def qbo_item_line(

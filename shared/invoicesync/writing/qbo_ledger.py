@@ -14,6 +14,7 @@ from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Des
 from invoicesync.domain.canonical_to_qbo import (
     QboItemRef,
     QboMappingError,
+    QboTaxRateRef,
     qbo_invoice_from_canonical,
     qbo_payment_from_canonical,
     qbo_refund_receipt_from_refund,
@@ -175,6 +176,9 @@ class QboLedgerWriter:
             for item in self._qbo.items(tenant_id):
                 if item.sku:
                     items_by_sku.setdefault(item.sku.strip(), QboItemRef(item.id, item.name))
+        vat_rates: list[QboTaxRateRef] = []
+        if not us_company and qbo_settings.tax_code_id:
+            vat_rates = self._qbo.sales_tax_rates(tenant_id).get(qbo_settings.tax_code_id, [])
         try:
             customer_id = self._qbo.customer_for(tenant_id, invoice.contact)
             body = qbo_invoice_from_canonical(
@@ -183,6 +187,7 @@ class QboLedgerWriter:
                 customer_id,
                 items_by_sku,
                 us_company,
+                vat_rates,
             )
         except QboMappingError as exc:
             return _Prepared(invoice, None, WriteOutcome(WriteStatus.REJECTED, reason=str(exc)))
