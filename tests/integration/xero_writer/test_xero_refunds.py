@@ -3,14 +3,17 @@ shows it (balances of the invoice and the credit note), replays and a lost id ma
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from invoicesync.domain.canonical import PaymentKind
-from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
+from invoicesync.events import EventType, SyncAction, Topic, envelope_for, payload_of
+from tests.integration.kafka.test_consumer_loop import read_topic
 from tests.unit.domain.canonical_builders import contact, invoice, payment, product
+from xero_writer.main import build_loop
 
 pytestmark = pytest.mark.infra
 
@@ -204,3 +207,32 @@ def test_the_invoice_keap_re_reads_with_a_refund_is_not_an_edit_of_the_approved_
     assert refund_result.action is SyncAction.CREATED
     [row] = xero_stack.invoices(tenant_id)
     assert (row["Status"], _money(row["Total"])) == ("PAID", Decimal("100.00"))
+
+
+def test_through_the_broker_a_refund_published_three_times_makes_one_credit_note(xero_stack):
+    tenant_id = xero_stack.connect_tenant("refund-broker")
+    refund = _refund_event(tenant_id, "r6", "25.00", "rf6")
+    published = [
+        _invoice_event(tenant_id, "r6", "25.00"),
+        _money_event(tenant_id, "r6", "25.00", "p6"),
+        refund,
+        refund,
+        refund,
+    ]
+    for event in published:
+        xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, event)
+    loop = build_loop(xero_stack.settings, "refund-broker")
+    running = threading.Thread(target=lambda: loop.run(install_signal_handlers=False))
+    running.start()
+    try:
+        recorded = read_topic(xero_stack.settings, Topic.SYNC_RESULTS, expected=len(published))
+    finally:
+        loop.stop()
+        running.join(timeout=15)
+
+    refunds = [r["payload"] for r in recorded if r["payload"]["keap_id"] == "rf6"]
+    assert [r["action"] for r in refunds] == ["created", "skipped", "skipped"]
+    [note] = _credit_notes(xero_stack, tenant_id)
+    assert {r["destination_id"] for r in refunds} == {note["CreditNoteID"]}
+    assert _money(note["RemainingCredit"]) == 0
+    assert len(_refund_payments(xero_stack, tenant_id, "rf6")) == 1
