@@ -3,6 +3,7 @@ whatever is replayed, with the invoice's balance as QBO shows it."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from decimal import Decimal
 
@@ -10,10 +11,12 @@ import pytest
 
 from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.domain.canonical import PaymentKind
-from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
-from invoicesync.kafka.publisher import Publisher
+from invoicesync.events import EventType, SyncAction, Topic, envelope_for, payload_of
+from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
 from qbo_writer.handler import qbo_event_writer
+from qbo_writer.main import build_loop
+from tests.integration.kafka.test_consumer_loop import read_topic
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
 from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
 from tests.unit.domain.canonical_builders import contact, invoice, payment, product
@@ -185,3 +188,29 @@ def test_a_replay_after_a_redis_flush_adopts_the_receipt_by_its_number(sandbox, 
     assert re_read.action is SyncAction.SKIPPED
     assert "found by its number" in re_read.reason
     assert len(sandbox.query(realm, tenant_id, "select * from Payment")) == 1
+
+
+def test_through_the_broker_a_refund_replayed_makes_one_receipt(sandbox, publisher, tenant):
+    tenant_id, realm = tenant
+    refund = _refund_event(tenant_id, "q5", "25.00", "rf5")
+    published = [
+        _invoice_event(tenant_id, "q5", "25.00"),
+        _money_event(tenant_id, "q5", "25.00", "p5"),
+        refund,
+        refund,
+        refund,
+    ]
+    publisher.publish_all([Outgoing(Topic.CANONICAL_EVENTS, event) for event in published])
+    loop = build_loop(sandbox.settings, group_id="refund-broker")
+    running = threading.Thread(target=lambda: loop.run(install_signal_handlers=False))
+    running.start()
+    try:
+        recorded = read_topic(sandbox.settings, Topic.SYNC_RESULTS, expected=len(published))
+    finally:
+        loop.stop()
+        running.join(timeout=15)
+
+    refunds = [r["payload"] for r in recorded if r["payload"]["keap_id"] == "rf5"]
+    assert [r["action"] for r in refunds] == ["created", "skipped", "skipped"]
+    [receipt] = _receipts(sandbox, realm, tenant_id)
+    assert {r["destination_id"] for r in refunds} == {receipt["Id"]}
