@@ -324,3 +324,17 @@ def test_switching_processing_on_sends_through_what_was_held_while_it_was_off(ad
     ]
     assert [m["payload"]["object_id"] for m in released] == ["77"]
     assert held.count(tenant["id"]) == 0
+
+
+def test_settings_read_with_get_can_be_edited_and_put_back(admin):
+    tenant = admin.create_tenant()
+    url = f"/api/v1/tenants/{tenant['id']}/settings"
+    document = admin.client.get(url, headers=admin.headers()).get_json()
+    document["sync"]["due_date_days"] = 14
+
+    saved = admin.client.put(url, json=document, headers=admin.headers())
+
+    assert document["saved"] is False
+    assert saved.status_code == 200, saved.get_json()
+    assert saved.get_json()["saved"] is True
+    assert saved.get_json()["sync"]["due_date_days"] == 14

@@ -9,7 +9,6 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify
 
 from ingest.admin import schemas
-from invoicesync.tenant_settings_schema import TenantSettingsSchema
 
 openapi_routes = Blueprint("openapi", __name__)
 
@@ -73,12 +72,14 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
             "get": _operation("a tenant", path=tenant, response=schemas.TenantSchema)
         },
         "/api/v1/tenants/{tenant_id}/settings": {
-            "get": _operation("the tenant's settings", path=tenant, response=TenantSettingsSchema),
+            "get": _operation(
+                "the tenant's settings", path=tenant, response=schemas.SettingsDocumentSchema
+            ),
             "put": _operation(
                 "replace the tenant's settings (left-out fields take their defaults)",
                 path=tenant,
-                body=TenantSettingsSchema,
-                response=TenantSettingsSchema,
+                body=schemas.SettingsDocumentSchema,
+                response=schemas.SettingsDocumentSchema,
             ),
         },
         "/api/v1/tenants/{tenant_id}/processing": {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from typing import Any
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import SyncAction, Topic
-from invoicesync.tenant_settings_schema import StartPointSchema
+from invoicesync.tenant_settings_schema import StartPointSchema, TenantSettingsSchema
 
 REPLAYABLE_TOPICS = [topic.value for topic in Topic if topic is not Topic.DEAD_LETTERS]
 _ID = validate.Length(min=1, max=64)
@@ -177,3 +179,16 @@ class ErrorDetailSchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema)
+
+
+class SettingsDocumentSchema(TenantSettingsSchema):
+    """The settings resource: the tenant's settings and whether they were ever saved. `saved`
+    is read-only and ignored on PUT, so a document read with GET can be edited and put back."""
+
+    saved = fields.Boolean(dump_only=True)
+
+    @pre_load
+    def _ignore_read_only(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key != "saved"}
+        return data

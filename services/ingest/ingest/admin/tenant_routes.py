@@ -11,9 +11,9 @@ from ingest.admin.context import (
     require_tenant_access,
     services,
 )
-from ingest.admin.schemas import ProcessingSchema, TenantCreateSchema
+from ingest.admin.schemas import ProcessingSchema, SettingsDocumentSchema, TenantCreateSchema
 from invoicesync.stores.tenants import Tenant
-from invoicesync.tenant_settings_schema import TenantSettingsSchema, settings_to_json
+from invoicesync.tenant_settings_schema import settings_to_json
 
 tenant_routes = Blueprint("tenants", __name__, url_prefix="/api/v1/tenants")
 
@@ -55,7 +55,7 @@ def get_settings(tenant_id: str):
 def put_settings(tenant_id: str):
     require_tenant_access(tenant_id)
     operations.require_tenant(services(), tenant_id)
-    settings = load_body(TenantSettingsSchema())
+    settings = load_body(SettingsDocumentSchema())
     saved = operations.save_settings(services(), tenant_id, settings)
     return jsonify(settings_to_json(saved) | {"saved": True})
 
