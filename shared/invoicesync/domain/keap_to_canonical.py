@@ -20,6 +20,7 @@ an order we cannot reproduce exactly is flagged, never sent with a different tot
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -99,6 +100,7 @@ def canonical_invoice_from_keap_order(
     invoice_date = _invoice_date(order, zone)
     lines, ignored = canonical_lines(order.items, currency, keap)
     taxes = sum((line.line_amount for line in lines if line.kind is LineKind.TAX), _ZERO)
+    lines = _with_a_taxable_line(lines, taxes)
     if keap.tax_handling is TaxHandling.INCLUSIVE:
         lines = tuple(line for line in lines if line.kind is not LineKind.TAX)
         total = sum((line.line_amount for line in lines), _ZERO)
@@ -188,6 +190,16 @@ def canonical_lines(
             continue
         lines.extend(item_lines)
     return tuple(lines), ignored
+
+
+def _with_a_taxable_line(lines: tuple[Line, ...], taxes: Decimal) -> tuple[Line, ...]:
+    """Keap charged tax, so something was taxable: when no line says so (products whose flag
+    Keap does not expose), the product lines carry it, and the ledger shows Keap's tax as tax."""
+    if taxes == _ZERO or any(line.taxable for line in lines):
+        return lines
+    return tuple(
+        replace(line, taxable=True) if line.kind is LineKind.PRODUCT else line for line in lines
+    )
 
 
 def canonical_contact(contact: KeapContact) -> Contact:

@@ -308,3 +308,31 @@ def test_the_invoice_carries_its_content_hash():
     assert len(invoice.content_hash) == 64
     assert _invoice(corpus.WIDGET_ORDER).content_hash == invoice.content_hash
     assert _invoice(corpus.AUD_ORDER).content_hash != invoice.content_hash
+
+
+def test_tax_charged_with_no_line_flagged_taxable_is_carried_by_the_product_lines():
+    data = corpus.order_json(
+        [
+            corpus.item(
+                "1", "PRODUCT", "Widget", 2500, product=corpus.product("11", "W", "", False)
+            ),
+            corpus.item("2", "SHIPPING", "Ground", 500),
+            corpus.item("3", "TAX", "Sales tax", 200),
+        ],
+        total=3200,
+    )
+
+    invoice = _invoice(data)
+
+    taxable = {line.kind: line.taxable for line in invoice.lines}
+    assert taxable == {LineKind.PRODUCT: True, LineKind.SHIPPING: False, LineKind.TAX: False}
+    assert invoice.totals.tax == Decimal("2.00")
+
+
+def test_an_untaxed_order_keeps_its_lines_untaxed():
+    data = corpus.order_json(
+        [corpus.item("1", "PRODUCT", "Widget", 2500, product=corpus.product("11", "W", "", False))],
+        total=2500,
+    )
+
+    assert not any(line.taxable for line in _invoice(data).lines)
