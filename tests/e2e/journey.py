@@ -8,8 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 import requests
 
+from invoicesync.stores.tenants import poll_last_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
 from tests.stack import Stack
 
@@ -113,6 +115,28 @@ def onboard(
     return tenant
 
 
+def onboard_from_here(
+    stack: Stack,
+    keap_newest_invoice_id: int,
+    stack_redis: redis.Redis,
+    destination: str,
+    *,
+    ledger_settings: Callable[[str], dict] | dict,
+    sync: dict | None = None,
+) -> Tenant:
+    """A tenant whose start point is the next Keap invoice, so the orders earlier tests left in
+    the shared Keap app are skipped, and whose first poll is done before orders are placed."""
+    start = {"kind": "invoice_id", "invoice_id": keap_newest_invoice_id + 1}
+    tenant = onboard(
+        stack,
+        destination,
+        ledger_settings=ledger_settings,
+        sync={"start_point": start} | (sync or {}),
+    )
+    wait_for_first_poll(stack_redis, tenant)
+    return tenant
+
+
 def retire(stack: Stack, tenant: Tenant) -> None:
     """Processing off and its Keap hooks gone: the sandboxes are shared by every tenant of the
     run, and a later test's orders must not reach this tenant."""
@@ -121,6 +145,14 @@ def retire(stack: Stack, tenant: Tenant) -> None:
     for hook in keap.v1("GET", "/hooks"):
         if hook["hookUrl"] == tenant.hook_url:
             keap.v1("DELETE", f"/hooks/{hook['key']}")
+
+
+def wait_for_first_poll(client: redis.Redis, tenant: Tenant, timeout: float = 15) -> None:
+    """Until the poller's first look back over Keap's recent orders for the tenant is done, so
+    it cannot read an order the test is still building."""
+    assert wait_for(lambda: client.exists(poll_last_key(tenant.id)), timeout), (
+        f"no Keap poll for tenant {tenant.id} after {timeout} s"
+    )
 
 
 def verified_hooks(stack: Stack, tenant: Tenant) -> list[str]:

@@ -3,6 +3,8 @@ shop would, with the amounts as exact decimal strings."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 from tests.integration.transform.keap_stand_in import KeapStandIn
@@ -17,6 +19,9 @@ def taxed_order(keap: KeapStandIn) -> list[dict]:
         {"name": "Sales tax", "quantity": 1, "item_type": "TAX", "price_per_unit": "2.00"},
     ]
 
+
+# Longer than any batch of orders takes to place; `hooks_held` fires them itself.
+HOLD_SECONDS = 60
 
 FREE_ORDER = [{"name": "Free sample", "quantity": 1, "item_type": "OTHER", "price_per_unit": "0"}]
 
@@ -49,3 +54,76 @@ def payment_ids(keap: KeapStandIn, order_id: str) -> list[str]:
     """The ids of the order's invoice payments, which the activity log names them by."""
     rows = keap.api("GET", f"/orders/{order_id}/payments")["invoice_order_payments"]
     return [row["id"] for row in rows]
+
+
+def product_line(product_id: str, quantity: int, price: str) -> dict:
+    return {
+        "product_id": product_id,
+        "quantity": quantity,
+        "item_type": "PRODUCT",
+        "price_per_unit": price,
+    }
+
+
+def charge_line(item_type: str, name: str, price: str) -> dict:
+    """One line of a kind Keap adds without a product: SHIPPING, TAX, FINANCE_CHARGE, DISCOUNT*."""
+    return {"name": name, "quantity": 1, "item_type": item_type, "price_per_unit": price}
+
+
+def pay_on(keap: KeapStandIn, order_id: str, amount: Decimal, when: str) -> dict:
+    """A cheque recorded as received at `when` (an ISO-8601 instant)."""
+    body = {
+        "payment_amount": str(amount),
+        "apply_to_commissions": False,
+        "payment_method_type": "Check",
+        "notes": "paid by cheque",
+        "payment_time": when,
+    }
+    return keap.api("POST", f"/orders/{order_id}/payments", body)
+
+
+def add_payment_plan(
+    keap: KeapStandIn, order_id: str, *, payments: int, days_between: int, start: str
+) -> dict:
+    """The order put on a manual payment plan; returns the order as Keap now shows it."""
+    plan = {
+        "number_of_payments": payments,
+        "days_between_payments": days_between,
+        "plan_start_date": start,
+        "auto_charge": False,
+    }
+    return keap.api("PATCH", f"/orders/{order_id}", {"payment_plan": plan})
+
+
+def final_plan_date(order: dict) -> str:
+    """The due date of the plan's last scheduled payment, as Keap reports it."""
+    return max(item["due_date"] for item in order["payment_plan"]["payment_plan_items"])
+
+
+def newest_invoice_id(keap: KeapStandIn) -> int:
+    """The highest invoice id Keap has issued so far (0 for an empty app)."""
+    page = keap.api("GET", "/orders?order_by=id%20desc&page_size=1")["orders"]
+    return int(page[0]["invoice_id"]) if page else 0
+
+
+@contextmanager
+def hooks_held(keap: KeapStandIn) -> Iterator[None]:
+    """Keap's hook batches wait while the block places orders, payments and plans, then go out
+    together: every order is read once it is complete, and all of them are in flight at once."""
+    keap.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": HOLD_SECONDS})
+    try:
+        yield
+    finally:
+        keap.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
+        keap.control("POST", "/_sandbox/keap/hooks/fire")
+
+
+@contextmanager
+def keap_currency(keap: KeapStandIn, currency: str) -> Iterator[None]:
+    """The Keap app's currency switched for the products and orders made in the block."""
+    before = keap.control("GET", "/_sandbox/keap/currency")["currency"]
+    keap.control("PUT", "/_sandbox/keap/currency", {"currency": currency})
+    try:
+        yield
+    finally:
+        keap.control("PUT", "/_sandbox/keap/currency", {"currency": before})

@@ -71,6 +71,10 @@ class XeroLedger:
         ]
 
     def invoice_lines(self, invoice_id: str) -> list[dict]:
+        return self.invoice(invoice_id)["LineItems"]
+
+    def invoice(self, invoice_id: str) -> dict:
+        """The whole invoice element, as a bookkeeper opening it in Xero would read it."""
         body = _decimal_json(
             requests.get(
                 f"{self.base_url}/api.xro/2.0/Invoices/{invoice_id}",
@@ -78,7 +82,7 @@ class XeroLedger:
                 timeout=10,
             )
         )
-        return body["Invoices"][0]["LineItems"]
+        return body["Invoices"][0]
 
 
 class QboLedger:
@@ -124,6 +128,11 @@ class QboLedger:
             )
             for row in rows
         ]
+
+    def invoice_rows(self, *numbers: str) -> list[dict]:
+        """The whole Invoice entities numbered `numbers`, lines included."""
+        wanted = ", ".join(f"'{number}'" for number in numbers)
+        return self.query(f"select * from Invoice where DocNumber in ({wanted}) maxresults 1000")
 
     def payments_linked_to(self, invoice_id: str) -> list[dict]:
         return [
