@@ -19,17 +19,24 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import KafkaError
-from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
 from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
+from invoicesync.kafka.pending_messages import (
+    PartitionProgress,
+    PendingMessage,
+    consumed_record,
+    partition_for_key,
+    runs_by_partition,
+    runs_by_tenant,
+)
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
@@ -66,30 +73,6 @@ class PeriodicTask:
 
     interval_seconds: float
     run: Callable[[TenantOwnership], Sequence[Outgoing]]
-
-
-@dataclass
-class _Pending:
-    record: ConsumedRecord
-    envelope: Envelope
-    deferrals: int = 0
-
-
-@dataclass
-class _PartitionProgress:
-    """Offsets finished and offsets set aside, so the commit never passes unfinished work."""
-
-    next_to_commit: int | None = None
-    finished_up_to: int = -1
-    set_aside: set[int] = field(default_factory=set)
-
-    def safe_offset(self) -> int | None:
-        if self.finished_up_to < 0 and not self.set_aside:
-            return None
-        candidate = self.finished_up_to + 1
-        if self.set_aside:
-            candidate = min(candidate, min(self.set_aside))
-        return candidate
 
 
 @dataclass(frozen=True)
@@ -139,8 +122,8 @@ class ConsumerLoop:
         self._random = random.Random()
         self._stop = threading.Event()
         self._consumer: KafkaConsumer | None = None
-        self._progress: dict[TopicPartition, _PartitionProgress] = defaultdict(_PartitionProgress)
-        self._set_aside: dict[str, deque[_Pending]] = defaultdict(deque)
+        self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
+        self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
         self._periodic = periodic
         self._periodic_due = clock()  # first run at start, then every interval
@@ -201,10 +184,10 @@ class ConsumerLoop:
             return 0
 
     def _handle_partition_batch(self, tp: TopicPartition, records: Sequence) -> int:
-        pending: list[_Pending] = []
+        pending: list[PendingMessage] = []
         finished = 0
         for raw in records:
-            record = _consumed(raw)
+            record = consumed_record(raw)
             try:
                 envelope = envelope_from_bytes(record.value)
             except InvalidInput as exc:
@@ -212,15 +195,15 @@ class ConsumerLoop:
                 self._finish(tp, record.offset)
                 finished += 1
                 continue
-            pending.append(_Pending(record, envelope))
-        for tenant_id, run in _runs_by_tenant(pending):
+            pending.append(PendingMessage(record, envelope))
+        for tenant_id, run in runs_by_tenant(pending):
             if self._set_aside.get(tenant_id):
                 self._set_aside_run(tp, tenant_id, run, retry_after=None)
                 continue
             finished += self._handle_run(tp, tenant_id, run)
         return finished
 
-    def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[_Pending]) -> int:
+    def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[PendingMessage]) -> int:
         finished = 0
         for chunk_start in range(0, len(run), self._options.max_run):
             chunk = run[chunk_start : chunk_start + self._options.max_run]
@@ -230,7 +213,7 @@ class ConsumerLoop:
             finished += self._handle_chunk(tp, tenant_id, chunk)
         return finished
 
-    def _handle_chunk(self, tp: TopicPartition, tenant_id: str, chunk: list[_Pending]) -> int:
+    def _handle_chunk(self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]) -> int:
         attempts = 0
         while True:
             attempts += 1
@@ -272,7 +255,9 @@ class ConsumerLoop:
                 self._finish(tp, item.record.offset)
             return len(chunk)
 
-    def _handle_singly(self, tp: TopicPartition, tenant_id: str, chunk: list[_Pending]) -> int:
+    def _handle_singly(
+        self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]
+    ) -> int:
         """A run failed as a whole: retry its messages one by one so only the poison one parks."""
         finished = 0
         for item in chunk:
@@ -282,14 +267,18 @@ class ConsumerLoop:
             finished += self._handle_chunk(tp, tenant_id, [item])
         return finished
 
-    def _give_up(self, tp, tenant_id, item: _Pending, error: BaseException, attempts, outcome):
+    def _give_up(
+        self, tp, tenant_id, item: PendingMessage, error: BaseException, attempts, outcome
+    ):
         self._dead_letter(item.record, tenant_id, error, attempts)
         MESSAGES_HANDLED.labels(topic=item.record.topic, outcome=outcome).inc()
         self._finish(tp, item.record.offset)
 
     # -- tenants set aside -----------------------------------------------------------------
 
-    def _set_aside_run(self, tp, tenant_id, run: list[_Pending], retry_after: float | None) -> None:
+    def _set_aside_run(
+        self, tp, tenant_id, run: list[PendingMessage], retry_after: float | None
+    ) -> None:
         queue = self._set_aside[tenant_id]
         for item in reversed(run) if retry_after is not None else run:
             item.deferrals += 1 if retry_after is not None else 0
@@ -315,7 +304,7 @@ class ConsumerLoop:
             for item in items:
                 tp = TopicPartition(item.record.topic, item.record.partition)
                 self._progress[tp].set_aside.discard(item.record.offset)
-            for tp, run in _runs_by_partition(items):
+            for tp, run in runs_by_partition(items):
                 if self._set_aside.get(tenant_id):
                     self._set_aside_run(tp, tenant_id, run, retry_after=None)
                     continue
@@ -473,35 +462,3 @@ class _ForgetRevoked(ConsumerRebalanceListener):
 
     def on_partitions_assigned(self, assigned) -> None:
         pass
-
-
-def partition_for_key(key: bytes, partition_count: int) -> int:
-    """The partition the producer's default partitioner sends a keyed message to."""
-    return (murmur2(key) & 0x7FFFFFFF) % partition_count
-
-
-def _consumed(raw) -> ConsumedRecord:
-    return ConsumedRecord(
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        key=raw.key,
-        value=raw.value,
-        timestamp_ms=raw.timestamp,
-        headers=tuple((name, value) for name, value in (raw.headers or [])),
-    )
-
-
-def _runs_by_tenant(pending: list[_Pending]) -> list[tuple[str, list[_Pending]]]:
-    """Group one partition's messages by tenant, keeping each tenant's order."""
-    runs: dict[str, list[_Pending]] = {}
-    for item in pending:
-        runs.setdefault(item.envelope.tenant_id, []).append(item)
-    return list(runs.items())
-
-
-def _runs_by_partition(items: list[_Pending]) -> list[tuple[TopicPartition, list[_Pending]]]:
-    runs: dict[TopicPartition, list[_Pending]] = {}
-    for item in items:
-        runs.setdefault(TopicPartition(item.record.topic, item.record.partition), []).append(item)
-    return list(runs.items())

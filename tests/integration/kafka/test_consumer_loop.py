@@ -173,13 +173,7 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(settin
 KILLED_CONSUMER = """
 import os, signal, sys
 import redis
-from invoicesync.kafka.consumer_loop import (
-    ConsumerLoop,
-    LoopOptions,
-    PeriodicTask,
-    one_at_a_time,
-    partition_for_key,
-)
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.events import Topic
 from invoicesync.settings import Settings

@@ -1,0 +1,70 @@
+"""What the consumer loop keeps about the messages it read: each one's envelope and origin, and
+per partition the offsets finished and set aside, so a commit never passes unfinished work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kafka import TopicPartition
+from kafka.partitioner.default import murmur2
+
+from invoicesync.events import Envelope
+from invoicesync.kafka.dead_letters import ConsumedRecord
+
+
+@dataclass
+class PendingMessage:
+    record: ConsumedRecord
+    envelope: Envelope
+    deferrals: int = 0
+
+
+@dataclass
+class PartitionProgress:
+    """Offsets finished and offsets set aside, so the commit never passes unfinished work."""
+
+    next_to_commit: int | None = None
+    finished_up_to: int = -1
+    set_aside: set[int] = field(default_factory=set)
+
+    def safe_offset(self) -> int | None:
+        if self.finished_up_to < 0 and not self.set_aside:
+            return None
+        candidate = self.finished_up_to + 1
+        if self.set_aside:
+            candidate = min(candidate, min(self.set_aside))
+        return candidate
+
+
+def partition_for_key(key: bytes, partition_count: int) -> int:
+    """The partition the producer's default partitioner sends a keyed message to."""
+    return (murmur2(key) & 0x7FFFFFFF) % partition_count
+
+
+def consumed_record(raw) -> ConsumedRecord:
+    return ConsumedRecord(
+        topic=raw.topic,
+        partition=raw.partition,
+        offset=raw.offset,
+        key=raw.key,
+        value=raw.value,
+        timestamp_ms=raw.timestamp,
+        headers=tuple((name, value) for name, value in (raw.headers or [])),
+    )
+
+
+def runs_by_tenant(pending: list[PendingMessage]) -> list[tuple[str, list[PendingMessage]]]:
+    """Group one partition's messages by tenant, keeping each tenant's order."""
+    runs: dict[str, list[PendingMessage]] = {}
+    for item in pending:
+        runs.setdefault(item.envelope.tenant_id, []).append(item)
+    return list(runs.items())
+
+
+def runs_by_partition(
+    items: list[PendingMessage],
+) -> list[tuple[TopicPartition, list[PendingMessage]]]:
+    runs: dict[TopicPartition, list[PendingMessage]] = {}
+    for item in items:
+        runs.setdefault(TopicPartition(item.record.topic, item.record.partition), []).append(item)
+    return list(runs.items())
