@@ -146,6 +146,14 @@ class QboLedger:
         ]
 
 
+def landed(ledger: XeroLedger | QboLedger, number: str, **expected) -> LedgerInvoice | None:
+    """The one invoice numbered `number` once it shows every expected field, else None."""
+    found = ledger.invoices(number)
+    if len(found) == 1 and all(getattr(found[0], k) == v for k, v in expected.items()):
+        return found[0]
+    return None
+
+
 @dataclass(frozen=True)
 class KeapFigures:
     """Keap's own figures for an order, which the ledger must show to the cent."""

@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.journey import Tenant, onboard, retire, wait_for
 from tests.e2e.keap_orders import order, pay, payment_ids, place_order, taxed_order
-from tests.e2e.ledgers import LedgerInvoice, QboLedger, keap_figures
+from tests.e2e.ledgers import QboLedger, keap_figures, landed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -39,13 +39,6 @@ def invoices_only_tenant(stack):
     running = qbo_tenant(stack, sync={"sync_payments": False})
     yield running
     retire(stack, running)
-
-
-def landed(ledger: QboLedger, number: str, **expected) -> LedgerInvoice | None:
-    found = ledger.invoices(number)
-    if len(found) == 1 and all(getattr(found[0], k) == v for k, v in expected.items()):
-        return found[0]
-    return None
 
 
 def test_a_paid_keap_order_becomes_one_qbo_invoice_with_keaps_figures(stack, keap, tenant):

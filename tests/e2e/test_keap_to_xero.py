@@ -18,7 +18,7 @@ from tests.e2e.keap_orders import (
     place_order,
     taxed_order,
 )
-from tests.e2e.ledgers import LedgerInvoice, XeroLedger, keap_figures
+from tests.e2e.ledgers import XeroLedger, keap_figures, landed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -54,14 +54,6 @@ def invoices_only_tenant(stack):
     running = xero_tenant(stack, sync={"sync_payments": False})
     yield running
     retire(stack, running)
-
-
-def landed(ledger: XeroLedger, number: str, **expected) -> LedgerInvoice | None:
-    """The one invoice numbered `number` once it shows every expected field, else None."""
-    found = ledger.invoices(number)
-    if len(found) == 1 and all(getattr(found[0], k) == v for k, v in expected.items()):
-        return found[0]
-    return None
 
 
 def test_a_paid_keap_order_becomes_one_xero_invoice_with_keaps_figures(stack, keap, tenant):
