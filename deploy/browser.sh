@@ -3,10 +3,16 @@
 # Playwright drives this binary; it never downloads a browser of its own.
 set -euo pipefail
 command -v chromium >/dev/null 2>&1 && exit 0
-if [[ "$(id -u)" -eq 0 ]]; then sudo=""; elif command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
-    echo "browser.sh: chromium is missing and cannot be installed without root" >&2
-    exit 1
+sudo=()
+if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || {
+        echo "browser.sh: chromium is missing and installing it needs root" >&2
+        exit 1
+    }
+    sudo=(sudo)
 fi
-$sudo apt-get update -qq
-$sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+echo "Installing Debian's chromium"
+"${sudo[@]}" apt-get update -qq
+# env, not a bare prefix: after an expanded "$sudo" an assignment would run as a command.
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 echo "chromium installed: $(chromium --version)"
