@@ -14,5 +14,6 @@ fi
 echo "Installing Debian's chromium"
 "${sudo[@]}" apt-get update -qq
 # env, not a bare prefix: after an expanded "$sudo" an assignment would run as a command.
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-echo "chromium installed: $(chromium --version)"
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 chromium >/dev/null
+echo "chromium installed: $(dpkg-query -W -f='${Version}' chromium)"

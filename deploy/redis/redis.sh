@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the project's own Redis server (append-only file, 127.0.0.1 only) beside any system Redis.
 #
+#   redis.sh install  install Debian's redis-server if it is missing
 #   redis.sh start    install redis-server if missing, write the config, start, wait for PONG
 #   redis.sh stop     stop the server this data dir's pid file names
 #   redis.sh status   "running <pid>" and exit 0, or exit 1
@@ -49,7 +50,9 @@ install_redis() {
     fi
     echo "Installing Debian's redis-server"
     "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq -o DPkg::Lock::Timeout=300 redis-server
+    echo "redis-server installed: $(dpkg-query -W -f='${Version}' redis-server)"
 }
 
 write_config() {
@@ -125,8 +128,9 @@ start() {
 }
 
 case "${1:-}" in
+install) install_redis ;;
 start) start ;;
 stop) stop ;;
 status) status ;;
-*) die "usage: $0 start|stop|status" ;;
+*) die "usage: $0 install|start|stop|status" ;;
 esac
