@@ -14,18 +14,9 @@ import requests
 from invoicesync.stores.tenants import poll_last_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
 from tests.stack import Stack
+from tests.waiting import eventually, wait_for
 
 HOOK_EVENT_KEYS_FOLLOWED = 9  # ingest.hook_subscriptions.REQUIRED_EVENT_KEYS
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:
-    """The condition's first truthy value, or None once `timeout` seconds have passed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 @dataclass
@@ -110,7 +101,7 @@ def onboard(
     api.ok("PUT", f"/tenants/{created['id']}/settings", settings)
     api.ok("PUT", f"/tenants/{created['id']}/processing", {"enabled": True})
     tenant = Tenant(created["id"], destination, created["hook_url"], api, ledger_id)
-    verified = wait_for(lambda: len(verified_hooks(stack, tenant)) >= HOOK_EVENT_KEYS_FOLLOWED, 20)
+    verified = wait_for(lambda: len(verified_hooks(stack, tenant)) >= HOOK_EVENT_KEYS_FOLLOWED)
     assert verified, f"Keap hooks for {tenant.hook_url}: {verified_hooks(stack, tenant)}"
     return tenant
 
@@ -147,12 +138,10 @@ def retire(stack: Stack, tenant: Tenant) -> None:
             keap.v1("DELETE", f"/hooks/{hook['key']}")
 
 
-def wait_for_first_poll(client: redis.Redis, tenant: Tenant, timeout: float = 15) -> None:
+def wait_for_first_poll(client: redis.Redis, tenant: Tenant) -> None:
     """Until the poller's first look back over Keap's recent orders for the tenant is done, so
     it cannot read an order the test is still building."""
-    assert wait_for(lambda: client.exists(poll_last_key(tenant.id)), timeout), (
-        f"no Keap poll for tenant {tenant.id} after {timeout} s"
-    )
+    eventually(lambda: client.exists(poll_last_key(tenant.id)), f"a Keap poll for {tenant.id}")
 
 
 def verified_hooks(stack: Stack, tenant: Tenant) -> list[str]:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.waiting import eventually
 
 
 def taxed_order(keap: KeapStandIn) -> list[dict]:
@@ -28,6 +29,17 @@ FREE_ORDER = [{"name": "Free sample", "quantity": 1, "item_type": "OTHER", "pric
 
 def place_order(keap: KeapStandIn, lines: list[dict]) -> dict:
     return keap.order(lines)
+
+
+def settle_tenant(keap: KeapStandIn, tenant) -> None:
+    """Place one more order and wait for its invoice in the activity log. A tenant's events keep
+    their order through every topic, so all the tenant sent before it has been handled too:
+    the positive signal to wait on before asserting that nothing happened twice."""
+    later = place_order(keap, taxed_order(keap))
+    eventually(
+        lambda: "created" in tenant.activity_outcomes(str(later["invoice_id"])),
+        f"a later order's invoice {later['invoice_id']} in the activity log",
+    )
 
 
 def pay(keap: KeapStandIn, order_id: str, amount: Decimal) -> dict:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.journey import Tenant, onboard_from_here, retire, wait_for
+from tests.e2e.journey import Tenant, onboard_from_here, retire
 from tests.e2e.keap_orders import (
     add_payment_plan,
     charge_line,
@@ -23,13 +23,13 @@ from tests.e2e.keap_orders import (
     taxed_order,
 )
 from tests.e2e.ledgers import KeapFigures, QboLedger, keap_figures
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
 # A SKU of the QBO sandbox company's own item "Workbook".
 WORKBOOK_SKU = "BOOK-01"
 INVOICE_DATE = "2026-03-02"
-SETTLE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def read_back(stack, keap, tenant: Tenant, order_ids: dict[str, str]) -> dict[st
             return {row["DocNumber"]: row for row in rows}
         return None
 
-    rows = wait_for(all_landed, SETTLE_SECONDS, step=0.25)
+    rows = wait_for(all_landed, step=0.25)
     assert rows, {
         name: (ledger.invoices(f.invoice_number), tenant.activity(orders[name]["invoice_id"]))
         for name, f in figures.items()

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.journey import Tenant, onboard_from_here, retire, wait_for
+from tests.e2e.journey import Tenant, onboard_from_here, retire
 from tests.e2e.keap_orders import (
     add_payment_plan,
     charge_line,
@@ -24,6 +24,7 @@ from tests.e2e.keap_orders import (
     taxed_order,
 )
 from tests.e2e.ledgers import KeapFigures, XeroLedger, keap_figures
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -37,7 +38,6 @@ BASE_SETTINGS = {
 SHARED_SKU = "SHIP"
 INVOICE_DATE = "2026-03-02"
 ORDER_TIME = f"{INVOICE_DATE}T10:00:00Z"
-SETTLE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def read_back(stack, keap, tenant: Tenant, order_ids: dict[str, str]) -> dict[st
             return {invoice.number: invoice.id for invoice in found}
         return None
 
-    ids = wait_for(all_landed, SETTLE_SECONDS, step=0.25)
+    ids = wait_for(all_landed, step=0.25)
     assert ids, {
         name: (ledger.invoices(f.invoice_number), tenant.activity(orders[name]["invoice_id"]))
         for name, f in figures.items()

@@ -7,9 +7,17 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.journey import Tenant, onboard, retire, wait_for
-from tests.e2e.keap_orders import order, pay, payment_ids, place_order, taxed_order
+from tests.e2e.journey import Tenant, onboard, retire
+from tests.e2e.keap_orders import (
+    order,
+    pay,
+    payment_ids,
+    place_order,
+    settle_tenant,
+    taxed_order,
+)
 from tests.e2e.ledgers import QboLedger, keap_figures, landed
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -47,9 +55,7 @@ def test_a_paid_keap_order_becomes_one_qbo_invoice_with_keaps_figures(stack, kea
     pay(keap, placed["id"], Decimal("10.00"))
     keap_order = keap_figures(order(keap, placed["id"]))
 
-    invoice = wait_for(
-        lambda: landed(ledger, keap_order.invoice_number, paid=keap_order.paid), timeout=20
-    )
+    invoice = wait_for(lambda: landed(ledger, keap_order.invoice_number, paid=keap_order.paid))
 
     assert invoice is not None, ledger.invoices(keap_order.invoice_number)
     assert (invoice.total, invoice.tax, invoice.due, invoice.paid) == (
@@ -66,8 +72,8 @@ def test_a_paid_keap_order_becomes_one_qbo_invoice_with_keaps_figures(stack, kea
     linked = ledger.payments_linked_to(invoice.id)
     assert [payment["TotalAmt"] for payment in linked] == [Decimal("10.00")]
     payment_id = payment_ids(keap, placed["id"])[0]
-    assert wait_for(lambda: "created" in tenant.activity_outcomes(placed["invoice_id"]), 10)
-    assert wait_for(lambda: "created" in tenant.activity_outcomes(payment_id, "payment"), 10)
+    assert wait_for(lambda: "created" in tenant.activity_outcomes(placed["invoice_id"]))
+    assert wait_for(lambda: "created" in tenant.activity_outcomes(payment_id, "payment"))
 
 
 def test_a_hook_arriving_twice_makes_one_qbo_invoice(stack, keap, tenant):
@@ -76,7 +82,7 @@ def test_a_hook_arriving_twice_makes_one_qbo_invoice(stack, keap, tenant):
     try:
         placed = place_order(keap, taxed_order(keap))
         number = keap_figures(placed).invoice_number
-        assert wait_for(lambda: landed(ledger, number), timeout=20)
+        assert wait_for(lambda: landed(ledger, number))
     finally:
         keap.control("PUT", "/_sandbox/faults", {"webhook_duplicate_rate": 0.0})
     duplicated = [
@@ -86,7 +92,7 @@ def test_a_hook_arriving_twice_makes_one_qbo_invoice(stack, keap, tenant):
     ]
 
     assert len(duplicated) >= 2
-    wait_for(lambda: len(tenant.activity(placed["invoice_id"])) >= 2, timeout=3)
+    settle_tenant(keap, tenant)
     assert len(ledger.invoices(number)) == 1
     assert tenant.activity_outcomes(placed["invoice_id"]).count("created") == 1
 
@@ -95,12 +101,12 @@ def test_invoices_only_mode_records_no_payment_in_qbo(stack, keap, invoices_only
     ledger = QboLedger(stack.qbo_url, invoices_only_tenant.ledger_id)
     placed = place_order(keap, taxed_order(keap))
     number = keap_figures(placed).invoice_number
-    assert wait_for(lambda: landed(ledger, number), timeout=20)
+    assert wait_for(lambda: landed(ledger, number))
 
     pay(keap, placed["id"], Decimal("32.00"))
     # The tenant's events stay in order: a later order's invoice means the payment went by.
     later = keap_figures(place_order(keap, taxed_order(keap))).invoice_number
-    assert wait_for(lambda: landed(ledger, later), timeout=20)
+    assert wait_for(lambda: landed(ledger, later))
 
     invoice = landed(ledger, number)
     assert invoice is not None

@@ -11,9 +11,10 @@ import pytest
 import redis
 import requests
 
-from tests.e2e.journey import AdminApi, onboard, retire, wait_for
+from tests.e2e.journey import AdminApi, onboard, retire
 from tests.e2e.ledgers import XeroLedger
 from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -66,13 +67,13 @@ def test_a_killed_writer_a_redis_loss_and_a_full_replay_leave_each_invoice_once(
     before_backlog = snapshot(client)
     numbers = [str(keap.order(ONE_LINE)["invoice_id"]) for _ in range(BACKLOG)]
 
-    assert wait_for(lambda: len(counts_by_number(ledger, numbers)) >= 20, timeout=30)
+    assert wait_for(lambda: len(counts_by_number(ledger, numbers)) >= 20)
     writer = stack.process("xero-writer")
     writer.kill()
     restart_redis_from(client, before_backlog)
     written_before_kill = len(counts_by_number(ledger, numbers))
     writer.restart()
-    everything = wait_for(lambda: len(counts_by_number(ledger, numbers)) == BACKLOG, 60, 0.5)
+    everything = wait_for(lambda: len(counts_by_number(ledger, numbers)) == BACKLOG, step=0.5)
 
     assert written_before_kill < BACKLOG, "the kill came after the whole backlog"
     missing = sorted(set(numbers) - set(counts_by_number(ledger, numbers)))
@@ -92,7 +93,7 @@ def test_a_killed_writer_a_redis_loss_and_a_full_replay_leave_each_invoice_once(
         return counts["skipped"] >= skipped_before + BACKLOG
 
     assert replayed >= BACKLOG
-    assert wait_for(replay_seen, timeout=60, step=0.5)
+    assert wait_for(replay_seen, step=0.5)
     assert set(counts_by_number(ledger, numbers).values()) == {1}
     assert len(counts_by_number(ledger, numbers)) == BACKLOG
     stack.check_all_alive()

@@ -91,6 +91,11 @@ class BackfillJobs:
         raw = self._redis.get(_job_key(job_id))
         return _decode(raw) if raw is not None else None
 
+    def claimable(self, job_id: str) -> bool:
+        """Whether a runner asking now would be given the job: queued, or its lease ran out."""
+        due_at = self._redis.zscore(_DUE, job_id)
+        return due_at is not None and due_at <= self._clock()
+
     def current(self, tenant_id: str) -> BackfillJob | None:
         job_id = self._redis.get(_current_key(tenant_id))
         return self.get(job_id.decode()) if job_id is not None else None

@@ -12,7 +12,7 @@ from invoicesync.errors import InvalidInput
 STATE_TTL_SECONDS = 600
 
 
-def _state_key(state: str) -> str:
+def state_key(state: str) -> str:
     return f"invoicesync:oauth-state:{state}"
 
 
@@ -26,7 +26,7 @@ class OAuthState:
     def issue(self, tenant_id: str, provider: str) -> str:
         state = secrets.token_urlsafe(32)
         binding = json.dumps({"tenant_id": tenant_id, "provider": provider})
-        self._redis.set(_state_key(state), binding, ex=self._ttl, nx=True)
+        self._redis.set(state_key(state), binding, ex=self._ttl, nx=True)
         return state
 
     def consume(self, state: str, provider: str) -> str:
@@ -34,7 +34,7 @@ class OAuthState:
         provider: InvalidInput."""
         if not state or len(state) > 128:
             raise InvalidInput("OAuth state is missing or malformed", field="state")
-        raw = self._redis.getdel(_state_key(state))
+        raw = self._redis.getdel(state_key(state))
         if raw is None:
             raise InvalidInput("OAuth state is unknown, expired or already used", field="state")
         binding = json.loads(raw)

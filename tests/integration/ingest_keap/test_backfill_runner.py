@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from tests.integration.ingest_keap.keap_side import (
     seed_orders,
     settings_environment,
 )
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -117,15 +117,16 @@ def test_a_2000_invoice_backfill_killed_half_way_resumes_and_publishes_every_inv
     log_path = tmp_path / "runner.log"
 
     first = start_runner(runner_settings, log_path)
-    deadline = time.monotonic() + 60
-    while (jobs.get(job.id).pages_done or 0) < 5:
+
+    def five_pages_done() -> bool:
         assert first.poll() is None, log_path.read_text()
-        assert time.monotonic() < deadline, log_path.read_text()
-        time.sleep(0.01)
+        return (jobs.get(job.id).pages_done or 0) >= 5
+
+    eventually(five_pages_done, "five pages of the backfill", step=0.01)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     at_kill = jobs.get(job.id)
-    time.sleep(runner_settings.backfill_lease_seconds + 0.2)  # the dead runner's lease runs out
+    eventually(lambda: jobs.claimable(job.id), "the dead runner's lease to run out")
     second = start_runner(runner_settings, log_path)
     assert second.wait(timeout=120) == 0, log_path.read_text()
 
@@ -173,7 +174,7 @@ def test_a_page_published_but_not_recorded_is_the_only_one_published_again(
     with pytest.raises(SystemExit):
         dying.run_next()
     dying.close()
-    time.sleep(0.4)
+    eventually(lambda: BackfillJobs(redis_client).claimable(job.id), "the lease to run out")
 
     run_until_idle(runner_settings, redis_client)
 

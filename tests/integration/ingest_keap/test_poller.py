@@ -16,6 +16,7 @@ from ingest.poller import KeapPoller, build_poller
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import ids_from, read_notifications, seed_orders
 from tests.integration.stores.local_servers import serving
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -47,10 +48,10 @@ def test_hooks_dropped_by_keap_are_caught_by_the_poll(
         check = ensure_hook_subscriptions(tenant_id, settings=poll_settings, client=redis_client)
         order_ids = seed_orders(keap, 25)
         keap.control("POST", "/_sandbox/keap/hooks/fire")
-        deadline = time.monotonic() + 10
-        while len(keap.control("GET", "/_sandbox/webhooks/deliveries")) < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        eventually(
+            lambda: len(keap.control("GET", "/_sandbox/webhooks/deliveries")) >= 2,
+            "Keap's (dropped) hook deliveries",
+        )
 
         polls = make_poller(poll_settings).run_once()
         messages = read_notifications(settings, tenant_id, expected=len(order_ids))
@@ -72,8 +73,9 @@ def test_the_cursor_advances_and_the_overlap_rereads_an_order_stamped_behind_it(
     # Another Keap node, two minutes behind, commits a change stamped before the cursor.
     keap.control("POST", "/_sandbox/clock", {"advance_seconds": -120})
     late_ids = seed_orders(keap, 2)
+    # Keap stamps whole seconds: the new orders come a few seconds after the cursor.
     keap.control("POST", "/_sandbox/clock", {"reset": True})
-    time.sleep(1.1)  # Keap stamps whole seconds: the new orders come a second after the cursor
+    keap.control("POST", "/_sandbox/clock", {"advance_seconds": 3})
     new_ids = seed_orders(keap, 2)
 
     second = poller.poll_tenant(tenant_id)

@@ -24,6 +24,8 @@ from invoicesync.kafka.consumer_loop import (
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 
+BROKER_OUTAGE_SECONDS = 1.0
+
 
 def notification(tenant: str, number: int) -> Envelope:
     return Envelope(
@@ -276,7 +278,7 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(
     producer.start()
     run_until(loop, lambda: len(received) >= 10, timeout=60)
     kafka_server.stop()
-    time.sleep(1)
+    time.sleep(BROKER_OUTAGE_SECONDS)  # the fault itself: the broker stays down a while
     kafka_server.start()
     producer.join(timeout=180)
     run_until(loop, lambda: len(received) == total, timeout=120)

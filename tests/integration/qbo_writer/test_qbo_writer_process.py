@@ -24,6 +24,7 @@ from tests.integration.qbo_writer.corpus import (
     qbo_tenant,
 )
 from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.waiting import DEADLINE_SECONDS, wait_for
 
 INVOICES = 90
 
@@ -57,15 +58,6 @@ def count(sandbox: QboSandbox, realm: str, tenant_id: str) -> int:
     return len(sandbox.query(realm, tenant_id, "select * from Invoice maxresults 1000"))
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_a_writer_killed_mid_batch_then_a_full_replay_leave_each_invoice_once(sandbox):
     client = redis_from_settings(sandbox.settings)
     tenant_id, _ = qbo_tenant(client)
@@ -81,20 +73,20 @@ def test_a_writer_killed_mid_batch_then_a_full_replay_leave_each_invoice_once(sa
     requests.put(f"{sandbox.base_url}/_sandbox/faults", json={"latency_ms": 400}, timeout=5)
     process = writer_process(sandbox)
     try:
-        assert wait_for(lambda: count(sandbox, realm, tenant_id) > 0, 60)
+        assert wait_for(lambda: count(sandbox, realm, tenant_id) > 0)
         os.kill(process.pid, signal.SIGKILL)
         process.wait(10)
         assert count(sandbox, realm, tenant_id) < INVOICES
         requests.put(f"{sandbox.base_url}/_sandbox/faults", json={"latency_ms": 0}, timeout=5)
         process = writer_process(sandbox)
-        assert wait_for(lambda: count(sandbox, realm, tenant_id) >= INVOICES, 90)
+        assert wait_for(lambda: count(sandbox, realm, tenant_id) >= INVOICES)
     finally:
         process.terminate()
         process.wait(20)
     # Everything again, from the start of the topic, under a consumer group of its own.
     loop = build_loop(sandbox.settings, group_id=f"replay-{tenant_id}")
     handled = 0
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while handled < INVOICES and time.monotonic() < deadline:
         handled += loop.poll_once()
     loop.close()

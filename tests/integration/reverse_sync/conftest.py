@@ -4,9 +4,7 @@ real broker, and tenants connected to them with ReverseSync switched on."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,17 +16,20 @@ from invoicesync.crypto import TokenCipher, generate_key
 from invoicesync.domain.canonical import Contact, Destination
 from invoicesync.domain.keap_order import KeapPayment
 from invoicesync.domain.tenant_settings import SyncSettings, TenantSettings
+from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.id_map import IdMap, MappedId
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
-from reverse_sync.main import ReverseSyncService, build_service
+from reverse_sync.main import GROUP_ID, ReverseSyncService, build_service
 from reverse_sync.webhook_app import create_app as create_webhook_app
 from tests.integration.qbo_writer.qbo_sandbox import qbo_sandbox
 from tests.integration.stores.local_servers import serving
 from tests.integration.transform.keap_stand_in import KeapStandIn, keap_stand_in
+from tests.waiting import eventually, finished_with_everything_published
 
 XERO_KEY = "xero-webhook-key-for-tests"
 QBO_VERIFIER = "qbo-verifier-token-for-tests"
@@ -187,11 +188,11 @@ class ReverseStack:
         requests.put(
             f"{self.xero_url}/_sandbox/xero/webhooks", json={"url": url, "key": XERO_KEY}, timeout=5
         ).raise_for_status()
-        wait_for(
+        eventually(
             lambda: requests.get(f"{self.xero_url}/_sandbox/xero/webhooks", timeout=5).json()[
                 "active"
             ],
-            what="Xero's intent-to-receive check",
+            "Xero's intent-to-receive check",
         )
 
     def subscribe_qbo_webhooks(self, format: str = "cloudevents") -> None:  # noqa: A002
@@ -206,6 +207,14 @@ class ReverseStack:
 
     def faults(self, base_url: str, **faults) -> None:
         requests.put(f"{base_url}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
+
+    def finish_delivered_webhooks(self) -> None:
+        """Wait until reverse-sync has handled every ledger notice published so far."""
+        finished_with_everything_published(
+            self.settings.kafka_bootstrap_servers,
+            GROUP_ID,
+            [topic_name(Topic.LEDGER_NOTIFICATIONS, self.settings)],
+        )
 
     def deliveries(self, base_url: str) -> list[dict]:
         return requests.get(f"{base_url}/_sandbox/webhooks/deliveries", timeout=5).json()
@@ -227,16 +236,6 @@ class ReverseStack:
         from invoicesync.clients.qbo import qbo_client_from_settings
 
         return qbo_client_from_settings(self.settings, self.redis)
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float = 20.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.stores.id_map import MappedId
-from tests.integration.reverse_sync.conftest import wait_for
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -27,7 +26,7 @@ def test_a_payment_entered_in_qbo_appears_once_on_the_keap_order(stack, format):
 
     payment_id = stack.qbo_payment(tenant, invoice_id, "45.00")
 
-    [recorded] = wait_for(
+    [recorded] = eventually(
         lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap"
     )
     assert recorded.amount == Decimal("45.00")
@@ -44,12 +43,12 @@ def test_duplicated_qbo_deliveries_still_record_the_payment_once(stack):
 
     stack.qbo_payment(tenant, invoice_id, "12.34")
 
-    wait_for(
+    eventually(
         lambda: sum(d["duplicated"] for d in stack.deliveries(stack.qbo_url)) >= 2,
         what="duplicated deliveries",
     )
-    wait_for(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
-    time.sleep(1.0)
+    eventually(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
+    stack.finish_delivered_webhooks()
     assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("12.34")]
 
 
@@ -59,7 +58,7 @@ def test_a_dropped_qbo_webhook_is_caught_by_change_data_capture(stack):
     tenant = stack.tenant(Destination.QBO)
     order, invoice_id = stack.synced_invoice(tenant)
     stack.qbo_payment(tenant, invoice_id, "70.00")
-    wait_for(
+    eventually(
         lambda: any(d["dropped"] for d in stack.deliveries(stack.qbo_url)),
         what="the dropped delivery",
     )
@@ -77,8 +76,8 @@ def test_a_qbo_payment_that_came_from_keap_is_not_written_back(stack):
 
     qbo_id = stack.qbo_payment(tenant, invoice_id, "30.00", note="Keap payment 8001 (Check)")
     stack.id_map().put(tenant.tenant_id, "qbo", "payment", "8001", MappedId(qbo_id, "hash"))
-    wait_for(lambda: len(stack.deliveries(stack.qbo_url)) >= 2, what="the webhooks")
-    time.sleep(1.0)
+    eventually(lambda: len(stack.deliveries(stack.qbo_url)) >= 2, what="the webhooks")
+    stack.finish_delivered_webhooks()
 
     assert stack.service.poller.poll_tenant(tenant.tenant_id) == []
     assert _reverse_payments(stack, tenant, order["id"]) == []

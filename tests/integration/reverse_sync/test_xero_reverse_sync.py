@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.stores.id_map import MappedId
-from tests.integration.reverse_sync.conftest import wait_for
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -26,7 +25,7 @@ def test_a_payment_entered_in_xero_appears_once_on_the_keap_order(stack):
 
     payment_id = stack.xero_payment(tenant, invoice_id, "40.00")
 
-    [recorded] = wait_for(
+    [recorded] = eventually(
         lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap"
     )
     assert recorded.amount == Decimal("40.00")
@@ -43,12 +42,12 @@ def test_duplicated_webhook_deliveries_still_record_the_payment_once(stack):
 
     stack.xero_payment(tenant, invoice_id, "25.50")
 
-    wait_for(
+    eventually(
         lambda: any(d["duplicated"] for d in stack.deliveries(stack.xero_url)),
         what="a duplicated delivery",
     )
-    wait_for(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
-    time.sleep(1.0)  # let the duplicate's handling finish
+    eventually(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
+    stack.finish_delivered_webhooks()
     assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("25.50")]
 
 
@@ -58,7 +57,7 @@ def test_a_dropped_webhook_is_caught_by_the_poll(stack):
     tenant = stack.tenant(Destination.XERO)
     order, invoice_id = stack.synced_invoice(tenant)
     stack.xero_payment(tenant, invoice_id, "60.00")
-    wait_for(
+    eventually(
         lambda: any(d["dropped"] for d in stack.deliveries(stack.xero_url)),
         what="the dropped delivery",
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from invoicesync.errors import InvalidInput
-from invoicesync.stores.oauth_state import OAuthState
+from invoicesync.stores.oauth_state import OAuthState, state_key
+from tests.waiting import eventually
 
 
 def test_a_state_names_its_tenant_once(store_redis, unique_name):
@@ -28,7 +27,7 @@ def test_a_state_issued_for_another_provider_is_refused(store_redis, unique_name
 def test_an_expired_or_invented_state_is_refused(store_redis, unique_name):
     states = OAuthState(store_redis, ttl_seconds=1)
     state = states.issue(unique_name, "qbo")
-    time.sleep(1.1)
+    eventually(lambda: store_redis.exists(state_key(state)) == 0, "the state's TTL to run out")
     with pytest.raises(InvalidInput):
         states.consume(state, "qbo")
     with pytest.raises(InvalidInput):

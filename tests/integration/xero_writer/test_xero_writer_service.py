@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -16,9 +15,11 @@ import requests
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
+from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.tokens import TokenStore
 from tests.unit.domain.canonical_builders import invoice, product
-from xero_writer.main import build_loop
+from tests.waiting import finished_with_everything_published, wait_for
+from xero_writer.main import GROUP_ID, build_loop
 
 pytestmark = pytest.mark.infra
 
@@ -63,15 +64,6 @@ def _numbers_unmetered(stack, tenant_id):
     return [row["InvoiceNumber"] for row in rows]
 
 
-def _wait_for(condition, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return False
-
-
 class _RunningLoop:
     def __init__(self, settings, group_id):
         self.loop = build_loop(settings, group_id)
@@ -86,6 +78,21 @@ class _RunningLoop:
     def __exit__(self, *_):
         self.loop.stop()
         self.thread.join(timeout=15)
+
+
+def _invoices_written_for(stack, tenant_id) -> int:
+    """Successful invoice PUTs for the tenant's organisation, from the sandbox's request log
+    (reading the organisation itself would spend the budget the storm has exhausted)."""
+    organisation = stack.client._xero_tenant_id_for(tenant_id)
+    return sum(
+        1
+        for entry in stack.control("GET", "/requests", params={"limit": 10_000})
+        if entry["method"] == "PUT"
+        and entry["path"].endswith("/Invoices")
+        and entry["status"] == 200
+        and entry["headers"].get("Xero-Tenant-Id", entry["headers"].get("xero-tenant-id"))
+        == organisation
+    )
 
 
 def _exhaust_minute_limit(stack, tenant_id):
@@ -105,20 +112,21 @@ def _exhaust_minute_limit(stack, tenant_id):
     assert 429 in statuses
 
 
-def test_a_429_storm_on_one_tenant_delays_another_by_at_most_two_seconds(xero_stack):
+def test_a_429_storm_on_one_tenant_does_not_hold_back_another(xero_stack):
     stormy = xero_stack.connect_tenant("stormy")
     calm = xero_stack.connect_tenant("calm")
     _exhaust_minute_limit(xero_stack, stormy)
     with _RunningLoop(xero_stack.settings, "storm"):
-        time.sleep(3)  # joined the group and assigned before the clock starts
         xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, _event(stormy, "s1"))
-        started = time.monotonic()
         xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, _event(calm, "c1"))
-        arrived = _wait_for(lambda: _numbers(xero_stack, calm) == ["K-c1"], timeout=10)
-        delay = time.monotonic() - started
+        arrived = wait_for(lambda: _numbers(xero_stack, calm) == ["K-c1"])
+        # Xero holds the stormy tenant back for the rest of its minute: a calm invoice that
+        # waited behind it would come only after the stormy one.
+        stormy_written_meanwhile = _invoices_written_for(xero_stack, stormy)
+        calm_written = _invoices_written_for(xero_stack, calm)
 
     assert arrived
-    assert delay <= 2.0
+    assert (calm_written, stormy_written_meanwhile) == (1, 0)
 
 
 def test_replaying_the_topic_from_the_start_creates_nothing_new(xero_stack):
@@ -128,23 +136,19 @@ def test_replaying_the_topic_from_the_start_creates_nothing_new(xero_stack):
             Topic.CANONICAL_EVENTS, _event(tenant_id, f"r{number}", number % 4)
         )
     with _RunningLoop(xero_stack.settings, "first"):
-        assert _wait_for(lambda: len(_numbers(xero_stack, tenant_id)) == 20, timeout=30)
+        assert wait_for(lambda: len(_numbers(xero_stack, tenant_id)) == 20)
     calls_before = sum(xero_stack.control("GET", "/counters").values())
 
-    with _RunningLoop(xero_stack.settings, "replay-from-start") as replay:
-        assert _wait_for(lambda: _committed_to_end(replay.loop), timeout=30)
+    with _RunningLoop(xero_stack.settings, "replay-from-start"):
+        _finish_published_events(xero_stack.settings, "replay-from-start")
 
     assert sorted(_numbers(xero_stack, tenant_id)) == sorted(f"K-r{n}" for n in range(20))
     assert sum(xero_stack.control("GET", "/counters").values()) - calls_before <= 1
 
 
-def _committed_to_end(loop) -> bool:
-    progress = loop._progress
-    return (
-        bool(progress)
-        and all(p.set_aside == set() for p in progress.values())
-        and all(p.next_to_commit is not None for p in progress.values() if p.finished_up_to >= 0)
-        and sum(p.finished_up_to + 1 for p in progress.values()) >= 20
+def _finish_published_events(settings, group_id: str) -> None:
+    finished_with_everything_published(
+        settings.kafka_bootstrap_servers, group_id, [topic_name(Topic.CANONICAL_EVENTS, settings)]
     )
 
 
@@ -161,14 +165,14 @@ def test_a_writer_killed_mid_backlog_and_restarted_creates_each_invoice_once(xer
 
     first = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
     try:
-        assert _wait_for(lambda: count() >= 50, timeout=60, step=0.2)
+        assert wait_for(lambda: count() >= 50, step=0.2)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         partial = count()
         second = subprocess.Popen([sys.executable, "-m", "xero_writer.main"], env=env)
         try:
-            assert _wait_for(lambda: count() >= 150, timeout=90, step=0.5)
-            time.sleep(2)  # anything duplicated would show up now
+            assert wait_for(lambda: count() >= 150, step=0.5)
+            _finish_published_events(xero_stack.settings, GROUP_ID)
         finally:
             second.terminate()
             second.wait(timeout=20)
