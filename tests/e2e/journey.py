@@ -15,7 +15,7 @@ from invoicesync.stores.tenants import poll_last_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
 from tests.stack import Stack
 
-HOOK_EVENT_KEYS_FOLLOWED = 9  # ingest.hook_subscriptions.REQUIRED_EVENT_KEYS
+HOOK_EVENT_KEYS_FOLLOWED = 9  # invoicesync.hook_subscriptions.REQUIRED_EVENT_KEYS
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, step: float = 0.1) -> Any:

@@ -10,10 +10,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SERVICE_PACKAGES = {
     "ingest": REPO / "services/ingest/ingest",
+    "admin": REPO / "services/admin/admin",
     "transform": REPO / "services/transform/transform",
     "xero_writer": REPO / "services/xero-writer/xero_writer",
     "qbo_writer": REPO / "services/qbo-writer/qbo_writer",
     "reverse_sync": REPO / "services/reverse-sync/reverse_sync",
+    "notifications": REPO / "services/notifications/notifications",
 }
 
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ingest.admin_app import create_app
-from ingest.admin_services import AdminServices
+from admin.admin_services import AdminServices
+from admin.app import create_app
 from invoicesync.stores.api_keys import Role
 from invoicesync.stores.tokens import connection_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
