@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from admin.stores.activity import ActivityLog
 from invoicesync.events import Envelope, EventType, SyncResult, Topic, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
-from invoicesync.stores.activity import ActivityLog
 from invoicesync.stores.redis_connection import redis_from_settings
 
 GROUP_ID = "invoicesync-activity"

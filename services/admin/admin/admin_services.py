@@ -8,6 +8,9 @@ import redis
 import requests
 
 from admin.reference_data import QboReferenceData, ReferenceData, XeroReferenceData
+from admin.stores.activity import ActivityLog
+from admin.stores.api_keys import ApiKeyStore
+from admin.stores.oauth_state import OAuthState
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
 from invoicesync.crypto import cipher_from_settings
@@ -15,8 +18,6 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.settings import Settings
 from invoicesync.stores.access_tokens import AccessTokens
-from invoicesync.stores.activity import ActivityLog
-from invoicesync.stores.api_keys import ApiKeyStore
 from invoicesync.stores.backfill_jobs import BackfillJobs
 from invoicesync.stores.limiter import (
     QBO_REALM,
@@ -26,7 +27,6 @@ from invoicesync.stores.limiter import (
     XERO_TENANT_CONCURRENCY,
     Limiter,
 )
-from invoicesync.stores.oauth_state import OAuthState
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
+from admin.replay import replay_topic
+from admin.stores.api_keys import ApiKeyStore, Role
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
 from invoicesync.events import Topic
-from invoicesync.replay import replay_topic
 from invoicesync.settings import Settings
-from invoicesync.stores.api_keys import ApiKeyStore, Role
 from invoicesync.stores.backfill_jobs import JobStatus
 from invoicesync.stores.redis_connection import redis_from_settings
 

@@ -9,6 +9,7 @@ from typing import Any
 from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.reference_data import reference_errors
+from admin.stores.api_keys import IssuedKey, Role
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
 from invoicesync.errors import InvalidInput, Transient
@@ -20,7 +21,6 @@ from invoicesync.events import (
     envelope_for,
 )
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
-from invoicesync.stores.api_keys import IssuedKey, Role
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.held_notifications import release_held
 from invoicesync.stores.tenants import Tenant

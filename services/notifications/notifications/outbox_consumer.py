@@ -11,7 +11,7 @@ from invoicesync.events import Envelope, EventType, Topic, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
-from invoicesync.stores.notification_outbox import NotificationOutbox
+from notifications.notification_outbox import NotificationOutbox
 
 GROUP_ID = "invoicesync-notifications"
 

@@ -16,7 +16,7 @@ from invoicesync.domain.digest import (
 )
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.events import SyncResult
-from invoicesync.stores.notification_outbox import DeliveryState, OutboxItem
+from notifications.notification_outbox import DeliveryState, OutboxItem
 from notifications.options import NotificationOptions
 
 

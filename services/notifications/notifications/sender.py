@@ -19,8 +19,8 @@ from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
-from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.tenants import Tenant
+from notifications.notification_outbox import NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.schedule import due_delivery
 

@@ -8,8 +8,8 @@ import pytest
 
 from admin.admin_services import AdminServices
 from admin.app import create_app
+from admin.stores.api_keys import Role
 from invoicesync.crypto import generate_key
-from invoicesync.stores.api_keys import Role
 
 
 @dataclass

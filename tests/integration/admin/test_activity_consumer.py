@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from admin.activity_consumer import activity_loop
+from admin.stores.activity import ActivityLog
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.stores.activity import ActivityLog
 from invoicesync.stores.redis_connection import redis_from_settings
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from admin.cli import run
-from invoicesync.stores.api_keys import ApiKeyStore, Role
+from admin.stores.api_keys import ApiKeyStore, Role
 from invoicesync.stores.redis_connection import redis_from_settings
 
 

@@ -10,7 +10,7 @@ import requests
 
 from admin.admin_services import AdminServices
 from admin.app import create_app
-from invoicesync.stores.api_keys import Role
+from admin.stores.api_keys import Role
 from invoicesync.stores.tokens import connection_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app

@@ -9,9 +9,9 @@ from email.message import EmailMessage
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.mail import SmtpMailer
 from invoicesync.stores.locks import Lease
-from invoicesync.stores.notification_outbox import NotificationOutbox
+from notifications.mail import SmtpMailer
+from notifications.notification_outbox import NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.outbox_consumer import build_consumer_loop
 from notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop

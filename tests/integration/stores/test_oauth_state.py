@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from admin.stores.oauth_state import OAuthState
 from invoicesync.errors import InvalidInput
-from invoicesync.stores.oauth_state import OAuthState
 
 
 def test_a_state_names_its_tenant_once(store_redis, unique_name):

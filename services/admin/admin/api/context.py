@@ -8,8 +8,8 @@ from flask import current_app, g, request
 from marshmallow import Schema
 
 from admin.admin_services import AdminServices
+from admin.stores.api_keys import ApiKey, Role
 from invoicesync.errors import InvalidInput
-from invoicesync.stores.api_keys import ApiKey, Role
 
 EXTENSION = "invoicesync.admin"
 

@@ -10,8 +10,8 @@ from admin.api.schemas import (
     DeadLetterReplaySchema,
     ReplayRequestSchema,
 )
+from admin.replay import list_dead_letters, replay_dead_letter, replay_topic
 from invoicesync.events import Topic
-from invoicesync.replay import list_dead_letters, replay_dead_letter, replay_topic
 
 replay_routes = Blueprint("replay", __name__, url_prefix="/api/v1")
 

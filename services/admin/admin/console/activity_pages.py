@@ -14,9 +14,9 @@ from admin.console.console_session import require_operator_page, require_tenant_
 from admin.console.health_chart import hourly_chart
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link
+from admin.replay import list_dead_letters, replay_dead_letter
+from admin.stores.api_keys import Role
 from invoicesync.errors import Transient
-from invoicesync.replay import list_dead_letters, replay_dead_letter
-from invoicesync.stores.api_keys import Role
 
 ACTIVITY_LABELS = {
     "outcome": "Outcome",

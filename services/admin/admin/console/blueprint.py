@@ -15,10 +15,10 @@ from admin.console.console_session import (
     signed_in_key,
 )
 from admin.console.csrf import CsrfRefused, check_csrf, csrf_token
+from admin.stores.api_keys import Role
 from admin.tenant_operations import TenantNotFound
 from invoicesync.errors import Transient
 from invoicesync.settings import Settings
-from invoicesync.stores.api_keys import Role
 
 console_routes = Blueprint(
     "console",

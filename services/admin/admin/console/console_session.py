@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import g, session
 
 from admin.api.context import services
+from admin.stores.api_keys import ApiKey, Role
 from invoicesync.crypto import cipher_from_settings
 from invoicesync.errors import InvalidInput
-from invoicesync.stores.api_keys import ApiKey, Role
 
 SESSION_KEY = "api_key"
 

@@ -16,7 +16,7 @@ from admin.console.console_session import (
     signed_in_key,
 )
 from admin.console.plain_words import field_errors
-from invoicesync.stores.api_keys import ApiKey, Role
+from admin.stores.api_keys import ApiKey, Role
 
 
 def home_for(key: ApiKey) -> str:

@@ -23,7 +23,7 @@ from invoicesync.domain.money import to_cents
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.domain.xero_rounding import reconcile_xero_invoice
 from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
-from invoicesync.writing.xero_contacts import XeroContacts
+from xero_writer.xero_contacts import XeroContacts
 
 log = logging.getLogger(__name__)
 
