@@ -22,8 +22,8 @@ from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
-from invoicesync.writing.qbo_ledger import QboLedgerWriter
 from qbo_writer.main import build_loop
+from qbo_writer.qbo_ledger import QboLedgerWriter
 from tests.integration.qbo_writer.corpus import (
     corpus_invoice,
     events_for,

@@ -289,9 +289,9 @@ def _stack_settings(kafka_address: str, redis_address: str) -> Settings:
 
 
 def _operator_key(env: dict[str, str], key_file: Path) -> str:
-    """The operator key the way a developer gets one: `python -m ingest.admin_cli dev-key`."""
+    """The operator key the way a developer gets one: `python -m admin.cli dev-key`."""
     result = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "ingest.admin_cli", "dev-key", "--file", str(key_file)],
+        [str(VENV_BIN / "python"), "-m", "admin.cli", "dev-key", "--file", str(key_file)],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -78,8 +78,8 @@ up() {
     while IFS=$'\t' read -r name module port command; do
         start_process "$name" "$module" "$port" "${command//\$BIN/$bin}"
     done < <(each_process)
-    if present "ingest.admin_cli"; then
-        "$bin/python" -m ingest.admin_cli dev-key
+    if present "admin.cli"; then
+        "$bin/python" -m admin.cli dev-key
     fi
     cat <<EOT
 

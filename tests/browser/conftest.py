@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from ingest.activity import activity_loop
-from ingest.admin_app import create_app
-from ingest.admin_services import AdminServices
+from admin.activity_consumer import activity_loop
+from admin.admin_services import AdminServices
+from admin.app import create_app
 from ingest.backfill_runner import BackfillRunner
 from invoicesync.crypto import generate_key
 from invoicesync.settings import Settings

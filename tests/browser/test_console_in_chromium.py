@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ingest import tenant_operations as operations
+from admin import tenant_operations as operations
 from invoicesync.domain.canonical import Destination
 
 pytestmark = [pytest.mark.browser, pytest.mark.infra]

@@ -16,7 +16,7 @@ from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
 from tests.stack import Stack
 from tests.waiting import eventually, wait_for
 
-HOOK_EVENT_KEYS_FOLLOWED = 9  # ingest.hook_subscriptions.REQUIRED_EVENT_KEYS
+HOOK_EVENT_KEYS_FOLLOWED = 9  # invoicesync.hook_subscriptions.REQUIRED_EVENT_KEYS
 
 
 @dataclass

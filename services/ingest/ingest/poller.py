@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 import redis
 
 from ingest.backfill_runner import BackfillRunner
-from ingest.hook_subscriptions import HookSubscriptions
 from ingest.keap_order_notices import order_notices
 from ingest.keap_poll_cursor import PollCursors
 from invoicesync.clients.keap import KeapClient, keap_client_from_settings
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import NotificationSource
+from invoicesync.hook_subscriptions import HookSubscriptions
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging

@@ -12,7 +12,7 @@ from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.writing.flow import CanonicalEventWriter
 from invoicesync.writing.held_payments import HeldPayments
-from invoicesync.writing.qbo_ledger import QboLedgerWriter
+from qbo_writer.qbo_ledger import QboLedgerWriter
 
 
 def qbo_event_writer(

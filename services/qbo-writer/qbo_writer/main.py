@@ -7,9 +7,9 @@ from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
-from invoicesync.writing.qbo_ledger import QBO_MAX_BATCH
 from invoicesync.writing.writer_loop import writer_loop
 from qbo_writer.handler import qbo_event_writer
+from qbo_writer.qbo_ledger import QBO_MAX_BATCH
 
 GROUP_ID = "invoicesync-qbo-writer"
 

@@ -19,11 +19,6 @@ from flask import Blueprint, Flask, Response, current_app, request
 from invoicesync.errors import InvalidInput
 from invoicesync.events import EventType, Topic, envelope_for
 from invoicesync.http.app_factory import create_service_app, error_body
-from invoicesync.http.webhook_signatures import (
-    INTUIT_SIGNATURE_HEADER,
-    XERO_SIGNATURE_HEADER,
-    signature_matches,
-)
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
@@ -33,6 +28,11 @@ from reverse_sync.webhook_payloads import (
     AddressedNotification,
     qbo_notifications,
     xero_notifications,
+)
+from reverse_sync.webhook_signatures import (
+    INTUIT_SIGNATURE_HEADER,
+    XERO_SIGNATURE_HEADER,
+    signature_matches,
 )
 
 log = logging.getLogger(__name__)

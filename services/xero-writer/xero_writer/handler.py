@@ -9,8 +9,8 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import IdMap
 from invoicesync.writing.flow import CanonicalEventWriter, TenantSettingsSource
 from invoicesync.writing.held_payments import HeldPayments
-from invoicesync.writing.xero_contacts import XeroContacts
-from invoicesync.writing.xero_ledger import XeroLedger
+from xero_writer.xero_contacts import XeroContacts
+from xero_writer.xero_ledger import XeroLedger
 
 
 def xero_event_writer(

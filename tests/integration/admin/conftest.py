@@ -6,10 +6,10 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from ingest.admin_app import create_app
-from ingest.admin_services import AdminServices
+from admin.admin_services import AdminServices
+from admin.app import create_app
+from admin.stores.api_keys import Role
 from invoicesync.crypto import generate_key
-from invoicesync.stores.api_keys import Role
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.admin_cli import run
-from invoicesync.stores.api_keys import ApiKeyStore, Role
+from admin.cli import run
+from admin.stores.api_keys import ApiKeyStore, Role
 from invoicesync.stores.redis_connection import redis_from_settings
 
 

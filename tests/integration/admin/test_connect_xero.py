@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ingest.admin_app import create_app
-from ingest.admin_services import AdminServices
-from invoicesync.stores.api_keys import Role
+from admin.admin_services import AdminServices
+from admin.app import create_app
+from admin.stores.api_keys import Role
 from invoicesync.stores.tokens import connection_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app

@@ -6,7 +6,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
-from ingest.tenant_operations import create_tenant
+from admin.tenant_operations import create_tenant
 from invoicesync.domain.canonical import Destination
 
 MAX_EXAMPLES = 8

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from admin.stores.oauth_state import OAuthState
 from invoicesync.clients.oauth import OAuthClient, OAuthInvalidGrant, OAuthRejected
 from invoicesync.errors import Transient
 from invoicesync.settings import Settings
-from invoicesync.stores.oauth_state import OAuthState
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.keap.app import create_app as create_keap_app

@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from ingest import tenant_operations as operations
-from ingest.admin_app import create_app
-from ingest.admin_services import AdminServices
+from admin import tenant_operations as operations
+from admin.admin_services import AdminServices
+from admin.app import create_app
 from invoicesync.crypto import generate_key
 from invoicesync.domain.canonical import Destination
 

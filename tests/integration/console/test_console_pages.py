@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from invoicesync.stores.api_keys import Role
+from admin.stores.api_keys import Role
 
 pytestmark = pytest.mark.infra
 

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 from flask import Flask, Response, request
 
-from ingest.hook_subscriptions import (
+from ingest.hooks_app import create_app as create_hooks_app
+from invoicesync.hook_subscriptions import (
     REQUIRED_EVENT_KEYS,
     ensure_hook_subscriptions,
     keap_hook_url,
 )
-from ingest.hooks_app import create_app as create_hooks_app
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import seed_orders
 from tests.integration.stores.local_servers import serving

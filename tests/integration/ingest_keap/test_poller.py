@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
-from ingest.hook_subscriptions import ensure_hook_subscriptions
 from ingest.hooks_app import create_app as create_hooks_app
 from ingest.keap_poll_cursor import PollCursors
 from ingest.poller import KeapPoller, build_poller
+from invoicesync.hook_subscriptions import ensure_hook_subscriptions
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import ids_from, read_notifications, seed_orders
 from tests.integration.stores.local_servers import serving

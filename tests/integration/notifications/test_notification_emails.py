@@ -6,15 +6,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from ingest.notifications.options import NotificationOptions
-from ingest.notifications.outbox_consumer import build_consumer_loop
-from ingest.notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.mail import SmtpMailer
 from invoicesync.stores.locks import Lease
-from invoicesync.stores.notification_outbox import NotificationOutbox
+from notifications.mail import SmtpMailer
+from notifications.notification_outbox import NotificationOutbox
+from notifications.options import NotificationOptions
+from notifications.outbox_consumer import build_consumer_loop
+from notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
 
 OPTIONS = NotificationOptions(
     window_seconds=300, daily_hour=7, retry_base_seconds=30, retry_max_seconds=600

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.notifications.options import NotificationOptions
 from invoicesync.settings import SettingsError
+from notifications.options import NotificationOptions
 
 
 def test_knobs_come_from_invoicesync_notify_variables_with_defaults_for_the_rest():

@@ -13,11 +13,11 @@ from kafka import KafkaConsumer, TopicPartition
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import Topic, envelope_from_bytes, payload_of
-from invoicesync.http.webhook_signatures import hmac_sha256_base64
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import connection_key
 from reverse_sync.webhook_app import create_app
+from reverse_sync.webhook_signatures import hmac_sha256_base64
 from tests.integration.stores.local_servers import serving
 
 pytestmark = pytest.mark.infra

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from admin.stores.oauth_state import OAuthState, state_key
 from invoicesync.errors import InvalidInput
-from invoicesync.stores.oauth_state import OAuthState, state_key
 from tests.waiting import eventually
 
 

@@ -14,9 +14,9 @@ from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
 from invoicesync.stores.id_map import IdMap
 from invoicesync.writing.flow import CanonicalEventWriter
 from invoicesync.writing.held_payments import HeldPayments
-from invoicesync.writing.xero_contacts import XeroContacts
-from invoicesync.writing.xero_ledger import XeroLedger
 from tests.unit.domain.canonical_builders import charge, contact, invoice, payment, product
+from xero_writer.xero_contacts import XeroContacts
+from xero_writer.xero_ledger import XeroLedger
 
 pytestmark = pytest.mark.infra
 

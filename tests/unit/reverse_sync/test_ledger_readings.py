@@ -11,7 +11,6 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.domain.keap_order import KeapPayment
 from invoicesync.domain.ledger_to_keap import DestinationPayment
 from invoicesync.errors import InvalidInput
-from invoicesync.http.webhook_signatures import hmac_sha256_base64, signature_matches
 from reverse_sync.keap_recorder import carries_marker
 from reverse_sync.ledger_payments import (
     LedgerPaymentKind,
@@ -19,6 +18,7 @@ from reverse_sync.ledger_payments import (
     xero_ledger_payment,
 )
 from reverse_sync.webhook_payloads import qbo_notifications, xero_notifications
+from reverse_sync.webhook_signatures import hmac_sha256_base64, signature_matches
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

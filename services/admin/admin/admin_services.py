@@ -1,0 +1,113 @@
+"""What the admin API and the operator CLI work with: one Redis, one publisher, the stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import redis
+import requests
+
+from admin.reference_data import QboReferenceData, ReferenceData, XeroReferenceData
+from admin.stores.activity import ActivityLog
+from admin.stores.api_keys import ApiKeyStore
+from admin.stores.oauth_state import OAuthState
+from invoicesync.clients.oauth import OAuthClient
+from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.crypto import cipher_from_settings
+from invoicesync.domain.canonical import Destination
+from invoicesync.kafka.publisher import Publisher
+from invoicesync.settings import Settings
+from invoicesync.stores.access_tokens import AccessTokens
+from invoicesync.stores.backfill_jobs import BackfillJobs
+from invoicesync.stores.limiter import (
+    QBO_REALM,
+    QBO_REALM_CONCURRENCY,
+    XERO_APP,
+    XERO_TENANT,
+    XERO_TENANT_CONCURRENCY,
+    Limiter,
+)
+from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
+from invoicesync.stores.tokens import TokenStore
+
+PROVIDERS = ("keap", "xero", "qbo")
+
+
+@dataclass
+class AdminServices:
+    settings: Settings
+    redis: redis.Redis
+    publisher: Publisher
+    tokens: TokenStore
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, publish_timeout_seconds: float = 10.0
+    ) -> AdminServices:
+        """Clients connect lazily, so this is safe before a gunicorn fork."""
+        client = redis_from_settings(settings)
+        return cls(
+            settings=settings,
+            redis=client,
+            publisher=Publisher(settings, timeout_seconds=publish_timeout_seconds),
+            tokens=TokenStore(client, cipher_from_settings(settings)),
+        )
+
+    @property
+    def tenants(self) -> TenantStore:
+        return TenantStore(self.redis)
+
+    @property
+    def api_keys(self) -> ApiKeyStore:
+        return ApiKeyStore(self.redis)
+
+    @property
+    def activity(self) -> ActivityLog:
+        return ActivityLog(self.redis)
+
+    @property
+    def backfill_jobs(self) -> BackfillJobs:
+        return BackfillJobs(self.redis)
+
+    @property
+    def oauth_state(self) -> OAuthState:
+        return OAuthState(self.redis)
+
+    def oauth_client(self, provider: str) -> OAuthClient:
+        return OAuthClient(self.settings.endpoints(provider), provider, self.session)
+
+    def redirect_uri(self, provider: str) -> str:
+        return f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/{provider}/callback"
+
+    def reference_data(self, tenant_id: str, destination: Destination) -> ReferenceData | None:
+        """The destination's lists for this tenant, or None while it is not connected."""
+        provider = destination.value
+        connection = self.tokens.load(provider, tenant_id)
+        if connection is None or connection.status != "connected":
+            return None
+        api_base = self.settings.endpoints(provider).api_base
+        http = self._provider_http(provider)
+        if destination is Destination.XERO:
+            return XeroReferenceData(http, api_base, tenant_id, connection.external_id)
+        return QboReferenceData(http, api_base, tenant_id, connection.external_id)
+
+    def _provider_http(self, provider: str) -> ProviderHttp:
+        access = AccessTokens(self.tokens, self.oauth_client, self.redis)
+        rules = XERO_TENANT + XERO_APP if provider == "xero" else QBO_REALM
+        concurrency = XERO_TENANT_CONCURRENCY if provider == "xero" else QBO_REALM_CONCURRENCY
+        return ProviderHttp(
+            provider,
+            self.session,
+            access,
+            Limiter(self.redis),
+            rules_for=lambda _tenant_id: rules,
+            scope_key_for=lambda tenant_id: f"{provider}:{tenant_id}",
+            concurrency_for=lambda _tenant_id: concurrency,
+        )
+
+    def close(self) -> None:
+        self.publisher.close()
+        self.session.close()
+        self.redis.close()

@@ -1,0 +1,31 @@
+"""The activity log: what happened to each invoice and payment, newest first, paged."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from admin import tenant_operations as operations
+from admin.api.context import load_query, require_tenant_access, services
+from admin.api.schemas import ActivityQuerySchema
+
+activity_routes = Blueprint("activity", __name__, url_prefix="/api/v1/tenants")
+
+
+@activity_routes.get("/<tenant_id>/activity")
+def activity(tenant_id: str):
+    require_tenant_access(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    query = load_query(ActivityQuerySchema())
+    page = services().activity.page(
+        tenant.id,
+        outcome=query["outcome"],
+        query=query["q"],
+        since=query["since"],
+        cursor=query["cursor"],
+        limit=query["limit"],
+    )
+    return jsonify(
+        entries=[entry.to_json() for entry in page.entries],
+        next_cursor=page.next_cursor,
+        hourly=services().activity.hourly_counts(tenant.id),
+    )

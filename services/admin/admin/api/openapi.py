@@ -1,0 +1,183 @@
+"""The OpenAPI 3 document of the admin API, generated from its marshmallow schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+
+from admin.api import schemas
+
+openapi_routes = Blueprint("openapi", __name__)
+
+_JSON = "application/json"
+_TENANT = {"in": "path", "name": "tenant_id", "required": True, "schema": {"type": "string"}}
+_PROVIDER = {
+    "in": "path",
+    "name": "provider",
+    "required": True,
+    "schema": {"type": "string", "enum": ["keap", "xero", "qbo"]},
+}
+_ERRORS = {
+    status: {"description": text, "content": {_JSON: {"schema": "Error"}}}
+    for status, text in (
+        ("400", "invalid input; `error.field` names the field"),
+        ("401", "no or unknown API key"),
+        ("403", "the key may not act for this tenant"),
+        ("404", "no such tenant"),
+        ("409", "processing cannot be switched on yet"),
+        ("503", "Kafka or Redis unavailable; retry"),
+    )
+}
+
+
+def _operation(
+    summary: str,
+    *,
+    ok: str = "200",
+    response: Any = None,
+    body: Any = None,
+    query: Any = None,
+    path: tuple[dict, ...] = (),
+    public: bool = False,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "parameters": [*path] + ([{"in": "query", "schema": query}] if query else []),
+        "responses": {ok: {"description": summary}, **_ERRORS},
+    }
+    if response is not None:
+        operation["responses"][ok]["content"] = {_JSON: {"schema": response}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {_JSON: {"schema": body}}}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _paths() -> dict[str, dict[str, dict[str, Any]]]:
+    tenant = (_TENANT,)
+    return {
+        "/api/v1/tenants": {
+            "post": _operation(
+                "create a tenant (operator)",
+                ok="201",
+                body=schemas.TenantCreateSchema,
+                response=schemas.TenantSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}": {
+            "get": _operation("a tenant", path=tenant, response=schemas.TenantSchema)
+        },
+        "/api/v1/tenants/{tenant_id}/settings": {
+            "get": _operation(
+                "the tenant's settings", path=tenant, response=schemas.SettingsDocumentSchema
+            ),
+            "put": _operation(
+                "replace the tenant's settings (left-out fields take their defaults)",
+                path=tenant,
+                body=schemas.SettingsDocumentSchema,
+                response=schemas.SettingsDocumentSchema,
+            ),
+        },
+        "/api/v1/tenants/{tenant_id}/processing": {
+            "put": _operation(
+                "switch processing on or off", path=tenant, body=schemas.ProcessingSchema
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/connect/{provider}": {
+            "get": _operation(
+                "redirect to the provider's consent page", ok="302", path=(_TENANT, _PROVIDER)
+            )
+        },
+        "/api/v1/oauth/{provider}/callback": {
+            "get": _operation(
+                "the provider's redirect back with a code",
+                path=(_PROVIDER,),
+                query=schemas.OAuthCallbackQuerySchema,
+                response=schemas.ConnectionSchema,
+                public=True,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/sync": {
+            "post": _operation(
+                "Sync ID: publish one invoice now",
+                ok="202",
+                path=tenant,
+                body=schemas.SyncRequestSchema,
+                response=schemas.SyncAcceptedSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/backfill": {
+            "post": _operation(
+                "start a backfill (or get the one running)",
+                ok="202",
+                path=tenant,
+                body=schemas.BackfillRequestSchema,
+                response=schemas.BackfillJobSchema,
+            ),
+            "get": _operation(
+                "the backfill's progress", path=tenant, response=schemas.BackfillJobSchema
+            ),
+        },
+        "/api/v1/tenants/{tenant_id}/activity": {
+            "get": _operation(
+                "the activity log, newest first",
+                path=tenant,
+                query=schemas.ActivityQuerySchema,
+                response=schemas.ActivityPageSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/status": {
+            "get": _operation(
+                "connections, last poll, consumer lag, counts",
+                path=tenant,
+                response=schemas.StatusSchema,
+            )
+        },
+        "/api/v1/replay": {
+            "post": _operation(
+                "replay a tenant's topic from a time (operator)",
+                body=schemas.ReplayRequestSchema,
+                response=schemas.ReplayedSchema,
+            )
+        },
+        "/api/v1/dlq": {
+            "get": _operation(
+                "dead letters, newest first (operator)",
+                query=schemas.DeadLetterQuerySchema,
+                response=schemas.DeadLetterListSchema,
+            )
+        },
+        "/api/v1/dlq/replay": {
+            "post": _operation(
+                "replay one dead letter, once (operator)",
+                body=schemas.DeadLetterReplaySchema,
+                response=schemas.DeadLetterReplayedSchema,
+            )
+        },
+    }
+
+
+def build_openapi(server_url: str) -> dict[str, Any]:
+    spec = APISpec(
+        title="InvoiceSync admin API",
+        version="1",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        servers=[{"url": server_url}],
+        security=[{"bearer": []}],
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=schemas.ErrorSchema)
+    for path, operations in _paths().items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+@openapi_routes.get("/api/v1/openapi.json")
+def openapi_document():
+    settings = current_app.config["SETTINGS"]
+    return jsonify(build_openapi(settings.public_base_url))

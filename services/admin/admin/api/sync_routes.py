@@ -1,0 +1,52 @@
+"""Sync ID and backfill: publish one invoice now, or a tenant's history from a start point."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from admin import tenant_operations as operations
+from admin.api.context import load_body, require_tenant_access, services
+from admin.api.schemas import BackfillRequestSchema, SyncRequestSchema
+from invoicesync.stores.backfill_jobs import BackfillJob, start_point_json
+
+sync_routes = Blueprint("sync", __name__, url_prefix="/api/v1/tenants")
+
+
+def backfill_json(job: BackfillJob) -> dict:
+    return {
+        "id": job.id,
+        "tenant_id": job.tenant_id,
+        "status": job.status.value,
+        "start": start_point_json(job.start),
+        "pages_done": job.pages_done,
+        "published": job.published,
+        "estimated_total": job.estimated_total,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "error": job.error,
+    }
+
+
+@sync_routes.post("/<tenant_id>/sync")
+def sync_invoice(tenant_id: str):
+    require_tenant_access(tenant_id)
+    request = load_body(SyncRequestSchema())
+    event_id = operations.request_invoice_sync(services(), tenant_id, request["invoice_id"])
+    return jsonify(notification_id=event_id, invoice_id=request["invoice_id"]), 202
+
+
+@sync_routes.post("/<tenant_id>/backfill")
+def start_backfill(tenant_id: str):
+    require_tenant_access(tenant_id)
+    request = load_body(BackfillRequestSchema())
+    job, created = operations.start_backfill(services(), tenant_id, request["start"])
+    return jsonify(backfill_json(job)), 202 if created else 200
+
+
+@sync_routes.get("/<tenant_id>/backfill")
+def backfill_progress(tenant_id: str):
+    require_tenant_access(tenant_id)
+    job = operations.backfill_progress(services(), tenant_id)
+    if job is None:
+        return jsonify(status="none"), 200
+    return jsonify(backfill_json(job))

@@ -1,0 +1,74 @@
+"""Tenants, their settings, the processing switch and their status."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from admin import tenant_operations as operations
+from admin.api.context import (
+    load_body,
+    require_operator,
+    require_tenant_access,
+    services,
+)
+from admin.api.schemas import ProcessingSchema, SettingsDocumentSchema, TenantCreateSchema
+from invoicesync.stores.tenants import Tenant
+from invoicesync.tenant_settings_schema import settings_to_json
+
+tenant_routes = Blueprint("tenants", __name__, url_prefix="/api/v1/tenants")
+
+
+def tenant_json(tenant: Tenant) -> dict:
+    return {
+        "id": tenant.id,
+        "name": tenant.name,
+        "destination": tenant.destination.value,
+        "created_at": tenant.created_at.isoformat(),
+        "hook_url": operations.hook_url(services(), tenant),
+        "settings_saved": tenant.settings_saved,
+    }
+
+
+@tenant_routes.post("")
+def create_tenant():
+    require_operator()
+    request = load_body(TenantCreateSchema())
+    tenant, key = operations.create_tenant(services(), request["name"], request["destination"])
+    return jsonify(tenant_json(tenant) | {"api_key": key.secret}), 201
+
+
+@tenant_routes.get("/<tenant_id>")
+def get_tenant(tenant_id: str):
+    require_tenant_access(tenant_id)
+    return jsonify(tenant_json(operations.require_tenant(services(), tenant_id)))
+
+
+@tenant_routes.get("/<tenant_id>/settings")
+def get_settings(tenant_id: str):
+    require_tenant_access(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    settings = services().tenants.settings(tenant.id)
+    return jsonify(settings_to_json(settings) | {"saved": tenant.settings_saved})
+
+
+@tenant_routes.put("/<tenant_id>/settings")
+def put_settings(tenant_id: str):
+    require_tenant_access(tenant_id)
+    operations.require_tenant(services(), tenant_id)
+    settings = load_body(SettingsDocumentSchema())
+    saved = operations.save_settings(services(), tenant_id, settings)
+    return jsonify(settings_to_json(saved) | {"saved": True})
+
+
+@tenant_routes.put("/<tenant_id>/processing")
+def put_processing(tenant_id: str):
+    require_tenant_access(tenant_id)
+    request = load_body(ProcessingSchema())
+    settings = operations.set_processing(services(), tenant_id, request["enabled"])
+    return jsonify({"processing_enabled": settings.sync.processing_enabled})
+
+
+@tenant_routes.get("/<tenant_id>/status")
+def get_status(tenant_id: str):
+    require_tenant_access(tenant_id)
+    return jsonify(operations.tenant_status(services(), tenant_id))

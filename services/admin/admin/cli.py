@@ -1,0 +1,146 @@
+"""The operator CLI: `python -m admin.cli <command>`; the same operations as the API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+from admin import tenant_operations as operations
+from admin.admin_services import AdminServices
+from admin.replay import replay_topic
+from admin.stores.api_keys import ApiKeyStore, Role
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
+from invoicesync.events import Topic
+from invoicesync.settings import Settings
+from invoicesync.stores.backfill_jobs import JobStatus
+from invoicesync.stores.redis_connection import redis_from_settings
+
+DEV_KEY_FILE = Path("var/dev-operator-key")
+BAR_WIDTH = 40
+
+
+def dev_key(settings: Settings, key_file: Path) -> str:
+    """The local operator key: made once, kept in `key_file`, re-registered if Redis lost it."""
+    store = ApiKeyStore(redis_from_settings(settings))
+    if key_file.exists():
+        secret = key_file.read_text().strip()
+        if store.authenticate(secret) is not None:
+            return secret
+    issued = store.issue(Role.OPERATOR, label="local development")
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(issued.secret + "\n")
+    os.chmod(key_file, 0o600)
+    return issued.secret
+
+
+def _start_point(args: argparse.Namespace) -> StartPoint | None:
+    if args.from_invoice:
+        return StartPoint(StartPointKind.INVOICE_ID, invoice_id=args.from_invoice)
+    if args.from_date:
+        return StartPoint(StartPointKind.DATE, on_date=date.fromisoformat(args.from_date))
+    if args.from_first:
+        return StartPoint(StartPointKind.FIRST_INVOICE)
+    return None
+
+
+def _progress_line(published: int, total: int | None, pages: int, status: str) -> str:
+    if total:
+        done = min(BAR_WIDTH, BAR_WIDTH * published // max(total, 1))
+        bar = "#" * done + "-" * (BAR_WIDTH - done)
+        return f"[{bar}] {published}/{total} invoices, {pages} pages, {status}"
+    return f"{published} invoices published, {pages} pages, {status}"
+
+
+def _backfill(services: AdminServices, args: argparse.Namespace) -> int:
+    job, created = operations.start_backfill(services, args.tenant, _start_point(args))
+    print(f"backfill {job.id} {'queued' if created else 'already ' + job.status.value}")
+    while args.watch:
+        job = services.backfill_jobs.get(job.id) or job
+        line = _progress_line(job.published, job.estimated_total, job.pages_done, job.status)
+        print(f"\r{line}", end="", flush=True)
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            print()
+            return 0 if job.status is JobStatus.DONE else 1
+        time.sleep(args.interval)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invoicesync", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create-tenant", help="create a tenant and its API key")
+    create.add_argument("--name", required=True)
+    create.add_argument("--destination", required=True, choices=[d.value for d in Destination])
+    connect = commands.add_parser("connect", help="print the URL that connects a provider")
+    connect.add_argument("tenant")
+    connect.add_argument("provider", choices=["keap", "xero", "qbo"])
+    sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
+    sync.add_argument("tenant")
+    sync.add_argument("invoice_id")
+    backfill = commands.add_parser("backfill", help="start a backfill and show its progress")
+    backfill.add_argument("tenant")
+    start = backfill.add_mutually_exclusive_group()
+    start.add_argument("--from-first", action="store_true")
+    start.add_argument("--from-invoice", type=int)
+    start.add_argument("--from-date", help="YYYY-MM-DD")
+    backfill.add_argument("--watch", action=argparse.BooleanOptionalAction, default=True)
+    backfill.add_argument("--interval", type=float, default=1.0)
+    replay = commands.add_parser("replay", help="replay a tenant's topic from a time")
+    replay.add_argument("--topic", required=True, choices=[t.value for t in Topic])
+    replay.add_argument("--tenant", required=True)
+    replay.add_argument("--from-time", required=True, help="ISO-8601 with a UTC offset")
+    status = commands.add_parser("status", help="a tenant's connections, last poll, lag, counts")
+    status.add_argument("tenant")
+    key = commands.add_parser("dev-key", help="the local operator API key (made once)")
+    key.add_argument("--file", type=Path, default=DEV_KEY_FILE)
+    return parser
+
+
+def run(argv: list[str], settings: Settings) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "dev-key":
+        print(dev_key(settings, args.file))
+        return 0
+    if args.command == "replay":
+        from_time = datetime.fromisoformat(args.from_time)
+        if from_time.tzinfo is None:
+            raise SystemExit("--from-time needs a UTC offset, e.g. 2026-01-01T00:00:00+00:00")
+        print(replay_topic(settings, Topic(args.topic), args.tenant, from_time), "replayed")
+        return 0
+    services = AdminServices.from_settings(settings)
+    try:
+        if args.command == "create-tenant":
+            tenant, key = operations.create_tenant(
+                services, args.name, Destination(args.destination)
+            )
+            print(f"tenant   {tenant.id}\nhook url {operations.hook_url(services, tenant)}")
+            print(f"api key  {key.secret}   (shown once)")
+        elif args.command == "connect":
+            print(operations.connect_url(services, args.tenant, args.provider))
+        elif args.command == "sync-id":
+            event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
+            print(f"invoice {args.invoice_id} queued (notification {event_id})")
+        elif args.command == "backfill":
+            return _backfill(services, args)
+        elif args.command == "status":
+            print(json.dumps(operations.tenant_status(services, args.tenant), indent=2))
+        return 0
+    except operations.TenantNotFound as exc:
+        print(f"no such tenant: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+
+
+def main() -> None:
+    sys.exit(run(sys.argv[1:], Settings.from_env()))
+
+
+if __name__ == "__main__":
+    main()

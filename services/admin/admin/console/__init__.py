@@ -1,0 +1,12 @@
+"""The web console: the admin API's operations as server-rendered pages for bookkeepers."""
+
+from admin.console import (  # noqa: F401 - importing a page module registers its routes
+    activity_pages,
+    connection_pages,
+    settings_pages,
+    sign_in_pages,
+    sync_pages,
+)
+from admin.console.blueprint import console_routes
+
+__all__ = ["console_routes"]

@@ -1,0 +1,112 @@
+"""Activity (newest first, filtered, linked to the destination) and Health (chart, lag, last
+poll, and the operator's dead-letter list with replay)."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from admin import tenant_operations as operations
+from admin.api.context import services
+from admin.api.schemas import ActivityQuerySchema, DeadLetterReplaySchema
+from admin.console.blueprint import console_routes
+from admin.console.console_session import require_operator_page, require_tenant_page
+from admin.console.health_chart import hourly_chart
+from admin.console.plain_words import field_errors
+from admin.console.side_by_side import destination_link
+from admin.replay import list_dead_letters, replay_dead_letter
+from admin.stores.api_keys import Role
+from invoicesync.errors import Transient
+
+ACTIVITY_LABELS = {
+    "outcome": "Outcome",
+    "since": "From date",
+    "q": "Invoice number",
+    "cursor": "Page",
+}
+DEAD_LETTERS_SHOWN = 50
+
+
+@console_routes.get("/tenants/<tenant_id>/activity")
+def activity_page(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    filters = {
+        name: request.args.get(name, "").strip() for name in ("outcome", "since", "q", "cursor")
+    }
+    query = {name: value for name, value in filters.items() if value}
+    if "since" in query:
+        query["since"] = f"{query['since']}T00:00:00+00:00"
+    errors: dict[str, str] = {}
+    entries, next_cursor = [], None
+    try:
+        loaded = ActivityQuerySchema().load(query)
+        page = services().activity.page(
+            tenant.id,
+            outcome=loaded["outcome"],
+            query=loaded["q"],
+            since=loaded["since"],
+            cursor=loaded["cursor"],
+            limit=loaded["limit"],
+        )
+        entries, next_cursor = page.entries, page.next_cursor
+    except ValidationError as exc:
+        errors = field_errors(exc, ACTIVITY_LABELS)
+    rows = [
+        {
+            "entry": entry.to_json(),
+            "link": destination_link(entry.result.destination, entry.result.destination_id),
+        }
+        for entry in entries
+    ]
+    return render_template(
+        "console/activity.html",
+        tenant=tenant,
+        rows=rows,
+        filters=filters,
+        next_cursor=next_cursor,
+        errors=errors,
+        page="activity",
+    ), 400 if errors else 200
+
+
+@console_routes.get("/tenants/<tenant_id>/health")
+def health_page(tenant_id: str):
+    key = require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    status = operations.tenant_status(services(), tenant.id)
+    chart = hourly_chart(services().activity.hourly_counts(tenant.id))
+    dead_letters, dead_letters_error = [], ""
+    if key.role is Role.OPERATOR:
+        try:
+            dead_letters = list_dead_letters(
+                services().settings, DEAD_LETTERS_SHOWN, tenant.id, redis_client=services().redis
+            )
+        except Transient:
+            dead_letters_error = "The dead-letter list cannot be read right now."
+    return render_template(
+        "console/health.html",
+        tenant=tenant,
+        status=status,
+        chart=chart,
+        dead_letters=dead_letters,
+        dead_letters_error=dead_letters_error,
+        replayed=request.args.get("replayed"),
+        page="health",
+    )
+
+
+@console_routes.post("/tenants/<tenant_id>/dead-letters/replay")
+def dead_letter_replay(tenant_id: str):
+    require_operator_page()
+    operations.require_tenant(services(), tenant_id)
+    offset = request.form.get("offset", "")
+    loaded = DeadLetterReplaySchema().load({"offset": int(offset) if offset.isdigit() else -1})
+    replayed = replay_dead_letter(
+        services().settings,
+        loaded["offset"],
+        redis_client=services().redis,
+        publisher=services().publisher,
+    )
+    outcome = "yes" if replayed else "already"
+    return redirect(url_for("console.health_page", tenant_id=tenant_id, replayed=outcome))

@@ -1,0 +1,92 @@
+"""Connections: Keap and the ledger, Connect/Reconnect through the API's OAuth flow, warnings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Response, redirect, render_template, request, session, url_for
+
+from admin import tenant_operations as operations
+from admin.api.context import services
+from admin.console.blueprint import console_routes
+from admin.console.console_session import SESSION_KEY, require_tenant_page
+from admin.console.plain_words import FORM_ERROR, field_errors
+from invoicesync.errors import InvalidInput
+
+PROVIDER_NAMES = {"keap": "Keap", "xero": "Xero", "qbo": "QuickBooks Online"}
+# Warn this long before a connection can no longer be refreshed.
+EXPIRY_WARNING = timedelta(days=14)
+CALLBACK_ENDPOINT = "connect.callback"
+
+
+@console_routes.get("/tenants/<tenant_id>/connections")
+def connections(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    cards = [
+        connection_card(
+            provider, operations.connection_summary(services().tokens.load(provider, tenant.id))
+        )
+        for provider in ("keap", tenant.destination.value)
+    ]
+    return render_template(
+        "console/connections.html",
+        tenant=tenant,
+        cards=cards,
+        connected=request.args.get("connected"),
+        error=request.args.get("error"),
+        page="connections",
+    )
+
+
+def connection_card(provider: str, summary: dict[str, Any], now: datetime | None = None) -> dict:
+    """What the page says about one connection: its state, organisation and any warning."""
+    now = now or datetime.now(UTC)
+    card = {"provider": provider, "name": PROVIDER_NAMES[provider], "status": summary["status"]}
+    card["organisation"] = summary.get("external_name") or summary.get("external_id") or ""
+    card["warning"] = ""
+    if summary["status"] == "not_connected":
+        card["button"] = "Connect"
+        return card
+    card["button"] = "Reconnect"
+    if summary["status"] != "connected":
+        reason = summary.get("disconnected_reason") or "the provider no longer accepts our access"
+        card["warning"] = f"The connection was lost ({reason}). Reconnect to resume syncing."
+        return card
+    expires = summary.get("refresh_expires_at")
+    if expires:
+        expires_at = datetime.fromisoformat(expires)
+        if expires_at - now <= EXPIRY_WARNING:
+            card["warning"] = (
+                f"This connection expires on {expires_at:%d %B %Y}. "
+                "Reconnect before then to keep syncing."
+            )
+    return card
+
+
+@console_routes.post("/tenants/<tenant_id>/connect/<provider>")
+def connect(tenant_id: str, provider: str):
+    require_tenant_page(tenant_id)
+    try:
+        target = operations.connect_url(services(), tenant_id, provider)
+    except InvalidInput as exc:
+        message = field_errors(exc).popitem()[1]
+        return redirect(url_for("console.connections", tenant_id=tenant_id, error=message))
+    return redirect(target)
+
+
+@console_routes.after_app_request
+def _back_to_the_console(response: Response) -> Response:
+    """The provider sends the browser to the API's callback; a signed-in console user sees
+    the connections page again instead of the callback's JSON."""
+    if request.endpoint != CALLBACK_ENDPOINT or SESSION_KEY not in session:
+        return response
+    body = response.get_json(silent=True) or {}
+    tenant_id = body.get("tenant_id")
+    if response.status_code == 200 and tenant_id:
+        provider = PROVIDER_NAMES.get(body.get("provider", ""), "")
+        return redirect(url_for("console.connections", tenant_id=tenant_id, connected=provider))
+    error = body.get("error", {})
+    message = field_errors(InvalidInput(error.get("message", "the provider refused")))[FORM_ERROR]
+    return redirect(url_for("console.home", error=message))

@@ -1,0 +1,72 @@
+"""Who is signed in to the console: the API key, kept encrypted in the session cookie and
+checked with the API's own key store on every request, so a revoked key signs out at once."""
+
+from __future__ import annotations
+
+from flask import g, session
+
+from admin.api.context import services
+from admin.stores.api_keys import ApiKey, Role
+from invoicesync.crypto import cipher_from_settings
+from invoicesync.errors import InvalidInput
+
+SESSION_KEY = "api_key"
+
+
+class SignInRequired(Exception):
+    """No one is signed in (or the key stopped being valid)."""
+
+
+class ConsoleForbidden(Exception):
+    """Signed in, but this page belongs to another tenant or to operators."""
+
+
+def sign_in(presented: str) -> ApiKey | None:
+    """Remember a valid key in the session; None when the key is not a live one."""
+    key = services().api_keys.authenticate(presented.strip())
+    if key is None:
+        return None
+    session.clear()
+    cipher = cipher_from_settings(services().settings)
+    session[SESSION_KEY] = cipher.encrypt(presented.strip().encode()).decode()
+    return key
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def signed_in_key() -> ApiKey | None:
+    if "console_key" in g:
+        return g.console_key
+    key = None
+    stored = session.get(SESSION_KEY)
+    if stored:
+        try:
+            secret = cipher_from_settings(services().settings).decrypt(stored.encode()).decode()
+        except InvalidInput:
+            secret = ""
+        key = services().api_keys.authenticate(secret) if secret else None
+    g.console_key = key
+    return key
+
+
+def require_signed_in() -> ApiKey:
+    key = signed_in_key()
+    if key is None:
+        raise SignInRequired()
+    return key
+
+
+def require_tenant_page(tenant_id: str) -> ApiKey:
+    key = require_signed_in()
+    if not key.may_access(tenant_id):
+        raise ConsoleForbidden("this page belongs to another business")
+    return key
+
+
+def require_operator_page() -> ApiKey:
+    key = require_signed_in()
+    if key.role is not Role.OPERATOR:
+        raise ConsoleForbidden("only an operator can open this page")
+    return key

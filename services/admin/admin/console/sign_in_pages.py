@@ -1,0 +1,85 @@
+"""Sign in with an API key, sign out, and the operator's list of businesses."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from admin import tenant_operations as operations
+from admin.api.context import services
+from admin.api.schemas import TenantCreateSchema
+from admin.console.blueprint import console_routes
+from admin.console.console_session import (
+    require_operator_page,
+    sign_in,
+    sign_out,
+    signed_in_key,
+)
+from admin.console.plain_words import field_errors
+from admin.stores.api_keys import ApiKey, Role
+
+
+def home_for(key: ApiKey) -> str:
+    if key.role is Role.OPERATOR:
+        return url_for("console.tenant_list")
+    return url_for("console.connections", tenant_id=key.tenant_id)
+
+
+@console_routes.get("/")
+def home():
+    key = signed_in_key()
+    return redirect(home_for(key) if key else url_for("console.sign_in_page"))
+
+
+@console_routes.get("/signin")
+def sign_in_page():
+    return render_template("console/sign_in.html", error=None, next=request.args.get("next", ""))
+
+
+@console_routes.post("/signin")
+def sign_in_submit():
+    key = sign_in(request.form.get("api_key", ""))
+    target = request.form.get("next", "")
+    if key is None:
+        error = "That key was not recognised. Paste the whole key, starting with isk_."
+        return render_template("console/sign_in.html", error=error, next=target), 401
+    # Only a path of this console, never another site.
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(home_for(key))
+
+
+@console_routes.post("/signout")
+def sign_out_submit():
+    sign_out()
+    return redirect(url_for("console.sign_in_page"))
+
+
+@console_routes.get("/tenants")
+def tenant_list():
+    require_operator_page()
+    return _render_tenant_list({}, None)
+
+
+@console_routes.post("/tenants")
+def tenant_create():
+    require_operator_page()
+    document = {
+        "name": request.form.get("name", ""),
+        "destination": request.form.get("destination"),
+    }
+    try:
+        loaded = TenantCreateSchema().load(document)
+    except ValidationError as exc:
+        return _render_tenant_list(field_errors(exc, {"name": "Name"}), None), 400
+    tenant, key = operations.create_tenant(services(), loaded["name"], loaded["destination"])
+    return _render_tenant_list({}, (tenant, key.secret)), 201
+
+
+def _render_tenant_list(errors: dict[str, str], created: tuple | None):
+    store = services().tenants
+    tenants = [tenant for tenant in map(store.get, store.ids()) if tenant is not None]
+    tenants.sort(key=lambda tenant: tenant.name.lower())
+    return render_template(
+        "console/tenants.html", tenants=tenants, errors=errors, created=created, page="tenants"
+    )

@@ -1,0 +1,153 @@
+"""Sync ID (one invoice now, its result and a side-by-side) and Backfill (start, live progress)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import jsonify, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from admin import tenant_operations as operations
+from admin.api.context import services
+from admin.api.schemas import BackfillRequestSchema, SyncRequestSchema
+from admin.api.sync_routes import backfill_json
+from admin.console.backfill_estimate import percent_done, time_left
+from admin.console.blueprint import console_routes
+from admin.console.console_session import require_tenant_page
+from admin.console.plain_words import field_errors
+from admin.console.side_by_side import destination_link, side_by_side
+from invoicesync.stores.backfill_jobs import JobStatus
+
+SYNC_LABELS = {"invoice_id": "Keap invoice id"}
+BACKFILL_LABELS = {
+    "start.kind": "Start from",
+    "start.invoice_id": "Start invoice id",
+    "start.on_date": "Start date",
+}
+OUTCOME_WORDS = {
+    "created": "Created",
+    "updated": "Updated",
+    "skipped": "Skipped",
+    "failed": "Failed",
+}
+
+
+@console_routes.get("/tenants/<tenant_id>/sync")
+def sync_page(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    return render_template(
+        "console/sync.html",
+        tenant=tenant,
+        invoice_id=request.args.get("invoice_id", ""),
+        since=request.args.get("since", ""),
+        errors={},
+        page="sync",
+    )
+
+
+@console_routes.post("/tenants/<tenant_id>/sync")
+def sync_submit(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    invoice_id = request.form.get("invoice_id", "").strip()
+    try:
+        loaded = SyncRequestSchema().load({"invoice_id": invoice_id})
+    except ValidationError as exc:
+        errors = field_errors(exc, SYNC_LABELS)
+        return render_template(
+            "console/sync.html",
+            tenant=tenant,
+            invoice_id=invoice_id,
+            since="",
+            errors=errors,
+            page="sync",
+        ), 400
+    requested_at = datetime.now(UTC) - timedelta(seconds=1)
+    operations.request_invoice_sync(services(), tenant.id, loaded["invoice_id"])
+    return redirect(
+        url_for(
+            "console.sync_page",
+            tenant_id=tenant.id,
+            invoice_id=loaded["invoice_id"],
+            since=requested_at.isoformat(),
+        )
+    )
+
+
+@console_routes.get("/tenants/<tenant_id>/sync/<invoice_id>/result")
+def sync_result(tenant_id: str, invoice_id: str):
+    """Polled by the page: {done, html} once the activity log holds a newer invoice result."""
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    SyncRequestSchema().load({"invoice_id": invoice_id})
+    try:
+        since = datetime.fromisoformat(request.args.get("since", ""))
+    except ValueError:
+        since = None
+    page = services().activity.page(tenant.id, query=invoice_id, since=since, limit=20)
+    entries = [entry for entry in page.entries if entry.result.object_type == "invoice"]
+    if not entries:
+        return jsonify(done=False)
+    result = entries[0].result
+    comparison = side_by_side(services(), tenant.id, invoice_id, result.destination_id)
+    html = render_template(
+        "console/sync_result.html",
+        result=result,
+        outcome=OUTCOME_WORDS.get(result.action.value, result.action.value),
+        link=destination_link(result.destination, result.destination_id),
+        comparison=comparison,
+    )
+    return jsonify(done=True, outcome=result.action.value, html=html)
+
+
+@console_routes.get("/tenants/<tenant_id>/backfill")
+def backfill_page(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    start = services().tenants.settings(tenant.id).sync.start_point
+    return render_template(
+        "console/backfill.html", tenant=tenant, start=start, errors={}, page="backfill"
+    )
+
+
+@console_routes.post("/tenants/<tenant_id>/backfill")
+def backfill_submit(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    kind = request.form.get("kind", "first_invoice")
+    start: dict = {"kind": kind}
+    invoice_id = request.form.get("invoice_id", "").strip()
+    on_date = request.form.get("on_date", "").strip()
+    if kind == "invoice_id":
+        start["invoice_id"] = int(invoice_id) if invoice_id.isdigit() else invoice_id or None
+    if kind == "date":
+        start["on_date"] = on_date or None
+    try:
+        loaded = BackfillRequestSchema().load({"start": start})
+    except ValidationError as exc:
+        errors = field_errors(exc, BACKFILL_LABELS)
+        current = services().tenants.settings(tenant.id).sync.start_point
+        return render_template(
+            "console/backfill.html", tenant=tenant, start=current, errors=errors, page="backfill"
+        ), 400
+    operations.start_backfill(services(), tenant.id, loaded["start"])
+    return redirect(url_for("console.backfill_page", tenant_id=tenant.id))
+
+
+@console_routes.get("/tenants/<tenant_id>/backfill/progress")
+def backfill_progress(tenant_id: str):
+    require_tenant_page(tenant_id)
+    tenant = operations.require_tenant(services(), tenant_id)
+    job = operations.backfill_progress(services(), tenant.id)
+    if job is None:
+        return jsonify(status="none")
+    finished = job.status is JobStatus.DONE
+    remaining = max((job.estimated_total or 0) - job.published, 0)
+    return jsonify(
+        backfill_json(job)
+        | {
+            "percent": percent_done(job.published, job.estimated_total, finished),
+            "time_left": "" if finished else time_left(remaining, tenant.destination),
+        }
+    )

@@ -1,0 +1,263 @@
+"""What an operator or tenant can do, once: the admin routes and the CLI both call these."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from admin.admin_services import PROVIDERS, AdminServices
+from admin.consumer_lag import consumer_lag
+from admin.reference_data import reference_errors
+from admin.stores.api_keys import IssuedKey, Role
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
+from invoicesync.errors import InvalidInput, Transient
+from invoicesync.events import (
+    EventType,
+    KeapNotification,
+    NotificationSource,
+    Topic,
+    envelope_for,
+)
+from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
+from invoicesync.stores.backfill_jobs import BackfillJob
+from invoicesync.stores.held_notifications import release_held
+from invoicesync.stores.tenants import Tenant
+from invoicesync.stores.tokens import ProviderConnection
+
+log = logging.getLogger(__name__)
+
+
+class TenantNotFound(Exception):
+    """No tenant has this id."""
+
+
+class ProcessingRefused(Exception):
+    """Processing cannot be switched on yet; `missing` says what is needed first."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("processing cannot be switched on: " + "; ".join(missing))
+        self.missing = missing
+
+
+def hook_url(services: AdminServices, tenant: Tenant) -> str:
+    return keap_hook_url(services.settings.hooks_base_url, tenant.hook_token)
+
+
+def require_tenant(services: AdminServices, tenant_id: str) -> Tenant:
+    tenant = services.tenants.get(tenant_id)
+    if tenant is None:
+        raise TenantNotFound(tenant_id)
+    return tenant
+
+
+def create_tenant(
+    services: AdminServices, name: str, destination: Destination
+) -> tuple[Tenant, IssuedKey]:
+    """A new tenant and its own API key (the key is shown this once)."""
+    tenant = services.tenants.create(name, destination)
+    key = services.api_keys.issue(Role.TENANT, tenant.id, label=f"tenant {name}")
+    log.info("tenant created", extra={"tenant_id": tenant.id, "destination": destination.value})
+    return tenant, key
+
+
+# Whatever arrived while processing was off was held, not dropped: switching processing on
+# (by the switch or by saved settings) sends it through.
+
+
+def processing_blockers(services: AdminServices, tenant: Tenant) -> list[str]:
+    missing = []
+    if not tenant.settings_saved:
+        missing.append("settings must be saved first")
+    for provider in ("keap", tenant.destination.value):
+        connection = services.tokens.load(provider, tenant.id)
+        if connection is None or connection.status != "connected":
+            missing.append(f"{provider} must be connected")
+    return missing
+
+
+def save_settings(
+    services: AdminServices, tenant_id: str, settings: TenantSettings
+) -> TenantSettings:
+    """Validate against the tenant's own ledger where it is connected, then save. Switching
+    processing on is refused until settings were saved before and both sides are connected."""
+    tenant = require_tenant(services, tenant_id)
+    if settings.destination is not tenant.destination:
+        raise InvalidInput(
+            f"the tenant's destination is {tenant.destination.value}; it is chosen once",
+            field="destination",
+        )
+    reference = services.reference_data(tenant.id, tenant.destination)
+    if reference is not None:
+        errors = reference_errors(settings, reference)
+        if errors:
+            field = next(iter(errors))
+            raise InvalidInput(f"{field}: {errors[field][0]}", field=field)
+    switched_on = settings.sync.processing_enabled and not services.tenants.processing_enabled(
+        tenant.id
+    )
+    if switched_on:
+        missing = processing_blockers(services, tenant)
+        if missing:
+            raise ProcessingRefused(missing)
+    services.tenants.save_settings(tenant.id, settings)
+    if switched_on:
+        release_held(services.redis, services.publisher, tenant.id)
+    return settings
+
+
+def set_processing(services: AdminServices, tenant_id: str, enabled: bool) -> TenantSettings:
+    tenant = require_tenant(services, tenant_id)
+    if enabled:
+        missing = processing_blockers(services, tenant)
+        if missing:
+            raise ProcessingRefused(missing)
+    saved = services.tenants.set_processing(tenant.id, enabled)
+    if enabled:
+        release_held(services.redis, services.publisher, tenant.id)
+    return saved
+
+
+def connect_url(services: AdminServices, tenant_id: str, provider: str) -> str:
+    """The provider's authorize URL, carrying a single-use state bound to tenant and provider."""
+    tenant = require_tenant(services, tenant_id)
+    if provider not in ("keap", tenant.destination.value):
+        raise InvalidInput(
+            f"this tenant connects keap and {tenant.destination.value}", field="provider"
+        )
+    state = services.oauth_state.issue(tenant.id, provider)
+    return services.oauth_client(provider).authorize_url(state, services.redirect_uri(provider))
+
+
+def complete_connection(
+    services: AdminServices,
+    provider: str,
+    *,
+    code: str,
+    state: str,
+    realm_id: str | None = None,
+    scope: str | None = None,
+) -> ProviderConnection:
+    """The OAuth callback: check the state, exchange the code, store the tokens encrypted."""
+    if provider not in PROVIDERS:
+        raise InvalidInput(f"unknown provider {provider!r}", field="provider")
+    if provider == "qbo" and not realm_id:
+        raise InvalidInput("QuickBooks sends realmId with the code", field="realmId")
+    tenant_id = services.oauth_state.consume(state, provider)
+    client = services.oauth_client(provider)
+    tokens = client.exchange_code(code, services.redirect_uri(provider))
+    external_id, external_name = realm_id or "", ""
+    if provider == "xero":
+        organisations = client.xero_connections(tokens.access_token)
+        if not organisations:
+            raise InvalidInput("the Xero consent named no organisation", field="code")
+        external_id = str(organisations[0]["tenantId"])
+        external_name = str(organisations[0].get("tenantName", ""))
+    elif provider == "keap":
+        # Keap's callback scope reads "full|<app>.infusionsoft.com".
+        external_name = (scope or "").partition("|")[2]
+        external_id = external_name.split(".", 1)[0]
+    now = datetime.now(UTC)
+    refresh_in = tokens.x_refresh_token_expires_in
+    connection = ProviderConnection(
+        provider=provider,
+        tenant_id=tenant_id,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        access_expires_at=now + timedelta(seconds=tokens.expires_in),
+        refresh_expires_at=now + timedelta(seconds=refresh_in) if refresh_in else None,
+        external_id=external_id,
+        external_name=external_name,
+        connected_at=now,
+    )
+    services.tokens.save(connection)
+    log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
+    if provider == "keap":
+        _subscribe_to_keap_hooks(services, tenant_id)
+    return connection
+
+
+def _subscribe_to_keap_hooks(services: AdminServices, tenant_id: str) -> None:
+    """Keap's REST hooks drive the sync; the poller's hourly check retries what fails here."""
+    try:
+        check = ensure_hook_subscriptions(
+            tenant_id, settings=services.settings, client=services.redis
+        )
+    except (Transient, InvalidInput) as exc:
+        log.warning("keap hooks not ready", extra={"tenant_id": tenant_id, "error": str(exc)})
+        return
+    if not check.all_verified:
+        log.warning(
+            "keap hooks not verified yet",
+            extra={"tenant_id": tenant_id, "unverified": list(check.unverified)},
+        )
+
+
+def request_invoice_sync(services: AdminServices, tenant_id: str, invoice_id: str) -> str:
+    """Sync ID: one invoice on demand. Returns the notification's event id once Kafka has it."""
+    tenant = require_tenant(services, tenant_id)
+    notification = KeapNotification(
+        object_type="invoice",
+        object_id=invoice_id,
+        source=NotificationSource.MANUAL,
+        observed_at=datetime.now(UTC),
+        event_key="manual.sync",
+    )
+    envelope = envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant.id, notification)
+    services.publisher.publish(Topic.KEAP_NOTIFICATIONS, envelope)
+    return envelope.event_id
+
+
+def start_backfill(
+    services: AdminServices, tenant_id: str, start: StartPoint | None
+) -> tuple[BackfillJob, bool]:
+    """Queue a backfill from `start` (the settings' start point when None). A tenant has one
+    backfill at a time: while one is queued or running, that one is returned (False)."""
+    tenant = require_tenant(services, tenant_id)
+    start = start or services.tenants.settings(tenant.id).sync.start_point
+    return services.backfill_jobs.start(tenant.id, start)
+
+
+def backfill_progress(services: AdminServices, tenant_id: str) -> BackfillJob | None:
+    return services.backfill_jobs.current(require_tenant(services, tenant_id).id)
+
+
+def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
+    tenant = require_tenant(services, tenant_id)
+    connections = {}
+    for provider in ("keap", tenant.destination.value):
+        connection = services.tokens.load(provider, tenant.id)
+        connections[provider] = connection_summary(connection)
+    last_poll = services.tenants.last_poll(tenant.id)
+    try:
+        lag: dict[str, Any] | None = consumer_lag(services.settings)
+    except Transient as exc:
+        log.warning("consumer lag unavailable", extra={"error": str(exc)})
+        lag = None
+    job = services.backfill_jobs.current(tenant.id)
+    return {
+        "tenant_id": tenant.id,
+        "processing_enabled": services.tenants.processing_enabled(tenant.id),
+        "connections": connections,
+        "last_poll": last_poll.isoformat() if last_poll else None,
+        "consumer_lag": lag,
+        "counts": services.activity.totals(tenant.id),
+        "backfill": job.status.value if job else None,
+    }
+
+
+def connection_summary(connection: ProviderConnection | None) -> dict[str, Any]:
+    if connection is None:
+        return {"status": "not_connected"}
+    return {
+        "status": connection.status,
+        "external_id": connection.external_id,
+        "external_name": connection.external_name,
+        "connected_at": connection.connected_at.isoformat(),
+        "access_expires_at": connection.access_expires_at.isoformat(),
+        "refresh_expires_at": (
+            connection.refresh_expires_at.isoformat() if connection.refresh_expires_at else None
+        ),
+        "disconnected_reason": connection.disconnected_reason,
+    }

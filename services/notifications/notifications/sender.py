@@ -1,0 +1,153 @@
+"""The notification sender: per tenant, turn what is due in the outbox into one email.
+
+Items leave the outbox only after the SMTP server accepted the email; a refused or unreachable
+server leaves them in place and the tenant is retried later with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import redis
+
+from invoicesync.domain.digest import Addressee, EmailContent
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.errors import Transient
+from invoicesync.settings import Settings
+from invoicesync.stores.locks import Lease
+from invoicesync.stores.tenants import Tenant
+from notifications.notification_outbox import NotificationOutbox
+from notifications.options import NotificationOptions
+from notifications.schedule import due_delivery
+
+log = logging.getLogger(__name__)
+
+
+# Exactly one replica sends notification emails at a time.
+SENDER_LEASE = "notifications-sender"
+
+
+class Mailer(Protocol):
+    def send(self, recipient: str, content: EmailContent) -> None: ...
+
+
+class TenantDirectory(Protocol):
+    """What the sender reads about a tenant (TenantStore provides it)."""
+
+    def get(self, tenant_id: str) -> Tenant | None: ...
+
+    def settings(self, tenant_id: str) -> TenantSettings: ...
+
+
+class NotificationSender:
+    def __init__(
+        self,
+        settings: Settings,
+        outbox: NotificationOutbox,
+        tenants: TenantDirectory,
+        mailer: Mailer,
+        options: NotificationOptions,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._outbox = outbox
+        self._tenants = tenants
+        self._mailer = mailer
+        self._options = options
+        self._clock = clock
+
+    def send_due(self, still_leading: Callable[[], bool] = lambda: True) -> int:
+        """One pass over the tenants with queued results; returns the emails sent."""
+        sent = 0
+        for tenant_id in self._outbox.tenants_waiting():
+            if not still_leading():
+                break
+            try:
+                sent += self._send_due_for(tenant_id)
+            except (Transient, redis.RedisError):
+                raise  # Redis is down for everyone: the whole pass waits
+            except Exception:  # noqa: BLE001 - one tenant's bad data must not silence the others
+                log.exception("notifications for a tenant failed", extra={"tenant_id": tenant_id})
+        return sent
+
+    def _send_due_for(self, tenant_id: str) -> int:
+        items = self._outbox.pending(tenant_id)
+        tenant = self._tenants.get(tenant_id)
+        if not items or tenant is None:
+            self._outbox.remove(tenant_id, [item.entry_id for item in items])
+            return 0
+        tenant_settings = self._tenants.settings(tenant_id)
+        recipient = tenant_settings.sync.notification_email.strip()
+        if not recipient:
+            log.info(
+                "no notification address; results not emailed",
+                extra={"tenant_id": tenant_id, "dropped": len(items)},
+            )
+            self._outbox.remove(tenant_id, [item.entry_id for item in items])
+            return 0
+        now = self._clock()
+        addressee = Addressee(
+            tenant_id=tenant_id,
+            tenant_name=tenant.name,
+            activity_base_url=self._settings.public_base_url,
+            timezone=tenant_settings.keap.timezone,
+        )
+        state = self._outbox.delivery_state(tenant_id)
+        delivery = due_delivery(
+            tenant_settings.sync.email_mode, items, state, now, addressee, self._options
+        )
+        if delivery is None:
+            return 0
+        if delivery.content is not None:
+            try:
+                self._mailer.send(recipient, delivery.content)
+            except Transient as exc:
+                delay = self._options.retry_delay(state.failures + 1)
+                failures = self._outbox.record_failure(tenant_id, now + timedelta(seconds=delay))
+                log.warning(
+                    "notification email not sent; will retry",
+                    extra={"tenant_id": tenant_id, "failures": failures, "error": str(exc)},
+                )
+                return 0
+            self._outbox.record_sent(tenant_id, now, daily_on=delivery.daily_on)
+            log.info(
+                "notification email sent",
+                extra={"tenant_id": tenant_id, "results": len(delivery.items)},
+            )
+        self._outbox.remove(tenant_id, delivery.entry_ids)
+        return 0 if delivery.content is None else 1
+
+
+class SenderLoop:
+    """Every tick, the replica holding the lease sends what is due."""
+
+    def __init__(
+        self, sender: NotificationSender, lease: Lease, options: NotificationOptions
+    ) -> None:
+        self._sender = sender
+        self._lease = lease
+        self._options = options
+
+    def tick(self) -> int:
+        """One pass if this replica holds the lease; returns the emails sent."""
+        if not self._lease.hold():
+            return 0
+        return self._sender.send_due(still_leading=self._lease.hold)
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("notification sender started")
+        try:
+            while not stop.is_set():
+                try:
+                    self.tick()
+                except (Transient, redis.RedisError) as exc:
+                    log.warning("sender pass failed", extra={"error": str(exc)})
+                stop.wait(self._options.tick_seconds)
+        finally:
+            self._lease.release()
+            log.info("notification sender stopped")
