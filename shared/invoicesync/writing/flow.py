@@ -257,38 +257,29 @@ class CanonicalEventWriter:
         decision: PaymentDecision,
         invoice: LedgerInvoice | None,
     ) -> None:
-        action, destination = decision.action, self._destination.value
+        tenant_id, destination, action = run.tenant_id, self._destination.value, decision.action
         if action is PaymentAction.HOLD:
             recheck_at = self._clock() + self._recheck_after
             self._held.hold(destination, payment, recheck_at, decision.reason)
             if decision.report:
                 self._payment_result(run, payment, SyncAction.HELD, decision.reason)
             return
-        if invoice is not None and action in (PaymentAction.APPLY, PaymentAction.REFUND):
-            outcome = self._write_payment(run, payment, action, invoice)
-            # Released only once written: a write that raises leaves a held payment held.
-            self._held.release(run.tenant_id, destination, payment.keap_payment_id)
+        outcome = None
+        if invoice is not None and action is PaymentAction.APPLY:
+            outcome = self._ledger.apply_payment(tenant_id, invoice, payment, run.settings)
+        elif invoice is not None and action is PaymentAction.REFUND:
+            outcome = self._ledger.record_refund(tenant_id, invoice, payment, run.settings)
+        # Released only after the write: a write that raises leaves a held payment held.
+        self._held.release(tenant_id, destination, payment.keap_payment_id)
+        if outcome is not None:
             self._payment_written(run, payment, decision, outcome)
-            return
-        self._held.release(run.tenant_id, destination, payment.keap_payment_id)
-        if action is PaymentAction.ADOPT:
+        elif action is PaymentAction.ADOPT:
             self._map_payment(run, payment, decision.destination_id)
             self._payment_result(run, payment, SyncAction.SKIPPED, decision.reason)
         elif decision.report:
             self._payment_result(
                 run, payment, SyncAction.SKIPPED, decision.reason, decision.destination_id or None
             )
-
-    def _write_payment(
-        self,
-        run: _TenantRun,
-        payment: CanonicalPayment,
-        action: PaymentAction,
-        invoice: LedgerInvoice,
-    ) -> WriteOutcome:
-        if action is PaymentAction.REFUND:
-            return self._ledger.record_refund(run.tenant_id, invoice, payment, run.settings)
-        return self._ledger.apply_payment(run.tenant_id, invoice, payment, run.settings)
 
     def _payment_written(
         self,
