@@ -10,7 +10,6 @@ are never echoed back; refunds and deletions become exceptions (Keap has no API 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 
@@ -18,13 +17,12 @@ import redis
 
 from invoicesync.clients.keap import KeapClient
 from invoicesync.clients.provider_http import ProviderRejected
-from invoicesync.domain.keap_order import KeapPayment
 from invoicesync.domain.ledger_to_keap import (
     DestinationPayment,
-    cap_to_order_balance,
-    keap_payment_from_ledger,
+    KeapManualPayment,
+    KeapRecordingAction,
+    keap_recording_decision,
 )
-from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.events import SyncAction
 from invoicesync.kafka.publisher import Outgoing
@@ -45,14 +43,6 @@ LOCK_WAIT_SECONDS = 60.0
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def carries_marker(payment: KeapPayment, ledger: DestinationPayment) -> bool:
-    """Whether a Keap payment is the one ReverseSync wrote for this ledger payment."""
-    if not is_reverse_sync_note(payment.note):
-        return False
-    marker = rf"\b{ledger.destination.value} payment {re.escape(ledger.payment_id)}(?=\s|\(|$)"
-    return re.search(marker, payment.note) is not None
 
 
 class KeapPaymentRecorder:
@@ -116,82 +106,63 @@ class KeapPaymentRecorder:
         keap_invoice_id: str,
         settings: TenantSettings,
     ) -> list[Outgoing]:
-        destination = payment.destination.value
         order = self._keap.find_order_by_invoice(tenant_id, keap_invoice_id)
-        if order is None:
-            self._mark(tenant_id, payment)
-            return [
-                self._result(
-                    tenant_id,
-                    payment,
-                    "",
-                    SyncAction.FAILED,
-                    f"exception: Keap invoice {keap_invoice_id} no longer exists",
-                )
-            ]
-        existing = self._keap.list_order_payments(tenant_id, order.id)
-        found = next((p for p in existing if carries_marker(p, payment)), None)
-        if found is not None:
-            self._mark(tenant_id, payment)
-            return [
-                self._result(
-                    tenant_id,
-                    payment,
-                    order.id,
-                    SyncAction.SKIPPED,
-                    f"already recorded in Keap as payment {found.id}",
-                )
-            ]
-        manual = keap_payment_from_ledger(payment, settings.keap)
-        balance = (order.total if order.total is not None else manual.payment_amount) - (
-            order.total_paid
-        )
-        capped = cap_to_order_balance(manual, balance)
+        listed = self._keap.list_order_payments(tenant_id, order.id) if order else []
+        decision = keap_recording_decision(payment, keap_invoice_id, order, listed, settings.keap)
+        order_id = order.id if order else ""
         results: list[Outgoing] = []
-        if capped.payment is not None:
+        if decision.action is KeapRecordingAction.ALREADY_RECORDED:
+            reason = f"already recorded in Keap as payment {decision.keap_payment_id}"
+            results.append(self._result(tenant_id, payment, order_id, SyncAction.SKIPPED, reason))
+        elif decision.payment is not None:
             try:
-                recorded = self._keap.create_manual_payment(
-                    tenant_id,
-                    order.id,
-                    capped.payment.payment_amount,
-                    datetime.combine(capped.payment.payment_date, time(), UTC),
-                    capped.payment.payment_method_type,
-                    capped.payment.notes,
-                )
+                results.append(self._record(tenant_id, payment, order_id, decision.payment))
             except ProviderRejected as exc:
                 # Most often a payment type the Keap app does not have: a setting to fix.
                 reason = (
-                    f"exception: Keap refused the {destination} payment {payment.payment_id} "
-                    f"(payment type {manual.payment_method_type!r}): {exc}"
+                    f"exception: Keap refused the {payment.destination.value} payment "
+                    f"{payment.payment_id} (payment type {decision.payment.payment_method_type!r})"
+                    f": {exc}"
                 )
-                return [self._result(tenant_id, payment, order.id, SyncAction.FAILED, reason)]
-            self._handled.mark_recorded(tenant_id, destination, payment.payment_id, order.id)
-            results.append(
-                self._result(
-                    tenant_id,
-                    payment,
-                    order.id,
-                    SyncAction.CREATED,
-                    f"{destination} payment {payment.payment_id} of "
-                    f"{capped.payment.payment_amount} recorded as Keap payment "
-                    f"{recorded.payment_id}",
-                )
-            )
-        if capped.remainder > 0:
-            reason = f"exception: {capped.exception_note}"
-            results.append(self._result(tenant_id, payment, order.id, SyncAction.FAILED, reason))
+                return [self._result(tenant_id, payment, order_id, SyncAction.FAILED, reason)]
+        if decision.exception:
+            reason = f"exception: {decision.exception}"
+            results.append(self._result(tenant_id, payment, order_id, SyncAction.FAILED, reason))
         self._mark(tenant_id, payment)
         log.info(
             "ledger payment handled",
             extra={
                 "tenant_id": tenant_id,
-                "destination": destination,
+                "destination": payment.destination.value,
                 "payment_id": payment.payment_id,
-                "order_id": order.id,
-                "recorded": capped.payment is not None,
+                "order_id": order_id,
+                "decision": decision.action.value,
             },
         )
         return results
+
+    def _record(
+        self,
+        tenant_id: str,
+        payment: DestinationPayment,
+        order_id: str,
+        manual: KeapManualPayment,
+    ) -> Outgoing:
+        recorded = self._keap.create_manual_payment(
+            tenant_id,
+            order_id,
+            manual.payment_amount,
+            datetime.combine(manual.payment_date, time(), UTC),
+            manual.payment_method_type,
+            manual.notes,
+        )
+        destination = payment.destination.value
+        self._handled.mark_recorded(tenant_id, destination, payment.payment_id, order_id)
+        reason = (
+            f"{destination} payment {payment.payment_id} of {manual.payment_amount} recorded "
+            f"as Keap payment {recorded.payment_id}"
+        )
+        return self._result(tenant_id, payment, order_id, SyncAction.CREATED, reason)
 
     def _mark(self, tenant_id: str, payment: DestinationPayment) -> None:
         self._handled.mark_handled(

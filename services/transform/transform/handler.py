@@ -213,7 +213,7 @@ class TransformHandler:
     def _skipped(
         self, run: _Run, kind: str, keap_id: str, skip: SkipDecision, number: str | None
     ) -> None:
-        reason = f"{skip.reason}: {skip.detail}" if skip.detail else str(skip.reason)
+        reason = skip.summary
         marker = f"skipped:{reason}"
         if self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
             return  # the same skip was reported already

@@ -102,3 +102,8 @@ class SkipDecision:
 
     reason: str
     detail: str = ""
+
+    @property
+    def summary(self) -> str:
+        """How the activity log words it: the reason, then the detail."""
+        return f"{self.reason}: {self.detail}" if self.detail else str(self.reason)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import enum
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from invoicesync.domain.canonical import Destination
+from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.domain.money import to_cents
-from invoicesync.domain.sync_rules import reverse_sync_note
+from invoicesync.domain.sync_rules import is_reverse_sync_note, reverse_sync_note
 from invoicesync.domain.tenant_settings import KeapSettings
 
 _ZERO = Decimal("0.00")
@@ -80,6 +84,58 @@ def cap_to_order_balance(payment: KeapManualPayment, order_balance: Decimal) -> 
     if balance == 0:
         return CappedKeapPayment(None, remainder, note)
     return CappedKeapPayment(replace(payment, payment_amount=balance), remainder, note)
+
+
+def carries_marker(payment: KeapPayment, ledger: DestinationPayment) -> bool:
+    """Whether a Keap payment is the one ReverseSync wrote for this ledger payment."""
+    if not is_reverse_sync_note(payment.note):
+        return False
+    marker = rf"\b{ledger.destination.value} payment {re.escape(ledger.payment_id)}(?=\s|\(|$)"
+    return re.search(marker, payment.note) is not None
+
+
+class KeapRecordingAction(enum.StrEnum):
+    # Record `payment` in Keap; a non-empty `exception` is the part that did not fit.
+    RECORD = "record"
+    # Keap's order already has it (a retry, or a Redis mark lost): write nothing.
+    ALREADY_RECORDED = "already_recorded"
+    # Nothing can be recorded (the order is gone or paid up): `exception` says what to do.
+    EXCEPTION = "exception"
+
+
+@dataclass(frozen=True)
+class KeapRecordingDecision:
+    action: KeapRecordingAction
+    payment: KeapManualPayment | None = None
+    exception: str = ""
+    keap_payment_id: str = ""  # with ALREADY_RECORDED: the Keap payment found
+
+
+def keap_recording_decision(
+    payment: DestinationPayment,
+    keap_invoice_id: str,
+    order: KeapOrder | None,
+    order_payments: Sequence[KeapPayment],
+    settings: KeapSettings,
+) -> KeapRecordingDecision:
+    """Record a ledger payment on the Keap order of its invoice, once, and no more than the
+    order's balance. `order` is None when Keap no longer has the invoice; `order_payments` are
+    the payments Keap lists on it."""
+    if order is None:
+        return KeapRecordingDecision(
+            KeapRecordingAction.EXCEPTION,
+            exception=f"Keap invoice {keap_invoice_id} no longer exists",
+        )
+    found = next((p for p in order_payments if carries_marker(p, payment)), None)
+    if found is not None:
+        return KeapRecordingDecision(KeapRecordingAction.ALREADY_RECORDED, keap_payment_id=found.id)
+    manual = keap_payment_from_ledger(payment, settings)
+    order_total = order.total if order.total is not None else manual.payment_amount
+    capped = cap_to_order_balance(manual, order_total - order.total_paid)
+    if capped.payment is None:
+        return KeapRecordingDecision(KeapRecordingAction.EXCEPTION, exception=capped.exception_note)
+    exception = capped.exception_note if capped.remainder > 0 else ""
+    return KeapRecordingDecision(KeapRecordingAction.RECORD, capped.payment, exception)
 
 
 def keap_payment_request_body(payment: KeapManualPayment) -> dict:

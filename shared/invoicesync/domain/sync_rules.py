@@ -138,15 +138,15 @@ def skip_reverse_sync_echo(payment: KeapPayment) -> SkipDecision | None:
 
 
 def skip_overpayment(
-    payment: CanonicalPayment, invoice_total: Decimal, paid_before: Decimal, sync: SyncSettings
+    payment: CanonicalPayment, amount_due: Decimal, sync: SyncSettings
 ) -> SkipDecision | None:
-    """`paid_before` is what the destination invoice already has paid, before this payment."""
+    """`amount_due` is what the invoice still has due before this payment (a refund never
+    overpays)."""
     if not sync.skip_overpayments or payment.kind is not PaymentKind.PAYMENT:
         return None
-    if paid_before + payment.amount > invoice_total:
+    if payment.amount > amount_due:
         return SkipDecision(
-            SkipReason.OVERPAYMENT,
-            f"{payment.amount} on top of {paid_before} paid exceeds total {invoice_total}",
+            SkipReason.OVERPAYMENT, f"{payment.amount} would overpay the {amount_due} due"
         )
     return None
 
@@ -163,7 +163,7 @@ def payment_skip_decision(
     return (
         skip_payments_not_synced(sync)
         or skip_reverse_sync_echo(keap_payment)
-        or skip_overpayment(payment, invoice_total, paid_before, sync)
+        or skip_overpayment(payment, invoice_total - paid_before, sync)
     )
 
 

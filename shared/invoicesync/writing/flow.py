@@ -13,31 +13,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from functools import partial
 
 from invoicesync.domain.canonical import (
     CanonicalInvoice,
     CanonicalPayment,
     Destination,
-    PaymentKind,
 )
 from invoicesync.domain.content_hash import content_hash
+from invoicesync.domain.payment_to_ledger import PaymentAction, PaymentDecision, payment_decision
+from invoicesync.domain.sync_rules import skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected
 from invoicesync.events import Envelope, EventType, SyncAction, payload_of
 from invoicesync.kafka.publisher import Outgoing
-from invoicesync.stores.id_map import IdMap, MappedId
-from invoicesync.writing.held_payments import HeldPayments
+from invoicesync.stores.id_map import MappedId
+from invoicesync.writing.flow_stores import IdMapping, PaymentsOnHold, TenantSettingsSource
 from invoicesync.writing.ledger import LedgerInvoice, LedgerWriter, WriteOutcome, WriteStatus
 from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
 
 log = logging.getLogger(__name__)
 
 HELD_RECHECK_AFTER = timedelta(minutes=5)
-
-
-class TenantSettingsSource(Protocol):
-    def settings(self, tenant_id: str) -> TenantSettings: ...
 
 
 def _utc_now() -> datetime:
@@ -57,9 +54,9 @@ class CanonicalEventWriter:
         self,
         destination: Destination,
         ledger: LedgerWriter,
-        id_map: IdMap,
+        id_map: IdMapping,
         tenants: TenantSettingsSource,
-        held_payments: HeldPayments,
+        held_payments: PaymentsOnHold,
         clock: Callable[[], datetime] = _utc_now,
         *,
         held_recheck_after: timedelta = HELD_RECHECK_AFTER,
@@ -129,8 +126,9 @@ class CanonicalEventWriter:
     # -- invoices --------------------------------------------------------------------------
 
     def _invoice(self, run: _TenantRun, invoice: CanonicalInvoice) -> None:
-        if run.settings.sync.skip_zero_total and invoice.totals.total == 0:
-            self._invoice_result(run, invoice, SyncAction.SKIPPED, "total is zero")
+        skip = skip_zero_total(invoice, run.settings.sync)
+        if skip is not None:
+            self._invoice_result(run, invoice, SyncAction.SKIPPED, skip.summary)
             return
         mapped = self._id_map.get(
             run.tenant_id, self._destination.value, INVOICE, invoice.keap_invoice_id
@@ -236,75 +234,72 @@ class CanonicalEventWriter:
 
     def _payment(self, run: _TenantRun, payment: CanonicalPayment, *, from_hold: bool) -> None:
         tenant_id, destination = run.tenant_id, self._destination.value
-        if not run.settings.sync.sync_payments:
-            self._payment_result(run, payment, SyncAction.SKIPPED, "payments are not synced")
-            return
         done = self._id_map.get(tenant_id, destination, PAYMENT, payment.keap_payment_id)
-        if done is not None:
-            self._held.release(tenant_id, destination, payment.keap_payment_id)
-            if not from_hold:
-                self._payment_result(
-                    run, payment, SyncAction.SKIPPED, "already synced", done.destination_id
-                )
-            return
         mapped = self._id_map.get(tenant_id, destination, INVOICE, payment.keap_invoice_id)
-        if mapped is None:
-            self._hold(run, payment, from_hold, "its invoice is not in the destination yet")
+        decide = partial(
+            payment_decision,
+            payment,
+            run.settings.sync,
+            synced_as=done.destination_id if done else None,
+            invoice_id=mapped.destination_id if mapped else None,
+            rechecking=from_hold,
+        )
+        decision, invoice = decide(), None
+        if decision.action is PaymentAction.READ_INVOICE:
+            invoice = self._ledger.invoice_state(tenant_id, decision.destination_id)
+            decision = decide(invoice=invoice)
+        self._perform_payment(run, payment, decision, invoice)
+
+    def _perform_payment(
+        self,
+        run: _TenantRun,
+        payment: CanonicalPayment,
+        decision: PaymentDecision,
+        invoice: LedgerInvoice | None,
+    ) -> None:
+        tenant_id, destination, action = run.tenant_id, self._destination.value, decision.action
+        if action is PaymentAction.HOLD:
+            recheck_at = self._clock() + self._recheck_after
+            self._held.hold(destination, payment, recheck_at, decision.reason)
+            if decision.report:
+                self._payment_result(run, payment, SyncAction.HELD, decision.reason)
             return
-        invoice = self._ledger.invoice_state(tenant_id, mapped.destination_id)
-        recorded = invoice.recorded_payment_ids
-        if payment.keap_payment_id in recorded:
-            self._map_payment(run, payment, mapped.destination_id)
-            self._payment_result(
-                run, payment, SyncAction.SKIPPED, "already synced (found on the invoice)"
-            )
-            return
-        if payment.kind is PaymentKind.REFUND:
-            outcome = self._ledger.record_refund(tenant_id, invoice, payment, run.settings)
-        elif not invoice.accepts_payments:
-            self._hold(
-                run,
-                payment,
-                from_hold,
-                f"the invoice is {invoice.status}; the payment is applied once it is approved",
-            )
-            return
-        elif payment.amount > invoice.amount_due and run.settings.sync.skip_overpayments:
-            self._held.release(tenant_id, destination, payment.keap_payment_id)
-            self._payment_result(
-                run,
-                payment,
-                SyncAction.SKIPPED,
-                f"would overpay: {payment.amount} against {invoice.amount_due} due",
-                invoice.destination_id,
-            )
-            return
-        else:
+        outcome = None
+        if invoice is not None and action is PaymentAction.APPLY:
             outcome = self._ledger.apply_payment(tenant_id, invoice, payment, run.settings)
+        elif invoice is not None and action is PaymentAction.REFUND:
+            outcome = self._ledger.record_refund(tenant_id, invoice, payment, run.settings)
+        # Released only after the write: a write that raises leaves a held payment held.
         self._held.release(tenant_id, destination, payment.keap_payment_id)
+        if outcome is not None:
+            self._payment_written(run, payment, decision, outcome)
+        elif action is PaymentAction.ADOPT:
+            self._map_payment(run, payment, decision.destination_id)
+            self._payment_result(run, payment, SyncAction.SKIPPED, decision.reason)
+        elif decision.report:
+            self._payment_result(
+                run, payment, SyncAction.SKIPPED, decision.reason, decision.destination_id or None
+            )
+
+    def _payment_written(
+        self,
+        run: _TenantRun,
+        payment: CanonicalPayment,
+        decision: PaymentDecision,
+        outcome: WriteOutcome,
+    ) -> None:
         if outcome.status is WriteStatus.DUPLICATE_NUMBER and outcome.destination_id:
             # An earlier run wrote it (its mapping was lost): adopt, never write it twice.
             self._map_payment(run, payment, outcome.destination_id)
-            self._payment_result(
-                run,
-                payment,
-                SyncAction.SKIPPED,
-                "already synced (found by its number)",
-                outcome.destination_id,
-            )
+            reason = "already synced (found by its number)"
+            self._payment_result(run, payment, SyncAction.SKIPPED, reason, outcome.destination_id)
             return
         if outcome.written and outcome.destination_id:
             self._map_payment(run, payment, outcome.destination_id)
-            reason = "applied once the invoice was approved" if from_hold else ""
-            reason = " ".join(filter(None, (reason, *outcome.notes)))
+            reason = " ".join(filter(None, (decision.reason, *outcome.notes)))
             self._payment_result(run, payment, SyncAction.CREATED, reason, outcome.destination_id)
             return
         self._payment_result(run, payment, SyncAction.FAILED, outcome.reason)
-
-    def _hold(self, run: _TenantRun, payment: CanonicalPayment, from_hold: bool, why: str) -> None:
-        self._held.hold(self._destination.value, payment, self._clock() + self._recheck_after, why)
-        if not from_hold:
-            self._payment_result(run, payment, SyncAction.HELD, why)
 
     def _map_payment(self, run: _TenantRun, payment: CanonicalPayment, destination_id: str) -> None:
         self._id_map.put(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Protocol
 
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
+from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
 
 
@@ -21,22 +21,6 @@ class WriteStatus(enum.StrEnum):
     REFUSED = "refused"
     # The destination rejected the element (validation); retrying the same body cannot help.
     REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class LedgerInvoice:
-    """An invoice as the destination holds it, with what the flow decides on."""
-
-    destination_id: str
-    number: str
-    status: str
-    total: Decimal
-    amount_due: Decimal
-    accepts_payments: bool
-    # Keap payment ids already recorded against this invoice (read back from the ledger, so a
-    # lost id map never pays twice).
-    recorded_payment_ids: frozenset[str] = field(default_factory=frozenset)
-    contact_id: str = ""
 
 
 @dataclass(frozen=True)

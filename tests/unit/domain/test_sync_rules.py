@@ -162,18 +162,16 @@ def test_invoice_rules_apply_in_order_start_point_before_zero_total():
 def test_a_payment_that_would_overpay_is_skipped_when_the_option_is_on():
     sync = SyncSettings()
 
-    assert skip_overpayment(_payment("60"), Decimal(100), Decimal(50), sync).reason == (
-        SkipReason.OVERPAYMENT
-    )
-    assert skip_overpayment(_payment("50"), Decimal(100), Decimal(50), sync) is None
+    assert skip_overpayment(_payment("60"), Decimal(50), sync).reason == SkipReason.OVERPAYMENT
+    assert skip_overpayment(_payment("50"), Decimal(50), sync) is None
     off = SyncSettings(skip_overpayments=False)
-    assert skip_overpayment(_payment("60"), Decimal(100), Decimal(50), off) is None
+    assert skip_overpayment(_payment("60"), Decimal(50), off) is None
 
 
 def test_refunds_never_count_as_overpayments():
     refund = _payment("60", PaymentKind.REFUND)
 
-    assert skip_overpayment(refund, Decimal(100), Decimal(100), SyncSettings()) is None
+    assert skip_overpayment(refund, Decimal(0), SyncSettings()) is None
 
 
 def test_reverse_sync_marks_its_notes_and_recognises_them():

@@ -9,9 +9,8 @@ import pytest
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.keap_order import KeapPayment
-from invoicesync.domain.ledger_to_keap import DestinationPayment
+from invoicesync.domain.ledger_to_keap import DestinationPayment, carries_marker
 from invoicesync.errors import InvalidInput
-from reverse_sync.keap_recorder import carries_marker
 from reverse_sync.ledger_payments import (
     LedgerPaymentKind,
     qbo_ledger_payments,

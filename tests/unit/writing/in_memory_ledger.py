@@ -1,0 +1,192 @@
+"""A destination ledger in memory, faithful to the `LedgerWriter` contract, for the writer
+flow's unit tests: invoices keep their number, status, total and amount due; payments are
+recorded against them (so a lost id map can find them); refunds become documents of their own.
+
+It follows the rules the real adapters enforce: Xero-like ledgers refuse a second invoice with
+the same number, an approved invoice cannot be edited, a payment needs an approved invoice and
+no more than is due, and a refund's document is numbered after the Keap refund.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
+from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
+
+EDITABLE_STATUSES = frozenset({"DRAFT", "SUBMITTED"})
+APPROVED = {Destination.XERO: "AUTHORISED", Destination.QBO: "Open"}
+
+
+@dataclass
+class StoredInvoice:
+    destination_id: str
+    number: str
+    status: str
+    total: Decimal
+    amount_due: Decimal
+    contact_id: str
+    # Keap payment id → the ledger's payment id, as the ledger's payment references show it.
+    payments: dict[str, str] = field(default_factory=dict)
+    edits: int = 0
+
+
+@dataclass(frozen=True)
+class StoredRefund:
+    destination_id: str
+    keap_payment_id: str
+    invoice_id: str
+    amount: Decimal
+
+
+class InMemoryLedger:
+    """One organisation per tenant. `rejects_duplicate_numbers=False` behaves like QBO (numbers
+    are not unique, so the flow looks them up before creating)."""
+
+    def __init__(
+        self,
+        destination: Destination = Destination.XERO,
+        *,
+        rejects_duplicate_numbers: bool | None = None,
+        max_batch: int = 50,
+    ) -> None:
+        self.destination = destination
+        self.rejects_duplicate_numbers = (
+            destination is Destination.XERO
+            if rejects_duplicate_numbers is None
+            else rejects_duplicate_numbers
+        )
+        self.max_batch = max_batch
+        self._invoices: dict[str, dict[str, StoredInvoice]] = {}
+        self._refunds: dict[str, dict[str, StoredRefund]] = {}
+        self._ids = itertools.count(1)
+
+    # -- the LedgerWriter protocol -----------------------------------------------------------
+
+    def find_invoices_by_number(
+        self, tenant_id: str, numbers: Sequence[str]
+    ) -> Mapping[str, LedgerInvoice]:
+        return {
+            stored.number: self._state(stored)
+            for stored in self._invoices.get(tenant_id, {}).values()
+            if stored.number in numbers
+        }
+
+    def create_invoices(
+        self, tenant_id: str, invoices: Sequence[CanonicalInvoice], settings: TenantSettings
+    ) -> list[WriteOutcome]:
+        if len(invoices) > self.max_batch:
+            raise ValueError(f"{len(invoices)} invoices in one batch, at most {self.max_batch}")
+        return [self._create(tenant_id, invoice, settings) for invoice in invoices]
+
+    def update_invoice(
+        self,
+        tenant_id: str,
+        destination_id: str,
+        invoice: CanonicalInvoice,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        stored = self._invoices[tenant_id][destination_id]
+        if self.destination is Destination.XERO and stored.status not in EDITABLE_STATUSES:
+            reason = (
+                f"Keap changed invoice {invoice.invoice_number}, but it is {stored.status} and "
+                "can no longer be edited; change it by hand"
+            )
+            return WriteOutcome(WriteStatus.REFUSED, destination_id, stored.status, reason=reason)
+        paid = stored.total - stored.amount_due
+        stored.total, stored.amount_due = invoice.totals.total, invoice.totals.total - paid
+        stored.edits += 1
+        return WriteOutcome(WriteStatus.WRITTEN, destination_id, stored.status)
+
+    def invoice_state(self, tenant_id: str, destination_id: str) -> LedgerInvoice:
+        return self._state(self._invoices[tenant_id][destination_id])
+
+    def apply_payment(
+        self,
+        tenant_id: str,
+        invoice: LedgerInvoice,
+        payment: CanonicalPayment,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        stored = self._invoices[tenant_id][invoice.destination_id]
+        if stored.status != APPROVED[self.destination]:
+            return WriteOutcome(WriteStatus.REJECTED, reason="the invoice is not approved")
+        if payment.amount > stored.amount_due:
+            return WriteOutcome(WriteStatus.REJECTED, reason="the payment exceeds the amount due")
+        payment_id = self._new_id("pay")
+        stored.payments[payment.keap_payment_id] = payment_id
+        stored.amount_due -= payment.amount
+        return WriteOutcome(WriteStatus.WRITTEN, payment_id, "AUTHORISED")
+
+    def record_refund(
+        self,
+        tenant_id: str,
+        invoice: LedgerInvoice,
+        refund: CanonicalPayment,
+        settings: TenantSettings,
+    ) -> WriteOutcome:
+        refunds = self._refunds.setdefault(tenant_id, {})
+        existing = refunds.get(refund.keap_payment_id)
+        if existing is not None:  # its number is taken: the document is already there
+            return WriteOutcome(WriteStatus.DUPLICATE_NUMBER, existing.destination_id, "PAID")
+        document = StoredRefund(
+            self._new_id("refund"), refund.keap_payment_id, invoice.destination_id, refund.amount
+        )
+        refunds[refund.keap_payment_id] = document
+        return WriteOutcome(WriteStatus.WRITTEN, document.destination_id, "PAID")
+
+    # -- what tests look at or do to the ledger ------------------------------------------------
+
+    def invoices(self, tenant_id: str) -> list[StoredInvoice]:
+        return list(self._invoices.get(tenant_id, {}).values())
+
+    def refunds(self, tenant_id: str) -> list[StoredRefund]:
+        return list(self._refunds.get(tenant_id, {}).values())
+
+    def approve(self, tenant_id: str, destination_id: str) -> None:
+        """What a bookkeeper does in the ledger: a DRAFT invoice becomes approved."""
+        self._invoices[tenant_id][destination_id].status = APPROVED[self.destination]
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _create(
+        self, tenant_id: str, invoice: CanonicalInvoice, settings: TenantSettings
+    ) -> WriteOutcome:
+        invoices = self._invoices.setdefault(tenant_id, {})
+        taken = any(stored.number == invoice.invoice_number for stored in invoices.values())
+        if taken and self.rejects_duplicate_numbers:
+            return WriteOutcome(WriteStatus.DUPLICATE_NUMBER, reason="number must be unique")
+        status = (
+            settings.xero.invoice_status.value
+            if self.destination is Destination.XERO
+            else APPROVED[self.destination]
+        )
+        stored = StoredInvoice(
+            destination_id=self._new_id("inv"),
+            number=invoice.invoice_number,
+            status=status,
+            total=invoice.totals.total,
+            amount_due=invoice.totals.total,
+            contact_id=f"contact-{invoice.contact.keap_id}",
+        )
+        invoices[stored.destination_id] = stored
+        return WriteOutcome(WriteStatus.WRITTEN, stored.destination_id, status)
+
+    def _state(self, stored: StoredInvoice) -> LedgerInvoice:
+        return LedgerInvoice(
+            destination_id=stored.destination_id,
+            number=stored.number,
+            status=stored.status,
+            total=stored.total,
+            amount_due=stored.amount_due,
+            accepts_payments=stored.status == APPROVED[self.destination],
+            recorded_payment_ids=frozenset(stored.payments),
+            contact_id=stored.contact_id,
+        )
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"

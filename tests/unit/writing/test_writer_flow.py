@@ -1,0 +1,333 @@
+"""The writer flow against an in-memory ledger and stores: every case in milliseconds, no
+servers. The real adapters keep their integration tests against the sandboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.domain.canonical import (
+    CanonicalInvoice,
+    CanonicalPayment,
+    Destination,
+    LineKind,
+    PaymentKind,
+)
+from invoicesync.domain.tenant_settings import (
+    SyncSettings,
+    TenantSettings,
+    XeroInvoiceStatus,
+    XeroSettings,
+)
+from invoicesync.errors import Disconnected
+from invoicesync.events import EventType, SyncAction, SyncResult, envelope_for, payload_of
+from invoicesync.writing.flow import CanonicalEventWriter
+from tests.unit.domain.canonical_builders import charge, invoice, payment, product
+from tests.unit.writing.in_memory_ledger import InMemoryLedger
+from tests.unit.writing.in_memory_stores import (
+    InMemoryHeldPayments,
+    InMemoryIdMap,
+    TenantSettingsByTenant,
+)
+
+TENANT = "tenant-1"
+START = datetime(2026, 5, 6, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Flow:
+    ledger: InMemoryLedger
+    settings: TenantSettings
+    id_map: InMemoryIdMap = field(default_factory=InMemoryIdMap)
+    held: InMemoryHeldPayments = field(default_factory=InMemoryHeldPayments)
+    now: datetime = START
+
+    @property
+    def writer(self) -> CanonicalEventWriter:
+        return CanonicalEventWriter(
+            self.ledger.destination,
+            self.ledger,
+            self.id_map,
+            TenantSettingsByTenant({TENANT: self.settings}),
+            self.held,
+            lambda: self.now,
+        )
+
+    def send(self, *records: CanonicalInvoice | CanonicalPayment) -> list[SyncResult]:
+        envelopes = [
+            envelope_for(
+                EventType.INVOICE_CANONICALISED
+                if isinstance(record, CanonicalInvoice)
+                else EventType.PAYMENT_CANONICALISED,
+                TENANT,
+                record,
+            )
+            for record in records
+        ]
+        return [payload_of(out.envelope) for out in self.writer.handle(envelopes)]
+
+    def recheck_later(self) -> list[SyncResult]:
+        self.now += timedelta(minutes=10)
+        outgoing = self.writer.sweep_held_payments(lambda tenant_id: tenant_id == TENANT)
+        return [payload_of(out.envelope) for out in outgoing]
+
+    def the_invoice(self):
+        [stored] = self.ledger.invoices(TENANT)
+        return stored
+
+
+def flow_for(
+    destination: Destination = Destination.XERO,
+    *,
+    status: XeroInvoiceStatus = XeroInvoiceStatus.AUTHORISED,
+    **sync,
+) -> Flow:
+    settings = TenantSettings(
+        destination,
+        xero=XeroSettings(invoice_status=status),
+        sync=SyncSettings(processing_enabled=True, **sync),
+    )
+    return Flow(InMemoryLedger(destination), settings)
+
+
+@pytest.fixture(params=[Destination.XERO, Destination.QBO])
+def destination(request) -> Destination:
+    return request.param
+
+
+def outcomes(results: list[SyncResult]) -> list[tuple[str, str, SyncAction]]:
+    return [(r.object_type, r.keap_id, r.action) for r in results]
+
+
+HUNDRED = invoice(product("100.00"))
+
+
+def test_a_new_invoice_is_created_and_mapped(destination):
+    flow = flow_for(destination)
+
+    [result] = flow.send(HUNDRED)
+
+    assert (result.action, result.destination_id) == (SyncAction.CREATED, "inv-1")
+    assert (flow.the_invoice().number, flow.the_invoice().total) == ("1042", Decimal("100.00"))
+    assert flow.id_map.get(TENANT, destination.value, "invoice", "1042").destination_id == "inv-1"
+
+
+def test_a_replayed_invoice_is_skipped_as_already_synced(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED)
+
+    [result] = flow.send(HUNDRED)
+
+    assert (result.action, result.reason) == (SyncAction.SKIPPED, "already synced")
+    assert len(flow.ledger.invoices(TENANT)) == 1
+
+
+def test_a_zero_total_invoice_is_skipped_with_the_domains_reason():
+    flow = flow_for()
+
+    [result] = flow.send(invoice(product("10.00"), charge(LineKind.DISCOUNT, "-10.00")))
+
+    assert (result.action, result.reason) == (
+        SyncAction.SKIPPED,
+        "zero_total: invoice total is zero",
+    )
+    assert flow.ledger.invoices(TENANT) == []
+
+
+def test_a_zero_total_invoice_is_written_when_the_option_is_off():
+    flow = flow_for(skip_zero_total=False)
+
+    [result] = flow.send(invoice(product("10.00"), charge(LineKind.DISCOUNT, "-10.00")))
+
+    assert result.action is SyncAction.CREATED
+
+
+def test_an_edit_of_a_draft_invoice_updates_it():
+    flow = flow_for(status=XeroInvoiceStatus.DRAFT)
+    flow.send(HUNDRED)
+
+    [result] = flow.send(invoice(product("120.00")))
+
+    assert result.action is SyncAction.UPDATED
+    assert flow.the_invoice().total == Decimal("120.00")
+
+
+def test_an_edit_of_an_approved_xero_invoice_is_an_exception():
+    flow = flow_for()
+    flow.send(HUNDRED)
+
+    [result] = flow.send(invoice(product("120.00")))
+
+    assert result.action is SyncAction.FAILED
+    assert result.reason.startswith("exception: ") and "can no longer be edited" in result.reason
+    assert flow.the_invoice().total == Decimal("100.00")
+
+
+def test_a_payment_is_applied_to_its_invoice(destination):
+    flow = flow_for(destination)
+
+    results = flow.send(HUNDRED, payment("40.00"))
+
+    assert outcomes(results)[1] == ("payment", "7781", SyncAction.CREATED)
+    assert flow.the_invoice().amount_due == Decimal("60.00")
+
+
+def test_a_replayed_payment_is_skipped_and_not_paid_twice(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED, payment("40.00"))
+
+    [result] = flow.send(payment("40.00"))
+
+    assert (result.action, result.reason) == (SyncAction.SKIPPED, "already synced")
+    assert flow.the_invoice().amount_due == Decimal("60.00")
+
+
+def test_a_payment_waits_for_its_draft_invoice_and_is_applied_once_approved():
+    flow = flow_for(status=XeroInvoiceStatus.DRAFT)
+    [_, held] = flow.send(HUNDRED, payment("40.00"))
+    assert held.action is SyncAction.HELD and "DRAFT" in held.reason
+
+    assert flow.recheck_later() == []  # still a draft: held quietly
+    flow.ledger.approve(TENANT, flow.the_invoice().destination_id)
+    [applied] = flow.recheck_later()
+
+    assert (applied.action, applied.reason) == (
+        SyncAction.CREATED,
+        "applied once the invoice was approved",
+    )
+    assert flow.the_invoice().amount_due == Decimal("60.00")
+    assert flow.held.tenants("xero") == []
+
+
+def test_a_payment_before_its_invoice_is_held_then_applied(destination):
+    flow = flow_for(destination)
+
+    [held] = flow.send(payment("40.00"))
+    flow.send(HUNDRED)
+    [applied] = flow.recheck_later()
+
+    assert (held.action, held.reason) == (
+        SyncAction.HELD,
+        "its invoice is not in the destination yet",
+    )
+    assert applied.action is SyncAction.CREATED
+    assert flow.the_invoice().amount_due == Decimal("60.00")
+
+
+def test_an_overpayment_is_skipped_and_the_invoice_left_alone(destination):
+    flow = flow_for(destination)
+
+    [_, skipped] = flow.send(HUNDRED, payment("130.00"))
+
+    assert (skipped.action, skipped.reason) == (
+        SyncAction.SKIPPED,
+        "overpayment: 130.00 would overpay the 100.00 due",
+    )
+    assert skipped.destination_id == flow.the_invoice().destination_id
+    assert flow.the_invoice().amount_due == Decimal("100.00")
+
+
+def test_an_overpayment_goes_to_the_ledger_when_the_option_is_off():
+    flow = flow_for(skip_overpayments=False)
+
+    [_, refused] = flow.send(HUNDRED, payment("130.00"))
+
+    assert (refused.action, refused.reason) == (
+        SyncAction.FAILED,
+        "the payment exceeds the amount due",
+    )
+
+
+def test_a_refund_is_recorded_as_a_document_of_its_own(destination):
+    flow = flow_for(destination)
+
+    results = flow.send(
+        HUNDRED, payment("100.00"), payment("30.00", kind=PaymentKind.REFUND, payment_id="7782")
+    )
+
+    assert [r.action for r in results] == [SyncAction.CREATED] * 3
+    [refund] = flow.ledger.refunds(TENANT)
+    assert (refund.keap_payment_id, refund.amount) == ("7782", Decimal("30.00"))
+
+
+def test_a_replayed_refund_after_a_lost_id_map_is_adopted_not_written_twice():
+    flow = flow_for()
+    refund = payment("30.00", kind=PaymentKind.REFUND, payment_id="7782")
+    flow.send(HUNDRED, refund)
+    flow.id_map.lose_everything()
+
+    [_, again] = flow.send(HUNDRED, refund)
+
+    assert (again.action, again.reason) == (
+        SyncAction.SKIPPED,
+        "already synced (found by its number)",
+    )
+    assert len(flow.ledger.refunds(TENANT)) == 1
+
+
+def test_payments_are_skipped_when_the_tenant_syncs_invoices_only():
+    flow = flow_for(sync_payments=False)
+
+    [_, skipped] = flow.send(HUNDRED, payment("40.00"))
+
+    assert (skipped.action, skipped.reason) == (
+        SyncAction.SKIPPED,
+        "payments_not_synced: tenant syncs invoices only",
+    )
+    assert flow.the_invoice().amount_due == Decimal("100.00")
+
+
+def test_a_lost_id_map_finds_the_invoice_by_its_number(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED)
+    flow.id_map.lose_everything()
+
+    [result] = flow.send(HUNDRED)
+
+    assert (result.action, result.reason) == (
+        SyncAction.SKIPPED,
+        "already synced (found by its number)",
+    )
+    assert len(flow.ledger.invoices(TENANT)) == 1
+    assert flow.id_map.get(TENANT, destination.value, "invoice", "1042") is not None
+
+
+def test_a_lost_id_map_finds_the_payment_on_its_invoice(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED, payment("40.00"))
+    flow.id_map.lose_everything()
+
+    [_, result] = flow.send(HUNDRED, payment("40.00"))
+
+    assert (result.action, result.reason) == (
+        SyncAction.SKIPPED,
+        "already synced (found on the invoice)",
+    )
+    assert flow.the_invoice().amount_due == Decimal("60.00")
+
+
+def test_a_batch_is_cut_at_the_ledgers_largest(destination):
+    flow = flow_for(destination)
+    flow.ledger.max_batch = 2
+    invoices = [replace(HUNDRED, keap_invoice_id=str(n), invoice_number=str(n)) for n in range(5)]
+
+    results = flow.send(*invoices)
+
+    assert [r.action for r in results] == [SyncAction.CREATED] * 5
+    assert len(flow.ledger.invoices(TENANT)) == 5
+
+
+def test_a_disconnected_destination_fails_the_run_so_it_can_be_replayed():
+    flow = flow_for()
+
+    def disconnected(*args, **kwargs):
+        raise Disconnected("refresh token revoked")
+
+    flow.ledger.create_invoices = disconnected  # type: ignore[method-assign]
+    [result] = flow.send(HUNDRED)
+
+    assert result.action is SyncAction.FAILED
+    assert "connection lost" in result.reason and "replay" in result.reason
