@@ -4,12 +4,8 @@ on a timer, held payments re-checked and the id map restored from its ledger if 
 from __future__ import annotations
 
 from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import (
-    ConsumerLoop,
-    LoopOptions,
-    PeriodicTask,
-    TenantOwnership,
-)
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
 from invoicesync.stores.id_map import restore_id_map_if_lost
@@ -34,5 +30,5 @@ def writer_loop(
         restore_id_map_if_lost(settings, redis_client)
         return writer.sweep_held_payments(owns_tenant)
 
-    task = PeriodicTask(settings.held_payment_recheck_seconds, upkeep)
-    return ConsumerLoop(settings, options, writer.handle, publisher, periodic=task)
+    task = PeriodicTask(settings.held_payment_recheck_seconds, upkeep, name="writer upkeep")
+    return ConsumerLoop(settings, options, writer.handle, publisher, periodic=[task])
