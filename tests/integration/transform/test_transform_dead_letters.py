@@ -27,7 +27,7 @@ from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.tenants import TenantStore
 from tests.infrastructure import start_redis
 from tests.integration.kafka.test_consumer_loop import committed_offsets, publish
-from tests.integration.transform.test_transform_service import TopicReader
+from tests.integration.transform.test_transform_service import TopicReader, notify
 from transform.failures import failed_notification_report
 
 pytestmark = pytest.mark.infra
@@ -109,3 +109,24 @@ def test_a_redis_outage_while_dead_lettering_is_waited_out_and_the_failure_still
         "4711",
     )
     assert "does not add up" in result.reason
+
+
+def test_a_notification_for_an_unknown_tenant_is_dead_lettered_without_an_activity_entry(
+    service, unique_name
+):
+    keap, publisher = service
+    dead_letters = TopicReader(keap.settings, Topic.DEAD_LETTERS)
+    results = TopicReader(keap.settings, Topic.SYNC_RESULTS)
+    try:
+        notify(publisher, unique_name, "order", "1")
+        [dead] = dead_letters.until(lambda seen: seen, timeout=30)
+        # A report goes out in the same acknowledged batch as its dead letter: none is there.
+        reported = results.until(lambda seen: True, timeout=1)
+    finally:
+        dead_letters.close()
+        results.close()
+
+    assert dead.tenant_id == unique_name
+    assert dead.payload["error"]["type"] == "UnknownTenant"
+    assert dead.payload["attempts"] == 1
+    assert [e for e in reported if e.tenant_id == unique_name] == []
