@@ -4,7 +4,6 @@ a poison notification is dead-lettered and reported failed, and an outage is wai
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -14,11 +13,8 @@ from invoicesync.errors import InvalidInput
 from invoicesync.events import (
     Envelope,
     EventType,
-    KeapNotification,
-    NotificationSource,
     SyncAction,
     Topic,
-    envelope_for,
     payload_of,
 )
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
@@ -26,7 +22,7 @@ from invoicesync.kafka.failure_policies import DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.tenants import TenantStore
 from tests.infrastructure import start_redis
-from tests.integration.kafka.test_consumer_loop import committed_offsets, publish
+from tests.integration.kafka.test_consumer_loop import committed_offsets
 from tests.integration.transform.test_transform_service import TopicReader, notify
 from transform.failures import failed_notification_report
 
@@ -44,17 +40,6 @@ def own_redis():
         pytest.skip("the Redis server is not ours to stop")
     yield server
     server.remove()
-
-
-def keap_notification(tenant_id: str) -> Envelope:
-    notification = KeapNotification(
-        object_type="order",
-        object_id="4711",
-        source=NotificationSource.HOOK,
-        observed_at=datetime.now(UTC),
-        event_key="order.add",
-    )
-    return envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, notification)
 
 
 def test_a_redis_outage_while_dead_lettering_is_waited_out_and_the_failure_still_reported(
@@ -81,7 +66,9 @@ def test_a_redis_outage_while_dead_lettering_is_waited_out_and_the_failure_still
     results = TopicReader(settings, Topic.SYNC_RESULTS)
     try:
         own_redis.stop()
-        publish(settings, [keap_notification(tenant_id)])
+        publisher = Publisher(settings)
+        notify(publisher, tenant_id, "order", "4711")
+        publisher.close()
         deadline = time.monotonic() + 60
         while len(deliveries) < 3:  # given up on, then redelivered while Redis is away
             assert time.monotonic() < deadline, "the message was not redelivered in time"
