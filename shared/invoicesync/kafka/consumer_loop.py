@@ -128,7 +128,7 @@ class ConsumerLoop:
         self._resume_at: dict[str, float] = {}
         self._periodic = PeriodicSchedule(periodic, clock)
         self._after_publish = after_publish
-        self._outage_streak = 0
+        self._failed_iterations = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -180,15 +180,15 @@ class ConsumerLoop:
         except Exception as exc:
             if not isinstance(exc, (KafkaError, Transient)) and not self._retry.is_outage(exc):
                 raise
-            self._outage_streak += 1
+            self._failed_iterations += 1
             log.warning(
                 "loop iteration failed, rewinding to the last commit",
-                extra={"error": repr(exc), "failed_iterations": self._outage_streak},
+                extra={"error": repr(exc), "failed_iterations": self._failed_iterations},
             )
             self._rewind()
-            self._sleep(self._retry.delay(self._outage_streak, self._random))
+            self._sleep(self._retry.delay(self._failed_iterations, self._random))
             return 0
-        self._outage_streak = 0
+        self._failed_iterations = 0
         return finished
 
     def _handle_partition_batch(self, tp: TopicPartition, records: Sequence) -> int:
