@@ -26,3 +26,17 @@ class RateLimited(Transient):
 
 class Disconnected(InvalidInput):
     """A provider connection is gone (refresh token dead): nothing to retry until reconnect."""
+
+
+class UnknownTenant(InvalidInput, KeyError):
+    """A message names a tenant we do not have (deleted, or Redis lost its record). Every
+    consumer lets it reach the loop, which dead-letters the message: replayable once the
+    tenant is back, and visible to an operator if it never comes back. A KeyError too, so
+    code that treats a missing tenant as a missing key keeps working."""
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"unknown tenant {tenant_id}", field="tenant_id")
+        self.tenant_id = tenant_id
+
+    def __str__(self) -> str:
+        return f"unknown tenant {self.tenant_id}"

@@ -1,4 +1,8 @@
-"""`python -m notifications [both|consume|send]`: queue sync results, send the emails."""
+"""`python -m notifications [both|consume|send]`: queue sync results, send the emails.
+
+`both` (the default) runs the sender as a periodic task of the outbox consumer's loop; `send`
+runs the sender alone, for a process that does not consume.
+"""
 
 from __future__ import annotations
 
@@ -29,41 +33,22 @@ def main(argv: list[str] | None = None) -> None:
     configure_logging("notifications", settings.log_level)
     serve_metrics(settings)
     client = redis_from_settings(settings)
-
-    stop = threading.Event()
-    consumer = None
-    consumer_thread = None
-    if role in ("both", "consume"):
-        ensure_topics(settings)
-        consumer = build_consumer_loop(settings, client)
-        consumer_thread = threading.Thread(
-            target=consumer.run, kwargs={"install_signal_handlers": False}, name="outbox-consumer"
-        )
-
-    def request_stop(*_: object) -> None:
-        stop.set()
-        if consumer is not None:
-            consumer.stop()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    if consumer_thread is not None:
-        consumer_thread.start()
-    try:
-        if role in ("both", "send"):
-            outbox = NotificationOutbox(client)
-            sender = NotificationSender(
-                settings, outbox, TenantStore(client), SmtpMailer(settings), options
-            )
-            SenderLoop(sender, Lease(client, SENDER_LEASE, options.lease_seconds), options).run(
-                stop
-            )
-        else:
-            stop.wait()
-    finally:
-        request_stop()
-        if consumer_thread is not None:
-            consumer_thread.join()
+    sender = SenderLoop(
+        NotificationSender(
+            settings, NotificationOutbox(client), TenantStore(client), SmtpMailer(settings), options
+        ),
+        Lease(client, SENDER_LEASE, options.lease_seconds),
+        options,
+    )
+    if role == "send":
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        sender.run(stop)
+        return
+    ensure_topics(settings)
+    tasks = [sender.as_task()] if role == "both" else []
+    build_consumer_loop(settings, client, periodic=tasks).run()  # it handles SIGTERM
 
 
 if __name__ == "__main__":

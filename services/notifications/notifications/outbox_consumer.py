@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import redis
 
 from invoicesync.events import Envelope, EventType, Topic, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
 from notifications.notification_outbox import NotificationOutbox
@@ -32,9 +33,19 @@ class OutboxAppender:
 
 
 def build_consumer_loop(
-    settings: Settings, client: redis.Redis, *, group_id: str = GROUP_ID
+    settings: Settings,
+    client: redis.Redis,
+    *,
+    group_id: str = GROUP_ID,
+    periodic: Sequence[PeriodicTask] = (),
 ) -> ConsumerLoop:
     """The outbox consumer, wired to real Kafka and Redis; nothing connects yet."""
     options = LoopOptions.for_service(settings, group_id, (Topic.SYNC_RESULTS,))
     appender = OutboxAppender(NotificationOutbox(client))
-    return ConsumerLoop(settings, options, one_at_a_time(appender.handle), Publisher(settings))
+    return ConsumerLoop(
+        settings,
+        options,
+        one_at_a_time(appender.handle),
+        Publisher(settings),
+        periodic=periodic,
+    )

@@ -17,6 +17,8 @@ import redis
 from invoicesync.domain.digest import Addressee, EmailContent
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
+from invoicesync.kafka.periodic_tasks import PeriodicTask
+from invoicesync.kafka.publisher import Outgoing
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
 from invoicesync.stores.tenants import Tenant
@@ -139,15 +141,30 @@ class SenderLoop:
             return 0
         return self._sender.send_due(still_leading=self._lease.hold)
 
+    def as_task(self) -> PeriodicTask:
+        """The sender as a periodic task of the outbox consumer's loop. Sending is not tied to
+        the loop's partitions: the lease decides which replica sends."""
+        return PeriodicTask(
+            self._options.tick_seconds,
+            lambda _owns_tenant: self._tick_logging_failures(),
+            name="notification sender",
+            on_stop=self._lease.release,
+        )
+
     def run(self, stop: threading.Event) -> None:
+        """Tick until `stop`, for a process that sends without consuming (the `send` role)."""
         log.info("notification sender started")
         try:
             while not stop.is_set():
-                try:
-                    self.tick()
-                except (Transient, redis.RedisError) as exc:
-                    log.warning("sender pass failed", extra={"error": str(exc)})
+                self._tick_logging_failures()
                 stop.wait(self._options.tick_seconds)
         finally:
             self._lease.release()
             log.info("notification sender stopped")
+
+    def _tick_logging_failures(self) -> list[Outgoing]:
+        try:
+            self.tick()
+        except (Transient, redis.RedisError) as exc:
+            log.warning("sender pass failed", extra={"error": str(exc)})
+        return []

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import redis
 
-from invoicesync.clients.qbo import qbo_client_from_settings
+from invoicesync.clients.qbo import QboClient
 from invoicesync.domain.canonical import Destination
-from invoicesync.kafka.publisher import Publisher
-from invoicesync.settings import Settings
 from invoicesync.stores.id_map import IdMap
-from invoicesync.stores.tenants import TenantStore
-from invoicesync.writing.flow import CanonicalEventWriter
+from invoicesync.writing.flow import CanonicalEventWriter, TenantSettingsSource
 from invoicesync.writing.held_payments import HeldPayments
 from qbo_writer.qbo_ledger import QboLedgerWriter
 
 
 def qbo_event_writer(
-    settings: Settings, client: redis.Redis, ledger_publisher: Publisher | None
+    client: QboClient, id_map: IdMap, tenants: TenantSettingsSource, redis_client: redis.Redis
 ) -> CanonicalEventWriter:
-    """Canonical events of QBO tenants → QBO writes and sync results. `ledger_publisher`
-    appends every id mapping to the id-map ledger topic (None keeps it in Redis only)."""
+    """`handle(envelopes) -> list[Outgoing]` for canonical events of QBO tenants."""
     return CanonicalEventWriter(
-        Destination.QBO,
-        QboLedgerWriter(qbo_client_from_settings(settings, client)),
-        IdMap(client, ledger_publisher, settings),
-        TenantStore(client),
-        HeldPayments(client),
+        Destination.QBO, QboLedgerWriter(client), id_map, tenants, HeldPayments(redis_client)
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.kafka.consumer_loop import ConsumerLoop
-from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
-from invoicesync.stores.redis_connection import redis_from_settings
-from invoicesync.writing.writer_loop import writer_loop
+from invoicesync.writing.writer_loop import WriterParts, writer_loop
 from qbo_writer.handler import qbo_event_writer
 from qbo_writer.qbo_ledger import QBO_MAX_BATCH
 
@@ -17,9 +16,10 @@ GROUP_ID = "invoicesync-qbo-writer"
 def build_loop(settings: Settings, *, group_id: str = GROUP_ID) -> ConsumerLoop:
     """The QBO writer consumer, wired to real Kafka, Redis and QBO; nothing connects yet.
     A backlog arrives in runs of up to 30 events of one tenant: one QBO batch request."""
-    publisher = Publisher(settings)
-    writer = qbo_event_writer(settings, redis_from_settings(settings), publisher)
-    return writer_loop(settings, writer, publisher, group_id=group_id, max_run=QBO_MAX_BATCH)
+    parts = WriterParts.from_settings(settings)
+    client = qbo_client_from_settings(settings, parts.redis)
+    writer = qbo_event_writer(client, parts.id_map, parts.tenants, parts.redis)
+    return writer_loop(settings, writer, parts, group_id=group_id, max_run=QBO_MAX_BATCH)
 
 
 def main() -> None:

@@ -6,8 +6,6 @@ INVOICE event brings that tenant's payment poll forward. Everything else is igno
 
 from __future__ import annotations
 
-import logging
-
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import Envelope, EventType, LedgerNotification, payload_of
 from invoicesync.kafka.publisher import Outgoing
@@ -16,8 +14,6 @@ from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import QboPaymentFeed
 from reverse_sync.ledger_payments import LedgerPayment, qbo_ledger_payments
 from reverse_sync.poller import PaymentPoller
-
-log = logging.getLogger(__name__)
 
 QBO_ENTITIES = {"payment": "Payment", "refundreceipt": "RefundReceipt"}
 
@@ -40,11 +36,7 @@ class LedgerNotificationHandler:
             return []
         notification: LedgerNotification = payload_of(envelope)
         tenant_id = envelope.tenant_id
-        try:
-            settings = self._tenants.settings(tenant_id)
-        except KeyError:
-            log.warning("notification for an unknown tenant", extra={"tenant_id": tenant_id})
-            return []
+        settings = self._tenants.settings(tenant_id)  # UnknownTenant: dead-lettered
         if (
             not settings.sync.reverse_sync_enabled
             or settings.destination.value != notification.destination

@@ -1,13 +1,12 @@
-"""`python -m reverse_sync.main`: the ledger-notification worker plus the payment poller thread.
+"""`python -m reverse_sync.main`: the ledger-notification worker and its payment poll.
 
-The worker consumes `ledger.notifications` through the one consumer loop; the poller runs in a
-thread of the same process (one replica at a time polls, under a Redis lock) and publishes its
-sync results with its own producer.
+The worker consumes `ledger.notifications` through the one consumer loop; the poll is one of
+that loop's periodic tasks (one replica at a time polls, under a Redis lock), so its sync results
+go out through the loop's producer.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from invoicesync.clients.keap import keap_client_from_settings
@@ -33,21 +32,10 @@ GROUP_ID = "invoicesync-reverse-sync"
 class ReverseSyncService:
     loop: ConsumerLoop
     poller: PaymentPoller
-    poller_publisher: Publisher
 
     def run(self) -> None:
-        """Run the loop in this thread (it handles SIGTERM) and the poller beside it."""
-        stop = threading.Event()
-        poller = threading.Thread(
-            target=self.poller.run, args=(self.poller_publisher, stop), name="poller", daemon=True
-        )
-        poller.start()
-        try:
-            self.loop.run()
-        finally:
-            stop.set()
-            poller.join(timeout=30)
-            self.poller_publisher.close()
+        """Run the loop, and with it the poll, in this thread (it handles SIGTERM)."""
+        self.loop.run()
 
 
 def build_service(settings: Settings) -> ReverseSyncService:
@@ -70,8 +58,10 @@ def build_service(settings: Settings) -> ReverseSyncService:
     )
     handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
     options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
-    loop = ConsumerLoop(settings, options, one_at_a_time(handler), publisher)
-    return ReverseSyncService(loop, poller, Publisher(settings))
+    loop = ConsumerLoop(
+        settings, options, one_at_a_time(handler), publisher, periodic=[poller.round_task()]
+    )
+    return ReverseSyncService(loop, poller)
 
 
 def main() -> None:

@@ -2,15 +2,14 @@
 
 Xero sends no payment webhooks, so for Xero this is the way payments arrive (an INVOICE webhook
 only brings the poll forward); for QBO, Change Data Capture catches what a webhook missed. The
-cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date. One
-replica polls at a time (a Redis lock); each tenant's poll holds that tenant's own lock too, as
-the worker may poll early for it.
+cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date. Rounds
+run as a periodic task of the worker's consumer loop; one replica polls at a time (a Redis
+lock); each tenant's poll holds that tenant's own lock too, as the worker may poll early for it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
@@ -18,7 +17,8 @@ import redis
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.errors import Disconnected, InvalidInput, Transient
-from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
+from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.stores.tenants import TenantStore
 from reverse_sync.keap_recorder import KeapPaymentRecorder
@@ -124,15 +124,16 @@ class PaymentPoller:
                 )
         return outgoing
 
-    def run(self, publisher: Publisher, stop: threading.Event) -> None:
-        """Poll until `stop` is set; only the replica holding the poller lock polls a round."""
+    def round_task(self) -> PeriodicTask:
+        """The poll as a task of the worker's consumer loop. Rounds are not tied to the loop's
+        partitions: the replica holding the poller lock polls every due tenant."""
         tick = min(self._interval.total_seconds(), LONGEST_TICK_SECONDS)
-        while not stop.is_set():
-            try:
-                with tenant_lock(self._redis, POLLER_LOCK, "all", ttl_seconds=900, wait_seconds=0):
-                    publisher.publish_all(self.poll_due_tenants())
-            except Transient as exc:
-                log.debug("poll round skipped", extra={"error": str(exc)})
-            except Exception:  # noqa: BLE001 - the safety net must outlive one bad round
-                log.exception("reverse-sync poll round failed")
-            stop.wait(tick)
+        return PeriodicTask(tick, self._locked_round, name="reverse-sync poll")
+
+    def _locked_round(self, _owns_tenant: TenantOwnership) -> list[Outgoing]:
+        try:
+            with tenant_lock(self._redis, POLLER_LOCK, "all", ttl_seconds=900, wait_seconds=0):
+                return self.poll_due_tenants()
+        except Transient as exc:
+            log.debug("poll round skipped", extra={"error": str(exc)})
+            return []

@@ -54,7 +54,7 @@ _EVENT_TYPES = {
 
 class TenantSettingsSource(Protocol):
     def settings(self, tenant_id: str) -> TenantSettings:
-        """The tenant's settings; KeyError for a tenant that does not exist."""
+        """The tenant's settings; `UnknownTenant` (dead-lettered) for one we do not have."""
         ...
 
 
@@ -97,10 +97,7 @@ class TransformHandler:
             return []
         notification: KeapNotification = payload_of(envelope)
         tenant_id = envelope.tenant_id
-        try:
-            settings = self._tenants.settings(tenant_id)
-        except KeyError as exc:
-            raise InvalidInput(f"unknown tenant {tenant_id}") from exc
+        settings = self._tenants.settings(tenant_id)
         if is_held(settings):
             return self._hold(envelope, notification, settings)
         run = _Run(tenant_id, settings, self._released_holds(tenant_id))

@@ -5,14 +5,16 @@ from __future__ import annotations
 from invoicesync.clients.keap import keap_client_from_settings
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.failure_policies import DeadLetterPolicy
+from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.held_notifications import HeldNotifications
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
+from transform.failures import failed_notification_report
 from transform.handler import TransformHandler
 from transform.publication_marks import PublicationMarks
-from transform.publisher import TransformPublisher
 
 GROUP_ID = "invoicesync-transform"
 
@@ -28,16 +30,20 @@ def build_loop(settings: Settings) -> ConsumerLoop:
         marks,
         HeldNotifications(client),
     )
-    publisher = TransformPublisher(
-        settings, marks, lambda tenant_id: _destination(tenants, tenant_id)
+    options = LoopOptions.for_service(
+        settings,
+        GROUP_ID,
+        (Topic.KEAP_NOTIFICATIONS,),
+        dead_letters=DeadLetterPolicy(reports=(failed_notification_report(tenants),)),
     )
-    options = LoopOptions.for_service(settings, GROUP_ID, (Topic.KEAP_NOTIFICATIONS,))
-    return ConsumerLoop(settings, options, handler.handle, publisher)
-
-
-def _destination(tenants: TenantStore, tenant_id: str) -> str:
-    tenant = tenants.get(tenant_id)
-    return tenant.destination.value if tenant is not None else "unknown"
+    return ConsumerLoop(
+        settings,
+        options,
+        handler.handle,
+        Publisher(settings),
+        # Last-published marks are written only once the broker has the events they claim.
+        after_publish=lambda outgoing: marks.apply(item.envelope for item in outgoing),
+    )
 
 
 def main() -> None:

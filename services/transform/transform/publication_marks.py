@@ -2,8 +2,8 @@
 
 The handler cannot write them itself, because the loop publishes only after the handler has
 returned: a write made first would claim an event that a crash could still lose. So the
-handler registers each write against the event it depends on, and the transform publisher
-applies it once the broker has acknowledged that event. A crash in between only means the
+handler registers each write against the event it depends on, and the loop's after-publish
+step applies it once the broker has acknowledged that event. A crash in between only means the
 event is published again on the next read, which every consumer tolerates.
 """
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.kafka.consumer_loop import ConsumerLoop
-from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
-from invoicesync.stores.id_map import IdMap
-from invoicesync.stores.redis_connection import redis_from_settings
-from invoicesync.stores.tenants import TenantStore
-from invoicesync.writing.writer_loop import writer_loop
+from invoicesync.writing.writer_loop import WriterParts, writer_loop
 from xero_writer.handler import xero_event_writer
 
 GROUP_ID = "invoicesync-xero-writer"
@@ -20,15 +16,10 @@ MAX_RUN = 50
 
 def build_loop(settings: Settings, group_id: str = GROUP_ID) -> ConsumerLoop:
     """The xero-writer consumer, wired to real Kafka, Redis and Xero; nothing connects yet."""
-    client = redis_from_settings(settings)
-    publisher = Publisher(settings)
-    writer = xero_event_writer(
-        xero_client_from_settings(settings, client),
-        IdMap(client, publisher, settings),
-        TenantStore(client),
-        client,
-    )
-    return writer_loop(settings, writer, publisher, group_id=group_id, max_run=MAX_RUN)
+    parts = WriterParts.from_settings(settings)
+    client = xero_client_from_settings(settings, parts.redis)
+    writer = xero_event_writer(client, parts.id_map, parts.tenants, parts.redis)
+    return writer_loop(settings, writer, parts, group_id=group_id, max_run=MAX_RUN)
 
 
 def main() -> None:

@@ -6,8 +6,12 @@ to publish. The loop publishes them, and only then commits. Failures:
 - `RateLimited` for longer than a moment: that tenant's messages are set aside until the
   provider's wait is over, while other tenants on the partition go on; the committed offset
   never passes a message that is set aside;
-- anything else: retried with backoff and jitter, then dead-lettered.
-SIGTERM stops polling, commits what is finished and closes.
+- Redis (our own infrastructure) unreachable: waited out, rewinding to the last commit; an
+  outage is never counted as an attempt nor dead-lettered;
+- anything else: retried as the `RetryPolicy` says, then dead-lettered as the
+  `DeadLetterPolicy` says.
+Between polls it runs the service's `PeriodicTask`s. SIGTERM stops polling, commits what is
+finished and closes.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from kafka.structs import OffsetAndMetadata
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
-from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
+from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.pending_messages import (
     PartitionProgress,
     PendingMessage,
@@ -37,6 +41,7 @@ from invoicesync.kafka.pending_messages import (
     runs_by_partition,
     runs_by_tenant,
 )
+from invoicesync.kafka.periodic_tasks import PeriodicSchedule, PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
@@ -45,6 +50,8 @@ from invoicesync.settings import Settings
 log = logging.getLogger(__name__)
 
 RunHandler = Callable[[Sequence[Envelope]], Sequence[Outgoing]]
+# What a service does once the broker has acknowledged what its handler returned.
+AfterPublish = Callable[[Sequence[Outgoing]], None]
 UNKNOWN_TENANT = "unknown"
 # A provider wait shorter than this is slept through inline; longer ones set the tenant aside.
 INLINE_WAIT_SECONDS = 1.0
@@ -63,41 +70,33 @@ def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandl
     return handle_run
 
 
-TenantOwnership = Callable[[str], bool]
-
-
-@dataclass(frozen=True)
-class PeriodicTask:
-    """Work a service does every so often in its loop's own thread (so never concurrently with
-    its handler), for the tenants whose partitions this consumer owns right now."""
-
-    interval_seconds: float
-    run: Callable[[TenantOwnership], Sequence[Outgoing]]
-
-
 @dataclass(frozen=True)
 class LoopOptions:
     group_id: str
     topics: tuple[Topic, ...]
     max_run: int = 1
-    max_attempts: int = 5
-    backoff_seconds: float = 0.5
-    backoff_max_seconds: float = 30.0
+    retry: RetryPolicy = RetryPolicy()
+    dead_letters: DeadLetterPolicy = DeadLetterPolicy()
     max_poll_records: int = 200
     poll_timeout_ms: int = 500
 
     @classmethod
     def for_service(
-        cls, settings: Settings, group_id: str, topics: tuple[Topic, ...], *, max_run: int = 1
+        cls,
+        settings: Settings,
+        group_id: str,
+        topics: tuple[Topic, ...],
+        *,
+        max_run: int = 1,
+        dead_letters: DeadLetterPolicy | None = None,
     ) -> LoopOptions:
         """A service's loop with the deployment's retry policy from the settings."""
         return cls(
             group_id=group_id,
             topics=topics,
             max_run=max_run,
-            max_attempts=settings.consumer_max_attempts,
-            backoff_seconds=settings.consumer_backoff_seconds,
-            backoff_max_seconds=settings.consumer_backoff_max_seconds,
+            retry=RetryPolicy.from_settings(settings),
+            dead_letters=dead_letters or DeadLetterPolicy(),
         )
 
 
@@ -111,10 +110,12 @@ class ConsumerLoop:
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        periodic: PeriodicTask | None = None,
+        periodic: Sequence[PeriodicTask] = (),
+        after_publish: AfterPublish | None = None,
     ) -> None:
         self._settings = settings
         self._options = options
+        self._retry = options.retry
         self._handler = handler
         self._publisher = publisher
         self._sleep = sleep
@@ -125,8 +126,9 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
         self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
-        self._periodic = periodic
-        self._periodic_due = clock()  # first run at start, then every interval
+        self._periodic = PeriodicSchedule(periodic, clock)
+        self._after_publish = after_publish
+        self._failed_iterations = 0
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -151,6 +153,7 @@ class ConsumerLoop:
     def close(self) -> None:
         if self._consumer is None:
             return
+        self._periodic.stop()
         try:
             self._commit()
         except (KafkaError, Transient):
@@ -173,15 +176,20 @@ class ConsumerLoop:
                 finished += self._handle_partition_batch(tp, records)
             finished += self._handle_due_tenants()
             self._commit()
-            self._run_periodic_if_due()
-            return finished
-        except (KafkaError, Transient) as exc:
+            self._run_due_periodic_tasks()
+        except Exception as exc:
+            if not isinstance(exc, (KafkaError, Transient)) and not self._retry.is_outage(exc):
+                raise
+            self._failed_iterations += 1
             log.warning(
-                "loop iteration failed, rewinding to the last commit", extra={"error": str(exc)}
+                "loop iteration failed, rewinding to the last commit",
+                extra={"error": repr(exc), "failed_iterations": self._failed_iterations},
             )
             self._rewind()
-            self._sleep(self._backoff(1))
+            self._sleep(self._retry.delay(self._failed_iterations, self._random))
             return 0
+        self._failed_iterations = 0
+        return finished
 
     def _handle_partition_batch(self, tp: TopicPartition, records: Sequence) -> int:
         pending: list[PendingMessage] = []
@@ -191,7 +199,7 @@ class ConsumerLoop:
             try:
                 envelope = envelope_from_bytes(record.value)
             except InvalidInput as exc:
-                self._dead_letter(record, UNKNOWN_TENANT, exc, attempts=1)
+                self._dead_letter(DeadLetter(record, None, UNKNOWN_TENANT, exc, attempts=1))
                 self._finish(tp, record.offset)
                 finished += 1
                 continue
@@ -219,8 +227,7 @@ class ConsumerLoop:
             attempts += 1
             started = time.perf_counter()
             try:
-                outgoing = self._handler([item.envelope for item in chunk])
-                self._publisher.publish_all(outgoing)
+                self._publish_handled(self._handler([item.envelope for item in chunk]))
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
                     self._set_aside_run(tp, tenant_id, chunk, retry_after=exc.retry_after)
@@ -234,7 +241,9 @@ class ConsumerLoop:
                 self._give_up(tp, tenant_id, chunk[0], exc, attempts, "invalid")
                 return 1
             except Exception as exc:  # noqa: BLE001 - every other failure is retried, then parked
-                if attempts >= self._options.max_attempts:
+                if self._retry.is_outage(exc):
+                    raise  # not this message's fault: poll_once waits the outage out
+                if attempts >= self._retry.max_attempts:
                     if len(chunk) > 1:
                         return self._handle_singly(tp, tenant_id, chunk)
                     self._give_up(tp, tenant_id, chunk[0], exc, attempts, "failed")
@@ -243,7 +252,7 @@ class ConsumerLoop:
                     "handler failed, will retry",
                     extra={"tenant_id": tenant_id, "attempt": attempts, "error": repr(exc)},
                 )
-                self._sleep(self._backoff(attempts))
+                self._sleep(self._retry.delay(attempts, self._random))
                 if self._stop.is_set():
                     raise Transient("stopping before the retry") from exc
                 continue
@@ -267,10 +276,15 @@ class ConsumerLoop:
             finished += self._handle_chunk(tp, tenant_id, [item])
         return finished
 
+    def _publish_handled(self, outgoing: Sequence[Outgoing]) -> None:
+        self._publisher.publish_all(outgoing)
+        if self._after_publish is not None:
+            self._after_publish(outgoing)
+
     def _give_up(
         self, tp, tenant_id, item: PendingMessage, error: BaseException, attempts, outcome
     ):
-        self._dead_letter(item.record, tenant_id, error, attempts)
+        self._dead_letter(DeadLetter(item.record, item.envelope, tenant_id, error, attempts))
         MESSAGES_HANDLED.labels(topic=item.record.topic, outcome=outcome).inc()
         self._finish(tp, item.record.offset)
 
@@ -324,14 +338,15 @@ class ConsumerLoop:
 
     # -- periodic work ---------------------------------------------------------------------
 
-    def _run_periodic_if_due(self) -> None:
-        if self._periodic is None or self._clock() < self._periodic_due:
-            return
-        self._periodic_due = self._clock() + self._periodic.interval_seconds
-        try:
-            self._publisher.publish_all(self._periodic.run(self.owns_tenant))
-        except Exception:  # noqa: BLE001 - periodic work is retried at its next interval
-            log.exception("periodic task failed; it runs again at its next interval")
+    def _run_due_periodic_tasks(self) -> None:
+        for task in self._periodic.take_due():
+            try:
+                self._publisher.publish_all(task.run(self.owns_tenant))
+            except Exception:  # noqa: BLE001 - periodic work is retried at its next interval
+                log.exception(
+                    "periodic task failed; it runs again at its next interval",
+                    extra={"task": task.name},
+                )
 
     def owns_tenant(self, tenant_id: str) -> bool:
         """True when this consumer holds the partition the tenant's key maps to."""
@@ -384,32 +399,32 @@ class ConsumerLoop:
             else:
                 self._consumer.seek_to_beginning(tp)
 
-    def _dead_letter(self, record: ConsumedRecord, tenant_id: str, error, attempts: int) -> None:
+    def _dead_letter(self, dead: DeadLetter) -> None:
+        record = dead.record
         log.error(
             "message dead-lettered",
             extra={
-                "tenant_id": tenant_id,
+                "tenant_id": dead.tenant_id,
                 "topic": record.topic,
                 "partition": record.partition,
                 "offset": record.offset,
-                "error": repr(error),
-                "attempts": attempts,
+                "error": repr(dead.error),
+                "attempts": dead.attempts,
             },
         )
-        envelope = dead_letter_envelope(
-            record,
-            tenant_id=tenant_id,
-            error=error,
-            attempts=attempts,
-            group_id=self._options.group_id,
+        outgoing = self._options.dead_letters.outgoing(
+            dead,
+            self._options.group_id,
+            retry=self._retry,
+            wait=self._wait,
+            rng=self._random,
         )
-        self._publisher.publish(Topic.DEAD_LETTERS, envelope)
+        self._publisher.publish_all(outgoing)
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(
-            self._options.backoff_max_seconds, self._options.backoff_seconds * 2 ** (attempt - 1)
-        )
-        return self._random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+    def _wait(self, seconds: float) -> bool:
+        """Sleep; False when the loop was asked to stop meanwhile."""
+        self._sleep(seconds)
+        return not self._stop.is_set()
 
     # -- client ----------------------------------------------------------------------------
 

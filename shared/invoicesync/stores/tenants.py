@@ -12,6 +12,7 @@ import redis
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.errors import UnknownTenant
 from invoicesync.tenant_settings_schema import settings_from_json, settings_to_json
 
 _ALL_TENANTS = "invoicesync:tenants"
@@ -87,13 +88,14 @@ class TenantStore:
         return found.decode() if found is not None else None
 
     def settings(self, tenant_id: str) -> TenantSettings:
-        """The saved settings, or the defaults for the tenant's destination until then."""
+        """The saved settings, or the defaults for the tenant's destination until then;
+        `UnknownTenant` for a tenant we do not have (the one lookup every consumer uses)."""
         raw = self._redis.get(settings_key(tenant_id))
         if raw is not None:
             return settings_from_json(json.loads(raw))
         tenant = self.get(tenant_id)
         if tenant is None:
-            raise KeyError(tenant_id)
+            raise UnknownTenant(tenant_id)
         return TenantSettings(destination=tenant.destination)
 
     def save_settings(self, tenant_id: str, settings: TenantSettings) -> None:

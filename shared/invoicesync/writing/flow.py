@@ -73,8 +73,8 @@ class CanonicalEventWriter:
         """A run of canonical events (the loop gives one tenant's, in order) → results."""
         outgoing: list[Outgoing] = []
         for tenant_id, run in _by_tenant(envelopes):
-            settings = self._settings_for(tenant_id)
-            if settings is None or settings.destination is not self._destination:
+            settings = self._tenants.settings(tenant_id)  # UnknownTenant: dead-lettered
+            if settings.destination is not self._destination:
                 continue
             outgoing += self._handle_tenant(_TenantRun(tenant_id, settings), run)
         return outgoing

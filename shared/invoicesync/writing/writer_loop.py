@@ -3,24 +3,42 @@ on a timer, held payments re-checked and the id map restored from its ledger if 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import redis
+
 from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import (
-    ConsumerLoop,
-    LoopOptions,
-    PeriodicTask,
-    TenantOwnership,
-)
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
-from invoicesync.stores.id_map import restore_id_map_if_lost
+from invoicesync.stores.id_map import IdMap, restore_id_map_if_lost
 from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
 from invoicesync.writing.flow import CanonicalEventWriter
+
+
+@dataclass(frozen=True)
+class WriterParts:
+    """What every ledger writer is built from besides its provider's client."""
+
+    redis: redis.Redis
+    publisher: Publisher
+    id_map: IdMap
+    tenants: TenantStore
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WriterParts:
+        """Wired to real Redis and Kafka; nothing connects yet. Mappings go to the ledger topic."""
+        client = redis_from_settings(settings)
+        publisher = Publisher(settings)
+        return cls(client, publisher, IdMap(client, publisher, settings), TenantStore(client))
 
 
 def writer_loop(
     settings: Settings,
     writer: CanonicalEventWriter,
-    publisher: Publisher,
+    parts: WriterParts,
     *,
     group_id: str,
     max_run: int,
@@ -28,11 +46,10 @@ def writer_loop(
     options = LoopOptions.for_service(
         settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=max_run
     )
-    redis_client = redis_from_settings(settings)
 
     def upkeep(owns_tenant: TenantOwnership) -> list[Outgoing]:
-        restore_id_map_if_lost(settings, redis_client)
+        restore_id_map_if_lost(settings, parts.redis)
         return writer.sweep_held_payments(owns_tenant)
 
-    task = PeriodicTask(settings.held_payment_recheck_seconds, upkeep)
-    return ConsumerLoop(settings, options, writer.handle, publisher, periodic=task)
+    task = PeriodicTask(settings.held_payment_recheck_seconds, upkeep, name="writer upkeep")
+    return ConsumerLoop(settings, options, writer.handle, parts.publisher, periodic=[task])

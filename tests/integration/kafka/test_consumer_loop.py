@@ -17,10 +17,11 @@ from invoicesync.events import Envelope, EventType, Topic
 from invoicesync.kafka.consumer_loop import (
     ConsumerLoop,
     LoopOptions,
-    PeriodicTask,
     one_at_a_time,
     partition_for_key,
 )
+from invoicesync.kafka.failure_policies import RetryPolicy
+from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 
@@ -162,7 +163,7 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(settin
             else (RuntimeError("boom"))
         )
 
-    loop = loop_for(settings, unique_name, one_at_a_time(broken), max_attempts=3)
+    loop = loop_for(settings, unique_name, one_at_a_time(broken), retry=RetryPolicy(max_attempts=3))
     run_until(loop, lambda: committed_offsets(settings, unique_name) == 1)
     loop.close()
 
@@ -314,7 +315,7 @@ def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published
         LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,)),
         one_at_a_time(lambda envelope: handled.append(envelope) or []),
         Publisher(settings),
-        periodic=PeriodicTask(interval_seconds=0.1, run=sweep),
+        periodic=[PeriodicTask(interval_seconds=0.1, run=sweep)],
     )
     handled: list[Envelope] = []
     run_until(loop, lambda: len(handled) == len(tenants) and bool(asked))

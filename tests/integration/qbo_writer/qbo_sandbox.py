@@ -12,11 +12,18 @@ from decimal import Decimal
 import redis
 import requests
 
+from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.crypto import TokenCipher, generate_key
+from invoicesync.kafka.publisher import Publisher
 from invoicesync.settings import Settings
+from invoicesync.stores.id_map import IdMap
+from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
+from invoicesync.writing.flow import CanonicalEventWriter
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.qbo.app import create_app
+from qbo_writer.handler import qbo_event_writer
 from tests.integration.stores.local_servers import serving
 
 
@@ -24,6 +31,17 @@ from tests.integration.stores.local_servers import serving
 class QboSandbox:
     base_url: str
     settings: Settings  # pointed at this sandbox, with a token encryption key
+
+    def writer(self, ledger_publisher: Publisher | None = None) -> CanonicalEventWriter:
+        """The QBO writer wired as the service wires it; without a publisher the id map stays
+        in Redis only."""
+        client = redis_from_settings(self.settings)
+        return qbo_event_writer(
+            qbo_client_from_settings(self.settings, client),
+            IdMap(client, ledger_publisher, self.settings),
+            TenantStore(client),
+            client,
+        )
 
     def connect(self, tenant_id: str, *, country: str = "US") -> str:
         """Issue tokens for a fresh company and store the connection; returns the realm id."""

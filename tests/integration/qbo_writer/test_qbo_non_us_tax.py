@@ -17,7 +17,6 @@ from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
-from qbo_writer.handler import qbo_event_writer
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
 from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
 from tests.unit.domain.canonical_builders import charge, contact, inclusive_tax, invoice, product
@@ -86,7 +85,7 @@ def _event(tenant_id, keap_id, canonical):
 
 def _write(sandbox, publisher, tenant_id, keap_id, canonical):
     canonical, event = _event(tenant_id, keap_id, canonical)
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), publisher)
+    writer = sandbox.writer(publisher)
     [result] = [payload_of(item.envelope) for item in writer.handle([event])]
     return canonical, result
 

@@ -14,7 +14,6 @@ from invoicesync.domain.canonical import PaymentKind
 from invoicesync.events import EventType, SyncAction, Topic, envelope_for, payload_of
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
-from qbo_writer.handler import qbo_event_writer
 from qbo_writer.main import build_loop
 from tests.integration.kafka.test_consumer_loop import read_topic
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
@@ -48,7 +47,7 @@ def tenant(sandbox: QboSandbox):
 
 
 def _writer(sandbox: QboSandbox, publisher: Publisher):
-    return qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), publisher)
+    return sandbox.writer(publisher)
 
 
 def _invoice_event(tenant_id, keap_id, amount):

@@ -13,7 +13,6 @@ from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.events import Envelope, SyncAction, payload_of
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
-from qbo_writer.handler import qbo_event_writer
 from tests.integration.qbo_writer.corpus import (
     ORDERS,
     corpus_invoice,
@@ -61,7 +60,7 @@ def invoices_in_qbo(sandbox: QboSandbox, realm: str, tenant_id: str) -> dict[str
 
 def test_every_corpus_invoice_lands_in_qbo_with_keaps_total_and_dates(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     events, invoices = corpus_events(tenant_id, settings)
     outcome = results(writer.handle(events))
     in_qbo = invoices_in_qbo(sandbox, realm, tenant_id)
@@ -81,7 +80,7 @@ def test_every_corpus_invoice_lands_in_qbo_with_keaps_total_and_dates(sandbox, t
 
 def test_payments_link_to_their_invoices_and_an_overpayment_is_skipped(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     events, invoices = corpus_events(tenant_id, settings)
     outcome = results(writer.handle(events))
     in_qbo = invoices_in_qbo(sandbox, realm, tenant_id)
@@ -97,7 +96,7 @@ def test_payments_link_to_their_invoices_and_an_overpayment_is_skipped(sandbox, 
 
 def test_an_overpayment_is_skipped_when_the_option_is_on(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     invoice, payments = corpus_invoice("paid-at-checkout", tenant_id, settings, 1)
     over = replace(payments[0], keap_payment_id="9999", amount=Decimal("30.00"))
     outcome = results(writer.handle(events_for(tenant_id, invoice, [over])))
@@ -107,7 +106,7 @@ def test_an_overpayment_is_skipped_when_the_option_is_on(sandbox, tenant):
 
 def test_a_backlog_is_written_in_batches_of_thirty(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     events = []
     for number in range(60):
         invoice, _ = corpus_invoice("widgets", tenant_id, settings, 100 + number)
@@ -127,7 +126,7 @@ def test_a_backlog_is_written_in_batches_of_thirty(sandbox, tenant):
 
 def test_the_same_events_three_times_create_each_invoice_and_payment_once(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     events, invoices = corpus_events(tenant_id, settings)
     for _ in range(3):
         writer.handle(events)
@@ -140,13 +139,13 @@ def test_after_a_redis_flush_invoices_are_adopted_by_number_not_created_again(sa
     tenant_id, realm, settings = tenant
     client = redis_from_settings(sandbox.settings)
     events, invoices = corpus_events(tenant_id, settings)
-    qbo_event_writer(sandbox.settings, client, None).handle(events)
+    sandbox.writer().handle(events)
     snapshot = {key: client.dump(key) for key in client.keys(f"*tenant:{tenant_id}:*")}
     # Lose everything but the tenant and its connection: id map, caches, customers.
     for key in snapshot:
         if b":idmap:" in key or b":qbo:" in key:
             client.delete(key)
-    outcome = results(qbo_event_writer(sandbox.settings, client, None).handle(events))
+    outcome = results(sandbox.writer().handle(events))
     assert len(invoices_in_qbo(sandbox, realm, tenant_id)) == len(invoices) - 1
     assert len(sandbox.query(realm, tenant_id, "select * from Payment")) == 3
     assert len(sandbox.query(realm, tenant_id, "select * from Customer")) == 1
@@ -155,7 +154,7 @@ def test_after_a_redis_flush_invoices_are_adopted_by_number_not_created_again(sa
 
 def test_an_edited_invoice_is_updated_in_place(sandbox, tenant):
     tenant_id, realm, settings = tenant
-    writer = qbo_event_writer(sandbox.settings, redis_from_settings(sandbox.settings), None)
+    writer = sandbox.writer()
     invoice, _ = corpus_invoice("finance-charge", tenant_id, settings, 1)
     writer.handle(events_for(tenant_id, invoice, []))
     later = replace(invoice, due_date=invoice.due_date.replace(day=28), content_hash="edited")

@@ -20,11 +20,13 @@ from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.id_map import IdMap, MappedId
+from invoicesync.stores.locks import lock_key
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from reverse_sync.main import GROUP_ID, ReverseSyncService, build_service
+from reverse_sync.poller import POLLER_LOCK
 from reverse_sync.webhook_app import create_app as create_webhook_app
 from tests.integration.qbo_writer.qbo_sandbox import qbo_sandbox
 from tests.integration.stores.local_servers import serving
@@ -268,6 +270,9 @@ def stack(settings, redis_client):
         keap.redis = redis_client
         keap.settings = wired
         service = build_service(wired)
+        # The tests drive the ledger poll themselves: the loop's own poll round stays out.
+        round_lock = redis_client.lock(lock_key(POLLER_LOCK, "all"), timeout=3600)
+        round_lock.acquire()
         worker = threading.Thread(
             target=service.loop.run, kwargs={"install_signal_handlers": False}, daemon=True
         )
@@ -280,4 +285,4 @@ def stack(settings, redis_client):
         service.loop.stop()
         worker.join(timeout=10)
         publisher.close()
-        service.poller_publisher.close()
+        round_lock.release()

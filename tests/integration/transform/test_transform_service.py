@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -25,8 +24,7 @@ from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.held_notifications import HeldNotifications, release_held
 from invoicesync.stores.tenants import TenantStore
-from tests.integration.transform.keap_stand_in import create_tenant, keap_stand_in
-from transform.main import build_loop
+from tests.integration.transform.keap_stand_in import create_tenant
 
 pytestmark = pytest.mark.infra
 
@@ -81,23 +79,6 @@ def invoices_for(order_id: str):
         ]
 
     return found
-
-
-@pytest.fixture
-def service(settings, redis_client):
-    with keap_stand_in(settings, redis_client) as keap:
-        loop = build_loop(keap.settings)
-        thread = threading.Thread(
-            target=loop.run, kwargs={"install_signal_handlers": False}, daemon=True
-        )
-        thread.start()
-        publisher = Publisher(keap.settings)
-        try:
-            yield keap, publisher
-        finally:
-            loop.stop()
-            thread.join(timeout=10)
-            publisher.close()
 
 
 def test_a_keap_hook_becomes_canonical_events_and_a_replay_adds_none(service, redis_client):
