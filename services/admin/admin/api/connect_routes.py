@@ -6,7 +6,7 @@ from flask import Blueprint, jsonify, redirect, request
 
 from admin import tenant_operations as operations
 from admin.admin_services import PROVIDERS
-from admin.api.context import load_query, require_tenant_access, services
+from admin.api.context import load_query, services, tenant_access_required
 from admin.api.schemas import OAuthCallbackQuerySchema
 from invoicesync.errors import InvalidInput
 
@@ -14,8 +14,8 @@ connect_routes = Blueprint("connect", __name__, url_prefix="/api/v1")
 
 
 @connect_routes.get("/tenants/<tenant_id>/connect/<provider>")
+@tenant_access_required
 def connect(tenant_id: str, provider: str):
-    require_tenant_access(tenant_id)
     if provider not in PROVIDERS:
         raise InvalidInput(f"provider is one of {', '.join(PROVIDERS)}", field="provider")
     return redirect(operations.connect_url(services(), tenant_id, provider), code=302)

@@ -10,7 +10,7 @@ from flask import Response, redirect, render_template, request, session, url_for
 from admin import tenant_operations as operations
 from admin.api.context import services
 from admin.console.blueprint import console_routes
-from admin.console.console_session import SESSION_KEY, require_tenant_page
+from admin.console.console_session import SESSION_KEY, tenant_page_required
 from admin.console.plain_words import FORM_ERROR, field_errors
 from invoicesync.errors import InvalidInput
 
@@ -21,8 +21,8 @@ CALLBACK_ENDPOINT = "connect.callback"
 
 
 @console_routes.get("/tenants/<tenant_id>/connections")
+@tenant_page_required
 def connections(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     cards = [
         connection_card(
@@ -66,8 +66,8 @@ def connection_card(provider: str, summary: dict[str, Any], now: datetime | None
 
 
 @console_routes.post("/tenants/<tenant_id>/connect/<provider>")
+@tenant_page_required
 def connect(tenant_id: str, provider: str):
-    require_tenant_page(tenant_id)
     try:
         target = operations.connect_url(services(), tenant_id, provider)
     except InvalidInput as exc:
