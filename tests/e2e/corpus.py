@@ -27,15 +27,6 @@ class SyncedOrder:
     invoice: dict
 
 
-@dataclass(frozen=True)
-class Landed:
-    """One Keap order as it stands and the id of the ledger invoice made of it."""
-
-    keap: KeapFigures
-    order: dict
-    invoice_id: str
-
-
 def sync_orders(
     stack,
     keap,
@@ -45,9 +36,10 @@ def sync_orders(
     ledger_settings: Callable[[str], dict] | dict,
     sync: dict,
     build: Callable[..., dict[str, str]],
-    read: Callable[[XeroLedger | QboLedger, Landed], Synced],
+    read: Callable[[XeroLedger | QboLedger, KeapFigures, dict, str], Synced],
 ) -> dict[str, Synced]:
-    """`read(ledger, landed)` for each order `build(keap)` places, by the name it gives it."""
+    """`read(ledger, keap_figures, order, invoice_id)` for each order `build(keap)` places, by
+    the name it gives it."""
     tenant = onboard_from_here(
         stack,
         newest_invoice_id(keap),
@@ -77,7 +69,7 @@ def sync_orders(
             for name, f in figures.items()
         }
         return {
-            name: read(ledger, Landed(f, orders[name], ids[f.invoice_number]))
+            name: read(ledger, f, orders[name], ids[f.invoice_number])
             for name, f in figures.items()
         }
     finally:

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e import corpus
-from tests.e2e.corpus import Landed, SyncedOrder
+from tests.e2e.corpus import SyncedOrder
 from tests.e2e.destinations import qbo_items_of_the_company
 from tests.e2e.keap_orders import (
     INVOICE_DATE,
@@ -20,7 +20,7 @@ from tests.e2e.keap_orders import (
     place_orders_due_by_their_payments,
     product_line,
 )
-from tests.e2e.ledgers import QboLedger
+from tests.e2e.ledgers import KeapFigures, QboLedger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -68,12 +68,10 @@ def sync_orders(stack, keap, stack_redis, *, sku_matching: bool, sync: dict, bui
             "sku_matching": sku_matching,
         }
 
-    def read(ledger: QboLedger, landed: Landed) -> Synced:
-        [row] = ledger.invoice_rows(landed.keap.invoice_number)
+    def read(ledger: QboLedger, figures: KeapFigures, order: dict, invoice_id: str) -> Synced:
+        [row] = ledger.invoice_rows(figures.invoice_number)
         names = {item_id: name for name, item_id in ledger.items_by_name().items()}
-        return Synced(
-            landed.keap, landed.order, row, names, ledger.payment_amounts(landed.invoice_id)
-        )
+        return Synced(figures, order, row, names, ledger.payment_amounts(invoice_id))
 
     return corpus.sync_orders(
         stack,

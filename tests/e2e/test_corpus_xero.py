@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e import corpus
-from tests.e2e.corpus import Landed, SyncedOrder
+from tests.e2e.corpus import SyncedOrder
 from tests.e2e.destinations import XERO_SETTINGS
 from tests.e2e.keap_orders import (
     INVOICE_DATE,
@@ -21,7 +21,7 @@ from tests.e2e.keap_orders import (
     place_orders_due_by_their_payments,
     product_line,
 )
-from tests.e2e.ledgers import XeroLedger
+from tests.e2e.ledgers import KeapFigures, XeroLedger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
@@ -37,8 +37,8 @@ class Synced(SyncedOrder):
 
 
 def sync_orders(stack, keap, stack_redis, xero: dict, sync: dict, build) -> dict[str, Synced]:
-    def read(ledger: XeroLedger, landed: Landed) -> Synced:
-        return Synced(landed.keap, landed.order, ledger.invoice(landed.invoice_id))
+    def read(ledger: XeroLedger, figures: KeapFigures, order: dict, invoice_id: str) -> Synced:
+        return Synced(figures, order, ledger.invoice(invoice_id))
 
     return corpus.sync_orders(
         stack,
