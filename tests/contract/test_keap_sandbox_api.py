@@ -54,17 +54,6 @@ def app():
     return create_app()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={"app_id": "ab123"}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def _contact(client, auth) -> str:
     body = {
         "given_name": "Ann",

@@ -56,17 +56,6 @@ def app():
     return create_app()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def _subscribe_all(client, auth, url: str) -> None:
     offered = client.get("/crm/rest/v1/hooks/event_keys", headers=auth).get_json()
     assert set(EVENT_KEYS) <= set(offered)

@@ -16,14 +16,8 @@ PAYMENTS = f"{API}/sales/payments"
 
 
 @pytest.fixture
-def client():
-    return create_app().test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+def app():
+    return create_app()
 
 
 def _contact(client, auth) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from invoicesync.kafka.failure_policies import RetryPolicy
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
+from tests.integration.topic_reading import read_topic
 
 BROKER_OUTAGE_SECONDS = 1.0
 
@@ -55,25 +55,6 @@ def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> i
         admin.close()
     name = topic_name(topic, settings)
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == name)
-
-
-def read_topic(settings, topic: Topic, expected: int, timeout: float = 20.0) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic_name(topic, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            for record in consumer:
-                found.append(json.loads(record.value))
-    finally:
-        consumer.close()
-    return found
 
 
 def loop_for(settings, group: str, handler, **options) -> ConsumerLoop:
