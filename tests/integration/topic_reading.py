@@ -9,10 +9,20 @@ from kafka import KafkaConsumer
 
 from invoicesync.events import Topic
 from invoicesync.kafka.topics import topic_name
+from tests.waiting import DEADLINE_SECONDS
 
 
-def read_topic(settings, topic: Topic, expected: int, timeout: float = 20.0) -> list[dict]:
-    """The topic's events as JSON, once `expected` of them are there or `timeout` has passed."""
+def read_topic(
+    settings,
+    topic: Topic,
+    expected: int = 0,
+    *,
+    tenant_id: str | None = None,
+    timeout: float = DEADLINE_SECONDS,
+) -> list[dict]:
+    """The topic's events as JSON (only `tenant_id`'s, if given), once at least `expected` are
+    there and the topic has gone quiet, so a surplus (a duplicate) is read too; whatever is
+    there once `timeout` has passed."""
     consumer = KafkaConsumer(
         topic_name(topic, settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -23,8 +33,11 @@ def read_topic(settings, topic: Topic, expected: int, timeout: float = 20.0) -> 
     found: list[dict] = []
     deadline = time.monotonic() + timeout
     try:
-        while len(found) < expected and time.monotonic() < deadline:
-            found.extend(json.loads(record.value) for record in consumer)
+        while time.monotonic() < deadline:
+            batch = [json.loads(record.value) for record in consumer]
+            found += [event for event in batch if tenant_id in (None, event["tenant_id"])]
+            if len(found) >= expected and not batch:
+                break
     finally:
         consumer.close()
     return found

@@ -25,6 +25,7 @@ from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.held_notifications import HeldNotifications, release_held
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.transform.keap_stand_in import create_tenant
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 pytestmark = pytest.mark.infra
 
@@ -40,12 +41,13 @@ class TopicReader:
     def __init__(self, settings, topic: Topic) -> None:
         self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
         name = topic_name(topic, settings)
-        partitions = [TopicPartition(name, p) for p in self._consumer.partitions_for_topic(name)]
+        numbers = eventually(lambda: self._consumer.partitions_for_topic(name), f"{name} metadata")
+        partitions = [TopicPartition(name, p) for p in numbers]
         self._consumer.assign(partitions)
         self._consumer.seek_to_beginning(*partitions)
         self.seen = []
 
-    def until(self, predicate, timeout: float = 15.0):
+    def until(self, predicate, timeout: float = DEADLINE_SECONDS):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for records in self._consumer.poll(timeout_ms=50).values():
