@@ -10,6 +10,7 @@ from typing import Literal
 import redis
 
 from invoicesync.crypto import TokenCipher
+from invoicesync.stores.redis_connection import reply_bytes, reply_text
 
 ConnectionStatus = Literal["connected", "disconnected"]
 
@@ -63,9 +64,9 @@ class TokenStore:
         stored = self._redis.hgetall(connection_key(provider, tenant_id))
         if not stored:
             return None
-        values = {key.decode(): value for key, value in stored.items()}
-        secrets = json.loads(self._cipher.decrypt(values["secrets"]))
-        text = {key: value.decode() for key, value in values.items() if key != "secrets"}
+        values = {reply_text(key): value for key, value in stored.items()}
+        secrets = json.loads(self._cipher.decrypt(reply_bytes(values["secrets"])))
+        text = {key: reply_text(value) for key, value in values.items() if key != "secrets"}
         return ProviderConnection(
             provider=provider,
             tenant_id=tenant_id,
