@@ -47,7 +47,8 @@ class XeroContacts:
         if missing:
             resolved = self._look_up(tenant_id, missing)
             resolved |= self._create(tenant_id, [c for c in missing if c.keap_id not in resolved])
-            self._cache.hset(_cache_key(tenant_id), mapping=resolved)
+            # redis-py types `mapping` with an invariant key type, so no dict[str, str] fits.
+            self._cache.hset(_cache_key(tenant_id), mapping=resolved)  # type: ignore[arg-type]
             found |= resolved
         return found
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import TenantSettings
@@ -121,7 +122,7 @@ class TenantStore:
         return datetime.fromisoformat(reply_text(raw)) if raw else None
 
 
-def _record_fields(tenant: Tenant) -> dict[str, str]:
+def _record_fields(tenant: Tenant) -> dict[FieldT, EncodableT]:
     return {
         "id": tenant.id,
         "name": tenant.name,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from invoicesync.crypto import TokenCipher
 from invoicesync.stores.redis_connection import reply_bytes, reply_text
@@ -47,7 +48,7 @@ class TokenStore:
         secrets = json.dumps(
             {"access_token": connection.access_token, "refresh_token": connection.refresh_token}
         ).encode()
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "secrets": self._cipher.encrypt(secrets),
             "access_expires_at": connection.access_expires_at.isoformat(),
             "refresh_expires_at": _iso_or_empty(connection.refresh_expires_at),
