@@ -110,7 +110,7 @@ class IdMap:
             self._publisher.publish_raw(
                 topic_name(Topic.ID_MAP_LEDGER, self._settings),
                 ledger_key(tenant_id, destination, object_type, keap_id).encode(),
-                None,  # type: ignore[arg-type]
+                None,
             )
         current = self.get(tenant_id, destination, object_type, keap_id)
         keys = [_redis_key(tenant_id, destination, object_type, keap_id)]
