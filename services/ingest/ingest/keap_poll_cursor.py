@@ -6,6 +6,7 @@ from datetime import datetime
 
 import redis
 
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import poll_last_key
 
 
@@ -33,7 +34,7 @@ class PollCursors:
 
     def cursor(self, tenant_id: str) -> datetime | None:
         raw = self._redis.get(poll_cursor_key(tenant_id))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def advance(self, tenant_id: str, moment: datetime) -> bool:
         """Set the cursor to `moment` unless it already stands later. True when it moved."""
@@ -46,7 +47,7 @@ class PollCursors:
 
     def last_polled(self, tenant_id: str) -> datetime | None:
         raw = self._redis.get(poll_last_key(tenant_id))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def mark_polled(self, tenant_id: str, at: datetime) -> None:
         self._redis.set(poll_last_key(tenant_id), at.isoformat())

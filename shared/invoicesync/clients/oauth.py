@@ -172,8 +172,8 @@ def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _optional_int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _optional_int(value: str | int | float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

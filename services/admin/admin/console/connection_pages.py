@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin import tenant_operations as operations
 from admin.api.context import services
@@ -77,7 +78,7 @@ def connect(tenant_id: str, provider: str):
 
 
 @console_routes.after_app_request
-def _back_to_the_console(response: Response) -> Response:
+def _back_to_the_console(response: WerkzeugResponse) -> WerkzeugResponse:
     """The provider sends the browser to the API's callback; a signed-in console user sees
     the connections page again instead of the callback's JSON."""
     if request.endpoint != CALLBACK_ENDPOINT or SESSION_KEY not in session:
