@@ -502,3 +502,20 @@ def test_injected_server_error_uses_the_keap_error_shape(client, auth):
     response = client.get(f"{API}/orders", headers=auth)
     assert response.status_code == 500
     assert_matches_spec(response.get_json(), "Error")
+
+
+def test_token_request_with_credentials_in_both_header_and_body_is_refused(client):
+    # RFC 6749 §2.3.1: a client MUST NOT use more than one authentication method per request.
+    token = client.post("/_sandbox/token", json={}).get_json()
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": "invoicesync-demo",
+            "client_secret": "demo-secret",
+        },
+        headers=_basic(),
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
