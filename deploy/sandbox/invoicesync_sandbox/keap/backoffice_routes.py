@@ -89,5 +89,5 @@ def create_split_payment() -> tuple[Response, int]:
             now=now,
             skip_commission=not body.get("apply_to_commissions", False),
         )
-    payment_added(state.hooks, payment, [order for order, _ in allocations])
+    payment_added(state.hooks, payment)
     return jsonify(sales_payment_json(payment)), 201

@@ -219,3 +219,25 @@ def hook_json(hook: Hook) -> dict:
         "hookUrl": hook.hook_url,
         "status": hook.status,
     }
+
+
+def transaction_v1_json(payment: Payment) -> dict:
+    """A v1 `Transaction` (reference/keap.md §4.1, [V1]): integer ids, major-unit amount,
+    `order_ids` as one comma-separated string, and v1's mixed casing (`paymentDate`)."""
+    return {
+        "id": payment.transaction_id,
+        "amount": float(payment.amount),
+        "currency": None,
+        "status": "Approved",
+        "type": "Sale",
+        "gateway": "MANUAL",
+        "gateway_account_name": "",
+        "collection_method": "MANUAL",
+        "contact_id": payment.contact.id,
+        "order_ids": ",".join(str(order_id) for order_id in payment.allocations),
+        "orders": [{"id": order_id} for order_id in payment.allocations],
+        "transaction_date": iso(payment.update_time),
+        "paymentDate": iso(payment.pay_time),
+        "errors": None,
+        "test": False,
+    }

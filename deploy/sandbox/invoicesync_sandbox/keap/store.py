@@ -150,7 +150,8 @@ class KeapStore:
         self._item_ids = itertools.count(1)
         self._order_payment_ids = itertools.count(1)
         self._payment_ids = itertools.count(7001)
-        self._transaction_ids = itertools.count(9001)
+        # Far from the payment ids, so a transaction id never reads as some other payment's id.
+        self._transaction_ids = itertools.count(900_001)
         self._hook_ids = itertools.count(1)
 
     def next_contact_id(self) -> int:
