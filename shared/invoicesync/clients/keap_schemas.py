@@ -351,6 +351,26 @@ class SalesPaymentSchema(_KeapSchema):
         )
 
 
+class TransactionV1Schema(_KeapSchema):
+    """GET /rest/v1/transactions/{id}: only the orders it pays matter here. v1 gives
+    `order_ids` as one comma-separated string and also lists `orders`; either may be empty."""
+
+    id = _id(required=True)
+    order_ids = fields.String(allow_none=True)
+    orders = fields.List(fields.Dict(), allow_none=True)
+
+    @post_load
+    def to_order_ids(self, data: dict[str, Any], **kwargs: Any) -> tuple[str, ...]:
+        ids = [part.strip() for part in (data.get("order_ids") or "").split(",")]
+        ids += [str(order["id"]) for order in data.get("orders") or () if order.get("id")]
+        return tuple(dict.fromkeys(order_id for order_id in ids if order_id))
+
+
+def load_transaction_order_ids(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The order ids a v1 transaction applies to, in Keap's order, each once."""
+    return TransactionV1Schema().load(data)
+
+
 def load_keap_order(data: Mapping[str, Any]) -> KeapOrder:
     """GET /rest/v2/orders/{order_id}. Raises marshmallow.ValidationError on a bad shape."""
     return OrderV2Schema().load(data)
