@@ -116,6 +116,26 @@ def test_created_order_matches_spec_and_totals_lines_in_minor_units(client, auth
     assert fetched["total"] == order["total"]
 
 
+def test_an_order_can_present_the_units_the_inconsistent_spec_allows_for(client, auth):
+    order = _order(client, auth)
+    body = {"payment_amount": 20, "apply_to_commissions": False, "payment_method_type": "Cash"}
+    client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
+    units = {"currency_values": "major", "order_payments": "minor"}
+    assert (
+        client.put(f"/_sandbox/keap/orders/{order['id']}/money_units", json=units).status_code
+        == 200
+    )
+
+    fetched = client.get(f"{API}/orders/{order['id']}", headers=auth).get_json()
+    rows = client.get(f"{API}/orders/{order['id']}/payments", headers=auth).get_json()
+
+    assert_matches_spec(fetched, "OrderV2")
+    assert fetched["total"] == {"amount": 50, "currency_code": "USD", "formatted_amount": "$50.00"}
+    assert [row["amount"] for row in rows["invoice_order_payments"]] == [2000]
+    refused = client.put(f"/_sandbox/keap/orders/{order['id']}/money_units", json={"x": "y"})
+    assert refused.status_code == 400
+
+
 def test_order_list_filters_sorts_and_pages(client, auth):
     first = _order(client, auth)
     second = _order(client, auth)

@@ -134,9 +134,7 @@ def test_creating_and_paying_orders_fires_order_invoice_and_payment_ids_that_res
     paid = _deliver(app, client)
     # Only the payment hook, carrying the v1 transaction id (the public C# sample's reading).
     assert paid == {"invoice.payment.add": [int(payment.get_json()["transaction_id"])]}
-    assert _order_ids_for_transaction(client, auth, paid["invoice.payment.add"][0]) == [
-        order["id"]
-    ]
+    assert _order_ids_for_transaction(client, auth, paid["invoice.payment.add"][0]) == [order["id"]]
 
 
 def test_order_and_invoice_ids_differ_so_an_invoice_id_is_never_read_as_an_order(
@@ -150,9 +148,7 @@ def test_order_and_invoice_ids_differ_so_an_invoice_id_is_never_read_as_an_order
     assert client.get(f"{API}/orders/{invoice_id}", headers=auth).status_code == 404
 
 
-def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(
-    app, client, auth, hook_url
-):
+def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(app, client, auth, hook_url):
     _subscribe_all(client, auth, hook_url)
     contact_id = client.post(f"{API}/contacts", json={"given_name": "Ann"}, headers=auth)
     order = _order(client, auth, contact_id.get_json()["id"])

@@ -107,6 +107,9 @@ class Order:
     payments: list[OrderPayment] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     payment_plan: PaymentPlanTerms | None = None
+    # How this order's amounts are presented: {"currency_values": "minor"|"major",
+    # "order_payments": "major"|"minor"}; empty means as the spec's types say.
+    money_units: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
