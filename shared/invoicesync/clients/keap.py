@@ -29,6 +29,7 @@ from invoicesync.clients.keap_schemas import (
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
+from invoicesync.domain.keap_amount_checks import KeapAmountMismatch
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.errors import InvalidInput
 from invoicesync.settings import ProviderEndpoints, Settings
@@ -93,12 +94,17 @@ class KeapClient:
 
     def get_order(self, tenant_id: str, order_id: str) -> KeapOrder:
         """GET /rest/v2/orders/{order_id}. Raises KeapNotFound for an unknown id."""
+        """Every amount is checked against its formatted_amount: a disagreement means the units
+        are not what the spec says, and is InvalidInput rather than a wrong invoice."""
         body = self._get(tenant_id, f"{self._v2}/orders/{order_id}", what=f"order {order_id}")
-        return _loaded(load_keap_order, body, f"order {order_id}")
+        return _loaded(_checked_order, body, f"order {order_id}")
 
     def find_order_by_invoice(self, tenant_id: str, invoice_id: str) -> KeapOrder | None:
-        """The order whose invoice is `invoice_id` (invoice.* hooks carry invoice ids)."""
-        page = self.list_orders(tenant_id, filter=f"invoice_id=={invoice_id}", page_size=1)
+        """The order whose invoice is `invoice_id` (invoice.* hooks carry invoice ids), with its
+        amounts checked as `get_order` checks them."""
+        params = {"order_by": "id asc", "page_size": 1, "filter": f"invoice_id=={invoice_id}"}
+        body = self._get(tenant_id, f"{self._v2}/orders", params=params, what="orders")
+        page = _loaded(_checked_order_page, body, f"order of invoice {invoice_id}")
         return page.items[0] if page.items else None
 
     def list_orders(
@@ -331,11 +337,21 @@ def payment_sequence_number(payment: KeapPayment) -> int:
         raise InvalidInput(f"Keap sent a payment id that is not a number: {payment.id!r}") from exc
 
 
+def _checked_order(body: Any) -> KeapOrder:
+    return load_keap_order(body, check_units=True)
+
+
+def _checked_order_page(body: Any) -> KeapPage[KeapOrder]:
+    return load_order_page(body, check_units=True)
+
+
 def _loaded(load, body: Any, what: str):
     try:
         return load(body)
     except ValidationError as exc:
         raise InvalidInput(f"Keap sent an unexpected {what}: {exc.messages}") from exc
+    except KeapAmountMismatch as exc:
+        raise InvalidInput(f"Keap's money units disagree: {exc}") from exc
 
 
 def _iso(moment: datetime) -> str:

@@ -313,6 +313,33 @@ def test_an_order_whose_lines_cannot_reproduce_keaps_total_is_invalid_input(harn
         harness.handle(tenant_id, "order", order["id"])
 
 
+def test_an_order_total_sent_in_major_units_fails_naming_the_field_and_both_values(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(
+        [{"name": "Consulting", "quantity": 1, "item_type": "OTHER", "price_per_unit": 100}]
+    )
+    harness.keap.control(
+        "PUT", f"/_sandbox/keap/orders/{order['id']}/money_units", {"currency_values": "major"}
+    )
+
+    with pytest.raises(InvalidInput) as raised:
+        harness.handle(tenant_id, "invoice", order["invoice_id"])
+    assert f"order {order['id']} total: amount reads as 1.00" in str(raised.value)
+    assert "'$100.00'" in str(raised.value)
+
+
+def test_payment_rows_that_read_as_cents_fail_against_total_paid(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    harness.keap.pay(order["id"], 20.00)
+    harness.keap.control(
+        "PUT", f"/_sandbox/keap/orders/{order['id']}/money_units", {"order_payments": "minor"}
+    )
+
+    with pytest.raises(InvalidInput, match="total_paid is 20.00 but its payment rows sum to 2000"):
+        harness.handle(tenant_id, "order", order["id"])
+
+
 def test_a_notification_for_an_unknown_tenant_is_invalid_input(harness, unique_name):
     with pytest.raises(InvalidInput):
         harness.handle(unique_name, "order", "1")
