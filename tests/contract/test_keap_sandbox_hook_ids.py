@@ -148,11 +148,17 @@ def test_order_and_invoice_ids_differ_so_an_invoice_id_is_never_read_as_an_order
     assert client.get(f"{API}/orders/{invoice_id}", headers=auth).status_code == 404
 
 
-def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(app, client, auth, hook_url):
+def _order_announced(app, client, auth, hook_url) -> dict:
+    """An order whose creation hooks are delivered already, so the next batch is what follows."""
     _subscribe_all(client, auth, hook_url)
     contact_id = client.post(f"{API}/contacts", json={"given_name": "Ann"}, headers=auth)
     order = _order(client, auth, contact_id.get_json()["id"])
     _deliver(app, client)
+    return order
+
+
+def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(app, client, auth, hook_url):
+    order = _order_announced(app, client, auth, hook_url)
     body = {"payment_amount": 15, "apply_to_commissions": False, "payment_method_type": "Cash"}
     client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
 
@@ -167,10 +173,7 @@ def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(app, clien
 def test_a_payment_neither_edits_the_order_nor_moves_its_modification_time(
     app, client, auth, hook_url
 ):
-    _subscribe_all(client, auth, hook_url)
-    contact_id = client.post(f"{API}/contacts", json={"given_name": "Ann"}, headers=auth)
-    order = _order(client, auth, contact_id.get_json()["id"])
-    _deliver(app, client)
+    order = _order_announced(app, client, auth, hook_url)
     client.post("/_sandbox/clock", json={"advance_seconds": 60})
     body = {"payment_amount": 40, "apply_to_commissions": False, "payment_method_type": "Cash"}
     client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)

@@ -127,13 +127,19 @@ def test_an_invoice_hook_publishes_the_invoice_then_its_payment_keyed_by_tenant(
     assert (payment.amount, payment.keap_invoice_id) == (Decimal("20.00"), order["invoice_id"])
 
 
-def test_a_payment_hook_carrying_a_v1_transaction_id_publishes_the_payment(harness):
-    # The stand-in sends invoice.payment.* hooks with the transaction id, no v2 payment id.
+@pytest.mark.parametrize(
+    "id_kind",
+    [
+        "transaction_id",  # what the stand-in's invoice.payment.* hooks carry: no v2 payment id
+        "id",  # the v2 sales payment id the payments poll publishes
+    ],
+)
+def test_a_payment_notification_publishes_the_payment_whichever_id_it_carries(harness, id_kind):
     tenant_id = connected_tenant(harness)
     order = harness.keap.order(WIDGET_LINES)
     recorded = harness.keap.pay(order["id"], 20.00)
 
-    outgoing = harness.handle(tenant_id, "payment", recorded["transaction_id"])
+    outgoing = harness.handle(tenant_id, "payment", recorded[id_kind])
 
     assert kinds(outgoing) == [
         (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED),
@@ -141,16 +147,6 @@ def test_a_payment_hook_carrying_a_v1_transaction_id_publishes_the_payment(harne
     ]
     payment = payload_of(outgoing[1].envelope)
     assert (payment.amount, payment.keap_invoice_id) == (Decimal("20.00"), order["invoice_id"])
-
-
-def test_a_payment_id_from_the_payments_poll_still_resolves_through_v2(harness):
-    tenant_id = connected_tenant(harness)
-    order = harness.keap.order(WIDGET_LINES)
-    recorded = harness.keap.pay(order["id"], 20.00)
-
-    outgoing = harness.handle(tenant_id, "payment", recorded["id"])
-
-    assert EventType.PAYMENT_CANONICALISED in [kind for _topic, kind in kinds(outgoing)]
 
 
 def test_a_replayed_notification_publishes_nothing_new(harness):
