@@ -76,11 +76,13 @@ class OAuthClient:
     def exchange_code(self, code: str, redirect_uri: str) -> TokenResponse:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if self._provider == "keap":
-            # Keap reads the client credentials from the body on the code exchange.
+            # Keap documents the code exchange with the client credentials in the body, and
+            # RFC 6749 §2.3.1 forbids a second method in the same request: no Basic header.
             form |= {
                 "client_id": self._endpoints.client_id,
                 "client_secret": self._endpoints.client_secret,
             }
+            return self._token_request(form, basic_auth=False)
         return self._token_request(form)
 
     def refresh(self, refresh_token: str) -> TokenResponse:
@@ -108,13 +110,14 @@ class OAuthClient:
             )
         return list(response.json())
 
-    def _token_request(self, form: dict[str, str]) -> TokenResponse:
+    def _token_request(self, form: dict[str, str], *, basic_auth: bool = True) -> TokenResponse:
         grant = form["grant_type"]
+        auth = (self._endpoints.client_id, self._endpoints.client_secret) if basic_auth else None
         try:
             response = self._http.post(
                 self._endpoints.token_url,
                 data=form,
-                auth=(self._endpoints.client_id, self._endpoints.client_secret),
+                auth=auth,
                 headers={"Accept": "application/json"},
                 timeout=TOKEN_TIMEOUT,
             )
