@@ -273,19 +273,36 @@ def test_paid_invoice_cannot_be_edited(session):
         ]
     }
     reply = client.post(
-        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        "/api.xro/2.0/Invoices?summarizeErrors=false",
         headers=headers,
-        json=change,
+        json={"Invoices": [change | {"InvoiceID": invoice["InvoiceID"]}]},
     )
     assert reply.get_json()["Invoices"][0]["ValidationErrors"][0]["Message"].startswith(
         "This document cannot be edited"
     )
     reply = client.post(
-        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        "/api.xro/2.0/Invoices?summarizeErrors=false",
         headers=headers,
-        json={"Status": "DRAFT"},
+        json={"Invoices": [{"InvoiceID": invoice["InvoiceID"], "Status": "DRAFT"}]},
     )
     assert reply.get_json()["Invoices"][0]["HasErrors"]
+
+
+def test_summarize_errors_is_not_read_where_the_spec_does_not_document_it(session):
+    """`POST /Invoices/{InvoiceID}` (updateInvoice) takes no summarizeErrors: a refused
+    element is the default 400 ValidationException, whatever the query string says."""
+    client, headers, _ = session
+    invoice = _create(session, _invoice(_contact(session))).get_json()["Invoices"][0]
+    bad_line = {"Description": "x", "Quantity": 1, "UnitAmount": 5, "AccountCode": "999"}
+
+    reply = client.post(
+        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        headers=headers,
+        json={"LineItems": [bad_line]},
+    )
+
+    assert reply.status_code == 400
+    assert reply.get_json()["Type"] == "ValidationException"
 
 
 def test_duplicate_contact_name_is_rejected_with_xeros_message(session):
