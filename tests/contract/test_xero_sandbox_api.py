@@ -367,3 +367,26 @@ def test_webhook_signature_is_base64_hmac_sha256_of_the_raw_body():
     assert (
         signature("key", b"{}") == "p3dyTZQ+tI3Gm8qKSm1XoE2z+ex+HeTlgehgJlvfMDI="
     )  # openssl dgst -hmac
+
+
+def test_contact_names_are_kept_verbatim_and_found_by_search_term_or_contact_number(session):
+    client, headers, _ = session
+    name = 'Dwayne "The Rock" Johnson \\ Sons'
+    created = client.put(
+        "/api.xro/2.0/Contacts",
+        headers=headers,
+        json={"Contacts": [{"Name": name, "ContactNumber": "4711"}]},
+    ).get_json()["Contacts"][0]
+    assert created["Name"] == name
+
+    searched = client.get(
+        "/api.xro/2.0/Contacts", headers=headers, query_string={"searchTerm": '"the rock"'}
+    ).get_json()["Contacts"]
+    by_number = client.get("/api.xro/2.0/Contacts/4711", headers=headers).get_json()
+    quoted = client.get(
+        "/api.xro/2.0/Contacts", headers=headers, query_string={"where": f'Name=="{name}"'}
+    )
+
+    assert [c["Name"] for c in searched] == [name]
+    assert by_number["Contacts"][0]["ContactID"] == created["ContactID"]
+    assert quoted.status_code == 400 and quoted.get_json()["ErrorNumber"] == 16

@@ -248,3 +248,28 @@ def test_a_held_payment_is_applied_by_the_sweep_once_the_bookkeeper_approves_the
     [row] = xero_stack.invoices(tenant)
     assert (row["Status"], Decimal(str(row["AmountDue"]))) == ("PAID", Decimal("0.00"))
     assert HeldPayments(xero_stack.redis).tenants("xero").count(tenant) == 0
+
+
+def test_a_contact_name_with_quotes_is_written_to_xero_unchanged_and_found_again(xero_stack):
+    tenant_id = xero_stack.connect_tenant("quoted-names")
+    name = 'Dwayne "The Rock" Johnson'
+    by_hand = 'Ann "Nan" Lee'
+    xero_stack.client.create_contacts(tenant_id, [{"Name": by_hand}], "by-hand-ann")
+    events = [
+        _invoice_event(tenant_id, CORPUS["overrides"], "q1", name=name),
+        _invoice_event(tenant_id, CORPUS["overrides"], "q2", name=by_hand),
+    ]
+    xero_stack.writer().handle(events)
+    for lost in ("idmap", "xero"):  # the id map and the contact cache: found again in Xero
+        for key in xero_stack.redis.scan_iter(f"invoicesync:tenant:{tenant_id}:{lost}:*"):
+            xero_stack.redis.delete(key)
+
+    replayed = _results(xero_stack.writer().handle(events))
+
+    assert {r.action for r in replayed} <= {SyncAction.CREATED, SyncAction.SKIPPED}
+    contacts = xero_stack.client._get(tenant_id, "/Contacts")["Contacts"]
+    assert sorted(c["Name"] for c in contacts) == [by_hand, name]
+    on_invoices = {
+        row["InvoiceNumber"]: row["Contact"]["Name"] for row in xero_stack.invoices(tenant_id)
+    }
+    assert on_invoices == {"K-q1": name, "K-q2": by_hand}
