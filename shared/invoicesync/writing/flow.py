@@ -21,6 +21,7 @@ from invoicesync.domain.canonical import (
     Destination,
 )
 from invoicesync.domain.content_hash import content_hash
+from invoicesync.domain.invoice_edits import EditAction, invoice_edit_decision
 from invoicesync.domain.payment_to_ledger import PaymentAction, PaymentDecision, payment_decision
 from invoicesync.domain.sync_rules import skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
@@ -143,10 +144,18 @@ class CanonicalEventWriter:
                 run, invoice, SyncAction.SKIPPED, "already synced", mapped.destination_id
             )
             return
-        outcome = self._ledger.update_invoice(
-            run.tenant_id, mapped.destination_id, invoice, run.settings
-        )
-        self._after_write(run, invoice, outcome, SyncAction.UPDATED, mapped.destination_id)
+        current = self._ledger.invoice_state(run.tenant_id, mapped.destination_id)
+        self._update(run, invoice, current)
+
+    def _update(self, run: _TenantRun, invoice: CanonicalInvoice, current: LedgerInvoice) -> None:
+        """Write Keap's edit unless the ledger's invoice can no longer take it (an exception)."""
+        decision = invoice_edit_decision(self._destination, invoice.invoice_number, current)
+        if decision.action is EditAction.REFUSE:
+            reason = "exception: " + decision.reason
+            self._invoice_result(run, invoice, SyncAction.FAILED, reason, current.destination_id)
+            return
+        outcome = self._ledger.update_invoice(run.tenant_id, current, invoice, run.settings)
+        self._after_write(run, invoice, outcome, SyncAction.UPDATED, current.destination_id)
 
     def _flush_creates(self, run: _TenantRun) -> None:
         if not run.pending:
@@ -196,10 +205,7 @@ class CanonicalEventWriter:
                 existing.destination_id,
             )
             return
-        outcome = self._ledger.update_invoice(
-            run.tenant_id, existing.destination_id, invoice, run.settings
-        )
-        self._after_write(run, invoice, outcome, SyncAction.UPDATED, existing.destination_id)
+        self._update(run, invoice, existing)
 
     def _after_write(
         self,

@@ -150,27 +150,41 @@ def test_a_lost_id_map_finds_invoices_by_number_instead_of_creating_them_again(x
     )
 
 
-def test_an_edit_updates_a_draft_and_is_an_exception_once_authorised(xero_stack):
+def test_an_edit_updates_an_approved_invoice_until_a_payment_is_applied(xero_stack):
+    """Xero edits an AUTHORISED invoice while nothing is paid or credited on it (reference
+    xero.md §2, "Editing after payment"); only then does a Keap edit become an exception."""
     draft = xero_stack.connect_tenant(
         "edit-draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
     )
     approved = xero_stack.connect_tenant("edit-approved")
-    edited = invoice(product("120.00"))
+    writer = xero_stack.writer()
     for tenant_id in (draft, approved):
-        xero_stack.writer().handle([_invoice_event(tenant_id, CORPUS["overrides"], "e1")])
+        writer.handle([_invoice_event(tenant_id, CORPUS["overrides"], "e1")])
 
     outcomes = {
         tenant_id: _results(
-            xero_stack.writer().handle([_invoice_event(tenant_id, edited, "e1", content_hash="h2")])
+            writer.handle(
+                [_invoice_event(tenant_id, invoice(product("120.00")), "e1", content_hash="h2")]
+            )
         )[0]
         for tenant_id in (draft, approved)
     }
+    writer.handle([_payment_event(approved, "e1", "20.00", "pay-e1")])
+    after_payment = _results(
+        writer.handle(
+            [_invoice_event(approved, invoice(product("130.00")), "e1", content_hash="h3")]
+        )
+    )
 
     assert outcomes[draft].action is SyncAction.UPDATED
     assert Decimal(str(xero_stack.invoices(draft)[0]["Total"])) == Decimal("120.00")
-    assert outcomes[approved].action is SyncAction.FAILED
-    assert outcomes[approved].reason.startswith("exception:")
-    assert Decimal(str(xero_stack.invoices(approved)[0]["Total"])) == Decimal("101.75")
+    assert outcomes[approved].action is SyncAction.UPDATED, outcomes[approved].reason
+    [row] = xero_stack.invoices(approved)
+    assert (row["Status"], Decimal(str(row["Total"]))) == ("AUTHORISED", Decimal("120.00"))
+    assert Decimal(str(row["AmountPaid"])) == Decimal("20.00")
+    [refused] = after_payment
+    assert refused.action is SyncAction.FAILED
+    assert refused.reason.startswith("exception:") and "payment" in refused.reason
 
 
 def test_payments_apply_skip_overpayments_and_wait_for_approval(xero_stack):

@@ -3,8 +3,9 @@ flow's unit tests: invoices keep their number, status, total and amount due; pay
 recorded against them (so a lost id map can find them); refunds become documents of their own.
 
 It follows the rules the real adapters enforce: Xero-like ledgers refuse a second invoice with
-the same number, an approved invoice cannot be edited, a payment needs an approved invoice and
-no more than is due, and a refund's document is numbered after the Keap refund.
+the same number, an approved invoice cannot be edited once something is paid on it, a payment
+needs an approved invoice and no more than is due, and a refund's document is numbered after
+the Keap refund.
 """
 
 from __future__ import annotations
@@ -86,18 +87,22 @@ class InMemoryLedger:
     def update_invoice(
         self,
         tenant_id: str,
-        destination_id: str,
+        current: LedgerInvoice,
         invoice: CanonicalInvoice,
         settings: TenantSettings,
     ) -> WriteOutcome:
+        destination_id = current.destination_id
         stored = self._invoices[tenant_id][destination_id]
-        if self.destination is Destination.XERO and stored.status not in EDITABLE_STATUSES:
+        paid = stored.total - stored.amount_due
+        frozen = stored.status not in EDITABLE_STATUSES and (
+            stored.status != "AUTHORISED" or paid != 0
+        )
+        if self.destination is Destination.XERO and frozen:
             reason = (
                 f"Keap changed invoice {invoice.invoice_number}, but it is {stored.status} and "
                 "can no longer be edited; change it by hand"
             )
             return WriteOutcome(WriteStatus.REFUSED, destination_id, stored.status, reason=reason)
-        paid = stored.total - stored.amount_due
         stored.total, stored.amount_due = invoice.totals.total, invoice.totals.total - paid
         stored.edits += 1
         return WriteOutcome(WriteStatus.WRITTEN, destination_id, stored.status)
@@ -186,6 +191,7 @@ class InMemoryLedger:
             accepts_payments=stored.status == APPROVED[self.destination],
             recorded_payment_ids=frozenset(stored.payments),
             contact_id=stored.contact_id,
+            amount_paid=stored.total - stored.amount_due,
         )
 
     def _new_id(self, prefix: str) -> str:

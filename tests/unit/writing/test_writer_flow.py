@@ -155,14 +155,27 @@ def test_an_edit_of_a_draft_invoice_updates_it():
     assert flow.the_invoice().total == Decimal("120.00")
 
 
-def test_an_edit_of_an_approved_xero_invoice_is_an_exception():
+def test_an_edit_of_an_approved_xero_invoice_with_nothing_paid_updates_it():
     flow = flow_for()
     flow.send(HUNDRED)
 
     [result] = flow.send(invoice(product("120.00")))
 
+    assert result.action is SyncAction.UPDATED
+    assert (flow.the_invoice().status, flow.the_invoice().total) == (
+        "AUTHORISED",
+        Decimal("120.00"),
+    )
+
+
+def test_an_edit_of_an_approved_xero_invoice_with_a_payment_is_an_exception():
+    flow = flow_for()
+    flow.send(HUNDRED, payment("30.00"))
+
+    [result] = flow.send(invoice(product("120.00")))
+
     assert result.action is SyncAction.FAILED
-    assert result.reason.startswith("exception: ") and "can no longer be edited" in result.reason
+    assert result.reason.startswith("exception: ") and "a payment of 30.00" in result.reason
     assert flow.the_invoice().total == Decimal("100.00")
 
 
