@@ -390,3 +390,20 @@ def test_contact_names_are_kept_verbatim_and_found_by_search_term_or_contact_num
     assert [c["Name"] for c in searched] == [name]
     assert by_number["Contacts"][0]["ContactID"] == created["ContactID"]
     assert quoted.status_code == 400 and quoted.get_json()["ErrorNumber"] == 16
+
+
+def test_an_organisation_with_history_holds_invoices_keap_ids_collide_with(session):
+    client, headers, issued = session
+    reply = client.put(f"/_sandbox/xero/organisations/{issued['tenant_id']}/invoice-history")
+    numbers = {row["InvoiceNumber"] for row in reply.get_json()["invoice_history"]}
+    assert {"1", "1001", "INV-0001"} <= numbers
+
+    [held] = client.get(
+        "/api.xro/2.0/Invoices", headers=headers, query_string={"InvoiceNumbers": "1001"}
+    ).get_json()["Invoices"]
+    clash = _create(session, _invoice(_contact(session), InvoiceNumber="1001"))
+
+    assert (held["Status"], held["Reference"]) == ("AUTHORISED", "Order 1001")
+    assert clash.get_json()["Invoices"][0]["ValidationErrors"] == [
+        {"Message": "Invoice # must be unique."}
+    ]
