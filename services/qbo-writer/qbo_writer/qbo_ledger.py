@@ -248,6 +248,7 @@ class QboLedgerWriter:
             accepts_payments=True,  # QBO has no approval step
             recorded_payment_ids=recorded,
             amount_paid=invoice.total - invoice.balance,
+            note=invoice.private_note,
         )
 
     def _customer_of(self, tenant_id: str, invoice: LedgerInvoice) -> str:

@@ -231,6 +231,7 @@ def _ledger_invoice(row: Mapping) -> LedgerInvoice:
         contact_id=str((row.get("Contact") or {}).get("ContactID", "")),
         amount_paid=Decimal(str(row.get("AmountPaid", "0"))),
         amount_credited=Decimal(str(row.get("AmountCredited", "0"))),
+        note=str(row.get("Reference") or ""),
     )
 
 

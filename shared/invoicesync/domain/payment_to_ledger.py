@@ -34,6 +34,8 @@ class LedgerInvoice:
     # once either is non-zero).
     amount_paid: Decimal = Decimal("0")
     amount_credited: Decimal = Decimal("0")
+    # Its QBO PrivateNote / Xero Reference: where our writers leave their marker.
+    note: str = ""
 
 
 class PaymentAction(enum.StrEnum):

@@ -22,6 +22,11 @@ from invoicesync.domain.canonical import (
 )
 from invoicesync.domain.content_hash import content_hash
 from invoicesync.domain.invoice_edits import EditAction, invoice_edit_decision
+from invoicesync.domain.ledger_numbers import (
+    NumberAction,
+    existing_number_decision,
+    ledger_invoice_number,
+)
 from invoicesync.domain.payment_to_ledger import PaymentAction, PaymentDecision, payment_decision
 from invoicesync.domain.sync_rules import skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
@@ -127,6 +132,10 @@ class CanonicalEventWriter:
     # -- invoices --------------------------------------------------------------------------
 
     def _invoice(self, run: _TenantRun, invoice: CanonicalInvoice) -> None:
+        number = ledger_invoice_number(
+            invoice.invoice_number, run.settings.sync.invoice_number_prefix
+        )
+        invoice = replace(invoice, invoice_number=number)
         skip = skip_zero_total(invoice, run.settings.sync)
         if skip is not None:
             self._invoice_result(run, invoice, SyncAction.SKIPPED, skip.summary)
@@ -195,17 +204,24 @@ class CanonicalEventWriter:
         return missing
 
     def _adopt(self, run: _TenantRun, invoice: CanonicalInvoice, existing: LedgerInvoice) -> None:
-        if existing.total == invoice.totals.total:
+        """`existing` holds the invoice's number: ours (adopt or rewrite it) or the company's
+        own (a number clash: reported, the document left alone)."""
+        decision = existing_number_decision(self._destination, invoice, existing)
+        if decision.action is NumberAction.CLASH:
+            log.warning(
+                "invoice number clash",
+                extra={"tenant_id": run.tenant_id, "invoice": invoice.invoice_number},
+            )
+            self._invoice_result(
+                run, invoice, SyncAction.FAILED, decision.reason, existing.destination_id
+            )
+        elif decision.action is NumberAction.ADOPT:
             self._map_invoice(run, invoice, existing.destination_id, existing.status)
             self._invoice_result(
-                run,
-                invoice,
-                SyncAction.SKIPPED,
-                "already synced (found by its number)",
-                existing.destination_id,
+                run, invoice, SyncAction.SKIPPED, decision.reason, existing.destination_id
             )
-            return
-        self._update(run, invoice, existing)
+        else:
+            self._update(run, invoice, existing)
 
     def _after_write(
         self,

@@ -293,6 +293,34 @@ def test_payments_are_skipped_when_the_tenant_syncs_invoices_only():
     assert flow.the_invoice().amount_due == Decimal("100.00")
 
 
+def test_a_number_the_company_used_for_its_own_invoice_is_a_clash_left_alone(destination):
+    flow = flow_for(destination)
+    theirs = flow.ledger.add_own_invoice(TENANT, "1042", "75.00")
+
+    [result] = flow.send(HUNDRED)
+
+    assert result.action is SyncAction.FAILED
+    assert result.reason.startswith("number clash: ") and "invoice 1042" in result.reason
+    assert result.destination_id == theirs.destination_id
+    assert (theirs.total, theirs.edits, len(flow.ledger.invoices(TENANT))) == (
+        Decimal("75.00"),
+        0,
+        1,
+    )
+    assert flow.id_map.get(TENANT, destination.value, "invoice", "1042") is None
+
+
+def test_an_invoice_number_prefix_keeps_keaps_numbers_apart_from_the_companys(destination):
+    flow = flow_for(destination, invoice_number_prefix="K-")
+    flow.ledger.add_own_invoice(TENANT, "1042", "75.00")
+
+    [result] = flow.send(HUNDRED)
+
+    assert (result.action, result.invoice_number) == (SyncAction.CREATED, "K-1042")
+    numbers = sorted(stored.number for stored in flow.ledger.invoices(TENANT))
+    assert numbers == ["1042", "K-1042"]
+
+
 def test_a_lost_id_map_finds_the_invoice_by_its_number(destination):
     flow = flow_for(destination)
     flow.send(HUNDRED)
