@@ -13,6 +13,7 @@ from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.stores.tenants import TenantStore
 from tests.integration.qbo_writer.corpus import ORDERS, corpus_invoice, point_at_items, qbo_tenant
 from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
 
@@ -77,3 +78,18 @@ def test_an_invoice_of_ours_found_by_its_number_is_still_adopted(sandbox, tenant
 
     assert again.action is SyncAction.SKIPPED and "found by its number" in again.reason
     assert len(sandbox.query(realm, tenant_id, "select * from Invoice where DocNumber = '77'")) == 1
+
+
+def test_with_a_prefix_keaps_number_lands_beside_the_companys_own(sandbox, tenant):
+    tenant_id, realm, settings = tenant
+    store = TenantStore(redis_from_settings(sandbox.settings))
+    prefixed = replace(settings, sync=replace(settings.sync, invoice_number_prefix="K-"))
+    store.save_settings(tenant_id, prefixed)
+
+    [result] = _write(sandbox, tenant_id, _keap_invoice(tenant_id, settings, "1001"))
+
+    assert (result.action, result.invoice_number) == (SyncAction.CREATED, "K-1001")
+    [ours] = sandbox.query(realm, tenant_id, "select * from Invoice where DocNumber = 'K-1001'")
+    assert ours["PrivateNote"].startswith("Keap invoice 1001,")
+    [theirs] = sandbox.query(realm, tenant_id, "select * from Invoice where DocNumber = '1001'")
+    assert theirs["TotalAmt"] == Decimal("75.00")

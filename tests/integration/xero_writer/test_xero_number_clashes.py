@@ -3,6 +3,7 @@ adopted or rewritten; ours still are (a replay after a lost id map)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -59,3 +60,17 @@ def test_an_invoice_of_ours_found_by_its_number_is_still_adopted(xero_stack):
 
     assert again.action is SyncAction.SKIPPED and "found by its number" in again.reason
     assert [row["InvoiceNumber"] for row in xero_stack.invoices(tenant_id)].count("77") == 1
+
+
+def test_with_a_prefix_keaps_number_lands_beside_the_organisations_own(xero_stack):
+    tenant_id = _with_history(xero_stack, "history-prefix")
+    settings = xero_stack.tenants.settings(tenant_id)
+    prefixed = replace(settings, sync=replace(settings.sync, invoice_number_prefix="K-"))
+    xero_stack.tenants.save_settings(tenant_id, prefixed)
+
+    [result] = _write(xero_stack, _numbered(tenant_id, "1001", "1001"))
+
+    assert (result.action, result.invoice_number) == (SyncAction.CREATED, "K-1001")
+    by_number = {row["InvoiceNumber"]: row for row in xero_stack.invoices(tenant_id)}
+    assert by_number["K-1001"]["Reference"].startswith("Keap order ")
+    assert Decimal(str(by_number["1001"]["Total"])) == Decimal("75.00")
