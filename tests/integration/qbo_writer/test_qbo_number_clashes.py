@@ -11,20 +11,12 @@ import requests
 
 from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
-from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.qbo_writer.corpus import ORDERS, corpus_invoice, point_at_items, qbo_tenant
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-def sandbox(redis_server):
-    with qbo_sandbox(Settings(redis_url=redis_server.address)) as running:
-        running.set_limits(False)
-        yield running
 
 
 @pytest.fixture
