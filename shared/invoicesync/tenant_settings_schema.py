@@ -17,6 +17,7 @@ from marshmallow import (
 )
 
 from invoicesync.domain.canonical import Destination
+from invoicesync.domain.ledger_numbers import invoice_number_prefix_problem
 from invoicesync.domain.tenant_settings import (
     EmailMode,
     FinanceChargeHandling,
@@ -66,6 +67,14 @@ def _blank_or_email(value: str) -> None:
     """Blank means no emails; anything else must be an address."""
     if value:
         validate.Email(error="not an email address")(value)
+
+
+def _fits_ledger_number_fields(value: str) -> None:
+    """Prefix + Keap id must fit QBO's 21-character DocNumber and Xero's printable-ASCII
+    InvoiceNumber, and stay quotable in both providers' filters."""
+    problem = invoice_number_prefix_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 def _boolean(model: type, name: str) -> fields.Boolean:
@@ -159,6 +168,9 @@ class SyncSettingsSchema(_SectionSchema):
     skip_zero_total = _boolean(SyncSettings, "skip_zero_total")
     reverse_sync_enabled = _boolean(SyncSettings, "reverse_sync_enabled")
     reverse_sync_start_date = fields.Date(allow_none=True, load_default=None)
+    invoice_number_prefix = _string(
+        SyncSettings, "invoice_number_prefix", _fits_ledger_number_fields
+    )
 
     @validates_schema
     def _reverse_sync_has_a_start(self, data: dict[str, Any], **_: Any) -> None:

@@ -156,6 +156,39 @@ def test_custom_txn_numbers_leave_doc_number_empty(qbo):
     assert qbo.invoice(qbo.customer())["DocNumber"] is None
 
 
+def test_a_company_with_history_holds_invoices_numbered_like_a_real_one(qbo):
+    reply = qbo.client.put(f"/_sandbox/qbo/companies/{qbo.realm}", json={"invoice_history": True})
+    numbers = [row["DocNumber"] for row in reply.get_json()["invoice_history"]]
+    assert {"1", "2", "1001", "1010"} <= set(numbers)
+    found = qbo.ok("GET", "query", query="select * from Invoice where DocNumber = '1001'")
+    [invoice] = found["QueryResponse"]["Invoice"]
+    assert "Keap" not in invoice["PrivateNote"]
+    assert qbo.fault("POST", "invoice", _doc(qbo, "1001"))["code"] == "6140"
+    assert qbo.invoice(qbo.customer("Next"))["DocNumber"] == "1011"
+
+
+def test_with_custom_numbers_qbos_sequence_follows_the_numbers_a_client_pushes(qbo):
+    qbo.client.put(f"/_sandbox/qbo/companies/{qbo.realm}", json={"custom_txn_numbers": True})
+    qbo.ok("POST", "invoice", _doc(qbo, "58231"))
+    next_one = qbo.ok("POST", "invoice", _doc(qbo, "AUTO_GENERATE"))["Invoice"]
+    assert next_one["DocNumber"] == "58232"
+
+
+def test_without_custom_numbers_a_pushed_number_can_meet_qbos_own_sequence(qbo):
+    """Intuit: with CustomTxnNumbers false, "do not send a value as it can lead to unwanted
+    duplicates": QBO's sequence does not see numbers clients send."""
+    qbo.ok("POST", "invoice", _doc(qbo, "1001"))
+    assert qbo.invoice(qbo.customer("Own numbering"))["DocNumber"] == "1001"
+
+
+def _doc(qbo, number: str) -> dict:
+    return {
+        "CustomerRef": {"value": qbo.customer(f"For {number}")},
+        "DocNumber": number,
+        "Line": [qbo.line()],
+    }
+
+
 def test_duplicate_display_name_is_6240(qbo):
     qbo.customer("Smith Family Store")
     error = qbo.fault("POST", "customer", {"DisplayName": "smith family store"})

@@ -247,19 +247,36 @@ def test_paid_invoice_cannot_be_edited(xero_session):
         ]
     }
     reply = client.post(
-        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        "/api.xro/2.0/Invoices?summarizeErrors=false",
         headers=headers,
-        json=change,
+        json={"Invoices": [change | {"InvoiceID": invoice["InvoiceID"]}]},
     )
     assert reply.get_json()["Invoices"][0]["ValidationErrors"][0]["Message"].startswith(
         "This document cannot be edited"
     )
     reply = client.post(
-        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        "/api.xro/2.0/Invoices?summarizeErrors=false",
         headers=headers,
-        json={"Status": "DRAFT"},
+        json={"Invoices": [{"InvoiceID": invoice["InvoiceID"], "Status": "DRAFT"}]},
     )
     assert reply.get_json()["Invoices"][0]["HasErrors"]
+
+
+def test_summarize_errors_is_not_read_where_the_spec_does_not_document_it(xero_session):
+    """`POST /Invoices/{InvoiceID}` (updateInvoice) takes no summarizeErrors: a refused
+    element is the default 400 ValidationException, whatever the query string says."""
+    client, headers, _ = xero_session
+    invoice = _create(xero_session, _invoice(_contact(xero_session))).get_json()["Invoices"][0]
+    bad_line = {"Description": "x", "Quantity": 1, "UnitAmount": 5, "AccountCode": "999"}
+
+    reply = client.post(
+        f"/api.xro/2.0/Invoices/{invoice['InvoiceID']}?summarizeErrors=false",
+        headers=headers,
+        json={"LineItems": [bad_line]},
+    )
+
+    assert reply.status_code == 400
+    assert reply.get_json()["Type"] == "ValidationException"
 
 
 def test_duplicate_contact_name_is_rejected_with_xeros_message(xero_session):
@@ -324,3 +341,43 @@ def test_webhook_signature_is_base64_hmac_sha256_of_the_raw_body():
     assert (
         signature("key", b"{}") == "p3dyTZQ+tI3Gm8qKSm1XoE2z+ex+HeTlgehgJlvfMDI="
     )  # openssl dgst -hmac
+
+
+def test_contact_names_are_kept_verbatim_and_found_by_search_term_or_contact_number(xero_session):
+    client, headers, _ = xero_session
+    name = 'Dwayne "The Rock" Johnson \\ Sons'
+    created = client.put(
+        "/api.xro/2.0/Contacts",
+        headers=headers,
+        json={"Contacts": [{"Name": name, "ContactNumber": "4711"}]},
+    ).get_json()["Contacts"][0]
+    assert created["Name"] == name
+
+    searched = client.get(
+        "/api.xro/2.0/Contacts", headers=headers, query_string={"searchTerm": '"the rock"'}
+    ).get_json()["Contacts"]
+    by_number = client.get("/api.xro/2.0/Contacts/4711", headers=headers).get_json()
+    quoted = client.get(
+        "/api.xro/2.0/Contacts", headers=headers, query_string={"where": f'Name=="{name}"'}
+    )
+
+    assert [c["Name"] for c in searched] == [name]
+    assert by_number["Contacts"][0]["ContactID"] == created["ContactID"]
+    assert quoted.status_code == 400 and quoted.get_json()["ErrorNumber"] == 16
+
+
+def test_an_organisation_with_history_holds_invoices_keap_ids_collide_with(xero_session):
+    client, headers, issued = xero_session
+    reply = client.put(f"/_sandbox/xero/organisations/{issued['tenant_id']}/invoice-history")
+    numbers = {row["InvoiceNumber"] for row in reply.get_json()["invoice_history"]}
+    assert {"1", "1001", "INV-0001"} <= numbers
+
+    [held] = client.get(
+        "/api.xro/2.0/Invoices", headers=headers, query_string={"InvoiceNumbers": "1001"}
+    ).get_json()["Invoices"]
+    clash = _create(xero_session, _invoice(_contact(xero_session), InvoiceNumber="1001"))
+
+    assert (held["Status"], held["Reference"]) == ("AUTHORISED", "Order 1001")
+    assert clash.get_json()["Invoices"][0]["ValidationErrors"] == [
+        {"Message": "Invoice # must be unique."}
+    ]

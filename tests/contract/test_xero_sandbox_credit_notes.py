@@ -270,8 +270,10 @@ def test_deleting_a_payment_restores_amount_due_and_status(api):
         0.0,
     )
     assert reopened["Payments"] == [] and "FullyPaidOnDate" not in reopened
+    # deletePayment documents no summarizeErrors: a refusal is the default 400.
     again = api.post(f"/Payments/{payment_id}?summarizeErrors=false", {"Status": "DELETED"})
-    assert again.get_json()["Payments"][0]["ValidationErrors"] == [
+    assert again.status_code == 400
+    assert again.get_json()["Elements"][0]["ValidationErrors"] == [
         {"Message": payment_rules.ALREADY_DELETED}
     ]
 
@@ -297,7 +299,10 @@ def test_a_payment_can_only_be_deleted_not_edited(api):
 
 
 def _edit(api, invoice_id, change):
-    reply = api.post(f"/Invoices/{invoice_id}?summarizeErrors=false", {"Invoices": [change]})
+    """An update through the collection (updateOrCreateInvoices documents summarizeErrors;
+    updateInvoice, the per-id route, does not)."""
+    body = {"Invoices": [change | {"InvoiceID": invoice_id}]}
+    reply = api.post("/Invoices?summarizeErrors=false", body)
     return reply.get_json()["Invoices"][0]
 
 
@@ -339,10 +344,11 @@ def test_only_draft_or_submitted_documents_can_be_deleted(api):
     assert _edit(api, draft["InvoiceID"], {"Status": "DELETED"})["Status"] == "DELETED"
     credit_note = api.credit_note(contact_id)
     reply = api.post(
-        f"/CreditNotes/{credit_note['CreditNoteID']}?summarizeErrors=false",
+        f"/CreditNotes/{credit_note['CreditNoteID']}",
         {"CreditNotes": [{"Status": "DELETED"}]},
     )
-    assert reply.get_json()["CreditNotes"][0]["ValidationErrors"] == [
+    assert reply.status_code == 400
+    assert reply.get_json()["Elements"][0]["ValidationErrors"] == [
         {"Message": invoice_status.NOT_MODIFIABLE}
     ]
     voided = api.post(f"/CreditNotes/{credit_note['CreditNoteID']}", {"Status": "VOIDED"})

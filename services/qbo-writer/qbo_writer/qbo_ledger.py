@@ -84,10 +84,11 @@ class QboLedgerWriter:
     def update_invoice(
         self,
         tenant_id: str,
-        destination_id: str,
+        current: LedgerInvoice,
         invoice: CanonicalInvoice,
         settings: TenantSettings,
     ) -> WriteOutcome:
+        destination_id = current.destination_id
         prepared = self._prepare(tenant_id, invoice, settings)
         if prepared.body is None:
             return prepared.rejected or WriteOutcome(WriteStatus.REJECTED)
@@ -247,6 +248,8 @@ class QboLedgerWriter:
             amount_due=invoice.balance,
             accepts_payments=True,  # QBO has no approval step
             recorded_payment_ids=recorded,
+            amount_paid=invoice.total - invoice.balance,
+            note=invoice.private_note,
         )
 
     def _customer_of(self, tenant_id: str, invoice: LedgerInvoice) -> str:

@@ -1,7 +1,8 @@
 """Keap contacts as Xero ContactIDs: cached, found in batches, created in batches, names unique.
 
-Lookup order: ContactNumber (= Keap contact id), then email, then name; a contact found by
-email or name is adopted only when no other Keap contact owns it. Same-named Keap contacts get
+Lookup order: ContactNumber (= Keap contact id), then email, then name (by `searchTerm`); a
+contact found by email or name is adopted only when no other Keap contact owns it. Names are
+written as Keap has them. Same-named Keap contacts get
 distinct Xero names deterministically (`xero_contact_name`).
 """
 
@@ -19,7 +20,6 @@ from invoicesync.domain.contact_names import (
     name_key,
     xero_contact_name,
     xero_search_term,
-    xero_where_name_equals,
 )
 from invoicesync.errors import InvalidInput
 from invoicesync.stores.redis_connection import reply_text
@@ -99,12 +99,9 @@ class XeroContacts:
     def _adopt_or_rename(self, tenant_id: str, contact: Contact, name: str) -> str:
         """The name is taken in Xero: adopt that contact if no Keap contact owns it, else
         create ours under its disambiguated name."""
-        where = xero_where_name_equals(name)
-        rows = (
-            self._client.contacts_where(tenant_id, where)
-            if where is not None
-            else self._client.contacts_by_search_term(tenant_id, xero_search_term(name))
-        )
+        # searchTerm, not `where`: a where clause cannot quote a name holding `"` (Xero has
+        # no escape for it), and Xero keeps such names as they are.
+        rows = self._client.contacts_by_search_term(tenant_id, xero_search_term(name))
         same = [row for row in rows if name_key(row.get("Name") or "") == name_key(name)]
         for row in same:
             if row.get("ContactNumber") in (None, "", contact.keap_id):

@@ -28,7 +28,6 @@ from xero_writer.xero_contacts import XeroContacts
 
 log = logging.getLogger(__name__)
 
-EDITABLE_STATUSES = frozenset({"DRAFT", "SUBMITTED"})
 GONE_STATUSES = frozenset({"DELETED", "VOIDED"})
 DUPLICATE_NUMBER = "must be unique"
 _KEAP_PAYMENT_REFERENCE = re.compile(r"^Keap (?:payment|refund) (\S+)")
@@ -71,29 +70,18 @@ class XeroLedger:
     def update_invoice(
         self,
         tenant_id: str,
-        destination_id: str,
+        current: LedgerInvoice,
         invoice: CanonicalInvoice,
         settings: TenantSettings,
     ) -> WriteOutcome:
-        current = self._client.get_invoice(tenant_id, destination_id)
-        status = current.get("Status", "")
-        if status not in EDITABLE_STATUSES:
-            return WriteOutcome(
-                WriteStatus.REFUSED,
-                destination_id,
-                status,
-                reason=(
-                    f"Keap changed invoice {invoice.invoice_number}, but it is {status} in Xero "
-                    "and can no longer be edited; change it in Xero by hand"
-                ),
-            )
         [(body, notes)] = self._bodies(tenant_id, [invoice], settings)
-        body["InvoiceID"] = destination_id
-        body["Status"] = status  # an edit never approves the invoice behind the user's back
+        # An edit never approves (nor un-approves) the invoice behind the user's back. Lines
+        # go without LineItemIDs on purpose: Keap's lines replace Xero's.
+        body["Status"] = current.status
         key = xero_idempotency_key(
             tenant_id, invoice.keap_invoice_id, invoice.content_hash, operation="invoice-update"
         )
-        result = self._client.update_invoice(tenant_id, destination_id, body, key)
+        result = self._client.update_invoice(tenant_id, current.destination_id, body, key)
         return _invoice_outcome(result, invoice, notes)
 
     def invoice_state(self, tenant_id: str, destination_id: str) -> LedgerInvoice:
@@ -242,6 +230,9 @@ def _ledger_invoice(row: Mapping) -> LedgerInvoice:
         accepts_payments=row.get("Status") == "AUTHORISED",
         recorded_payment_ids=frozenset(recorded),
         contact_id=str((row.get("Contact") or {}).get("ContactID", "")),
+        amount_paid=Decimal(str(row.get("AmountPaid", "0"))),
+        amount_credited=Decimal(str(row.get("AmountCredited", "0"))),
+        note=str(row.get("Reference") or ""),
     )
 
 

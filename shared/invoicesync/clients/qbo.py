@@ -64,6 +64,7 @@ class QboInvoice:
     balance: Decimal
     payment_ids: tuple[str, ...] = ()  # Payments linked to the invoice
     adopted: bool = False  # found by its DocNumber (6140) instead of created
+    private_note: str = ""  # where our writer leaves its marker
 
 
 @dataclass(frozen=True)
@@ -511,6 +512,7 @@ def _invoice(row: Mapping) -> QboInvoice:
             for link in row.get("LinkedTxn") or []
             if link.get("TxnType") == "Payment"
         ),
+        private_note=str(row.get("PrivateNote") or ""),
     )
 
 

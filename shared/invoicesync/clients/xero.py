@@ -93,8 +93,12 @@ class XeroClient:
     def update_invoice(
         self, tenant_id: str, invoice_id: str, element: dict, idempotency_key: str
     ) -> XeroElementResult:
+        """Through the collection (updateOrCreateInvoices) with the InvoiceID in the element:
+        `POST /Invoices/{InvoiceID}` documents no summarizeErrors, so a refusal there would
+        be a 400 for the request instead of this element's messages."""
+        element = element | {"InvoiceID": invoice_id}
         return self._write_batch(
-            tenant_id, "POST", f"/Invoices/{invoice_id}", "Invoices", [element], idempotency_key
+            tenant_id, "POST", "/Invoices", "Invoices", [element], idempotency_key
         )[0]
 
     # -- payments, credit notes ------------------------------------------------------------

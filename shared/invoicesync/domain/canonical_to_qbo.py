@@ -22,6 +22,7 @@ from invoicesync.domain.canonical import (
     LineKind,
     PaymentKind,
 )
+from invoicesync.domain.ledger_numbers import qbo_invoice_marker
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.provider_rounding import (
     QBO_UNIT_PLACES,
@@ -87,7 +88,7 @@ def qbo_invoice_from_canonical(
         "DueDate": invoice.due_date.isoformat(),
         "CustomerRef": {"value": customer_id},
         "CurrencyRef": {"value": invoice.currency},
-        "PrivateNote": f"Keap invoice {invoice.keap_invoice_id}, order {invoice.keap_order_id}",
+        "PrivateNote": qbo_invoice_marker(invoice),
         "Line": [
             qbo_item_line(line, invoice.currency, settings, items_by_sku, us_company, taxed)
             for line in lines

@@ -23,6 +23,7 @@ from invoicesync.domain.canonical import (
     LineKind,
     PaymentKind,
 )
+from invoicesync.domain.ledger_numbers import xero_invoice_marker
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.provider_rounding import (
     XERO_UNIT_PLACES,
@@ -59,7 +60,7 @@ def xero_invoice_from_canonical(
         "Type": "ACCREC",
         "Contact": {"ContactID": contact_id},
         "InvoiceNumber": invoice.invoice_number,
-        "Reference": f"Keap order {invoice.keap_order_id}",
+        "Reference": xero_invoice_marker(invoice),
         "Date": invoice.invoice_date.isoformat(),
         "DueDate": invoice.due_date.isoformat(),
         "Status": settings.invoice_status.value,

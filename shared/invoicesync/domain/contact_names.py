@@ -32,10 +32,10 @@ def xero_contact_name(contact: Contact, taken_names: Collection[str] = ()) -> st
     """The Xero Name for a Keap contact: its own name, or that name plus its Keap id if taken.
 
     The suffix depends only on the contact's own Keap id, so whichever duplicate arrives
-    second always gets the same name on a replay. Double quotes and backslashes, which Xero's
-    `where` filter cannot escape, are replaced so the name can always be looked up again.
+    second always gets the same name on a replay. Xero keeps any name, quotes included; the
+    writer finds contacts again by ContactNumber or `searchTerm`, never by a `where` on Name.
     """
-    base = _xero_safe(contact_base_name(contact))
+    base = contact_base_name(contact)
     return _first_free(base, contact.keap_id, XERO_NAME_MAX, taken_names)
 
 
@@ -51,19 +51,9 @@ def disambiguated_name(base: str, keap_id: str, max_length: int) -> str:
     return base[: max(0, max_length - len(suffix))].rstrip() + suffix
 
 
-def xero_where_name_equals(name: str) -> str | None:
-    """A Xero `where` clause matching `Name` exactly, or None when the value cannot be quoted.
-
-    Xero has no escape for `"` and mis-parses a trailing backslash; for those names search with
-    `xero_search_term` and compare locally with `name_key`. The caller URL-encodes the clause.
-    """
-    if '"' in name or "\\" in name:
-        return None
-    return f'Name=="{name}"'
-
-
 def xero_search_term(name: str) -> str:
-    """The longest run of the name free of characters Xero's filters choke on."""
+    """The longest run of the name free of characters Xero's filters choke on; Xero's
+    `searchTerm` matches by "contains", so the caller compares the rows with `name_key`."""
     runs = re.split(r'["\\&+]', name)
     return max((run.strip() for run in runs), key=len, default="")
 
@@ -74,10 +64,6 @@ def _first_free(base: str, keap_id: str, max_length: int, taken_names: Collectio
     if name_key(plain) not in taken:
         return plain
     return disambiguated_name(base, keap_id, max_length)
-
-
-def _xero_safe(name: str) -> str:
-    return _collapse_whitespace(name.replace('"', "'").replace("\\", "/"))
 
 
 def _collapse_whitespace(text: str) -> str:

@@ -30,6 +30,12 @@ class LedgerInvoice:
     # lost id map never pays twice).
     recorded_payment_ids: frozenset[str] = field(default_factory=frozenset)
     contact_id: str = ""
+    # What payments and credit notes have applied to it (Xero freezes an approved invoice
+    # once either is non-zero).
+    amount_paid: Decimal = Decimal("0")
+    amount_credited: Decimal = Decimal("0")
+    # Its QBO PrivateNote / Xero Reference: where our writers leave their marker.
+    note: str = ""
 
 
 class PaymentAction(enum.StrEnum):

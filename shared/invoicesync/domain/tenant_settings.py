@@ -102,6 +102,9 @@ class SyncSettings:
     # ReverseSync: ledger payments dated on or after the start date are recorded in Keap.
     reverse_sync_enabled: bool = False
     reverse_sync_start_date: date | None = None
+    # Put before Keap's invoice number in the ledger (e.g. "K-" makes 1001 "K-1001"), so Keap's
+    # numbers never meet the company's own; see ledger_numbers.invoice_number_prefix_problem.
+    invoice_number_prefix: str = ""
 
 
 @dataclass(frozen=True)

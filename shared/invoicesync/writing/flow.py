@@ -21,6 +21,12 @@ from invoicesync.domain.canonical import (
     Destination,
 )
 from invoicesync.domain.content_hash import content_hash
+from invoicesync.domain.invoice_edits import EditAction, invoice_edit_decision
+from invoicesync.domain.ledger_numbers import (
+    NumberAction,
+    existing_number_decision,
+    ledger_invoice_number,
+)
 from invoicesync.domain.payment_to_ledger import (
     LedgerInvoice,
     PaymentAction,
@@ -131,6 +137,10 @@ class CanonicalEventWriter:
     # -- invoices --------------------------------------------------------------------------
 
     def _invoice(self, run: _TenantRun, invoice: CanonicalInvoice) -> None:
+        number = ledger_invoice_number(
+            invoice.invoice_number, run.settings.sync.invoice_number_prefix
+        )
+        invoice = replace(invoice, invoice_number=number)
         skip = skip_zero_total(invoice, run.settings.sync)
         if skip is not None:
             self._invoice_result(run, invoice, SyncAction.SKIPPED, skip.summary)
@@ -148,10 +158,18 @@ class CanonicalEventWriter:
                 run, invoice, SyncAction.SKIPPED, "already synced", mapped.destination_id
             )
             return
-        outcome = self._ledger.update_invoice(
-            run.tenant_id, mapped.destination_id, invoice, run.settings
-        )
-        self._after_write(run, invoice, outcome, SyncAction.UPDATED, mapped.destination_id)
+        current = self._ledger.invoice_state(run.tenant_id, mapped.destination_id)
+        self._update(run, invoice, current)
+
+    def _update(self, run: _TenantRun, invoice: CanonicalInvoice, current: LedgerInvoice) -> None:
+        """Write Keap's edit unless the ledger's invoice can no longer take it (an exception)."""
+        decision = invoice_edit_decision(self._destination, invoice.invoice_number, current)
+        if decision.action is EditAction.REFUSE:
+            reason = "exception: " + decision.reason
+            self._invoice_result(run, invoice, SyncAction.FAILED, reason, current.destination_id)
+            return
+        outcome = self._ledger.update_invoice(run.tenant_id, current, invoice, run.settings)
+        self._after_write(run, invoice, outcome, SyncAction.UPDATED, current.destination_id)
 
     def _flush_creates(self, run: _TenantRun) -> None:
         if not run.pending:
@@ -191,20 +209,24 @@ class CanonicalEventWriter:
         return missing
 
     def _adopt(self, run: _TenantRun, invoice: CanonicalInvoice, existing: LedgerInvoice) -> None:
-        if existing.total == invoice.totals.total:
+        """`existing` holds the invoice's number: ours (adopt or rewrite it) or the company's
+        own (a number clash: reported, the document left alone)."""
+        decision = existing_number_decision(self._destination, invoice, existing)
+        if decision.action is NumberAction.CLASH:
+            log.warning(
+                "invoice number clash",
+                extra={"tenant_id": run.tenant_id, "invoice": invoice.invoice_number},
+            )
+            self._invoice_result(
+                run, invoice, SyncAction.FAILED, decision.reason, existing.destination_id
+            )
+        elif decision.action is NumberAction.ADOPT:
             self._map_invoice(run, invoice, existing.destination_id, existing.status)
             self._invoice_result(
-                run,
-                invoice,
-                SyncAction.SKIPPED,
-                "already synced (found by its number)",
-                existing.destination_id,
+                run, invoice, SyncAction.SKIPPED, decision.reason, existing.destination_id
             )
-            return
-        outcome = self._ledger.update_invoice(
-            run.tenant_id, existing.destination_id, invoice, run.settings
-        )
-        self._after_write(run, invoice, outcome, SyncAction.UPDATED, existing.destination_id)
+        else:
+            self._update(run, invoice, existing)
 
     def _after_write(
         self,

@@ -59,10 +59,13 @@ class LedgerWriter(Protocol):
     def update_invoice(
         self,
         tenant_id: str,
-        destination_id: str,
+        current: LedgerInvoice,
         invoice: CanonicalInvoice,
         settings: TenantSettings,
-    ) -> WriteOutcome: ...
+    ) -> WriteOutcome:
+        """Rewrite `current` (as just read; the flow has decided it takes the edit) with
+        Keap's content, keeping its ledger status."""
+        ...
 
     def invoice_state(self, tenant_id: str, destination_id: str) -> LedgerInvoice: ...
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from invoicesync.events import (
     EventType,
     KeapNotification,
@@ -112,6 +114,28 @@ def test_a_bad_setting_is_named_by_its_dotted_path(admin):
 
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "sync.due_date_days"
+
+
+@pytest.mark.parametrize(
+    "prefix, saved",
+    [("K-", True), ("KEAP.2026_", True), ("TOO-LONG-PFX", False), ("K/", False), ('K"', False)],
+)
+def test_the_invoice_number_prefix_is_short_and_fits_both_ledgers_number_fields(
+    admin, prefix, saved
+):
+    tenant = admin.create_tenant()
+    url = f"/api/v1/tenants/{tenant['id']}/settings"
+    body = {"destination": "xero", "sync": {"invoice_number_prefix": prefix}}
+
+    response = admin.client.put(url, json=body, headers=admin.headers())
+
+    if saved:
+        assert response.status_code == 200, response.get_json()
+        read = admin.client.get(url, headers=admin.headers()).get_json()
+        assert read["sync"]["invoice_number_prefix"] == prefix
+    else:
+        assert response.status_code == 400
+        assert response.get_json()["error"]["field"] == "sync.invoice_number_prefix"
 
 
 def test_the_destination_cannot_change_through_settings(admin):

@@ -37,6 +37,13 @@ class XeroStack:
         tokens = TokenStore(self.redis, TokenCipher(self.settings.token_encryption_key))
         return connect_xero_tenant(self.sandbox_url, self.tenants, tokens, name, xero)
 
+    def tenants_xero_id(self, tenant_id: str) -> str:
+        """The Xero organisation (tenant id at Xero) our tenant is connected to."""
+        store = TokenStore(self.redis, TokenCipher(self.settings.token_encryption_key))
+        connection = store.load("xero", tenant_id)
+        assert connection is not None
+        return connection.external_id
+
     def set_xero_settings(self, tenant_id: str, xero: XeroSettings) -> None:
         current = self.tenants.settings(tenant_id)
         self.tenants.save_settings(tenant_id, replace(current, xero=xero))

@@ -150,27 +150,41 @@ def test_a_lost_id_map_finds_invoices_by_number_instead_of_creating_them_again(x
     )
 
 
-def test_an_edit_updates_a_draft_and_is_an_exception_once_authorised(xero_stack):
+def test_an_edit_updates_an_approved_invoice_until_a_payment_is_applied(xero_stack):
+    """Xero edits an AUTHORISED invoice while nothing is paid or credited on it (reference
+    xero.md §2, "Editing after payment"); only then does a Keap edit become an exception."""
     draft = xero_stack.connect_tenant(
         "edit-draft", XeroSettings(invoice_status=XeroInvoiceStatus.DRAFT)
     )
     approved = xero_stack.connect_tenant("edit-approved")
-    edited = invoice(product("120.00"))
+    writer = xero_stack.writer()
     for tenant_id in (draft, approved):
-        xero_stack.writer().handle([_invoice_event(tenant_id, CORPUS["overrides"], "e1")])
+        writer.handle([_invoice_event(tenant_id, CORPUS["overrides"], "e1")])
 
     outcomes = {
         tenant_id: _results(
-            xero_stack.writer().handle([_invoice_event(tenant_id, edited, "e1", content_hash="h2")])
+            writer.handle(
+                [_invoice_event(tenant_id, invoice(product("120.00")), "e1", content_hash="h2")]
+            )
         )[0]
         for tenant_id in (draft, approved)
     }
+    writer.handle([_payment_event(approved, "e1", "20.00", "pay-e1")])
+    after_payment = _results(
+        writer.handle(
+            [_invoice_event(approved, invoice(product("130.00")), "e1", content_hash="h3")]
+        )
+    )
 
     assert outcomes[draft].action is SyncAction.UPDATED
     assert Decimal(str(xero_stack.invoices(draft)[0]["Total"])) == Decimal("120.00")
-    assert outcomes[approved].action is SyncAction.FAILED
-    assert outcomes[approved].reason.startswith("exception:")
-    assert Decimal(str(xero_stack.invoices(approved)[0]["Total"])) == Decimal("101.75")
+    assert outcomes[approved].action is SyncAction.UPDATED, outcomes[approved].reason
+    [row] = xero_stack.invoices(approved)
+    assert (row["Status"], Decimal(str(row["Total"]))) == ("AUTHORISED", Decimal("120.00"))
+    assert Decimal(str(row["AmountPaid"])) == Decimal("20.00")
+    [refused] = after_payment
+    assert refused.action is SyncAction.FAILED
+    assert refused.reason.startswith("exception:") and "payment" in refused.reason
 
 
 def test_payments_apply_skip_overpayments_and_wait_for_approval(xero_stack):
@@ -248,3 +262,28 @@ def test_a_held_payment_is_applied_by_the_sweep_once_the_bookkeeper_approves_the
     [row] = xero_stack.invoices(tenant)
     assert (row["Status"], Decimal(str(row["AmountDue"]))) == ("PAID", Decimal("0.00"))
     assert HeldPayments(xero_stack.redis).tenants("xero").count(tenant) == 0
+
+
+def test_a_contact_name_with_quotes_is_written_to_xero_unchanged_and_found_again(xero_stack):
+    tenant_id = xero_stack.connect_tenant("quoted-names")
+    name = 'Dwayne "The Rock" Johnson'
+    by_hand = 'Ann "Nan" Lee'
+    xero_stack.client.create_contacts(tenant_id, [{"Name": by_hand}], "by-hand-ann")
+    events = [
+        _invoice_event(tenant_id, CORPUS["overrides"], "q1", name=name),
+        _invoice_event(tenant_id, CORPUS["overrides"], "q2", name=by_hand),
+    ]
+    xero_stack.writer().handle(events)
+    for lost in ("idmap", "xero"):  # the id map and the contact cache: found again in Xero
+        for key in xero_stack.redis.scan_iter(f"invoicesync:tenant:{tenant_id}:{lost}:*"):
+            xero_stack.redis.delete(key)
+
+    replayed = _results(xero_stack.writer().handle(events))
+
+    assert {r.action for r in replayed} <= {SyncAction.CREATED, SyncAction.SKIPPED}
+    contacts = xero_stack.client._get(tenant_id, "/Contacts")["Contacts"]
+    assert sorted(c["Name"] for c in contacts) == [by_hand, name]
+    on_invoices = {
+        row["InvoiceNumber"]: row["Contact"]["Name"] for row in xero_stack.invoices(tenant_id)
+    }
+    assert on_invoices == {"K-q1": name, "K-q2": by_hand}

@@ -5,7 +5,6 @@ from invoicesync.domain.contact_names import (
     qbo_display_name,
     xero_contact_name,
     xero_search_term,
-    xero_where_name_equals,
 )
 from tests.unit.domain.canonical_builders import contact
 
@@ -36,15 +35,11 @@ def test_names_collide_regardless_of_case_accents_and_spacing():
     assert name_key("Renée  Dupont") == name_key("renee dupont")
 
 
-def test_double_quotes_and_backslashes_are_replaced_so_the_name_stays_searchable():
-    name = xero_contact_name(contact(name='Bob "The Builder" Ltd\\'))
-    assert name == "Bob 'The Builder' Ltd/"
-    assert xero_where_name_equals(name) == "Name==\"Bob 'The Builder' Ltd/\""
+def test_double_quotes_and_backslashes_stay_in_the_xero_name():
+    assert xero_contact_name(contact(name='Bob "The Builder" Ltd\\')) == 'Bob "The Builder" Ltd\\'
 
 
-def test_names_xeros_where_filter_cannot_quote_fall_back_to_a_search_term():
-    assert xero_where_name_equals('Bob "B" Ltd') is None
-    assert xero_where_name_equals("Smith\\") is None
+def test_a_name_is_searched_by_its_longest_run_free_of_filter_characters():
     assert xero_search_term('Bob "The Builder" & Sons') == "The Builder"
 
 

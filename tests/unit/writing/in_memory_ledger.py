@@ -3,8 +3,9 @@ flow's unit tests: invoices keep their number, status, total and amount due; pay
 recorded against them (so a lost id map can find them); refunds become documents of their own.
 
 It follows the rules the real adapters enforce: Xero-like ledgers refuse a second invoice with
-the same number, an approved invoice cannot be edited, a payment needs an approved invoice and
-no more than is due, and a refund's document is numbered after the Keap refund.
+the same number, an approved invoice cannot be edited once something is paid on it, a payment
+needs an approved invoice and no more than is due, and a refund's document is numbered after
+the Keap refund.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
+from invoicesync.domain.ledger_numbers import qbo_invoice_marker, xero_invoice_marker
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
 
@@ -33,6 +35,8 @@ class StoredInvoice:
     # Keap payment id → the ledger's payment id, as the ledger's payment references show it.
     payments: dict[str, str] = field(default_factory=dict)
     edits: int = 0
+    # PrivateNote / Reference: our writers' marker, or whatever the bookkeeper wrote.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,18 +90,22 @@ class InMemoryLedger:
     def update_invoice(
         self,
         tenant_id: str,
-        destination_id: str,
+        current: LedgerInvoice,
         invoice: CanonicalInvoice,
         settings: TenantSettings,
     ) -> WriteOutcome:
+        destination_id = current.destination_id
         stored = self._invoices[tenant_id][destination_id]
-        if self.destination is Destination.XERO and stored.status not in EDITABLE_STATUSES:
+        paid = stored.total - stored.amount_due
+        frozen = stored.status not in EDITABLE_STATUSES and (
+            stored.status != "AUTHORISED" or paid != 0
+        )
+        if self.destination is Destination.XERO and frozen:
             reason = (
                 f"Keap changed invoice {invoice.invoice_number}, but it is {stored.status} and "
                 "can no longer be edited; change it by hand"
             )
             return WriteOutcome(WriteStatus.REFUSED, destination_id, stored.status, reason=reason)
-        paid = stored.total - stored.amount_due
         stored.total, stored.amount_due = invoice.totals.total, invoice.totals.total - paid
         stored.edits += 1
         return WriteOutcome(WriteStatus.WRITTEN, destination_id, stored.status)
@@ -147,6 +155,20 @@ class InMemoryLedger:
     def refunds(self, tenant_id: str) -> list[StoredRefund]:
         return list(self._refunds.get(tenant_id, {}).values())
 
+    def add_own_invoice(self, tenant_id: str, number: str, total: str) -> StoredInvoice:
+        """An invoice the company raised itself before InvoiceSync: no marker of ours."""
+        stored = StoredInvoice(
+            destination_id=self._new_id("theirs"),
+            number=number,
+            status=APPROVED[self.destination],
+            total=Decimal(total),
+            amount_due=Decimal(total),
+            contact_id="contact-walk-in",
+            note="Raised in the ledger",
+        )
+        self._invoices.setdefault(tenant_id, {})[stored.destination_id] = stored
+        return stored
+
     def approve(self, tenant_id: str, destination_id: str) -> None:
         """What a bookkeeper does in the ledger: a DRAFT invoice becomes approved."""
         self._invoices[tenant_id][destination_id].status = APPROVED[self.destination]
@@ -172,6 +194,11 @@ class InMemoryLedger:
             total=invoice.totals.total,
             amount_due=invoice.totals.total,
             contact_id=f"contact-{invoice.contact.keap_id}",
+            note=(
+                qbo_invoice_marker(invoice)
+                if self.destination is Destination.QBO
+                else xero_invoice_marker(invoice)
+            ),
         )
         invoices[stored.destination_id] = stored
         return WriteOutcome(WriteStatus.WRITTEN, stored.destination_id, status)
@@ -186,6 +213,8 @@ class InMemoryLedger:
             accepts_payments=stored.status == APPROVED[self.destination],
             recorded_payment_ids=frozenset(stored.payments),
             contact_id=stored.contact_id,
+            amount_paid=stored.total - stored.amount_due,
+            note=stored.note,
         )
 
     def _new_id(self, prefix: str) -> str:

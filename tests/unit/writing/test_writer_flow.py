@@ -155,14 +155,27 @@ def test_an_edit_of_a_draft_invoice_updates_it():
     assert flow.the_invoice().total == Decimal("120.00")
 
 
-def test_an_edit_of_an_approved_xero_invoice_is_an_exception():
+def test_an_edit_of_an_approved_xero_invoice_with_nothing_paid_updates_it():
     flow = flow_for()
     flow.send(HUNDRED)
 
     [result] = flow.send(invoice(product("120.00")))
 
+    assert result.action is SyncAction.UPDATED
+    assert (flow.the_invoice().status, flow.the_invoice().total) == (
+        "AUTHORISED",
+        Decimal("120.00"),
+    )
+
+
+def test_an_edit_of_an_approved_xero_invoice_with_a_payment_is_an_exception():
+    flow = flow_for()
+    flow.send(HUNDRED, payment("30.00"))
+
+    [result] = flow.send(invoice(product("120.00")))
+
     assert result.action is SyncAction.FAILED
-    assert result.reason.startswith("exception: ") and "can no longer be edited" in result.reason
+    assert result.reason.startswith("exception: ") and "a payment of 30.00" in result.reason
     assert flow.the_invoice().total == Decimal("100.00")
 
 
@@ -278,6 +291,34 @@ def test_payments_are_skipped_when_the_tenant_syncs_invoices_only():
         "payments_not_synced: tenant syncs invoices only",
     )
     assert flow.the_invoice().amount_due == Decimal("100.00")
+
+
+def test_a_number_the_company_used_for_its_own_invoice_is_a_clash_left_alone(destination):
+    flow = flow_for(destination)
+    theirs = flow.ledger.add_own_invoice(TENANT, "1042", "75.00")
+
+    [result] = flow.send(HUNDRED)
+
+    assert result.action is SyncAction.FAILED
+    assert result.reason.startswith("number clash: ") and "invoice 1042" in result.reason
+    assert result.destination_id == theirs.destination_id
+    assert (theirs.total, theirs.edits, len(flow.ledger.invoices(TENANT))) == (
+        Decimal("75.00"),
+        0,
+        1,
+    )
+    assert flow.id_map.get(TENANT, destination.value, "invoice", "1042") is None
+
+
+def test_an_invoice_number_prefix_keeps_keaps_numbers_apart_from_the_companys(destination):
+    flow = flow_for(destination, invoice_number_prefix="K-")
+    flow.ledger.add_own_invoice(TENANT, "1042", "75.00")
+
+    [result] = flow.send(HUNDRED)
+
+    assert (result.action, result.invoice_number) == (SyncAction.CREATED, "K-1042")
+    numbers = sorted(stored.number for stored in flow.ledger.invoices(TENANT))
+    assert numbers == ["1042", "K-1042"]
 
 
 def test_a_lost_id_map_finds_the_invoice_by_its_number(destination):

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from invoicesync_sandbox.core.app import current_state
 
 from .notifications import CLOUDEVENTS, DEFAULT_ENTITIES, LEGACY, WebhookTarget
-from .seed import new_company
+from .seed import add_invoice_history, new_company
 from .state import QboState
 
 control = Blueprint("qbo_control", __name__, url_prefix="/_sandbox/qbo")
@@ -61,7 +61,8 @@ def companies() -> Response:
 @control.put("/companies/<realm_id>")
 def company_flags(realm_id: str) -> Response:
     """`country` re-creates the company's books for that country; `custom_txn_numbers` sets
-    the preference that leaves DocNumber empty when a client sends none."""
+    the preference that leaves DocNumber empty when a client sends none; `invoice_history`
+    adds the invoices a company that traded before InvoiceSync holds (`add_invoice_history`)."""
     state = _state()
     body = request.get_json(force=True) or {}
     company = state.store.company(realm_id)
@@ -78,4 +79,14 @@ def company_flags(realm_id: str) -> Response:
         prefs.setdefault("SalesFormsPrefs", {})["CustomTxnNumbers"] = bool(
             body["custom_txn_numbers"]
         )
-    return jsonify({"realm_id": realm_id, "country": company.country})
+    history = []
+    if body.get("invoice_history"):
+        with company.lock:
+            history = add_invoice_history(company, state.clock.now())
+    return jsonify(
+        {
+            "realm_id": realm_id,
+            "country": company.country,
+            "invoice_history": [{"Id": i["Id"], "DocNumber": i["DocNumber"]} for i in history],
+        }
+    )

@@ -174,11 +174,17 @@ def _txn_tax_detail(company: QboCompany, form: dict, totals: math.Totals) -> dic
 def _doc_number(
     company: QboCompany, entity: str, form: dict, ctx: WriteContext, previous: dict | None
 ) -> str | None:
+    """DocNumber as Intuit's Invoice reference describes the field (the DocNumber entry of
+    Transaction in Finance.xsd / the Invoice API page; reference qbo.md §2.4): with
+    Preferences.SalesFormsPrefs.CustomTxnNumbers true a custom value can be provided and an
+    omitted one stays null; with it false QBO numbers the form itself "by incrementing the last
+    number by 1", and a value sent anyway "can lead to unwanted duplicates" because it does not
+    move that internal sequence. `AUTO_GENERATE` asks for the next number in either mode."""
     number = form.get("DocNumber")
     prefs = company.get("Preferences", "1") or {}
     custom = (prefs.get("SalesFormsPrefs") or {}).get("CustomTxnNumbers", False)
     if number == "AUTO_GENERATE" or (number in (None, "") and not custom and previous is None):
-        return _next_doc_number(company, entity)
+        return _next_doc_number(company, entity, custom)
     if number in (None, ""):
         return None
     number = str(number)
@@ -186,15 +192,30 @@ def _doc_number(
         raise invalid_value("DocNumber", f"String length exceeds {DOC_NUMBER_MAX}: DocNumber")
     if not ctx.allow_duplicate_doc_number:
         check_doc_number_free(company, entity, number, previous and previous["Id"])
+    if custom and previous is None:
+        _follow(company, number)
     return number
 
 
-def _next_doc_number(company: QboCompany, entity: str) -> str:
+def _next_doc_number(company: QboCompany, entity: str, custom: bool) -> str:
+    if not custom:
+        # QBO's own sequence, blind to numbers clients sent (Intuit's "unwanted duplicates").
+        candidate = str(company.next_doc_number)
+        company.next_doc_number += 1
+        return candidate
     while True:
         candidate = str(company.next_doc_number)
         company.next_doc_number += 1
         if not any(str(r.get("DocNumber")) == candidate for r in company.all(entity)):
             return candidate
+
+
+def _follow(company: QboCompany, number: str) -> None:
+    """With custom numbers on, the next suggested number follows the last one entered, so an
+    integration pushing 58231 moves the company's own numbering to 58232 (stand-in rule for
+    the behaviour the issue describes; Intuit documents no more than "next in sequence")."""
+    if number.isdigit():
+        company.next_doc_number = int(number) + 1
 
 
 def _set_balance(company: QboCompany, entity: str, form: dict, previous: dict | None) -> None:

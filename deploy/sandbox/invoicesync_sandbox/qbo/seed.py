@@ -1,11 +1,14 @@
-"""A new company's starting books: accounts, items, tax codes and rates, preferences, info."""
+"""A new company's starting books: accounts, items, tax codes and rates, preferences, info;
+and, on request, the history of invoices a company that has traded for a while holds."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
 
+from .operations import create_entity
 from .store import QboCompany
+from .writes import WriteContext
 
 _CURRENCY = {"US": "USD", "GB": "GBP", "CA": "CAD", "AU": "AUD", "NZ": "NZD", "IE": "EUR"}
 _UTC_OFFSET_MINUTES = {"US": -480, "CA": -300, "AU": 600, "NZ": 720}
@@ -186,3 +189,45 @@ def _company_info(company: QboCompany) -> dict:
         "SupportedLanguages": "en",
         "FiscalYearStartMonth": "January",
     }
+
+
+# The numbers a real company's history holds: QBO's own sequence starts at 1001 (the
+# sample companies Intuit hands developers number their invoices from 1001 up), and
+# companies that switched on custom numbers often began at 1. Keap invoice ids meet both.
+HISTORY_DOC_NUMBERS = ("1", "2", "3", *(str(n) for n in range(1001, 1011)))
+
+
+def add_invoice_history(company: QboCompany, now: datetime) -> list[dict]:
+    """Invoices the company raised itself before any integration: no InvoiceSync marker in
+    their PrivateNote, numbers from `HISTORY_DOC_NUMBERS`; QBO's sequence continues after."""
+    ctx = WriteContext(now)
+    customer = create_entity(company, "Customer", {"DisplayName": "Walk-in Customer"}, ctx)
+    item = next(i for i in company.all("Item") if i["Name"] == "Services")
+    made = []
+    for number in HISTORY_DOC_NUMBERS:
+        line = {
+            "DetailType": "SalesItemLineDetail",
+            "Amount": Decimal("75.00"),
+            "Description": f"Consultation (invoice {number})",
+            "SalesItemLineDetail": {
+                "ItemRef": {"value": item["Id"]},
+                "Qty": Decimal("1"),
+                "UnitPrice": Decimal("75.00"),
+                "TaxCodeRef": {"value": "NON" if company.is_us else _zero_code(company)},
+            },
+        }
+        body = {
+            "CustomerRef": {"value": customer["Id"]},
+            "DocNumber": number,
+            "PrivateNote": "Raised in QuickBooks",
+            "Line": [line],
+        }
+        if not company.is_us:
+            body["GlobalTaxCalculation"] = "TaxExcluded"
+        made.append(create_entity(company, "Invoice", body, ctx))
+    company.next_doc_number = max(company.next_doc_number, 1 + max(map(int, HISTORY_DOC_NUMBERS)))
+    return made
+
+
+def _zero_code(company: QboCompany) -> str:
+    return next(c["Id"] for c in company.all("TaxCode") if c["Name"] == "0.0% Z")

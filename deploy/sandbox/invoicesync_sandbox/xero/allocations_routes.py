@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from invoicesync_sandbox.xero import allocation_rules, balances, errors, events
 from invoicesync_sandbox.xero.batch import ElementResult, batch_response, summarize_errors_requested
@@ -77,7 +77,7 @@ def allocate_credit_note(credit_note_ref: str) -> Response:
         results,
         "Allocations",
         None,
-        summarize_errors=summarize_errors_requested(request.args),
+        summarize_errors=summarize_errors_requested(g.checked.query),
         now=g.now,
     )
 

@@ -49,6 +49,8 @@ def batch_response(
 
 
 def summarize_errors_requested(args) -> bool:
-    """Defaults to true on Xero's side: a failing batch is a 400 unless this is false."""
+    """Defaults to true on Xero's side: a failing batch is a 400 unless this is false.
+    `args` are the documented query parameters (`g.checked.query`): an operation that does
+    not take `summarizeErrors` answers a failing element with the 400."""
     value = next((v for k, v in args.items() if k.lower() == "summarizeerrors"), "true")
     return value.lower() != "false"

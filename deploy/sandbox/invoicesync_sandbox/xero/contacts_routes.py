@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from invoicesync_sandbox.xero import errors, events
 from invoicesync_sandbox.xero.batch import ElementResult, batch_response, summarize_errors_requested
@@ -32,6 +32,8 @@ def _view(record: dict) -> dict:
 
 
 def _find(books: Books, ref: str) -> dict | None:
+    # GET /Contacts/{ContactID} and /Contacts/{ContactNumber} both exist (reference xero.md §3,
+    # "Endpoints"; DOC-CON). Names are stored verbatim: Xero keeps any Name up to 255 chars.
     return books.contacts.get(ref.lower()) or next(
         (c for c in books.contacts.values() if c.get("ContactNumber") == ref), None
     )
@@ -49,6 +51,9 @@ def list_contacts() -> Response:
     ]
     term = arg("searchTerm")
     if term:
+        # searchTerm (getContacts in xero_accounting.yaml): a case-insensitive "contains" over
+        # Name, FirstName, LastName, ContactNumber and EmailAddress. It is no `where`
+        # expression, so quotes in it are plain characters (reference xero.md §3).
         keys = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
         records = [r for r in records if any(fold(term) in fold(r.get(k) or "") for k in keys)]
     return list_response(records, "Contacts", "Contact", _view, CONTACT_FIELDS, g.now)
@@ -79,7 +84,7 @@ def _reply(results: list[ElementResult]) -> Response:
         results,
         "Contacts",
         "HasValidationErrors",
-        summarize_errors=summarize_errors_requested(request.args),
+        summarize_errors=summarize_errors_requested(g.checked.query),
         now=g.now,
     )
 

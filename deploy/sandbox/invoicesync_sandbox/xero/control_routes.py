@@ -1,11 +1,14 @@
-"""Xero-only control routes: the webhook subscription and its intent-to-receive status."""
+"""Xero-only control routes: the webhook subscription and its intent-to-receive status, and
+an organisation's invoice history (what a real organisation holds before we connect)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
 from invoicesync_sandbox.core.app import current_state
+from invoicesync_sandbox.xero.documents import build_contact, build_invoice
 from invoicesync_sandbox.xero.events import start_intent_to_receive
+from invoicesync_sandbox.xero.seed import HISTORY_INVOICE_NUMBERS
 from invoicesync_sandbox.xero.state import WebhookSubscription
 
 xero_control = Blueprint("xero_control", __name__, url_prefix="/_sandbox/xero")
@@ -33,3 +36,38 @@ def webhooks() -> Response:
         state.webhook = WebhookSubscription(body["url"], body["key"])
         start_intent_to_receive(state, state.webhook)
     return jsonify(_describe(state.webhook))
+
+
+@xero_control.put("/organisations/<tenant_id>/invoice-history")
+def invoice_history(tenant_id: str) -> Response:
+    """Approved invoices the organisation raised itself: numbers from HISTORY_INVOICE_NUMBERS,
+    a Reference of its own (no InvoiceSync marker), one customer."""
+    state = current_state()
+    books = state.store.books.get(tenant_id.lower())
+    if books is None:
+        return jsonify({"error": f"unknown organisation {tenant_id}"}), 404
+    now = state.clock.now()
+    made = []
+    with state.store.lock:
+        contact = build_contact(books, {"Name": "Walk-in Customer"}, None, now)
+        for number in HISTORY_INVOICE_NUMBERS:
+            element = {
+                "Type": "ACCREC",
+                "Status": "AUTHORISED",
+                "InvoiceNumber": number,
+                "Reference": f"Order {number}",
+                "Contact": {"ContactID": contact["ContactID"]},
+                "LineItems": [
+                    {
+                        "Description": "Consultation",
+                        "Quantity": 1,
+                        "UnitAmount": 75,
+                        "AccountCode": "200",
+                        "TaxType": "NONE",
+                    }
+                ],
+            }
+            record, _ = build_invoice(books, element, None, unitdp=2, now=now)
+            books.invoices[record["InvoiceID"]] = record
+            made.append({"InvoiceID": record["InvoiceID"], "InvoiceNumber": number})
+    return jsonify({"invoice_history": made})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from invoicesync_sandbox.xero import errors, events
 from invoicesync_sandbox.xero.batch import ElementResult, batch_response, summarize_errors_requested
@@ -116,7 +116,7 @@ def _reply(results: list[ElementResult]) -> Response:
         results,
         "Invoices",
         "HasErrors",
-        summarize_errors=summarize_errors_requested(request.args),
+        summarize_errors=summarize_errors_requested(g.checked.query),
         now=g.now,
     )
 

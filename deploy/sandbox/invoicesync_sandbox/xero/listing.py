@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from invoicesync_sandbox.xero import errors
 from invoicesync_sandbox.xero.contract import parse_http_timestamp
@@ -15,7 +15,9 @@ PAGE_SIZE = 100
 
 
 def arg(name: str) -> str | None:
-    return next((v for k, v in request.args.items() if k.lower() == name.lower()), None)
+    """A documented query parameter of this operation (see `CheckedRequest.query`)."""
+    query = g.checked.query if "checked" in g else request.args
+    return next((v for k, v in query.items() if k.lower() == name.lower()), None)
 
 
 def csv_arg(name: str) -> set[str] | None:

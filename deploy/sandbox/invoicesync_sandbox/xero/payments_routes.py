@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 
 from invoicesync_sandbox.xero import balances, errors, events, payment_rules
 from invoicesync_sandbox.xero.batch import ElementResult, batch_response, summarize_errors_requested
@@ -147,7 +147,7 @@ def _reply(results: list[ElementResult]) -> Response:
         results,
         "Payments",
         "HasValidationErrors",
-        summarize_errors=summarize_errors_requested(request.args),
+        summarize_errors=summarize_errors_requested(g.checked.query),
         now=g.now,
     )
 

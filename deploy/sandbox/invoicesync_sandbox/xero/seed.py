@@ -38,3 +38,8 @@ ITEMS = (
 )
 
 CURRENCIES = (("USD", "United States Dollar"), ("EUR", "Euro"))
+
+# Invoice numbers an organisation that traded before InvoiceSync holds: Xero's own `INV-`
+# sequence, and plain numbers from the system it replaced (xero.md §2: ACCREC numbers are
+# unique per organisation, any printable ASCII). Keap invoice ids meet the plain ones.
+HISTORY_INVOICE_NUMBERS = ("1", "2", "3", *(str(n) for n in range(1001, 1011)), "INV-0001")

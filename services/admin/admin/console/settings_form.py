@@ -241,6 +241,13 @@ SYNC = SettingGroup(
         ),
         SettingField("sync.notification_email", "Send emails to"),
         SettingField(
+            "sync.invoice_number_prefix",
+            "Invoice number prefix",
+            "Put before Keap's invoice number in Xero or QuickBooks (e.g. K- makes 1001 K-1001),"
+            " so it never meets a number your books already use. Up to 10 letters, digits,"
+            " '.', '_' or '-'; leave blank for none.",
+        ),
+        SettingField(
             "sync.skip_already_synced", "Skip an invoice that was synced already", kind="yes_no"
         ),
         SettingField(

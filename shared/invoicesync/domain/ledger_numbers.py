@@ -1,0 +1,91 @@
+"""The number a Keap invoice carries in the ledger, and whose invoice a number already names.
+
+Keap's invoice number becomes the Xero InvoiceNumber / QBO DocNumber, after an optional
+per-tenant prefix. A company that traded before us holds its own invoices under numbers Keap
+also uses (QBO's sequence starts at 1001, many start at 1), so a document found under our
+number is ours only when it carries the marker our writers put on every invoice: the QBO
+PrivateNote and the Xero Reference built here. Anything else is a number clash: reported,
+never adopted or rewritten.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+from invoicesync.domain.canonical import CanonicalInvoice, Destination
+from invoicesync.domain.payment_to_ledger import LedgerInvoice
+
+# Short enough that prefix + a Keap id fits QBO's 21-character DocNumber; characters that are
+# printable ASCII for Xero, need no quoting in a QBO query or a Xero filter, and are safe in a
+# URL path (`GET /Invoices/{InvoiceNumber}`).
+INVOICE_NUMBER_PREFIX_MAX = 10
+_PREFIX_CHARACTERS = re.compile(r"[A-Za-z0-9._-]*")
+
+
+def invoice_number_prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot be an invoice-number prefix, or None when it can."""
+    if len(prefix) > INVOICE_NUMBER_PREFIX_MAX:
+        return f"at most {INVOICE_NUMBER_PREFIX_MAX} characters"
+    if not _PREFIX_CHARACTERS.fullmatch(prefix):
+        return "only letters, digits, '.', '_' and '-'"
+    return None
+
+
+def ledger_invoice_number(keap_number: str, prefix: str) -> str:
+    return f"{prefix}{keap_number.strip()}"
+
+
+def qbo_invoice_marker(invoice: CanonicalInvoice) -> str:
+    """The QBO PrivateNote of every invoice we write."""
+    return f"Keap invoice {invoice.keap_invoice_id}, order {invoice.keap_order_id}"
+
+
+def xero_invoice_marker(invoice: CanonicalInvoice) -> str:
+    """The Xero Reference of every invoice we write."""
+    return f"Keap order {invoice.keap_order_id}"
+
+
+def carries_our_marker(destination: Destination, invoice: CanonicalInvoice, note: str) -> bool:
+    """Whether a ledger document's PrivateNote/Reference says we wrote it, for this invoice.
+    QBO prepends "Voided" to the note of a voided invoice, so the marker may not lead."""
+    marker = (
+        qbo_invoice_marker(invoice)
+        if destination is Destination.QBO
+        else xero_invoice_marker(invoice)
+    )
+    return re.search(re.escape(marker) + r"(?!\w)", note or "") is not None
+
+
+class NumberAction(enum.StrEnum):
+    # Ours, same total: map it and write nothing.
+    ADOPT = "adopt"
+    # Ours, Keap changed it since: rewrite it (if the ledger still takes edits).
+    REWRITE = "rewrite"
+    # Not ours: report, write nothing.
+    CLASH = "clash"
+
+
+@dataclass(frozen=True)
+class NumberDecision:
+    action: NumberAction
+    reason: str = ""
+
+
+def existing_number_decision(
+    destination: Destination, invoice: CanonicalInvoice, existing: LedgerInvoice
+) -> NumberDecision:
+    """What to do with `existing`, the ledger's invoice under `invoice`'s number."""
+    if not carries_our_marker(destination, invoice, existing.note):
+        name = "QBO" if destination is Destination.QBO else "Xero"
+        return NumberDecision(
+            NumberAction.CLASH,
+            f"number clash: {name} already has invoice {existing.number} "
+            f"(id {existing.destination_id}, {existing.status}) that InvoiceSync did not "
+            f"write; it was left alone and Keap invoice {invoice.keap_invoice_id} was not "
+            "written. Set an invoice-number prefix in the sync settings, then sync it again",
+        )
+    if existing.total == invoice.totals.total:
+        return NumberDecision(NumberAction.ADOPT, "already synced (found by its number)")
+    return NumberDecision(NumberAction.REWRITE)

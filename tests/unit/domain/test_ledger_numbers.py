@@ -1,0 +1,89 @@
+"""Ledger numbers: the prefix rule, and whose invoice an existing number names."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.domain.canonical import Destination
+from invoicesync.domain.ledger_numbers import (
+    NumberAction,
+    existing_number_decision,
+    invoice_number_prefix_problem,
+    ledger_invoice_number,
+    qbo_invoice_marker,
+    xero_invoice_marker,
+)
+from invoicesync.domain.payment_to_ledger import LedgerInvoice
+from tests.unit.domain.canonical_builders import invoice, product
+
+OURS = invoice(product("100.00"))
+
+
+@pytest.mark.parametrize(
+    "prefix, problem",
+    [
+        ("", None),
+        ("K-", None),
+        ("KEAP.2026_", None),
+        ("TOO-LONG-PFX", "at most 10 characters"),
+        ("K/", "only letters"),
+        ("K ", "only letters"),
+        ('K"', "only letters"),
+        ("Ké", "only letters"),
+    ],
+)
+def test_invoice_number_prefix_rule(prefix, problem):
+    found = invoice_number_prefix_problem(prefix)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_the_prefix_goes_before_keaps_number():
+    assert ledger_invoice_number(" 1042", "K-") == "K-1042"
+    assert ledger_invoice_number("1042", "") == "1042"
+
+
+def existing(note: str, total: str = "100.00") -> LedgerInvoice:
+    return LedgerInvoice(
+        "led-7", "1042", "AUTHORISED", Decimal(total), Decimal(total), True, note=note
+    )
+
+
+XERO, QBO = Destination.XERO, Destination.QBO
+CASES = {
+    "qbo, our marker, same total": (QBO, qbo_invoice_marker(OURS), "100.00", NumberAction.ADOPT),
+    "qbo, our marker, Keap changed it": (
+        QBO,
+        qbo_invoice_marker(OURS),
+        "90.00",
+        NumberAction.REWRITE,
+    ),
+    "qbo, voided ours": (QBO, "Voided " + qbo_invoice_marker(OURS), "0.00", NumberAction.REWRITE),
+    "qbo, the company's own": (QBO, "Raised in QuickBooks", "100.00", NumberAction.CLASH),
+    "qbo, ours for another Keap invoice": (
+        QBO,
+        qbo_invoice_marker(replace(OURS, keap_invoice_id="10420")),
+        "100.00",
+        NumberAction.CLASH,
+    ),
+    "xero, our marker": (XERO, xero_invoice_marker(OURS), "100.00", NumberAction.ADOPT),
+    "xero, a longer order id is not ours": (
+        XERO,
+        xero_invoice_marker(OURS) + "7",
+        "100.00",
+        NumberAction.CLASH,
+    ),
+    "xero, no reference": (XERO, "", "100.00", NumberAction.CLASH),
+}
+
+
+@pytest.mark.parametrize("destination, note, total, action", CASES.values(), ids=CASES.keys())
+def test_existing_number_decision(destination, note, total, action):
+    decision = existing_number_decision(destination, OURS, existing(note, total))
+
+    assert decision.action is action
+    if action is NumberAction.CLASH:
+        assert "number clash" in decision.reason and "invoice 1042 (id led-7" in decision.reason
+        assert "prefix" in decision.reason
