@@ -1,0 +1,74 @@
+"""The Xero stand-in's identity side: scope rules for new apps, consent, JWT access tokens,
+/connections per consent, and an organisation removing the app."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from invoicesync_sandbox.xero.app import create_app
+
+REDIRECT = "https://app.test/callback"
+NEW_APP = {
+    "client_id": "new-app",
+    "client_secret": "new-secret",
+    "redirect_uris": [REDIRECT],
+    "created_on": "2026-04-01",
+}
+GRANULAR = "offline_access accounting.invoices accounting.payments accounting.contacts"
+
+
+@pytest.fixture
+def client():
+    return create_app().test_client()
+
+
+def authorize(client, scope: str, client_id: str = "new-app", state: str = "s1") -> dict:
+    answer = client.get(
+        "/identity/connect/authorize",
+        query_string={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": state,
+        },
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+
+def exchange(client, code: str, client_id: str = "new-app", secret: str = "new-secret") -> dict:
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    answer = client.post(
+        "/connect/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    return answer.get_json()
+
+
+def claims(access_token: str) -> dict:
+    import json
+
+    payload = access_token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_a_new_app_asking_for_the_broad_transactions_scope_gets_invalid_scope(client):
+    client.post("/_sandbox/clients", json=NEW_APP)
+
+    refused = authorize(client, "offline_access accounting.transactions accounting.contacts")
+    granted = authorize(client, GRANULAR)
+
+    assert refused == {"error": "invalid_scope", "state": "s1"}
+    assert "code" in granted
+
+
+def test_an_app_created_before_march_2026_keeps_the_broad_scope(client):
+    client.post("/_sandbox/clients", json=NEW_APP | {"created_on": "2025-11-01"})
+
+    assert "code" in authorize(client, "offline_access accounting.transactions")
