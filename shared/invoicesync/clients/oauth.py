@@ -14,13 +14,15 @@ from invoicesync.settings import ProviderEndpoints
 
 log = logging.getLogger(__name__)
 
+# Xero's scopes come from the settings (`xero_scopes`); these are the fallbacks.
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "keap": ("full",),
     "xero": (
         "offline_access",
-        "accounting.transactions",
+        "accounting.invoices",
+        "accounting.payments",
         "accounting.contacts",
-        "accounting.settings",
+        "accounting.settings.read",
     ),
     "qbo": ("com.intuit.quickbooks.accounting",),
 }
@@ -67,7 +69,7 @@ class OAuthClient:
             "client_id": self._endpoints.client_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
-            "scope": " ".join(scopes or DEFAULT_SCOPES[self._provider]),
+            "scope": " ".join(scopes or self._endpoints.scopes or DEFAULT_SCOPES[self._provider]),
             "state": state,
         }
         separator = "&" if "?" in self._endpoints.authorize_url else "?"
