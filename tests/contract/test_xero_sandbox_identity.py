@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -52,8 +53,6 @@ def exchange(client, code: str, client_id: str = "new-app", secret: str = "new-s
 
 
 def claims(access_token: str) -> dict:
-    import json
-
     payload = access_token.split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
@@ -72,3 +71,49 @@ def test_an_app_created_before_march_2026_keeps_the_broad_scope(client):
     client.post("/_sandbox/clients", json=NEW_APP | {"created_on": "2025-11-01"})
 
     assert "code" in authorize(client, "offline_access accounting.transactions")
+
+
+def test_a_consent_to_two_organisations_shares_one_auth_event_id_that_the_token_carries(client):
+    client.post("/_sandbox/clients", json=NEW_APP)
+    earlier = client.post(
+        "/_sandbox/token", json={"client_id": "new-app", "tenant_name": "Older Org"}
+    ).get_json()
+    client.put("/_sandbox/xero/consent", json={"organisations": ["Org A", "Org B"]})
+
+    tokens = exchange(client, authorize(client, GRANULAR)["code"])
+    event_id = claims(tokens["access_token"])["authentication_event_id"]
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    everything = client.get("/connections", headers=bearer).get_json()
+    this_consent = client.get(
+        "/connections", query_string={"authEventId": event_id}, headers=bearer
+    ).get_json()
+
+    assert {row["tenantName"] for row in everything} == {"Older Org", "Org A", "Org B"}
+    assert {row["tenantName"] for row in this_consent} == {"Org A", "Org B"}
+    older = next(row for row in everything if row["tenantId"] == earlier["tenant_id"])
+    assert older["authEventId"] != event_id
+
+
+def test_an_organisation_that_removed_the_app_answers_403_while_refresh_still_works(client):
+    issued = client.post("/_sandbox/token", json={}).get_json()
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "xero-tenant-id": issued["tenant_id"],
+        "Accept": "application/json",
+    }
+    assert client.get("/api.xro/2.0/Organisation", headers=headers).status_code == 200
+
+    client.post(f"/_sandbox/xero/organisations/{issued['tenant_id']}/remove-app")
+    refreshed = client.post(
+        "/connect/token",
+        data={"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+        headers={
+            "Authorization": "Basic " + base64.b64encode(b"invoicesync-demo:demo-secret").decode()
+        },
+    )
+    headers["Authorization"] = f"Bearer {refreshed.get_json()['access_token']}"
+    answer = client.get("/api.xro/2.0/Organisation", headers=headers)
+
+    assert refreshed.status_code == 200
+    assert answer.status_code == 403
+    assert answer.get_json()["Detail"] == "AuthenticationUnsuccessful"
