@@ -11,6 +11,7 @@ from admin.reference_data import QboReferenceData, ReferenceData, XeroReferenceD
 from admin.stores.activity import ActivityLog
 from admin.stores.api_keys import ApiKeyStore
 from admin.stores.oauth_state import OAuthState
+from admin.stores.pending_connections import PendingConnections
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
 from invoicesync.crypto import cipher_from_settings
@@ -74,6 +75,10 @@ class AdminServices:
     @property
     def oauth_state(self) -> OAuthState:
         return OAuthState(self.redis)
+
+    @property
+    def pending_connections(self) -> PendingConnections:
+        return PendingConnections(self.redis, cipher_from_settings(self.settings))
 
     def oauth_client(self, provider: str) -> OAuthClient:
         return OAuthClient(self.settings.endpoints(provider), provider, self.session)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,6 +112,38 @@ class OAuthClient:
             )
         return list(response.json())
 
+    def xero_consented_connections(self, access_token: str) -> list[dict[str, Any]]:
+        """The organisations this consent connected: `/connections` lists every organisation
+        the user ever connected to the app, and only those carrying the access token's
+        `authentication_event_id` came from this consent (xero_identity.yaml, authEventId)."""
+        event_id = str(_jwt_claims(access_token).get("authentication_event_id") or "")
+        if not event_id:
+            raise OAuthRejected(
+                "the Xero access token names no authentication event",
+                status=200,
+                error="authentication_event_id",
+            )
+        url = f"{self._endpoints.api_base}/connections"
+        try:
+            response = self._http.get(
+                url,
+                params={"authEventId": event_id},
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                timeout=TOKEN_TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise Transient(f"xero connections: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise Transient(f"xero connections answered {response.status_code}")
+        if response.status_code != 200:
+            raise OAuthRejected(
+                f"xero connections answered {response.status_code}",
+                status=response.status_code,
+                error="connections",
+            )
+        # Filter here too: the query parameter is optional in the spec.
+        return [row for row in response.json() if row.get("authEventId") == event_id]
+
     def _token_request(self, form: dict[str, str]) -> TokenResponse:
         grant = form["grant_type"]
         try:
@@ -164,6 +198,19 @@ class OAuthClient:
             status=status,
             error=error,
         )
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT we just received from the token endpoint over TLS. Not verified:
+    they only narrow which of the user's own connections this consent made."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:
