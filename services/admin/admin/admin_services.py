@@ -14,6 +14,8 @@ from admin.stores.oauth_state import OAuthState
 from admin.stores.pending_connections import PendingConnections
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.clients.qbo import qbo_lost_access
+from invoicesync.clients.xero import xero_lost_access
 from invoicesync.crypto import cipher_from_settings
 from invoicesync.domain.canonical import Destination
 from invoicesync.kafka.publisher import Publisher
@@ -110,6 +112,7 @@ class AdminServices:
             rules_for=lambda _tenant_id: rules,
             scope_key_for=lambda tenant_id: f"{provider}:{tenant_id}",
             concurrency_for=lambda _tenant_id: concurrency,
+            lost_access=xero_lost_access if provider == "xero" else qbo_lost_access,
         )
 
     def close(self) -> None:

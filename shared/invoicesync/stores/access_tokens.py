@@ -65,6 +65,16 @@ class AccessTokens:
                 return connection.access_token
             return self._refresh(connection)
 
+    def lose_connection(self, provider: str, tenant_id: str, reason: str) -> Disconnected:
+        """The provider will not take our tokens any more: mark the connection lost (status
+        pages and the console show it, writers stop and report) and return the error to raise."""
+        self._store.mark_disconnected(provider, tenant_id, reason)
+        log.warning(
+            "connection lost",
+            extra={"provider": provider, "tenant_id": tenant_id, "reason": reason},
+        )
+        return Disconnected(f"{provider} connection lost for {tenant_id}: {reason}")
+
     def _refresh_lock(self, provider: str, tenant_id: str) -> AbstractContextManager[None]:
         return tenant_lock(
             self._redis,
@@ -93,12 +103,7 @@ class AccessTokens:
         try:
             response = self._oauth_for(provider).refresh(connection.refresh_token)
         except OAuthInvalidGrant as exc:
-            self._store.mark_disconnected(provider, tenant_id, "refresh token rejected")
-            log.warning(
-                "connection lost: refresh token rejected",
-                extra={"provider": provider, "tenant_id": tenant_id},
-            )
-            raise Disconnected(f"{provider} refresh token rejected for {tenant_id}") from exc
+            raise self.lose_connection(provider, tenant_id, "refresh token rejected") from exc
         now = self._clock()
         refresh_expires_at = connection.refresh_expires_at
         if response.x_refresh_token_expires_in is not None:
