@@ -117,3 +117,24 @@ def test_an_organisation_that_removed_the_app_answers_403_while_refresh_still_wo
     assert refreshed.status_code == 200
     assert answer.status_code == 403
     assert answer.get_json()["Detail"] == "AuthenticationUnsuccessful"
+
+
+def refresh(client, refresh_token: str):
+    basic = base64.b64encode(b"invoicesync-demo:demo-secret").decode()
+    return client.post(
+        "/connect/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+
+
+def test_a_refresh_token_unused_for_60_days_lapses_and_each_refresh_restarts_the_60_days(client):
+    quiet = client.post("/_sandbox/token", json={}).get_json()
+    kept = client.post("/_sandbox/token", json={}).get_json()
+
+    client.post("/_sandbox/clock", json={"advance_seconds": 40 * 86400})
+    renewed = refresh(client, kept["refresh_token"]).get_json()
+    client.post("/_sandbox/clock", json={"advance_seconds": 40 * 86400})
+
+    assert refresh(client, quiet["refresh_token"]).get_json() == {"error": "invalid_grant"}
+    assert refresh(client, renewed["refresh_token"]).status_code == 200

@@ -18,6 +18,9 @@ from invoicesync_sandbox.xero import errors
 from invoicesync_sandbox.xero.store import XeroStore
 
 ACCESS_TTL = 30 * 60
+# "Unused refresh tokens expire after 60 days"; each refresh issues a new one, so a connection
+# refreshed within 60 days never lapses (developer.xero.com/faq/oauth2; shared/reference/xero.md
+# §1 "Lifetimes and rotation", §9 gotcha 3).
 REFRESH_TTL = 60 * 24 * 3600
 REFRESH_GRACE = 30 * 60
 MINUTE = RateLimitRule("minute", 60, 60)
