@@ -90,13 +90,17 @@ class OAuthClient:
     def refresh(self, refresh_token: str) -> TokenResponse:
         return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
-    def xero_connections(self, access_token: str) -> list[dict[str, Any]]:
-        """Xero's `GET /connections`: the organisations (tenantId, tenantName...) this token
-        may act for."""
+    def xero_connections(
+        self, access_token: str, auth_event_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Xero's `GET /connections`: the organisations (tenantId, tenantName, authEventId...)
+        this token may act for; only those of one consent when `auth_event_id` is given."""
         url = f"{self._endpoints.api_base}/connections"
+        params = {"authEventId": auth_event_id} if auth_event_id else None
         try:
             response = self._http.get(
                 url,
+                params=params,
                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
                 timeout=TOKEN_TIMEOUT,
             )
@@ -110,7 +114,9 @@ class OAuthClient:
                 status=response.status_code,
                 error="connections",
             )
-        return list(response.json())
+        rows = list(response.json())
+        # Filter here too: the query parameter is optional in the spec.
+        return [r for r in rows if auth_event_id is None or r.get("authEventId") == auth_event_id]
 
     def xero_consented_connections(self, access_token: str) -> list[dict[str, Any]]:
         """The organisations this consent connected: `/connections` lists every organisation
@@ -123,26 +129,7 @@ class OAuthClient:
                 status=200,
                 error="authentication_event_id",
             )
-        url = f"{self._endpoints.api_base}/connections"
-        try:
-            response = self._http.get(
-                url,
-                params={"authEventId": event_id},
-                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-                timeout=TOKEN_TIMEOUT,
-            )
-        except requests.RequestException as exc:
-            raise Transient(f"xero connections: {type(exc).__name__}") from exc
-        if response.status_code >= 500:
-            raise Transient(f"xero connections answered {response.status_code}")
-        if response.status_code != 200:
-            raise OAuthRejected(
-                f"xero connections answered {response.status_code}",
-                status=response.status_code,
-                error="connections",
-            )
-        # Filter here too: the query parameter is optional in the spec.
-        return [row for row in response.json() if row.get("authEventId") == event_id]
+        return self.xero_connections(access_token, event_id)
 
     def _token_request(self, form: dict[str, str]) -> TokenResponse:
         grant = form["grant_type"]

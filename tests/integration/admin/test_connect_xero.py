@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,23 +11,14 @@ from admin.admin_services import AdminServices
 from admin.app import create_app
 from admin.stores.api_keys import Role
 from invoicesync.stores.tokens import connection_key
-from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 
 
 @pytest.fixture
 def xero_admin(admin_settings):
     with serving(create_xero_app()) as xero:
-        settings = replace(
-            admin_settings,
-            public_base_url="http://localhost:8080",
-            xero_api_base=xero,
-            xero_authorize_url=f"{xero}/identity/connect/authorize",
-            xero_token_url=f"{xero}/connect/token",
-            xero_client_id=DEMO_CLIENT_ID,
-            xero_client_secret=DEMO_CLIENT_SECRET,
-        )
+        settings = pointed_at_xero(admin_settings, xero, public_base_url="http://localhost:8080")
         services = AdminServices.from_settings(settings, publish_timeout_seconds=5)
         key = services.api_keys.issue(Role.OPERATOR).secret
         yield (

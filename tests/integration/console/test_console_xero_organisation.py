@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,24 +11,19 @@ import requests
 from admin.admin_services import AdminServices
 from admin.app import create_app
 from invoicesync.crypto import generate_key
-from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from tests.integration.console.conftest import Console
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 
 
 @pytest.fixture
 def xero_console(settings):
     with serving(create_xero_app()) as xero:
-        console_settings = replace(
+        console_settings = pointed_at_xero(
             settings,
+            xero,
             token_encryption_key=generate_key(),
             public_base_url="http://localhost:8080",
-            xero_api_base=xero,
-            xero_authorize_url=f"{xero}/identity/connect/authorize",
-            xero_token_url=f"{xero}/connect/token",
-            xero_client_id=DEMO_CLIENT_ID,
-            xero_client_secret=DEMO_CLIENT_SECRET,
         )
         services = AdminServices.from_settings(console_settings, publish_timeout_seconds=5)
         yield Console(create_app(console_settings, services).test_client(), services), xero
