@@ -9,7 +9,7 @@ help:
 	@echo "make up      set up and run the whole system locally on the sandbox providers"
 	@echo "make down    stop everything 'make up' started"
 	@echo "make status  what is running"
-	@echo "make test    set up what the tests need, run ruff and pytest against real Kafka and Redis"
+	@echo "make test    set up what the tests need, run ruff, mypy and pytest against real Kafka and Redis"
 	@echo "make bench   run the benchmarks and print 'name value unit' lines"
 
 venv: $(VENV)/.installed
@@ -32,6 +32,7 @@ status:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -47,4 +48,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf var .pytest_cache .ruff_cache .hypothesis
+	rm -rf var .pytest_cache .ruff_cache .mypy_cache .hypothesis

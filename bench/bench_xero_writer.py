@@ -13,7 +13,6 @@ import logging
 import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -24,13 +23,12 @@ from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
 from invoicesync.clients.xero import XeroClient, _XeroTenantIds
 from invoicesync.crypto import TokenCipher, generate_key
-from invoicesync.domain.canonical import Contact, Destination
+from invoicesync.domain.canonical import Contact
 from invoicesync.domain.canonical_to_xero import (
     xero_contact_from_canonical,
     xero_idempotency_key,
     xero_invoice_from_canonical,
 )
-from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.events import Envelope, EventType, Topic, envelope_for, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Publisher
@@ -41,9 +39,10 @@ from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.limiter import Limiter
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
-from invoicesync.stores.tokens import ProviderConnection, TokenStore
+from invoicesync.stores.tokens import TokenStore
 from invoicesync_sandbox.xero.app import create_app
 from tests.integration.stores.local_servers import serving
+from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 from tests.unit.domain.canonical_builders import invoice, product
 from xero_writer.handler import xero_event_writer
 
@@ -184,26 +183,7 @@ class _Bench:
         return XeroClient(http, endpoints, _XeroTenantIds(self.tokens), cache=cache)
 
     def _tenant(self, name: str) -> str:
-        tenant = self.tenants.create(name, Destination.XERO)
-        issued = requests.post(
-            f"{self.url}/_sandbox/token",
-            json={"client_id": "invoicesync-demo", "tenant_name": name},
-            timeout=5,
-        ).json()
-        now = datetime.now(UTC)
-        self.tokens.save(
-            ProviderConnection(
-                provider="xero",
-                tenant_id=tenant.id,
-                access_token=issued["access_token"],
-                refresh_token=issued["refresh_token"],
-                access_expires_at=now + timedelta(seconds=issued["expires_in"]),
-                refresh_expires_at=now + timedelta(days=60),
-                external_id=issued["tenant_id"],
-            )
-        )
-        self.tenants.save_settings(tenant.id, TenantSettings(Destination.XERO))
-        return tenant.id
+        return connect_xero_tenant(self.url, self.tenants, self.tokens, name)
 
     def _calls(self) -> int:
         counters = requests.get(f"{self.url}/_sandbox/counters", timeout=5).json()

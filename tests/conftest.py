@@ -13,26 +13,26 @@ from invoicesync.settings import Settings
 from tests.infrastructure import start_kafka, start_redis
 
 
-@pytest.fixture(scope="session")
-def kafka_server():
+def started_or_skipped(start, what: str):
+    """The server `start()` runs; off CI, a machine that cannot run one skips the tests."""
     try:
-        server = start_kafka()
+        return start()
     except Exception as exc:
         if os.environ.get("CI"):
             raise
-        pytest.skip(f"no Kafka broker could be started: {exc}")
+        pytest.skip(f"no {what} could be started: {exc}")
+
+
+@pytest.fixture(scope="session")
+def kafka_server():
+    server = started_or_skipped(start_kafka, "Kafka broker")
     yield server
     server.remove()
 
 
 @pytest.fixture(scope="session")
 def redis_server():
-    try:
-        server = start_redis()
-    except Exception as exc:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"no Redis server could be started: {exc}")
+    server = started_or_skipped(start_redis, "Redis server")
     yield server
     server.remove()
 

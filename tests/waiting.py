@@ -44,7 +44,10 @@ def end_offsets(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPart
         partitions = [
             TopicPartition(topic, partition)
             for topic in topics
-            for partition in consumer.partitions_for_topic(topic) or ()
+            # The first metadata request may still be in flight: empty is not "no partitions".
+            for partition in eventually(
+                lambda topic=topic: consumer.partitions_for_topic(topic), f"metadata of {topic}"
+            )
         ]
         return consumer.end_offsets(partitions)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -91,7 +92,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read `INVOICESYNC_<FIELD>` (or the bare upper-case name for the infrastructure URLs)."""
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each parsed to its field's type
         for spec in fields(cls):
             raw = _lookup(environ, spec.name)
             if raw is None:

@@ -41,7 +41,9 @@ def _default(dataclass_type: type, name: str) -> Any:
         if spec.name == name:
             if spec.default is not MISSING:
                 return spec.default
-            return spec.default_factory()  # type: ignore[misc]
+            if callable(spec.default_factory):  # else it is MISSING: the field has no default
+                return spec.default_factory()
+            raise TypeError(f"{dataclass_type.__name__}.{name} has no default")
     raise KeyError(name)
 
 

@@ -54,17 +54,6 @@ def app():
     return create_app()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={"app_id": "ab123"}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def _contact(client, auth) -> str:
     body = {
         "given_name": "Ann",
@@ -114,6 +103,26 @@ def test_created_order_matches_spec_and_totals_lines_in_minor_units(client, auth
     fetched = client.get(f"{API}/orders/{order['id']}", headers=auth).get_json()
     assert_matches_spec(fetched, "OrderV2")
     assert fetched["total"] == order["total"]
+
+
+def test_an_order_can_present_the_units_the_inconsistent_spec_allows_for(client, auth):
+    order = _order(client, auth)
+    body = {"payment_amount": 20, "apply_to_commissions": False, "payment_method_type": "Cash"}
+    client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
+    units = {"currency_values": "major", "order_payments": "minor"}
+    assert (
+        client.put(f"/_sandbox/keap/orders/{order['id']}/money_units", json=units).status_code
+        == 200
+    )
+
+    fetched = client.get(f"{API}/orders/{order['id']}", headers=auth).get_json()
+    rows = client.get(f"{API}/orders/{order['id']}/payments", headers=auth).get_json()
+
+    # Major units break the spec's int64 type wherever cents show (4.5); whole amounts stay ints.
+    assert fetched["total"] == {"amount": 50, "currency_code": "USD", "formatted_amount": "$50.00"}
+    assert [row["amount"] for row in rows["invoice_order_payments"]] == [2000]
+    refused = client.put(f"/_sandbox/keap/orders/{order['id']}/money_units", json={"x": "y"})
+    assert refused.status_code == 400
 
 
 def test_order_list_filters_sorts_and_pages(client, auth):
@@ -502,3 +511,20 @@ def test_injected_server_error_uses_the_keap_error_shape(client, auth):
     response = client.get(f"{API}/orders", headers=auth)
     assert response.status_code == 500
     assert_matches_spec(response.get_json(), "Error")
+
+
+def test_token_request_with_credentials_in_both_header_and_body_is_refused(client):
+    # RFC 6749 §2.3.1: a client MUST NOT use more than one authentication method per request.
+    token = client.post("/_sandbox/token", json={}).get_json()
+    response = client.post(
+        "/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": token["refresh_token"],
+            "client_id": "invoicesync-demo",
+            "client_secret": "demo-secret",
+        },
+        headers=_basic(),
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"

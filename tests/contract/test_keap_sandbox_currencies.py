@@ -12,14 +12,8 @@ API = "/crm/rest/v2"
 
 
 @pytest.fixture
-def client():
-    return create_app().test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+def app():
+    return create_app()
 
 
 def _order_in(client, auth, currency: str, product_price: int, shipping: float) -> dict:

@@ -56,17 +56,6 @@ def app():
     return create_app()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def _subscribe_all(client, auth, url: str) -> None:
     offered = client.get("/crm/rest/v1/hooks/event_keys", headers=auth).get_json()
     assert set(EVENT_KEYS) <= set(offered)
@@ -107,6 +96,12 @@ def _order_ids_for_invoice(client, auth, invoice_id: int) -> list[str]:
     return [order["id"] for order in orders]
 
 
+def _order_ids_for_transaction(client, auth, transaction_id: int) -> list[str]:
+    response = client.get(f"/crm/rest/v1/transactions/{transaction_id}", headers=auth)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return [part for part in response.get_json()["order_ids"].split(",") if part]
+
+
 def _order_ids_for_payment(client, auth, payment_id: int) -> list[str]:
     query = {"filter": f"id=={payment_id}", "page_size": 1}
     payments = client.get(f"{API}/sales/payments", query_string=query, headers=auth).get_json()
@@ -126,14 +121,9 @@ def test_creating_and_paying_orders_fires_order_invoice_and_payment_ids_that_res
     body = {"payment_amount": 15, "apply_to_commissions": False, "payment_method_type": "Cash"}
     payment = client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
     paid = _deliver(app, client)
-    assert paid == {
-        "invoice.payment.add": [int(payment.get_json()["id"])],
-        "order.edit": [int(order["id"])],
-        "invoice.edit": [int(order["invoice_id"])],
-    }
-    assert _order_ids_for_payment(client, auth, paid["invoice.payment.add"][0]) == [order["id"]]
-    assert _order_ids_for_invoice(client, auth, paid["invoice.edit"][0]) == [order["id"]]
-    assert client.get(f"{API}/orders/{paid['order.edit'][0]}", headers=auth).status_code == 200
+    # Only the payment hook, carrying the v1 transaction id (the public C# sample's reading).
+    assert paid == {"invoice.payment.add": [int(payment.get_json()["transaction_id"])]}
+    assert _order_ids_for_transaction(client, auth, paid["invoice.payment.add"][0]) == [order["id"]]
 
 
 def test_order_and_invoice_ids_differ_so_an_invoice_id_is_never_read_as_an_order(
@@ -147,7 +137,43 @@ def test_order_and_invoice_ids_differ_so_an_invoice_id_is_never_read_as_an_order
     assert client.get(f"{API}/orders/{invoice_id}", headers=auth).status_code == 404
 
 
-def test_split_payment_fires_one_payment_id_and_edits_every_order_it_covers(
+def _order_announced(app, client, auth, hook_url) -> dict:
+    """An order whose creation hooks are delivered already, so the next batch is what follows."""
+    _subscribe_all(client, auth, hook_url)
+    contact_id = client.post(f"{API}/contacts", json={"given_name": "Ann"}, headers=auth)
+    order = _order(client, auth, contact_id.get_json()["id"])
+    _deliver(app, client)
+    return order
+
+
+def test_payment_hook_id_is_a_transaction_id_that_is_no_v2_payment_id(app, client, auth, hook_url):
+    order = _order_announced(app, client, auth, hook_url)
+    body = {"payment_amount": 15, "apply_to_commissions": False, "payment_method_type": "Cash"}
+    client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
+
+    [hook_id] = _deliver(app, client)["invoice.payment.add"]
+
+    assert _order_ids_for_payment(client, auth, hook_id) == []
+    assert _order_ids_for_transaction(client, auth, hook_id) == [order["id"]]
+    missing = client.get("/crm/rest/v1/transactions/123456789", headers=auth)
+    assert missing.status_code == 404 and "message" in missing.get_json()
+
+
+def test_a_payment_neither_edits_the_order_nor_moves_its_modification_time(
+    app, client, auth, hook_url
+):
+    order = _order_announced(app, client, auth, hook_url)
+    client.post("/_sandbox/clock", json={"advance_seconds": 60})
+    body = {"payment_amount": 40, "apply_to_commissions": False, "payment_method_type": "Cash"}
+    client.post(f"{API}/orders/{order['id']}/payments", json=body, headers=auth)
+
+    assert set(_deliver(app, client)) == {"invoice.payment.add"}
+    after = client.get(f"{API}/orders/{order['id']}", headers=auth).get_json()
+    assert after["status"] == "PAID"
+    assert after["modification_time"] == order["modification_time"]
+
+
+def test_split_payment_fires_one_transaction_id_that_resolves_to_every_order_it_covers(
     app, client, auth, hook_url
 ):
     _subscribe_all(client, auth, hook_url)
@@ -160,9 +186,8 @@ def test_split_payment_fires_one_payment_id_and_edits_every_order_it_covers(
         "/_sandbox/keap/payments", json={"payment_method_type": "Cash", "allocations": allocations}
     )
     events = _deliver(app, client)
-    assert len(events["invoice.payment.add"]) == 1
-    assert sorted(events["order.edit"]) == [int(first["id"]), int(second["id"])]
-    resolved = _order_ids_for_payment(client, auth, events["invoice.payment.add"][0])
+    assert list(events) == ["invoice.payment.add"] and len(events["invoice.payment.add"]) == 1
+    resolved = _order_ids_for_transaction(client, auth, events["invoice.payment.add"][0])
     assert resolved == [first["id"], second["id"]]
 
 

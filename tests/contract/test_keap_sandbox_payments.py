@@ -6,6 +6,7 @@ import pytest
 
 from invoicesync.clients.keap import KeapClient
 from invoicesync.clients.keap_schemas import load_keap_order, load_sales_payments_page
+from invoicesync.clients.provider_http import ProviderRejected
 from invoicesync.domain.keap_order import KeapSourceType
 from invoicesync.settings import ProviderEndpoints
 from invoicesync_sandbox.keap.app import create_app
@@ -16,14 +17,8 @@ PAYMENTS = f"{API}/sales/payments"
 
 
 @pytest.fixture
-def client():
-    return create_app().test_client()
-
-
-@pytest.fixture
-def auth(client):
-    token = client.post("/_sandbox/token", json={}).get_json()
-    return {"Authorization": f"Bearer {token['access_token']}"}
+def app():
+    return create_app()
 
 
 def _contact(client, auth) -> str:
@@ -90,14 +85,21 @@ class _InProcessHttp:
         response = self._client.open(
             urlsplit(url).path, method=method, query_string=params, json=json, headers=self._auth
         )
-        assert response.status_code < 400, response.get_json()
+        if response.status_code >= 400:  # as ProviderHttp answers any other 4xx
+            raise ProviderRejected(
+                f"{response.status_code}",
+                status=response.status_code,
+                body=response.get_json(),
+                request_id=None,
+            )
         return type("Answer", (), {"json": lambda _self: response.get_json()})()
 
 
 def test_keap_client_resolves_payment_hook_ids_through_the_stand_in(client, auth):
     ann = _contact(client, auth)
     first, second = _order(client, auth, ann), _order(client, auth, ann)
-    single = _pay(client, auth, first["id"], 5.0).get_json()["id"]
+    paid = _pay(client, auth, first["id"], 5.0).get_json()
+    single, transaction = paid["id"], paid["transaction_id"]
     allocations = [
         {"order_id": first["id"], "amount": 45.0},
         {"order_id": second["id"], "amount": 1.0},
@@ -108,6 +110,7 @@ def test_keap_client_resolves_payment_hook_ids_through_the_stand_in(client, auth
     endpoints = ProviderEndpoints("http://keap.test/crm", "", "", "", "")
     keap = KeapClient(_InProcessHttp(client, auth), endpoints)
     assert keap.find_order_ids_for_payment("t1", single) == (first["id"],)
+    assert keap.find_order_ids_for_payment("t1", transaction) == (first["id"],)
     assert keap.find_order_ids_for_payment("t1", split) == (first["id"], second["id"])
     assert keap.find_order_ids_for_payment("t1", "999999") == ()
 

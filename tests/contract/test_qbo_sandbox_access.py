@@ -19,11 +19,6 @@ def app():
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
 def state(app):
     return app.extensions["sandbox_state"]
 

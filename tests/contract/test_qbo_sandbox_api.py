@@ -82,6 +82,15 @@ def qbo() -> Qbo:
     return connect()
 
 
+def payment_body(customer: str, invoice_id: str, total, applied) -> dict:
+    """A Payment of `total` from the customer, `applied` of it linked to the invoice."""
+    return {
+        "CustomerRef": {"value": customer},
+        "TotalAmt": total,
+        "Line": [{"Amount": applied, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}],
+    }
+
+
 def test_invoice_create_computes_subtotal_line_totals_balance_and_doc_number(qbo):
     invoice = qbo.invoice(qbo.customer())
     assert invoice["SyncToken"] == "0"
@@ -260,13 +269,7 @@ def test_payment_reduces_balance_and_links_back(qbo):
     payment = qbo.ok(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": "100.00",
-            "Line": [
-                {"Amount": "100.00", "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
+        payment_body(customer, invoice["Id"], "100.00", "100.00"),
     )["Payment"]
     after = qbo.ok("GET", f"invoice/{invoice['Id']}")["Invoice"]
     assert payment["UnappliedAmt"] == Decimal("0")
@@ -282,13 +285,7 @@ def test_overpayment_leaves_the_rest_unapplied(qbo):
     payment = qbo.ok(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": 165,
-            "Line": [
-                {"Amount": 150, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
+        payment_body(customer, invoice["Id"], 165, 150),
     )["Payment"]
     assert payment["UnappliedAmt"] == Decimal("15")
     assert qbo.ok("GET", f"invoice/{invoice['Id']}")["Invoice"]["Balance"] == Decimal("0")
@@ -300,13 +297,7 @@ def test_applying_more_than_the_open_balance_is_refused(qbo):
     error = qbo.fault(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": 200,
-            "Line": [
-                {"Amount": 200, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
+        payment_body(customer, invoice["Id"], 200, 200),
     )
     assert error["code"] == "6000"
 
@@ -317,13 +308,7 @@ def test_voiding_a_payment_restores_the_invoice_balance(qbo):
     payment = qbo.ok(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": 150,
-            "Line": [
-                {"Amount": 150, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}
-            ],
-        },
+        payment_body(customer, invoice["Id"], 150, 150),
     )["Payment"]
     voided = qbo.ok(
         "POST",
@@ -342,11 +327,7 @@ def test_invoice_with_payments_cannot_be_deleted(qbo):
     qbo.ok(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": 10,
-            "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
-        },
+        payment_body(customer, invoice["Id"], 10, 10),
     )
     current = qbo.ok("GET", f"invoice/{invoice['Id']}")["Invoice"]
     error = qbo.fault(
@@ -514,11 +495,7 @@ def test_customer_balance_follows_invoices_and_payments(qbo):
     qbo.ok(
         "POST",
         "payment",
-        {
-            "CustomerRef": {"value": customer},
-            "TotalAmt": 40,
-            "Line": [{"Amount": 40, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}],
-        },
+        payment_body(customer, invoice["Id"], 40, 40),
     )
     stored = qbo.ok("GET", f"customer/{customer}")["Customer"]
     assert stored["Balance"] == Decimal("110")

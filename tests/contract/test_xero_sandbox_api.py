@@ -1,23 +1,13 @@
 """The Xero stand-in over HTTP (Flask test client): auth, contract, business rules, limits."""
 
 import base64
-from pathlib import Path
 
 import pytest
-import yaml
 
 from invoicesync_sandbox.xero.app import create_app
 from invoicesync_sandbox.xero.events import signature
 
-SPEC = (
-    Path(__file__).parents[2] / "deploy/sandbox/invoicesync_sandbox/xero/spec/xero_accounting.yaml"
-)
 BASIC = "Basic " + base64.b64encode(b"invoicesync-demo:demo-secret").decode()
-
-
-@pytest.fixture(scope="module")
-def spec():
-    return yaml.load(SPEC.read_text(), Loader=yaml.CSafeLoader)
 
 
 @pytest.fixture
@@ -25,24 +15,8 @@ def app():
     return create_app()
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def session(client):
-    issued = client.post("/_sandbox/token", json={"client_id": "invoicesync-demo"}).get_json()
-    headers = {
-        "Authorization": f"Bearer {issued['access_token']}",
-        "xero-tenant-id": issued["tenant_id"],
-        "Accept": "application/json",
-    }
-    return client, headers, issued
-
-
-def _contact(session, name="Liam Gallagher"):
-    client, headers, _ = session
+def _contact(xero_session, name="Liam Gallagher"):
+    client, headers, _ = xero_session
     reply = client.put(
         "/api.xro/2.0/Contacts", headers=headers, json={"Contacts": [{"Name": name}]}
     )
@@ -68,24 +42,24 @@ def _invoice(contact_id, **overrides):
     return body
 
 
-def _create(session, *invoices, query="?summarizeErrors=false"):
-    client, headers, _ = session
+def _create(xero_session, *invoices, query="?summarizeErrors=false"):
+    client, headers, _ = xero_session
     return client.put(
         f"/api.xro/2.0/Invoices{query}", headers=headers, json={"Invoices": list(invoices)}
     )
 
 
-def _request_example(spec, path, method):
-    return spec["paths"][path][method]["requestBody"]["content"]["application/json"]["example"]
+def _request_example(xero_spec, path, method):
+    return xero_spec["paths"][path][method]["requestBody"]["content"]["application/json"]["example"]
 
 
-def test_spec_example_contact_and_invoice_and_payment_are_accepted(session, spec):
-    client, headers, _ = session
-    contacts = _request_example(spec, "/Contacts", "put")
+def test_spec_example_contact_and_invoice_and_payment_are_accepted(xero_session, xero_spec):
+    client, headers, _ = xero_session
+    contacts = _request_example(xero_spec, "/Contacts", "put")
     reply = client.put("/api.xro/2.0/Contacts", headers=headers, json=contacts)
     assert reply.status_code == 200, reply.get_data(as_text=True)
     contact_id = reply.get_json()["Contacts"][0]["ContactID"]
-    invoices = _request_example(spec, "/Invoices", "put")
+    invoices = _request_example(xero_spec, "/Invoices", "put")
     invoices["Invoices"][0]["Contact"]["ContactID"] = contact_id
     reply = client.put("/api.xro/2.0/Invoices", headers=headers, json=invoices)
     assert reply.status_code == 200, reply.get_data(as_text=True)
@@ -103,8 +77,8 @@ def test_spec_example_contact_and_invoice_and_payment_are_accepted(session, spec
     assert paid["Invoices"][0]["Status"] == "PAID" and paid["Invoices"][0]["AmountDue"] == 0
 
 
-def test_malformed_body_gets_post_data_invalid_naming_the_element(session):
-    client, headers, _ = session
+def test_malformed_body_gets_post_data_invalid_naming_the_element(xero_session):
+    client, headers, _ = xero_session
     body = {"Invoices": [{"Type": "ACCREC", "LineItems": [{"Quantity": "two"}]}]}
     reply = client.put("/api.xro/2.0/Invoices", headers=headers, json=body)
     assert reply.status_code == 400
@@ -113,16 +87,16 @@ def test_malformed_body_gets_post_data_invalid_naming_the_element(session):
     assert "Invoices[0].LineItems[0].Quantity" in error["Message"]
 
 
-def test_missing_accept_json_answers_xml(session):
-    client, headers, _ = session
+def test_missing_accept_json_answers_xml(xero_session):
+    client, headers, _ = xero_session
     headers = {k: v for k, v in headers.items() if k != "Accept"}
     reply = client.get("/api.xro/2.0/Organisation", headers=headers)
     assert reply.status_code == 200 and reply.content_type.startswith("text/xml")
     assert reply.get_data(as_text=True).startswith("<Response")
 
 
-def test_missing_or_unconnected_tenant_is_forbidden_and_bad_token_unauthorised(session):
-    client, headers, _ = session
+def test_missing_or_unconnected_tenant_is_forbidden_and_bad_token_unauthorised(xero_session):
+    client, headers, _ = xero_session
     reply = client.get(
         "/api.xro/2.0/Invoices",
         headers=headers | {"xero-tenant-id": "00000000-0000-0000-0000-000000000001"},
@@ -132,8 +106,8 @@ def test_missing_or_unconnected_tenant_is_forbidden_and_bad_token_unauthorised(s
     assert reply.status_code == 401
 
 
-def test_access_token_expires_after_thirty_minutes(session):
-    client, headers, _ = session
+def test_access_token_expires_after_thirty_minutes(xero_session):
+    client, headers, _ = xero_session
     client.post("/_sandbox/clock", json={"advance_seconds": 1801})
     reply = client.get("/api.xro/2.0/Invoices", headers=headers)
     assert reply.status_code == 401 and reply.get_json()["Detail"].startswith("TokenExpired")
@@ -147,8 +121,8 @@ def _refresh(client, token):
     )
 
 
-def test_refresh_token_is_single_use_with_a_thirty_minute_grace(session):
-    client, _, issued = session
+def test_refresh_token_is_single_use_with_a_thirty_minute_grace(xero_session):
+    client, _, issued = xero_session
     first = _refresh(client, issued["refresh_token"])
     assert first.status_code == 200
     again = _refresh(client, issued["refresh_token"])
@@ -192,10 +166,10 @@ def test_authorization_code_flow_and_connections(client):
     assert reuse.get_json() == {"error": "invalid_grant"}
 
 
-def test_batch_with_summarize_errors_false_reports_each_element(session):
-    contact_id = _contact(session)
+def test_batch_with_summarize_errors_false_reports_each_element(xero_session):
+    contact_id = _contact(xero_session)
     reply = _create(
-        session,
+        xero_session,
         _invoice(contact_id, InvoiceNumber="K-1"),
         _invoice(contact_id, InvoiceNumber="K-1"),
     )
@@ -207,11 +181,11 @@ def test_batch_with_summarize_errors_false_reports_each_element(session):
     ]
 
 
-def test_default_batch_is_a_400_but_keeps_the_valid_elements(session):
-    client, headers, _ = session
-    contact_id = _contact(session)
+def test_default_batch_is_a_400_but_keeps_the_valid_elements(xero_session):
+    client, headers, _ = xero_session
+    contact_id = _contact(xero_session)
     reply = _create(
-        session,
+        xero_session,
         _invoice(contact_id, InvoiceNumber="K-2"),
         _invoice(contact_id, InvoiceNumber="K-2"),
         query="",
@@ -221,11 +195,11 @@ def test_default_batch_is_a_400_but_keeps_the_valid_elements(session):
     assert len(stored["Invoices"]) == 1
 
 
-def test_overpayment_and_payment_on_draft_are_rejected(session):
-    client, headers, _ = session
-    contact_id = _contact(session)
+def test_overpayment_and_payment_on_draft_are_rejected(xero_session):
+    client, headers, _ = xero_session
+    contact_id = _contact(xero_session)
     invoices = _create(
-        session, _invoice(contact_id), _invoice(contact_id, Status="DRAFT")
+        xero_session, _invoice(contact_id), _invoice(contact_id, Status="DRAFT")
     ).get_json()["Invoices"]
     payments = [
         {
@@ -250,10 +224,10 @@ def test_overpayment_and_payment_on_draft_are_rejected(session):
     assert draft["HasValidationErrors"]
 
 
-def test_paid_invoice_cannot_be_edited(session):
-    client, headers, _ = session
-    contact_id = _contact(session)
-    invoice = _create(session, _invoice(contact_id)).get_json()["Invoices"][0]
+def test_paid_invoice_cannot_be_edited(xero_session):
+    client, headers, _ = xero_session
+    contact_id = _contact(xero_session)
+    invoice = _create(xero_session, _invoice(contact_id)).get_json()["Invoices"][0]
     client.put(
         "/api.xro/2.0/Payments",
         headers=headers,
@@ -288,9 +262,9 @@ def test_paid_invoice_cannot_be_edited(session):
     assert reply.get_json()["Invoices"][0]["HasErrors"]
 
 
-def test_duplicate_contact_name_is_rejected_with_xeros_message(session):
-    client, headers, _ = session
-    _contact(session, "Buzz Lightyear")
+def test_duplicate_contact_name_is_rejected_with_xeros_message(xero_session):
+    client, headers, _ = xero_session
+    _contact(xero_session, "Buzz Lightyear")
     reply = client.put(
         "/api.xro/2.0/Contacts", headers=headers, json={"Contacts": [{"Name": "buzz lightyear"}]}
     )
@@ -299,9 +273,9 @@ def test_duplicate_contact_name_is_rejected_with_xeros_message(session):
     assert "already assigned to another contact" in message
 
 
-def test_idempotency_key_replays_and_refuses_a_different_body(session):
-    client, headers, _ = session
-    contact_id = _contact(session)
+def test_idempotency_key_replays_and_refuses_a_different_body(xero_session):
+    client, headers, _ = xero_session
+    contact_id = _contact(xero_session)
     keyed = headers | {"Idempotency-Key": "k-123"}
     body = {"Invoices": [_invoice(contact_id, InvoiceNumber="IDEM-1")]}
     first = client.put("/api.xro/2.0/Invoices", headers=keyed, json=body)
@@ -317,8 +291,8 @@ def test_idempotency_key_replays_and_refuses_a_different_body(session):
     )
 
 
-def test_minute_limit_gives_429_with_retry_after_and_headers(session):
-    client, headers, _ = session
+def test_minute_limit_gives_429_with_retry_after_and_headers(xero_session):
+    client, headers, _ = xero_session
     replies = [client.get("/api.xro/2.0/Organisation", headers=headers) for _ in range(61)]
     assert replies[0].headers["X-MinLimit-Remaining"] == "59"
     assert replies[-1].status_code == 429
@@ -326,8 +300,8 @@ def test_minute_limit_gives_429_with_retry_after_and_headers(session):
     assert int(replies[-1].headers["Retry-After"]) > 0
 
 
-def test_day_limit_gives_429_naming_the_day(app, session):
-    client, headers, issued = session
+def test_day_limit_gives_429_naming_the_day(app, xero_session):
+    client, headers, issued = xero_session
     state = app.extensions["sandbox_state"]
     from invoicesync_sandbox.xero.state import DAY
 
@@ -337,8 +311,8 @@ def test_day_limit_gives_429_naming_the_day(app, session):
     assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "day"
 
 
-def test_sixth_concurrent_call_gets_429_concurrent(app, session):
-    client, headers, issued = session
+def test_sixth_concurrent_call_gets_429_concurrent(app, xero_session):
+    client, headers, issued = xero_session
     gate = app.extensions["sandbox_state"].concurrency
     for _ in range(5):
         gate.enter(f"tenant:{issued['tenant_id']}")

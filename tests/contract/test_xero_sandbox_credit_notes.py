@@ -1,34 +1,23 @@
 """Credit notes, allocations, refunds and payment deletion on the Xero stand-in (Flask client)."""
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
-import yaml
 
 from invoicesync_sandbox.xero import allocation_rules, invoice_status, payment_rules
 from invoicesync_sandbox.xero.app import create_app
 
-SPEC = (
-    Path(__file__).parents[2] / "deploy/sandbox/invoicesync_sandbox/xero/spec/xero_accounting.yaml"
-)
 API = "/api.xro/2.0"
 
 
-@pytest.fixture(scope="module")
-def spec():
-    return yaml.load(SPEC.read_text(), Loader=yaml.CSafeLoader)
+@pytest.fixture
+def app():
+    return create_app()
 
 
 @pytest.fixture
-def api():
-    client = create_app().test_client()
-    issued = client.post("/_sandbox/token", json={"client_id": "invoicesync-demo"}).get_json()
-    headers = {
-        "Authorization": f"Bearer {issued['access_token']}",
-        "xero-tenant-id": issued["tenant_id"],
-        "Accept": "application/json",
-    }
+def api(xero_session):
+    client, headers, _ = xero_session
     return Api(client, headers)
 
 
@@ -98,8 +87,8 @@ def _line(amount, tax_type="NONE"):
     }
 
 
-def test_spec_example_credit_note_is_created_with_xeros_totals(api, spec):
-    body = spec["paths"]["/CreditNotes"]["put"]["requestBody"]["content"]["application/json"]
+def test_spec_example_credit_note_is_created_with_xeros_totals(api, xero_spec):
+    body = xero_spec["paths"]["/CreditNotes"]["put"]["requestBody"]["content"]["application/json"]
     example = body["example"]
     example["CreditNotes"][0]["Contact"]["ContactID"] = api.contact()
     reply = api.put("/CreditNotes", example)

@@ -82,6 +82,18 @@ def charge_line(item_type: str, name: str, price: str) -> dict:
     return {"name": name, "quantity": 1, "item_type": item_type, "price_per_unit": price}
 
 
+def every_kind_of_charge() -> list[dict]:
+    """One line of each kind a mixed order carries beside its products: shipping, a finance
+    charge, an order and a product discount, and sales tax."""
+    return [
+        charge_line("SHIPPING", "Shipping", "5.00"),
+        charge_line("FINANCE_CHARGE", "Late fee", "1.25"),
+        charge_line("DISCOUNT_ORDER_TOTAL", "Spring sale", "3.00"),
+        charge_line("DISCOUNT_PRODUCT", "Widget offer", "2.00"),
+        charge_line("TAX", "Sales tax", "2.00"),
+    ]
+
+
 def pay_on(keap: KeapStandIn, order_id: str, amount: Decimal, when: str) -> dict:
     """A cheque recorded as received at `when` (an ISO-8601 instant)."""
     body = {
@@ -139,3 +151,25 @@ def keap_currency(keap: KeapStandIn, currency: str) -> Iterator[None]:
         yield
     finally:
         keap.control("PUT", "/_sandbox/keap/currency", {"currency": before})
+
+
+# The date the corpus orders are placed on, by the sandbox's clock.
+INVOICE_DATE = "2026-03-02"
+
+
+def place_orders_due_by_their_payments(keap: KeapStandIn, widget: str, gadget: str) -> dict:
+    """Orders whose due dates come from their payments, by name: one paid in full on its
+    date, one on a three-payment plan, one partly paid; `widget` is a taxable product."""
+    paid_at_creation = place_order(
+        keap, [product_line(widget, 1, "20.00"), charge_line("TAX", "Sales tax", "1.00")]
+    )
+    pay_on(keap, paid_at_creation["id"], Decimal("21.00"), f"{INVOICE_DATE}T12:00:00Z")
+    on_a_plan = place_order(keap, [product_line(gadget, 3, "10.00")])
+    add_payment_plan(keap, on_a_plan["id"], payments=3, days_between=30, start="2026-03-10")
+    partly_paid = place_order(keap, taxed_order(keap))
+    pay_on(keap, partly_paid["id"], Decimal("10.00"), "2026-03-05T10:00:00Z")
+    return {
+        "paid at creation": paid_at_creation["id"],
+        "payment plan": on_a_plan["id"],
+        "partly paid": partly_paid["id"],
+    }

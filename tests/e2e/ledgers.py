@@ -84,6 +84,10 @@ class XeroLedger:
         )
         return body["Invoices"][0]
 
+    def payment_amounts(self, invoice_id: str) -> list[Decimal]:
+        """The amounts of the payments applied to the invoice, oldest first."""
+        return [payment["Amount"] for payment in self.invoice(invoice_id).get("Payments", [])]
+
 
 class QboLedger:
     def __init__(self, base_url: str, realm_id: str) -> None:
@@ -133,6 +137,10 @@ class QboLedger:
         """The whole Invoice entities numbered `numbers`, lines included."""
         wanted = ", ".join(f"'{number}'" for number in numbers)
         return self.query(f"select * from Invoice where DocNumber in ({wanted}) maxresults 1000")
+
+    def payment_amounts(self, invoice_id: str) -> list[Decimal]:
+        """The amounts of the payments linked to the invoice."""
+        return [payment["TotalAmt"] for payment in self.payments_linked_to(invoice_id)]
 
     def payments_linked_to(self, invoice_id: str) -> list[dict]:
         return [

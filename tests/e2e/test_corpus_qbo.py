@@ -9,36 +9,29 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.journey import Tenant, onboard_from_here, retire
+from tests.e2e import corpus
+from tests.e2e.corpus import SyncedOrder
+from tests.e2e.destinations import qbo_items_of_the_company
 from tests.e2e.keap_orders import (
-    add_payment_plan,
-    charge_line,
+    INVOICE_DATE,
+    every_kind_of_charge,
     final_plan_date,
-    hooks_held,
-    newest_invoice_id,
-    order,
-    pay_on,
     place_order,
+    place_orders_due_by_their_payments,
     product_line,
-    taxed_order,
 )
-from tests.e2e.ledgers import KeapFigures, QboLedger, keap_figures
-from tests.waiting import wait_for
+from tests.e2e.ledgers import KeapFigures, QboLedger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
 # A SKU of the QBO sandbox company's own item "Workbook".
 WORKBOOK_SKU = "BOOK-01"
-INVOICE_DATE = "2026-03-02"
 
 
 @dataclass(frozen=True)
-class Synced:
+class Synced(SyncedOrder):
     """One Keap order as it stands and the QBO invoice made of it."""
 
-    keap: KeapFigures
-    order: dict
-    invoice: dict
     items: dict[str, str]  # the company's item names by id
     linked_payments: list[Decimal]  # the amounts of the QBO payments applied to it
 
@@ -66,61 +59,30 @@ class Synced:
 
 
 def sync_orders(stack, keap, stack_redis, *, sku_matching: bool, sync: dict, build):
-    """Onboard a QBO tenant, place `build(keap)`'s orders with Keap's hooks held so all are in
-    flight at once, wait until QBO shows each with Keap's payments, then retire the tenant
-    (every tenant of the run writes to the sandbox's one company)."""
+    """A QBO tenant whose items are the company's own, with SKU matching on or off."""
 
     def items_of_the_company(realm_id: str) -> dict:
         items = QboLedger(stack.qbo_url, realm_id).items_by_name()
-        return {
-            "taxable_item_id": items["Taxable Product"],
-            "non_taxable_item_id": items["Non-taxable Product"],
-            "shipping_item_id": items["Shipping"],
+        return qbo_items_of_the_company(stack.qbo_url, realm_id) | {
             "finance_charge_item_id": items["Services"],
             "sku_matching": sku_matching,
         }
 
-    tenant = onboard_from_here(
+    def read(ledger: QboLedger, figures: KeapFigures, order: dict, invoice_id: str) -> Synced:
+        [row] = ledger.invoice_rows(figures.invoice_number)
+        names = {item_id: name for name, item_id in ledger.items_by_name().items()}
+        return Synced(figures, order, row, names, ledger.payment_amounts(invoice_id))
+
+    return corpus.sync_orders(
         stack,
-        newest_invoice_id(keap),
+        keap,
         stack_redis,
         "qbo",
         ledger_settings=items_of_the_company,
         sync=sync,
+        build=build,
+        read=read,
     )
-    try:
-        with hooks_held(keap):
-            order_ids = build(keap)
-        return read_back(stack, keap, tenant, order_ids)
-    finally:
-        retire(stack, tenant)
-
-
-def read_back(stack, keap, tenant: Tenant, order_ids: dict[str, str]) -> dict[str, Synced]:
-    ledger = QboLedger(stack.qbo_url, tenant.ledger_id)
-    names = {item_id: name for name, item_id in ledger.items_by_name().items()}
-    orders = {name: order(keap, order_id) for name, order_id in order_ids.items()}
-    figures = {name: keap_figures(body) for name, body in orders.items()}
-    wanted = {f.invoice_number: f.due for f in figures.values()}
-
-    def all_landed() -> dict[str, dict] | None:
-        rows = ledger.invoice_rows(*wanted)
-        balances = {row["DocNumber"]: row["Balance"] for row in rows}
-        if len(rows) == len(wanted) and balances == wanted:
-            return {row["DocNumber"]: row for row in rows}
-        return None
-
-    rows = wait_for(all_landed, step=0.25)
-    assert rows, {
-        name: (ledger.invoices(f.invoice_number), tenant.activity(orders[name]["invoice_id"]))
-        for name, f in figures.items()
-    }
-    synced = {}
-    for name in order_ids:
-        row = rows[figures[name].invoice_number]
-        linked = [p["TotalAmt"] for p in ledger.payments_linked_to(str(row["Id"]))]
-        synced[name] = Synced(figures[name], orders[name], row, names, linked)
-    return synced
 
 
 def matched_orders(keap) -> dict[str, str]:
@@ -133,27 +95,11 @@ def matched_orders(keap) -> dict[str, str]:
             product_line(widget, 2, "12.50"),
             product_line(gadget, 1, "10.00"),
             product_line(workbook, 2, "24.99"),
-            charge_line("SHIPPING", "Shipping", "5.00"),
-            charge_line("FINANCE_CHARGE", "Late fee", "1.25"),
-            charge_line("DISCOUNT_ORDER_TOTAL", "Spring sale", "3.00"),
-            charge_line("DISCOUNT_PRODUCT", "Widget offer", "2.00"),
-            charge_line("TAX", "Sales tax", "2.00"),
+            *every_kind_of_charge(),
         ],
     )
-    paid_at_creation = place_order(
-        keap, [product_line(widget, 1, "20.00"), charge_line("TAX", "Sales tax", "1.00")]
-    )
-    pay_on(keap, paid_at_creation["id"], Decimal("21.00"), f"{INVOICE_DATE}T12:00:00Z")
-    on_a_plan = place_order(keap, [product_line(gadget, 3, "10.00")])
-    add_payment_plan(keap, on_a_plan["id"], payments=3, days_between=30, start="2026-03-10")
-    partly_paid = place_order(keap, taxed_order(keap))
-    pay_on(keap, partly_paid["id"], Decimal("10.00"), "2026-03-05T10:00:00Z")
-    return {
-        "mixed": mixed["id"],
-        "paid at creation": paid_at_creation["id"],
-        "payment plan": on_a_plan["id"],
-        "partly paid": partly_paid["id"],
-    }
+    due_by_payments = place_orders_due_by_their_payments(keap, widget, gadget)
+    return {"mixed": mixed["id"]} | due_by_payments
 
 
 def unmatched_orders(keap) -> dict[str, str]:

@@ -4,96 +4,52 @@ the invoice in Xero would, with Keap's totals to the cent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 
-from tests.e2e.journey import Tenant, onboard_from_here, retire
+from tests.e2e import corpus
+from tests.e2e.corpus import SyncedOrder
+from tests.e2e.destinations import XERO_SETTINGS
 from tests.e2e.keap_orders import (
-    add_payment_plan,
+    INVOICE_DATE,
     charge_line,
+    every_kind_of_charge,
     final_plan_date,
-    hooks_held,
     keap_currency,
-    newest_invoice_id,
-    order,
-    pay_on,
     place_order,
+    place_orders_due_by_their_payments,
     product_line,
-    taxed_order,
 )
-from tests.e2e.ledgers import KeapFigures, XeroLedger, keap_figures
-from tests.waiting import wait_for
+from tests.e2e.ledgers import KeapFigures, XeroLedger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
-BASE_SETTINGS = {
-    "default_account_code": "200",
-    "taxable_tax_type": "OUTPUT",
-    "zero_tax_type": "NONE",
-    "payment_account_code": "090",
-}
 # The Xero sandbox organisation's items: SHIP sells to 260 (Other Revenue), not the default 200.
 SHARED_SKU = "SHIP"
-INVOICE_DATE = "2026-03-02"
-ORDER_TIME = f"{INVOICE_DATE}T10:00:00Z"
 
 
-@dataclass(frozen=True)
-class Synced:
+class Synced(SyncedOrder):
     """One Keap order as it stands and the Xero invoice made of it."""
-
-    keap: KeapFigures
-    order: dict
-    invoice: dict
 
     def lines(self) -> dict[str, dict]:
         return {line["Description"]: line for line in self.invoice["LineItems"]}
 
 
 def sync_orders(stack, keap, stack_redis, xero: dict, sync: dict, build) -> dict[str, Synced]:
-    """Onboard a tenant, place `build(keap)`'s orders with Keap's hooks held so all of them are
-    in flight at once, wait until Xero shows each with Keap's payments, then retire it (every
-    tenant of the run writes to the sandbox's one organisation)."""
-    tenant = onboard_from_here(
+    def read(ledger: XeroLedger, figures: KeapFigures, order: dict, invoice_id: str) -> Synced:
+        return Synced(figures, order, ledger.invoice(invoice_id))
+
+    return corpus.sync_orders(
         stack,
-        newest_invoice_id(keap),
+        keap,
         stack_redis,
         "xero",
-        ledger_settings=BASE_SETTINGS | xero,
+        ledger_settings=XERO_SETTINGS | xero,
         sync=sync,
+        build=build,
+        read=read,
     )
-    try:
-        with hooks_held(keap):
-            order_ids = build(keap)
-        return read_back(stack, keap, tenant, order_ids)
-    finally:
-        retire(stack, tenant)
-
-
-def read_back(stack, keap, tenant: Tenant, order_ids: dict[str, str]) -> dict[str, Synced]:
-    ledger = XeroLedger(stack.xero_url, tenant.ledger_id)
-    orders = {name: order(keap, order_id) for name, order_id in order_ids.items()}
-    figures = {name: keap_figures(body) for name, body in orders.items()}
-    wanted = {f.invoice_number: f.paid for f in figures.values()}
-
-    def all_landed() -> dict[str, str] | None:
-        found = ledger.invoices(*wanted)
-        paid = {invoice.number: invoice.paid for invoice in found}
-        if len(found) == len(wanted) and paid == wanted:
-            return {invoice.number: invoice.id for invoice in found}
-        return None
-
-    ids = wait_for(all_landed, step=0.25)
-    assert ids, {
-        name: (ledger.invoices(f.invoice_number), tenant.activity(orders[name]["invoice_id"]))
-        for name, f in figures.items()
-    }
-    return {
-        name: Synced(figures[name], orders[name], ledger.invoice(ids[figures[name].invoice_number]))
-        for name in order_ids
-    }
 
 
 def authorised_orders(keap) -> dict[str, str]:
@@ -107,33 +63,16 @@ def authorised_orders(keap) -> dict[str, str]:
             product_line(widget, 2, "12.50"),
             product_line(box_a, 1, "9.50"),
             product_line(box_b, 2, "4.00"),
-            charge_line("SHIPPING", "Shipping", "5.00"),
-            charge_line("FINANCE_CHARGE", "Late fee", "1.25"),
-            charge_line("DISCOUNT_ORDER_TOTAL", "Spring sale", "3.00"),
-            charge_line("DISCOUNT_PRODUCT", "Widget offer", "2.00"),
-            charge_line("TAX", "Sales tax", "2.00"),
+            *every_kind_of_charge(),
         ],
     )
-    paid_at_creation = place_order(
-        keap, [product_line(widget, 1, "20.00"), charge_line("TAX", "Sales tax", "1.00")]
-    )
-    pay_on(keap, paid_at_creation["id"], Decimal("21.00"), f"{INVOICE_DATE}T12:00:00Z")
-    on_a_plan = place_order(keap, [product_line(gadget, 3, "10.00")])
-    add_payment_plan(keap, on_a_plan["id"], payments=3, days_between=30, start="2026-03-10")
-    partly_paid = place_order(keap, taxed_order(keap))
-    pay_on(keap, partly_paid["id"], Decimal("10.00"), "2026-03-05T10:00:00Z")
+    due_by_payments = place_orders_due_by_their_payments(keap, widget, gadget)
     with keap_currency(keap, "EUR"):
         euro_widget = keap.product("Euro widget", 1500)
         in_euros = place_order(
             keap, [product_line(euro_widget, 2, "15.00"), charge_line("SHIPPING", "Post", "4.00")]
         )
-    return {
-        "mixed": mixed["id"],
-        "paid at creation": paid_at_creation["id"],
-        "payment plan": on_a_plan["id"],
-        "partly paid": partly_paid["id"],
-        "euro": in_euros["id"],
-    }
+    return {"mixed": mixed["id"], "euro": in_euros["id"]} | due_by_payments
 
 
 def draft_orders(keap) -> dict[str, str]:

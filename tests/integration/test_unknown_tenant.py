@@ -27,6 +27,7 @@ from reverse_sync.main import build_service as reverse_sync_service
 from reverse_sync.poller import POLLER_LOCK
 from tests.integration.kafka.test_consumer_loop import publish
 from tests.unit.domain.canonical_builders import invoice, product
+from tests.waiting import DEADLINE_SECONDS
 from transform.main import build_loop as transform_loop
 from xero_writer.main import build_loop as xero_writer_loop
 
@@ -102,7 +103,7 @@ def test_every_consumer_dead_letters_a_message_for_an_unknown_tenant_at_once(
     loop = build(settings)
     publish(settings, [event(unique_name)], topic=topic)
     letters: list[dict] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + DEADLINE_SECONDS
     try:
         while not letters:
             assert time.monotonic() < deadline, f"{service} dead-lettered nothing in time"

@@ -47,8 +47,9 @@ class HookDeliverySchema(Schema):
 
 
 def object_type_for(event_key: str) -> str | None:
-    """What the hook's ids are: order ids for order.*, invoice ids for invoice.*, payment ids
-    for invoice.payment.*. None for keys the sync does not follow (products, contacts...)."""
+    """What the hook's ids are: order ids for order.*, invoice ids for invoice.*, and for
+    invoice.payment.* a payment or v1 transaction id (undocumented; the Keap client resolves
+    both). None for keys the sync does not follow (products, contacts...)."""
     if event_key.startswith("invoice.payment."):
         return "payment"
     if event_key.startswith("invoice."):

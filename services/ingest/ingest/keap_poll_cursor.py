@@ -1,4 +1,5 @@
-"""Per-tenant poll state in Redis: the modification-time cursor and when the poll last ran."""
+"""Per-tenant poll state in Redis: the order modification-time cursor, the highest sales payment
+id the payments poll has published, and when the poll last ran."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 
 import redis
 
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import poll_last_key
 
 
@@ -13,6 +15,21 @@ def poll_cursor_key(tenant_id: str) -> str:
     """The newest Keap `modification_time` the poll has published (ISO-8601 UTC)."""
     return f"invoicesync:{tenant_id}:poll:cursor"
 
+
+def payment_cursor_key(tenant_id: str) -> str:
+    """The highest Keap sales payment id the payments poll has published."""
+    return f"invoicesync:{tenant_id}:poll:payment_cursor"
+
+
+# Raises the payment cursor only: a late writer can never take it back.
+_RAISE = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return 1
+end
+return 0
+"""
 
 # Moves the cursor forward only: a late writer can never take it back.
 _ADVANCE = """
@@ -30,10 +47,11 @@ class PollCursors:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._advance = client.register_script(_ADVANCE)
+        self._raise = client.register_script(_RAISE)
 
     def cursor(self, tenant_id: str) -> datetime | None:
         raw = self._redis.get(poll_cursor_key(tenant_id))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def advance(self, tenant_id: str, moment: datetime) -> bool:
         """Set the cursor to `moment` unless it already stands later. True when it moved."""
@@ -44,9 +62,17 @@ class PollCursors:
             )
         )
 
+    def payment_cursor(self, tenant_id: str) -> int | None:
+        raw = self._redis.get(payment_cursor_key(tenant_id))
+        return int(raw) if raw is not None else None
+
+    def advance_payments(self, tenant_id: str, payment_id: int) -> bool:
+        """Set the payment cursor to `payment_id` unless it already stands higher."""
+        return bool(self._raise(keys=[payment_cursor_key(tenant_id)], args=[payment_id]))
+
     def last_polled(self, tenant_id: str) -> datetime | None:
         raw = self._redis.get(poll_last_key(tenant_id))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def mark_polled(self, tenant_id: str, at: datetime) -> None:
         self._redis.set(poll_last_key(tenant_id), at.isoformat())

@@ -1,6 +1,7 @@
 """The hourly poll safety net (`python -m ingest.poller`): for each tenant with processing on,
-list the Keap orders modified since its cursor (minus an overlap for clock skew) and publish
-one notification per order. One replica polls at a time; every replica runs a backfill runner.
+list the Keap orders modified since its cursor (minus an overlap for clock skew) and the sales
+payments newer than its payment cursor, and publish one notification per order and payment.
+One replica polls at a time; every replica runs a backfill runner.
 """
 
 from __future__ import annotations
@@ -8,16 +9,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import redis
 
 from ingest.backfill_runner import BackfillRunner
-from ingest.keap_order_notices import order_notices
+from ingest.keap_order_notices import order_notices, payment_notices
 from ingest.keap_poll_cursor import PollCursors
-from invoicesync.clients.keap import KeapClient, keap_client_from_settings
+from invoicesync.clients.keap import (
+    KeapClient,
+    keap_client_from_settings,
+    payment_sequence_number,
+)
+from invoicesync.domain.keap_order import KeapPayment
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import NotificationSource
 from invoicesync.hook_subscriptions import HookSubscriptions
@@ -33,6 +39,7 @@ from invoicesync.stores.tenants import TenantStore
 log = logging.getLogger(__name__)
 
 POLL_EVENT_KEY = "order.modified"
+PAYMENT_POLL_EVENT_KEY = "invoice.payment.listed"
 POLL_PAGE_SIZE = 1000
 
 
@@ -46,12 +53,14 @@ class LeaseLost(Exception):
 
 @dataclass(frozen=True)
 class TenantPoll:
-    """One tenant's poll: how many orders were published and where the cursor stands."""
+    """One tenant's poll: how many orders and payments were published, where the cursors stand."""
 
     tenant_id: str
     published: int
     pages: int
     cursor: datetime | None
+    payments_published: int = 0
+    payment_cursor: int | None = None
 
 
 class KeapPoller:
@@ -111,13 +120,76 @@ class KeapPoller:
         since = cursor or started - timedelta(seconds=self._settings.poll_interval_seconds)
         since -= timedelta(seconds=self._settings.poll_overlap_seconds)
         published, pages = self._publish_modified_since(tenant_id, since)
+        # Keap moves no order for a payment, so payments are polled in their own right.
+        payments = self._publish_new_payments(tenant_id, since)
         self._cursors.mark_polled(tenant_id, started)
-        tenant_poll = TenantPoll(tenant_id, published, pages, self._cursors.cursor(tenant_id))
+        tenant_poll = TenantPoll(
+            tenant_id,
+            published,
+            pages,
+            self._cursors.cursor(tenant_id),
+            payments,
+            self._cursors.payment_cursor(tenant_id),
+        )
         log.info(
             "keap poll done",
-            extra={"tenant_id": tenant_id, "published": published, "pages": pages},
+            extra={
+                "tenant_id": tenant_id,
+                "published": published,
+                "pages": pages,
+                "payments_published": payments,
+            },
         )
         return tenant_poll
+
+    def _publish_new_payments(self, tenant_id: str, since: datetime) -> int:
+        """Publish sales payments above the payment cursor, page by page, lowest id first.
+
+        The first poll has no cursor: it takes Keap's newest payment id before looking back
+        (by `since_time`) over the order poll's window, and the cursor becomes that id, so a
+        payment made meanwhile is above it and the next poll publishes it.
+        """
+        after = self._cursors.payment_cursor(tenant_id)
+        if after is None:
+            newest = self._keap.newest_payment_id(tenant_id)
+            published = self._publish_payments_since(tenant_id, since)
+            self._cursors.advance_payments(tenant_id, newest)
+            return published
+        published = 0
+        while True:
+            if not self._lease.hold():
+                raise LeaseLost(tenant_id)
+            page = self._keap.list_payments_after(tenant_id, after, page_size=POLL_PAGE_SIZE)
+            published += self._publish_payments(tenant_id, page.items)
+            if not page.items:
+                return published
+            after = max(payment_sequence_number(payment) for payment in page.items)
+            if not page.next_page_token:
+                return published
+
+    def _publish_payments_since(self, tenant_id: str, since: datetime) -> int:
+        published, token = 0, None
+        while True:
+            page = self._keap.list_payments_since(tenant_id, since, token, page_size=POLL_PAGE_SIZE)
+            published += self._publish_payments(tenant_id, page.items, advance=False)
+            if not page.next_page_token:
+                return published
+            token = page.next_page_token
+
+    def _publish_payments(
+        self, tenant_id: str, payments: Sequence[KeapPayment], *, advance: bool = True
+    ) -> int:
+        if not payments:
+            return 0
+        self._publisher.publish_all(
+            payment_notices(
+                tenant_id, payments, NotificationSource.POLL, PAYMENT_POLL_EVENT_KEY, self._clock()
+            )
+        )
+        if advance:  # only now that Kafka acknowledged them may the cursor pass them
+            newest = max(payment_sequence_number(payment) for payment in payments)
+            self._cursors.advance_payments(tenant_id, newest)
+        return len(payments)
 
     def _publish_modified_since(self, tenant_id: str, since: datetime) -> tuple[int, int]:
         published = pages = 0

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import redis
 
 from invoicesync.errors import Transient
 from invoicesync.events import SyncResult, SyncResultSchema
+from invoicesync.stores.redis_connection import reply_text
 
 _TENANTS_WAITING = "invoicesync:notify:tenants"
 # How long an event id is remembered after it was queued, to drop redeliveries.
@@ -77,12 +79,13 @@ class NotificationOutbox:
         return True
 
     def tenants_waiting(self) -> list[str]:
-        return sorted(member.decode() for member in self._redis.smembers(_TENANTS_WAITING))
+        return sorted(reply_text(member) for member in self._redis.smembers(_TENANTS_WAITING))
 
     def pending(self, tenant_id: str) -> list[OutboxItem]:
         """Everything queued for the tenant, oldest first."""
         base = _base(tenant_id)
-        entry_ids = self._redis.zrange(f"{base}:queue", 0, -1)
+        # Members without scores: redis-py types zrange's reply for every option at once.
+        entry_ids = cast("list[bytes]", self._redis.zrange(f"{base}:queue", 0, -1))
         if not entry_ids:
             return []
         documents = self._redis.hmget(f"{base}:items", entry_ids)
@@ -108,7 +111,7 @@ class NotificationOutbox:
 
     def delivery_state(self, tenant_id: str) -> DeliveryState:
         stored = {
-            key.decode(): value.decode()
+            reply_text(key): reply_text(value)
             for key, value in self._redis.hgetall(f"{_base(tenant_id)}:state").items()
         }
         return DeliveryState(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 from invoicesync.settings import SettingsError
 
@@ -28,7 +29,7 @@ class NotificationOptions:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotificationOptions:
         environ = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}  # each read as its field's type
         for spec in fields(cls):
             raw = environ.get(f"INVOICESYNC_NOTIFY_{spec.name.upper()}")
             if raw is None:

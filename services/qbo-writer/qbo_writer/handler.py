@@ -7,7 +7,8 @@ import redis
 from invoicesync.clients.qbo import QboClient
 from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import IdMap
-from invoicesync.writing.flow import CanonicalEventWriter, TenantSettingsSource
+from invoicesync.writing.flow import CanonicalEventWriter
+from invoicesync.writing.flow_stores import TenantSettingsSource
 from invoicesync.writing.held_payments import HeldPayments
 from qbo_writer.qbo_ledger import QboLedgerWriter
 

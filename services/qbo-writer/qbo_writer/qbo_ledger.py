@@ -21,9 +21,10 @@ from invoicesync.domain.canonical_to_qbo import (
     qbo_request_id,
 )
 from invoicesync.domain.money import to_cents
+from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
-from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
+from invoicesync.writing.ledger import WriteOutcome, WriteStatus
 
 log = logging.getLogger(__name__)
 

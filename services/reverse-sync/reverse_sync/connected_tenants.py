@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import redis
 
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import connection_key
 
@@ -26,16 +27,16 @@ class ConnectedTenants:
         if not external_id:
             return None
         known = self._redis.get(_index_key(provider, external_id))
-        if known is not None and self.external_id(provider, known.decode()) == external_id:
-            return known.decode()
+        if known is not None and self.external_id(provider, reply_text(known)) == external_id:
+            return reply_text(known)
         self.refresh(provider)
         known = self._redis.get(_index_key(provider, external_id))
-        return None if known is None else known.decode()
+        return None if known is None else reply_text(known)
 
     def external_id(self, provider: str, tenant_id: str) -> str:
         # Read one plain field: the tokens beside it stay encrypted and untouched.
         raw = self._redis.hget(connection_key(provider, tenant_id), "external_id")
-        return raw.decode() if raw else ""
+        return reply_text(raw) if raw else ""
 
     def refresh(self, provider: str) -> None:
         pipeline = self._redis.pipeline(transaction=False)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import redis
 
+from invoicesync.stores.redis_connection import reply_text
+
 # Long enough to outlive any webhook retry or poll overlap; Keap's own payment notes stay the
 # authority after that.
 MARK_TTL_SECONDS = 400 * 24 * 3600
@@ -38,4 +40,4 @@ class HandledPayments:
 
     def recorded_orders(self, tenant_id: str, destination: str, payment_id: str) -> list[str]:
         members = self._redis.smembers(_recorded_key(tenant_id, destination, payment_id))
-        return sorted(member.decode() for member in members)
+        return sorted(reply_text(member) for member in members)

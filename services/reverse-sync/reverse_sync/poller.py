@@ -20,6 +20,7 @@ from invoicesync.errors import Disconnected, InvalidInput, Transient
 from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.locks import tenant_lock
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import TenantStore
 from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
@@ -102,11 +103,13 @@ class PaymentPoller:
 
     def _cursor(self, tenant_id: str, destination: str) -> datetime | None:
         raw = self._redis.get(cursor_key(tenant_id, destination))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def due(self, tenant_id: str) -> bool:
         raw = self._redis.get(last_poll_key(tenant_id))
-        return raw is None or datetime.fromisoformat(raw.decode()) + self._interval <= self._clock()
+        return (
+            raw is None or datetime.fromisoformat(reply_text(raw)) + self._interval <= self._clock()
+        )
 
     # -- every tenant ----------------------------------------------------------------------
 

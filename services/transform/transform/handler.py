@@ -20,6 +20,10 @@ from invoicesync.domain.canonical import (
     PaymentKind,
     SkipDecision,
 )
+from invoicesync.domain.keap_amount_checks import (
+    KeapAmountMismatch,
+    check_payments_cover_total_paid,
+)
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.domain.keap_to_canonical import (
     KeapOrderMismatch,
@@ -161,6 +165,12 @@ class TransformHandler:
 
     def _transform_order(self, run: _Run, order: KeapOrder) -> None:
         payments = self._keap.list_order_payments(run.tenant_id, order.id)
+        try:
+            # Payment rows are major units by the spec's types, but its own example reads like
+            # cents: rows that do not add up to the order's total_paid are never posted.
+            check_payments_cover_total_paid(order.id, order.total_paid, payments)
+        except KeapAmountMismatch as exc:
+            raise InvalidInput(f"Keap's money units disagree: {exc}") from exc
         try:
             invoice = canonical_invoice_from_keap_order(
                 order, run.settings, run.tenant_id, payments

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis
 
 from invoicesync.events import Envelope
+from invoicesync.stores.redis_connection import reply_text
 
 # Writes for events that were never published (the run failed and was retried with new event
 # ids) are simply forgotten once this many are waiting.
@@ -47,7 +48,7 @@ class PublicationMarks:
 
     def last_published(self, tenant_id: str, kind: str, keap_id: str) -> str | None:
         value = self._redis.get(hash_key(tenant_id, kind, keap_id))
-        return value.decode() if value is not None else None
+        return reply_text(value) if value is not None else None
 
     def set_after(self, envelope: Envelope, key: str, value: str) -> None:
         self._add(envelope, _SetValue(key, value))

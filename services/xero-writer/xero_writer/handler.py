@@ -7,7 +7,8 @@ import redis
 from invoicesync.clients.xero import XeroClient
 from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import IdMap
-from invoicesync.writing.flow import CanonicalEventWriter, TenantSettingsSource
+from invoicesync.writing.flow import CanonicalEventWriter
+from invoicesync.writing.flow_stores import TenantSettingsSource
 from invoicesync.writing.held_payments import HeldPayments
 from xero_writer.xero_contacts import XeroContacts
 from xero_writer.xero_ledger import XeroLedger

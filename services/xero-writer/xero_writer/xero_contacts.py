@@ -22,6 +22,7 @@ from invoicesync.domain.contact_names import (
     xero_where_name_equals,
 )
 from invoicesync.errors import InvalidInput
+from invoicesync.stores.redis_connection import reply_text
 
 # Keap ids and emails per `where` query: keeps the URL far below common server limits.
 LOOKUP_CHUNK = 20
@@ -41,12 +42,13 @@ class XeroContacts:
         """Keap contact id → Xero ContactID for every contact, creating the missing ones."""
         unique = list({contact.keap_id: contact for contact in contacts}.values())
         cached = self._cache.hmget(_cache_key(tenant_id), [c.keap_id for c in unique])
-        found = {c.keap_id: raw.decode() for c, raw in zip(unique, cached, strict=True) if raw}
+        found = {c.keap_id: reply_text(raw) for c, raw in zip(unique, cached, strict=True) if raw}
         missing = [c for c in unique if c.keap_id not in found]
         if missing:
             resolved = self._look_up(tenant_id, missing)
             resolved |= self._create(tenant_id, [c for c in missing if c.keap_id not in resolved])
-            self._cache.hset(_cache_key(tenant_id), mapping=resolved)
+            # redis-py types `mapping` with an invariant key type, so no dict[str, str] fits.
+            self._cache.hset(_cache_key(tenant_id), mapping=resolved)  # type: ignore[arg-type]
             found |= resolved
         return found
 

@@ -20,9 +20,10 @@ from invoicesync.domain.canonical_to_xero import (
     xero_refund_split,
 )
 from invoicesync.domain.money import to_cents
+from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.domain.xero_rounding import reconcile_xero_invoice
-from invoicesync.writing.ledger import LedgerInvoice, WriteOutcome, WriteStatus
+from invoicesync.writing.ledger import WriteOutcome, WriteStatus
 from xero_writer.xero_contacts import XeroContacts
 
 log = logging.getLogger(__name__)

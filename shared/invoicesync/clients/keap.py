@@ -24,10 +24,12 @@ from invoicesync.clients.keap_schemas import (
     load_order_page,
     load_order_payments_page,
     load_sales_payments_page,
+    load_transaction_order_ids,
 )
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
+from invoicesync.domain.keap_amount_checks import KeapAmountMismatch
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.errors import InvalidInput
 from invoicesync.settings import ProviderEndpoints, Settings
@@ -92,12 +94,17 @@ class KeapClient:
 
     def get_order(self, tenant_id: str, order_id: str) -> KeapOrder:
         """GET /rest/v2/orders/{order_id}. Raises KeapNotFound for an unknown id."""
+        """Every amount is checked against its formatted_amount: a disagreement means the units
+        are not what the spec says, and is InvalidInput rather than a wrong invoice."""
         body = self._get(tenant_id, f"{self._v2}/orders/{order_id}", what=f"order {order_id}")
-        return _loaded(load_keap_order, body, f"order {order_id}")
+        return _loaded(_checked_order, body, f"order {order_id}")
 
     def find_order_by_invoice(self, tenant_id: str, invoice_id: str) -> KeapOrder | None:
-        """The order whose invoice is `invoice_id` (invoice.* hooks carry invoice ids)."""
-        page = self.list_orders(tenant_id, filter=f"invoice_id=={invoice_id}", page_size=1)
+        """The order whose invoice is `invoice_id` (invoice.* hooks carry invoice ids), with its
+        amounts checked as `get_order` checks them."""
+        params = {"order_by": "id asc", "page_size": 1, "filter": f"invoice_id=={invoice_id}"}
+        body = self._get(tenant_id, f"{self._v2}/orders", params=params, what="orders")
+        page = _loaded(_checked_order_page, body, f"order of invoice {invoice_id}")
         return page.items[0] if page.items else None
 
     def list_orders(
@@ -146,15 +153,76 @@ class KeapClient:
         return payments
 
     def find_order_ids_for_payment(self, tenant_id: str, payment_id: str) -> tuple[str, ...]:
-        """The orders a payment applies to (GET /rest/v2/sales/payments?filter=id==...)."""
-        body = self._get(
-            tenant_id,
-            f"{self._v2}/sales/payments",
-            params={"filter": f"id=={payment_id}", "page_size": 1},
-            what=f"payment {payment_id}",
-        )
-        page = _loaded(load_sales_payments_page, body, "sales payments")
+        """The orders an `invoice.payment.*` hook id pays, whatever kind of id it is.
+
+        Keap does not document that id (reference/keap.md §2.2): read as a v2 sales payment id
+        first (`GET /rest/v2/sales/payments?filter=id==`), then as the v1 transaction id public
+        integrations read it as (`GET /rest/v1/transactions/{id}`). Empty when neither knows it.
+        """
+        order_ids = self._order_ids_of_sales_payment(tenant_id, payment_id)
+        if order_ids:
+            return order_ids
+        try:
+            body = self._get(
+                tenant_id, f"{self._v1}/transactions/{payment_id}", what=f"transaction {payment_id}"
+            )
+        except KeapNotFound:
+            return ()
+        return _loaded(load_transaction_order_ids, body, f"transaction {payment_id}")
+
+    def _order_ids_of_sales_payment(self, tenant_id: str, payment_id: str) -> tuple[str, ...]:
+        page = self._sales_payments(tenant_id, filter=f"id=={payment_id}", page_size=1)
         return page.items[0].order_ids if page.items else ()
+
+    def list_payments_after(
+        self, tenant_id: str, after_id: int, *, page_size: int = MAX_PAGE_SIZE
+    ) -> KeapPage[KeapPayment]:
+        """Sales payments with an id above `after_id`, lowest first (the payments poll).
+
+        Ids, not `since_time`: Keap does not say which time that filter reads (reference §4.1),
+        and a payment recorded late carries a `payment_time` long before it was entered.
+        """
+        return self._sales_payments(
+            tenant_id, filter=f"id>{after_id}", order_by="id asc", page_size=page_size
+        )
+
+    def list_payments_since(
+        self,
+        tenant_id: str,
+        since: datetime,
+        page_token: str | None = None,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> KeapPage[KeapPayment]:
+        """Sales payments at or after `since` (`filter=since_time==...`), lowest id first."""
+        return self._sales_payments(
+            tenant_id,
+            filter=f"since_time=={_iso(since)}",
+            order_by="id asc",
+            page_token=page_token,
+            page_size=page_size,
+        )
+
+    def newest_payment_id(self, tenant_id: str) -> int:
+        """The highest sales payment id Keap holds for the app; 0 when it has none."""
+        page = self._sales_payments(tenant_id, order_by="id desc", page_size=1)
+        return payment_sequence_number(page.items[0]) if page.items else 0
+
+    def _sales_payments(
+        self,
+        tenant_id: str,
+        *,
+        filter: str | None = None,  # noqa: A002 - Keap's parameter name
+        order_by: str | None = None,
+        page_token: str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> KeapPage[KeapPayment]:
+        params: dict[str, Any] = {"page_size": page_size}
+        for name, value in (("filter", filter), ("order_by", order_by), ("page_token", page_token)):
+            if value:
+                params[name] = value
+        body = self._get(tenant_id, f"{self._v2}/sales/payments", params=params, what="payments")
+        return _loaded(load_sales_payments_page, body, "sales payments")
 
     def create_manual_payment(
         self,
@@ -261,11 +329,29 @@ def keap_client_from_settings(
     return KeapClient(http, endpoints)
 
 
+def payment_sequence_number(payment: KeapPayment) -> int:
+    """A sales payment's id as the number the payments poll counts from."""
+    try:
+        return int(payment.id)
+    except ValueError as exc:
+        raise InvalidInput(f"Keap sent a payment id that is not a number: {payment.id!r}") from exc
+
+
+def _checked_order(body: Any) -> KeapOrder:
+    return load_keap_order(body, check_units=True)
+
+
+def _checked_order_page(body: Any) -> KeapPage[KeapOrder]:
+    return load_order_page(body, check_units=True)
+
+
 def _loaded(load, body: Any, what: str):
     try:
         return load(body)
     except ValidationError as exc:
         raise InvalidInput(f"Keap sent an unexpected {what}: {exc.messages}") from exc
+    except KeapAmountMismatch as exc:
+        raise InvalidInput(f"Keap's money units disagree: {exc}") from exc
 
 
 def _iso(moment: datetime) -> str:

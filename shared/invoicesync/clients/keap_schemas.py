@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load
 
+from invoicesync.domain.keap_amount_checks import check_formatted_amount
 from invoicesync.domain.keap_order import (
     KeapContact,
     KeapItemType,
@@ -31,7 +32,7 @@ from invoicesync.domain.keap_order import (
     KeapSourceType,
     KeapSpecial,
 )
-from invoicesync.domain.money import InvalidAmount, from_minor_units, to_decimal
+from invoicesync.domain.money import InvalidAmount, from_minor_units, minor_unit, to_decimal
 
 T = TypeVar("T")
 
@@ -351,14 +352,62 @@ class SalesPaymentSchema(_KeapSchema):
         )
 
 
-def load_keap_order(data: Mapping[str, Any]) -> KeapOrder:
-    """GET /rest/v2/orders/{order_id}. Raises marshmallow.ValidationError on a bad shape."""
-    return OrderV2Schema().load(data)
+class TransactionV1Schema(_KeapSchema):
+    """GET /rest/v1/transactions/{id}: only the orders it pays matter here. v1 gives
+    `order_ids` as one comma-separated string and also lists `orders`; either may be empty."""
+
+    id = _id(required=True)
+    order_ids = fields.String(allow_none=True)
+    orders = fields.List(fields.Dict(), allow_none=True)
+
+    @post_load
+    def to_order_ids(self, data: dict[str, Any], **kwargs: Any) -> tuple[str, ...]:
+        ids = [part.strip() for part in (data.get("order_ids") or "").split(",")]
+        ids += [str(order["id"]) for order in data.get("orders") or () if order.get("id")]
+        return tuple(dict.fromkeys(order_id for order_id in ids if order_id))
 
 
-def load_order_page(data: Mapping[str, Any]) -> KeapPage[KeapOrder]:
+def load_transaction_order_ids(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The order ids a v1 transaction applies to, in Keap's order, each once."""
+    return TransactionV1Schema().load(data)
+
+
+def load_keap_order(data: Mapping[str, Any], *, check_units: bool = False) -> KeapOrder:
+    """GET /rest/v2/orders/{order_id}. Raises marshmallow.ValidationError on a bad shape and,
+    with `check_units`, KeapAmountMismatch when an amount disagrees with its formatted_amount."""
+    order = OrderV2Schema().load(data)
+    if check_units:
+        check_order_units(order.id, data)
+    return order
+
+
+def load_order_page(data: Mapping[str, Any], *, check_units: bool = False) -> KeapPage[KeapOrder]:
     """GET /rest/v2/orders: `{"orders": [...], "next_page_token": ...}`."""
-    return _page(data, "orders", OrderV2Schema)
+    page = _page(data, "orders", OrderV2Schema)
+    if check_units:
+        for order, raw in zip(page.items, data.get("orders") or [], strict=True):
+            check_order_units(order.id, raw)
+    return page
+
+
+_ORDER_MONEY = ("total", "total_paid", "total_due", "refund_total")
+
+
+def check_order_units(order_id: str, data: Mapping[str, Any]) -> None:
+    """Each CurrencyValue of an order, read as minor units, must equal its formatted_amount."""
+    for name in _ORDER_MONEY:
+        _check_currency_value(f"order {order_id} {name}", data.get(name))
+    for item in data.get("order_items") or []:
+        where = f"order {order_id} item {item.get('id')} price_per_unit"
+        _check_currency_value(where, item.get("price_per_unit"))
+
+
+def _check_currency_value(what: str, raw: Any) -> None:
+    if not isinstance(raw, Mapping):
+        return
+    money: _Money = CurrencyValueSchema().load(raw)
+    digits = -int(minor_unit(money.currency or _FALLBACK_CURRENCY).as_tuple().exponent)
+    check_formatted_amount(what, money.amount, raw.get("formatted_amount"), digits)
 
 
 def load_order_payments_page(data: Mapping[str, Any]) -> KeapPage[KeapPayment]:

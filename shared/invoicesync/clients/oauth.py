@@ -80,11 +80,13 @@ class OAuthClient:
     def exchange_code(self, code: str, redirect_uri: str) -> TokenResponse:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if self._provider == "keap":
-            # Keap reads the client credentials from the body on the code exchange.
+            # Keap documents the code exchange with the client credentials in the body, and
+            # RFC 6749 §2.3.1 forbids a second method in the same request: no Basic header.
             form |= {
                 "client_id": self._endpoints.client_id,
                 "client_secret": self._endpoints.client_secret,
             }
+            return self._token_request(form, basic_auth=False)
         return self._token_request(form)
 
     def refresh(self, refresh_token: str) -> TokenResponse:
@@ -131,13 +133,14 @@ class OAuthClient:
             )
         return self.xero_connections(access_token, event_id)
 
-    def _token_request(self, form: dict[str, str]) -> TokenResponse:
+    def _token_request(self, form: dict[str, str], *, basic_auth: bool = True) -> TokenResponse:
         grant = form["grant_type"]
+        auth = (self._endpoints.client_id, self._endpoints.client_secret) if basic_auth else None
         try:
             response = self._http.post(
                 self._endpoints.token_url,
                 data=form,
-                auth=(self._endpoints.client_id, self._endpoints.client_secret),
+                auth=auth,
                 headers={"Accept": "application/json"},
                 timeout=TOKEN_TIMEOUT,
             )
@@ -208,8 +211,8 @@ def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _optional_int(value: object) -> int | None:
-    return None if value is None else int(value)  # type: ignore[call-overload]
+def _optional_int(value: str | int | float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def _retry_after(response: requests.Response, default: float) -> float:

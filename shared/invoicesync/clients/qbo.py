@@ -31,6 +31,7 @@ from invoicesync.errors import Disconnected, InvalidInput, Transient
 from invoicesync.settings import ProviderEndpoints, Settings
 from invoicesync.stores.access_tokens import AccessTokens
 from invoicesync.stores.limiter import QBO_BATCH, QBO_REALM, QBO_REALM_CONCURRENCY, Limiter
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ class QboClient:
         key = self._key(tenant_id, f"customer:{contact.keap_id}")
         cached = self._cache.get(key)
         if cached is not None:
-            return cached.decode()
+            return reply_text(cached)
         customer_id = self._find_customer(tenant_id, contact) or self._create_customer(
             tenant_id, contact
         )

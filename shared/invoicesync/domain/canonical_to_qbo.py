@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from invoicesync.domain.canonical import (
     CanonicalInvoice,
@@ -65,7 +66,7 @@ def qbo_invoice_from_canonical(
     items_by_sku: Mapping[str, QboItemRef],
     us_company: bool,
     taxable_code_rates: Sequence[QboTaxRateRef] = (),
-) -> dict:
+) -> dict[str, Any]:
     """The body for POST /invoice.
 
     US companies: lines carry the pseudo codes TAX/NON and `TxnTaxDetail.TotalTax` overrides
@@ -80,7 +81,7 @@ def qbo_invoice_from_canonical(
     lines = lines_for_ledger(invoice)
     taxed = any(line.taxable for line in lines)
     discounts = [line for line in lines if _is_discount(line)]
-    body: dict = {
+    body: dict[str, Any] = {
         "DocNumber": doc_number,
         "TxnDate": invoice.invoice_date.isoformat(),
         "DueDate": invoice.due_date.isoformat(),
@@ -109,7 +110,7 @@ def qbo_invoice_from_canonical(
 
 def qbo_vat_override(
     invoice: CanonicalInvoice, lines: Sequence[Line], rates: Sequence[QboTaxRateRef]
-) -> dict:
+) -> dict[str, Any]:
     """`TxnTaxDetail` carrying Keap's tax on the taxable lines, shared across the code's rates
     by percent (the last rate takes the rounding remainder)."""
     currency = invoice.currency
@@ -149,7 +150,7 @@ def qbo_item_line(
     items_by_sku: Mapping[str, QboItemRef],
     us_company: bool,
     taxed: bool,
-) -> dict:
+) -> dict[str, Any]:
     amount = to_cents(line.line_amount, currency)
     quantity, unit_price, description = _qty_and_unit_price(line, amount)
     taxable = taxed and line.taxable
@@ -166,7 +167,7 @@ def qbo_item_line(
     }
 
 
-def qbo_discount_line(discounts: list[Line], currency: str) -> dict:
+def qbo_discount_line(discounts: list[Line], currency: str) -> dict[str, Any]:
     """One transaction-level discount (QBO allows one per invoice), Amount positive."""
     amount = -sum((to_cents(line.line_amount, currency) for line in discounts), Decimal("0.00"))
     descriptions = "; ".join(line.description.strip() for line in discounts if line.description)
@@ -207,13 +208,13 @@ def qbo_tax_code(taxable: bool, settings: QboSettings, us_company: bool) -> str:
 
 def qbo_payment_from_canonical(
     payment: CanonicalPayment, invoice_txn_id: str, customer_id: str, deposit_account_id: str
-) -> dict:
+) -> dict[str, Any]:
     """The body for POST /payment, applied in full to the invoice. Without a deposit account
     QBO puts the money in Undeposited Funds."""
     if payment.kind is not PaymentKind.PAYMENT:
         raise ValueError("a refund is a RefundReceipt in QBO: use qbo_refund_receipt_from_refund")
     amount = ledger_payment_amount(payment)
-    body: dict = {
+    body: dict[str, Any] = {
         "CustomerRef": {"value": customer_id},
         "TotalAmt": amount,
         "TxnDate": payment.payment_date.isoformat(),
@@ -236,7 +237,7 @@ def qbo_refund_receipt_from_refund(
     refund_account_id: str,
     settings: QboSettings,
     us_company: bool,
-) -> dict:
+) -> dict[str, Any]:
     """The body for POST /refundreceipt: money paid back out of `refund_account_id`.
 
     A RefundReceipt, not a CreditMemo: a Keap refund returns cash for a paid invoice, which is
@@ -249,7 +250,7 @@ def qbo_refund_receipt_from_refund(
     if not item_id:
         raise QboMappingError("no QBO item is set for non-taxable lines")
     amount = ledger_payment_amount(refund)
-    body: dict = {
+    body: dict[str, Any] = {
         "DocNumber": f"R{refund.keap_payment_id}"[:QBO_DOC_NUMBER_MAX],
         "TxnDate": refund.payment_date.isoformat(),
         "CustomerRef": {"value": customer_id},
@@ -276,9 +277,12 @@ def qbo_refund_receipt_from_refund(
     return body
 
 
-def qbo_customer_from_canonical(contact: Contact, display_name: str) -> dict:
+def qbo_customer_from_canonical(contact: Contact, display_name: str) -> dict[str, Any]:
     """The body for POST /customer. Notes keep the Keap id; QBO has no external-id field."""
-    body: dict = {"DisplayName": display_name, "Notes": f"keap_contact_id={contact.keap_id}"}
+    body: dict[str, Any] = {
+        "DisplayName": display_name,
+        "Notes": f"keap_contact_id={contact.keap_id}",
+    }
     email = (contact.email or "").strip()
     if "@" in email and "." in email:
         body["PrimaryEmailAddr"] = {"Address": email}

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from invoicesync.domain.canonical import (
     CanonicalInvoice,
@@ -49,7 +50,7 @@ def xero_invoice_from_canonical(
     settings: XeroSettings,
     contact_id: str,
     items_by_code: Mapping[str, XeroItemRef],
-) -> dict:
+) -> dict[str, Any]:
     """The ACCREC invoice element for PUT /Invoices. Xero computes tax from each line's TaxType;
     `xero_rounding.reconcile_xero_invoice` then makes its totals equal Keap's."""
     line_amount_types = xero_line_amount_types(invoice)
@@ -84,11 +85,11 @@ def xero_line_item(
     settings: XeroSettings,
     items_by_code: Mapping[str, XeroItemRef],
     taxed: bool,
-) -> dict:
+) -> dict[str, Any]:
     amount = to_cents(line.line_amount, currency)
     quantity, unit_amount, description = _quantity_and_unit(line, amount)
     item = matched_xero_item(line, settings, items_by_code)
-    element: dict = {
+    element: dict[str, Any] = {
         "Description": description,
         "Quantity": quantity,
         "UnitAmount": unit_amount,
@@ -122,7 +123,7 @@ def xero_account_code(line: Line, settings: XeroSettings, item: XeroItemRef | No
     return overrides.get(line.kind, "").strip() or settings.default_account_code
 
 
-def xero_unitdp_for(body: Mapping) -> int:
+def xero_unitdp_for(body: Mapping[str, Any]) -> int:
     """The `unitdp` query parameter a body needs: 4 when any unit amount or quantity has more
     than 2 decimals (Xero would otherwise round it to 2 and change the line amount)."""
     for item in body.get("LineItems", ()):
@@ -135,7 +136,7 @@ def xero_unitdp_for(body: Mapping) -> int:
 
 def xero_payment_from_canonical(
     payment: CanonicalPayment, invoice_id: str, account_code: str
-) -> dict:
+) -> dict[str, Any]:
     """The element for PUT /Payments paying an AUTHORISED invoice from a bank account."""
     if payment.kind is not PaymentKind.PAYMENT:
         raise ValueError("a refund is a credit note in Xero: use xero_credit_note_from_refund")
@@ -176,7 +177,7 @@ def xero_credit_note_from_refund(
     invoice_number: str,
     contact_id: str,
     settings: XeroSettings,
-) -> dict:
+) -> dict[str, Any]:
     """The AUTHORISED ACCRECCREDIT element for PUT /CreditNotes (authorised so it can be
     allocated or refunded). One untaxed line: Keap does not say how a refund splits into tax."""
     amount = ledger_payment_amount(refund)
@@ -202,7 +203,9 @@ def xero_credit_note_from_refund(
     }
 
 
-def xero_credit_note_allocation(refund: CanonicalPayment, invoice_id: str, amount: Decimal) -> dict:
+def xero_credit_note_allocation(
+    refund: CanonicalPayment, invoice_id: str, amount: Decimal
+) -> dict[str, Any]:
     """The body for PUT /CreditNotes/{CreditNoteID}/Allocations."""
     return {
         "Allocations": [
@@ -217,7 +220,7 @@ def xero_credit_note_allocation(refund: CanonicalPayment, invoice_id: str, amoun
 
 def xero_credit_note_refund_payment(
     refund: CanonicalPayment, credit_note_id: str, account_code: str, amount: Decimal
-) -> dict:
+) -> dict[str, Any]:
     """The element for PUT /Payments that pays a credit note's cash back to the customer."""
     return {
         "CreditNote": {"CreditNoteID": credit_note_id},
@@ -228,7 +231,7 @@ def xero_credit_note_refund_payment(
     }
 
 
-def xero_contact_from_canonical(contact: Contact, unique_name: str) -> dict:
+def xero_contact_from_canonical(contact: Contact, unique_name: str) -> dict[str, Any]:
     """The element for PUT /Contacts. ContactNumber (Xero's "Contact Code") keeps the Keap id."""
     element = {"Name": unique_name, "ContactNumber": contact.keap_id[:XERO_CONTACT_NUMBER_MAX]}
     if contact.email:

@@ -6,9 +6,21 @@ import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Self
 
 
-class KeapItemType(enum.StrEnum):
+class KeapEnum(enum.StrEnum):
+    """A Keap enumeration read leniently: in any case, and a value Keap adds later as UNKNOWN."""
+
+    @classmethod
+    def read(cls, value: str | None, *, default: str) -> Self:
+        try:
+            return cls((value or default).upper())
+        except ValueError:
+            return cls("UNKNOWN")
+
+
+class KeapItemType(KeapEnum):
     """OrderItem.item_type as Keap v2 names it; anything newer reads as UNKNOWN."""
 
     PRODUCT = "PRODUCT"
@@ -32,17 +44,14 @@ class KeapItemType(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> KeapItemType:
-        try:
-            return cls((value or "PRODUCT").upper())
-        except ValueError:
-            return cls.UNKNOWN
+        return cls.read(value, default="PRODUCT")
 
     @property
     def is_discount(self) -> bool:
         return self.value.startswith("DISCOUNT")
 
 
-class KeapOrderStatus(enum.StrEnum):
+class KeapOrderStatus(KeapEnum):
     DRAFT = "DRAFT"
     SENT = "SENT"
     VIEWED = "VIEWED"
@@ -51,13 +60,10 @@ class KeapOrderStatus(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> KeapOrderStatus:
-        try:
-            return cls((value or "UNKNOWN").upper())
-        except ValueError:
-            return cls.UNKNOWN
+        return cls.read(value, default="UNKNOWN")
 
 
-class KeapSourceType(enum.StrEnum):
+class KeapSourceType(KeapEnum):
     API = "API"
     CHECKOUT_FORM = "CHECKOUT_FORM"
     INVOICE = "INVOICE"
@@ -67,16 +73,12 @@ class KeapSourceType(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> KeapSourceType:
-        normalised = (value or "UNKNOWN").upper()
-        if normalised == "QBO_SYNC":  # the v1 name of the same source
+        if (value or "").upper() == "QBO_SYNC":  # the v1 name of the same source
             return cls.QUICKBOOKS
-        try:
-            return cls(normalised)
-        except ValueError:
-            return cls.UNKNOWN
+        return cls.read(value, default="UNKNOWN")
 
 
-class KeapPayStatus(enum.StrEnum):
+class KeapPayStatus(KeapEnum):
     """InvoiceOrderPayment.pay_status, plus the sales Payment.status values."""
 
     MANUAL_PAID = "MANUAL_PAID"
@@ -93,10 +95,7 @@ class KeapPayStatus(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> KeapPayStatus:
-        try:
-            return cls((value or "NONE").upper())
-        except ValueError:
-            return cls.UNKNOWN
+        return cls.read(value, default="NONE")
 
     @property
     def is_settled(self) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
@@ -138,7 +139,7 @@ def keap_recording_decision(
     return KeapRecordingDecision(KeapRecordingAction.RECORD, capped.payment, exception)
 
 
-def keap_payment_request_body(payment: KeapManualPayment) -> dict:
+def keap_payment_request_body(payment: KeapManualPayment) -> dict[str, Any]:
     """The JSON body for Keap. `payment_amount` is a Decimal: the client writes it as a JSON
     number with exactly these digits (Keap's v2 spec types it as a number)."""
     return {

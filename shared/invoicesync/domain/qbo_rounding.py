@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from invoicesync.domain.provider_rounding import line_amount_from
 
@@ -22,13 +23,14 @@ class QboTotals:
     total: Decimal | None
 
 
-def qbo_line_is_consistent(line: Mapping) -> bool:
+def qbo_line_is_consistent(line: Mapping[str, Any]) -> bool:
     """QBO's check on a sales item line: Amount == round_half_up(Qty × UnitPrice, 2)."""
     detail = line["SalesItemLineDetail"]
-    return line_amount_from(detail["Qty"], detail["UnitPrice"]) == line["Amount"]
+    amount: Decimal = line["Amount"]
+    return line_amount_from(detail["Qty"], detail["UnitPrice"]) == amount
 
 
-def expected_qbo_totals(body: Mapping) -> QboTotals:
+def expected_qbo_totals(body: Mapping[str, Any]) -> QboTotals:
     """The totals QBO will compute for an invoice body built by `qbo_invoice_from_canonical`.
 
     Raises ValueError for a line QBO would reject with 6070. With `TxnTaxDetail.TotalTax`

@@ -50,7 +50,7 @@ def is_held(settings: TenantSettings) -> bool:
 
 
 def is_reverse_sync_note(note: str | None) -> bool:
-    return bool(note) and note.lstrip().startswith(REVERSE_SYNC_NOTE_PREFIX)
+    return note is not None and note.lstrip().startswith(REVERSE_SYNC_NOTE_PREFIX)
 
 
 def reverse_sync_note(text: str) -> str:

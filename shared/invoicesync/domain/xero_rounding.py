@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from invoicesync.domain.canonical import CanonicalInvoice
 from invoicesync.domain.money import CENT, round_half_up, to_cents
@@ -33,13 +34,13 @@ class XeroTotals:
 class XeroReconciliation:
     """The invoice body to send, the totals Xero will show for it, and what was adjusted."""
 
-    body: dict
+    body: dict[str, Any]
     totals: XeroTotals
     notes: tuple[str, ...]
 
 
 def expected_xero_totals(
-    body: Mapping, tax_rates: Mapping[str, Decimal], unitdp: int = XERO_UNIT_PLACES
+    body: Mapping[str, Any], tax_rates: Mapping[str, Decimal], unitdp: int = XERO_UNIT_PLACES
 ) -> XeroTotals:
     """SubTotal, TotalTax and Total as Xero computes them: each line's amount from Quantity ×
     UnitAmount (the unit rounded to `unitdp` decimals), each line's tax rounded on its own
@@ -62,16 +63,17 @@ def expected_xero_totals(
     return XeroTotals(line_total, tax_total, line_total + tax_total)
 
 
-def xero_line_amount(item: Mapping, unitdp: int = XERO_UNIT_PLACES) -> Decimal:
+def xero_line_amount(item: Mapping[str, Any], unitdp: int = XERO_UNIT_PLACES) -> Decimal:
     """The amount Xero books for one line element."""
     if "Quantity" in item and "UnitAmount" in item:
         unit = round_half_up(item["UnitAmount"], Decimal(1).scaleb(-unitdp))
         return line_amount_from(item["Quantity"], unit)
-    return item["LineAmount"]
+    amount: Decimal = item["LineAmount"]
+    return amount
 
 
 def reconcile_xero_invoice(
-    body: Mapping,
+    body: Mapping[str, Any],
     invoice: CanonicalInvoice,
     tax_rates: Mapping[str, Decimal],
     settings: XeroSettings,
@@ -107,7 +109,10 @@ def reconcile_xero_invoice(
 
 
 def _override_line_tax(
-    body: dict, keap_tax: Decimal, tax_rates: Mapping[str, Decimal], settings: XeroSettings
+    body: dict[str, Any],
+    keap_tax: Decimal,
+    tax_rates: Mapping[str, Decimal],
+    settings: XeroSettings,
 ) -> str:
     inclusive = body.get("LineAmountTypes") == "Inclusive"
     taxed = [item for item in body["LineItems"] if item.get("TaxType") == settings.taxable_tax_type]
@@ -137,7 +142,7 @@ def _override_line_tax(
     )
 
 
-def _rounding_line(difference: Decimal, settings: XeroSettings) -> dict:
+def _rounding_line(difference: Decimal, settings: XeroSettings) -> dict[str, Any]:
     return {
         "Description": ROUNDING_DESCRIPTION,
         "Quantity": Decimal("1"),

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from marshmallow import ValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
@@ -15,7 +16,8 @@ from invoicesync.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ReadinessCheck = Callable[[], None]
+# Raises when the dependency is not ready; what it returns (redis ping: True) is ignored.
+ReadinessCheck = Callable[[], object]
 
 
 def create_service_app(
@@ -27,7 +29,8 @@ def create_service_app(
     app = Flask(name)
     app.config["SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.hook_body_limit_bytes
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):  # always, unless a subclass swaps it
+        app.json.sort_keys = False
     checks = list(readiness_checks)
 
     @app.get("/healthz")

@@ -91,8 +91,15 @@ class Publisher:
             self._discard()
             raise Transient(f"publish failed: {exc}") from exc
 
-    def publish_raw(self, name: str, key: bytes | None, value: bytes, headers=None) -> None:
-        """Publish bytes as they are (dead letters keep the original message untouched)."""
+    def publish_raw(
+        self,
+        name: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]] | None = None,
+    ) -> None:
+        """Publish bytes as they are (dead letters keep the original message untouched); a None
+        value is a tombstone."""
         producer = self._client()
         try:
             producer.send(name, key=key, value=value, headers=headers or []).get(

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 import redis
 
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
+from invoicesync.stores.redis_connection import reply_bytes, reply_text
 
 DEFAULT_LEASE_SECONDS = 120.0
 # Claimable jobs, scored by when they may be taken: now for queued ones, lease end for running.
@@ -89,7 +90,7 @@ class BackfillJobs:
 
     def get(self, job_id: str) -> BackfillJob | None:
         raw = self._redis.get(_job_key(job_id))
-        return _decode(raw) if raw is not None else None
+        return _decode(reply_bytes(raw)) if raw is not None else None
 
     def claimable(self, job_id: str) -> bool:
         """Whether a runner asking now would be given the job: queued, or its lease ran out."""
@@ -98,7 +99,7 @@ class BackfillJobs:
 
     def current(self, tenant_id: str) -> BackfillJob | None:
         job_id = self._redis.get(_current_key(tenant_id))
-        return self.get(job_id.decode()) if job_id is not None else None
+        return self.get(reply_text(job_id)) if job_id is not None else None
 
     def claim_next(
         self, worker_id: str, lease_seconds: float = DEFAULT_LEASE_SECONDS

@@ -12,6 +12,7 @@ import redis
 
 from invoicesync.events import Envelope, EventType, KeapNotification, Topic, envelope_from_bytes
 from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.stores.redis_connection import reply_bytes, reply_text
 
 
 def held_key(tenant_id: str) -> str:
@@ -46,7 +47,9 @@ class HeldNotifications:
     def held(self, tenant_id: str) -> list[HeldNotification]:
         stored = self._redis.hgetall(held_key(tenant_id))
         return [
-            HeldNotification(field.decode(), raw, envelope_from_bytes(raw))
+            HeldNotification(
+                reply_text(field), reply_bytes(raw), envelope_from_bytes(reply_bytes(raw))
+            )
             for field, raw in sorted(stored.items())
         ]
 

@@ -20,6 +20,7 @@ from invoicesync.events import Envelope, EventType, Topic, envelope_from_bytes
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
+from invoicesync.stores.redis_connection import reply_text
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class IdMap:
     ) -> str | None:
         """The Keap id whose mapping points at `destination_id`, if any."""
         raw = self._redis.get(_reverse_key(tenant_id, destination, object_type, destination_id))
-        return None if raw is None else raw.decode()
+        return None if raw is None else reply_text(raw)
 
     def put(
         self,
@@ -109,7 +110,7 @@ class IdMap:
             self._publisher.publish_raw(
                 topic_name(Topic.ID_MAP_LEDGER, self._settings),
                 ledger_key(tenant_id, destination, object_type, keap_id).encode(),
-                None,  # type: ignore[arg-type]
+                None,
             )
         current = self.get(tenant_id, destination, object_type, keap_id)
         keys = [_redis_key(tenant_id, destination, object_type, keap_id)]

@@ -231,7 +231,7 @@ class Limiter:
             self._redis.zrem(key, holder)
 
     @staticmethod
-    def _run(script: Script, keys: list[str], args: list[float | int | str]) -> bytes | int:
+    def _run(script: Script, keys: list[str], args: Sequence[float | int | str]) -> bytes | int:
         try:
             return script(keys=keys, args=args)
         except redis.RedisError as exc:

@@ -1,4 +1,5 @@
-"""The one place a Redis client is built: bytes in and out, health checks, retried connects."""
+"""The one place a Redis client is built: bytes in and out, health checks, retried connects;
+and the reading of its replies as text."""
 
 from __future__ import annotations
 
@@ -24,3 +25,14 @@ def redis_from_settings(settings: Settings) -> redis.Redis:
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+
+
+def reply_text(reply: bytes | str) -> str:
+    """A reply as text. Our clients never decode (bytes out), but redis-py types every reply
+    `bytes | str` since it cannot see `decode_responses`."""
+    return reply if isinstance(reply, str) else reply.decode()
+
+
+def reply_bytes(reply: bytes | str) -> bytes:
+    """A reply as the bytes it is; see `reply_text`."""
+    return reply if isinstance(reply, bytes) else reply.encode()

@@ -9,10 +9,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import UnknownTenant
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.tenant_settings_schema import settings_from_json, settings_to_json
 
 _ALL_TENANTS = "invoicesync:tenants"
@@ -68,7 +70,7 @@ class TenantStore:
         stored = self._redis.hgetall(tenant_key(tenant_id))
         if not stored:
             return None
-        text = {key.decode(): value.decode() for key, value in stored.items()}
+        text = {reply_text(key): reply_text(value) for key, value in stored.items()}
         return Tenant(
             id=text["id"],
             name=text["name"],
@@ -79,13 +81,13 @@ class TenantStore:
         )
 
     def ids(self) -> list[str]:
-        return sorted(member.decode() for member in self._redis.smembers(_ALL_TENANTS))
+        return sorted(reply_text(member) for member in self._redis.smembers(_ALL_TENANTS))
 
     def tenant_for_hook_token(self, token: str) -> str | None:
         if not token or len(token) > 128:
             return None
         found = self._redis.get(hook_token_key(token))
-        return found.decode() if found is not None else None
+        return reply_text(found) if found is not None else None
 
     def settings(self, tenant_id: str) -> TenantSettings:
         """The saved settings, or the defaults for the tenant's destination until then;
@@ -117,10 +119,10 @@ class TenantStore:
 
     def last_poll(self, tenant_id: str) -> datetime | None:
         raw = self._redis.get(poll_last_key(tenant_id))
-        return datetime.fromisoformat(raw.decode()) if raw else None
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
 
-def _record_fields(tenant: Tenant) -> dict[str, str]:
+def _record_fields(tenant: Tenant) -> dict[FieldT, EncodableT]:
     return {
         "id": tenant.id,
         "name": tenant.name,

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from invoicesync.crypto import TokenCipher
+from invoicesync.stores.redis_connection import reply_bytes, reply_text
 
 ConnectionStatus = Literal["connected", "disconnected"]
 
@@ -52,7 +54,7 @@ class TokenStore:
         secrets = json.dumps(
             {"access_token": connection.access_token, "refresh_token": connection.refresh_token}
         ).encode()
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "secrets": self._cipher.encrypt(secrets),
             "access_expires_at": connection.access_expires_at.isoformat(),
             "refresh_expires_at": _iso_or_empty(connection.refresh_expires_at),
@@ -70,9 +72,9 @@ class TokenStore:
         stored = self._redis.hgetall(connection_key(provider, tenant_id))
         if not stored:
             return None
-        values = {key.decode(): value for key, value in stored.items()}
-        secrets = json.loads(self._cipher.decrypt(values["secrets"]))
-        text = {key: value.decode() for key, value in values.items() if key != "secrets"}
+        values = {reply_text(key): value for key, value in stored.items()}
+        secrets = json.loads(self._cipher.decrypt(reply_bytes(values["secrets"])))
+        text = {key: reply_text(value) for key, value in values.items() if key != "secrets"}
         return ProviderConnection(
             provider=provider,
             tenant_id=tenant_id,

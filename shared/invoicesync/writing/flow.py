@@ -21,7 +21,12 @@ from invoicesync.domain.canonical import (
     Destination,
 )
 from invoicesync.domain.content_hash import content_hash
-from invoicesync.domain.payment_to_ledger import PaymentAction, PaymentDecision, payment_decision
+from invoicesync.domain.payment_to_ledger import (
+    LedgerInvoice,
+    PaymentAction,
+    PaymentDecision,
+    payment_decision,
+)
 from invoicesync.domain.sync_rules import skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected
@@ -29,7 +34,7 @@ from invoicesync.events import Envelope, EventType, SyncAction, payload_of
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.id_map import MappedId
 from invoicesync.writing.flow_stores import IdMapping, PaymentsOnHold, TenantSettingsSource
-from invoicesync.writing.ledger import LedgerInvoice, LedgerWriter, WriteOutcome, WriteStatus
+from invoicesync.writing.ledger import LedgerWriter, WriteOutcome, WriteStatus
 from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ import redis
 
 from invoicesync.domain.canonical import CanonicalPayment
 from invoicesync.events import CanonicalPaymentSchema
+from invoicesync.stores.redis_connection import reply_text
 
 
 def _key(tenant_id: str, destination: str) -> str:
@@ -45,7 +46,9 @@ class HeldPayments:
 
     def tenants(self, destination: str) -> list[str]:
         """Tenants with at least one payment held for this destination."""
-        return sorted(member.decode() for member in self._redis.smembers(_tenants_key(destination)))
+        return sorted(
+            reply_text(member) for member in self._redis.smembers(_tenants_key(destination))
+        )
 
     def is_held(self, tenant_id: str, destination: str, keap_payment_id: str) -> bool:
         return bool(self._redis.hexists(_key(tenant_id, destination), keap_payment_id))

@@ -10,6 +10,7 @@ from admin.stores.activity import ActivityLog
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
+from tests.waiting import DEADLINE_SECONDS
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -42,7 +43,7 @@ def test_sync_results_become_a_paged_filterable_log(settings, unique_name):
     publisher.close()
     log = ActivityLog(redis_from_settings(settings))
     loop = activity_loop(settings, group_id=f"{unique_name}-activity")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while (
         log.totals("tenant-a")[SyncAction.CREATED.value] < 3
         or not log.totals("tenant-b")[SyncAction.CREATED.value]

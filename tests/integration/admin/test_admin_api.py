@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import time
 from datetime import UTC, datetime, timedelta
-
-from kafka import KafkaConsumer
 
 from invoicesync.events import (
     EventType,
@@ -15,27 +11,9 @@ from invoicesync.events import (
     Topic,
     envelope_for,
 )
-from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.held_notifications import HeldNotifications
 from invoicesync.stores.tokens import ProviderConnection, connection_key
-
-
-def read_topic(settings, topic: Topic, expected: int, timeout: float = 15.0) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic_name(topic, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            found.extend(json.loads(record.value) for record in consumer)
-    finally:
-        consumer.close()
-    return found
+from tests.integration.topic_reading import read_topic
 
 
 def test_a_request_without_a_key_is_401_with_a_json_error(admin):

@@ -98,6 +98,18 @@ def test_keap_connect_flow_exchanges_the_code_and_refresh_rotates(states, unique
             client.exchange_code(callback["code"], REDIRECT_URI)
 
 
+def test_keap_code_exchange_sends_the_client_credentials_once_in_the_body():
+    # Keap's stand-in refuses credentials sent both ways (RFC 6749 §2.3.1), as Keap may.
+    with serving(create_keap_app()) as base_url:
+        client = keap_client(base_url)
+        callback = follow_consent(client.authorize_url("s1", REDIRECT_URI))
+
+        tokens = client.exchange_code(callback["code"], REDIRECT_URI)
+
+        assert tokens.refresh_token
+        assert client.refresh(tokens.refresh_token).access_token
+
+
 def test_wrong_client_credentials_are_rejected_not_treated_as_a_lost_grant():
     with serving(create_keap_app()) as base_url:
         issued = requests.post(f"{base_url}/_sandbox/token", json={}, timeout=5).json()

@@ -22,16 +22,14 @@ from invoicesync.domain.canonical import Contact, LineKind
 from invoicesync.domain.canonical_to_qbo import qbo_invoice_from_canonical, qbo_request_id
 from invoicesync.domain.tenant_settings import QboSettings
 from invoicesync.errors import RateLimited
-from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox_without_limits
 from tests.unit.domain.canonical_builders import charge, invoice, product
 
 
 @pytest.fixture
 def sandbox(redis_server):
-    with qbo_sandbox(Settings(redis_url=redis_server.address)) as running:
-        running.set_limits(False)
+    with qbo_sandbox_without_limits(redis_server.address) as running:
         yield running
 
 

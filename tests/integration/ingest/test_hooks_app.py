@@ -2,41 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import replace
 
 import pytest
-from kafka import KafkaConsumer
 
 from ingest.hooks_app import create_app
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import Topic
-from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from tests.infrastructure import free_port
+from tests.integration.topic_reading import read_topic
 
 
-def read_notifications(settings, expected: int, timeout: float = 10.0) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic_name(Topic.KEAP_NOTIFICATIONS, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1500,
-    )
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            batch = [json.loads(record.value) for record in consumer]
-            found.extend(batch)
-            if len(found) >= expected and not batch:
-                break
-    finally:
-        consumer.close()
-    return found
+def read_notifications(settings, expected: int) -> list[dict]:
+    return read_topic(settings, Topic.KEAP_NOTIFICATIONS, expected)
 
 
 def delivery(event_key: str, *ids: int, timestamp: str = "2026-01-01T12:00:00.000Z") -> dict:

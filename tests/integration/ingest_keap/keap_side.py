@@ -3,17 +3,15 @@ environment a runner subprocess reads its settings from."""
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import fields
 
 import requests
-from kafka import KafkaConsumer
 
 from invoicesync.events import Topic
-from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
+from tests.integration.topic_reading import read_topic
 from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.waiting import DEADLINE_SECONDS
 
 
 def seed_orders(keap: KeapStandIn, count: int) -> list[str]:
@@ -53,28 +51,12 @@ def seed_orders(keap: KeapStandIn, count: int) -> list[str]:
 
 
 def read_notifications(
-    settings: Settings, tenant_id: str, *, expected: int = 0, timeout: float = 15.0
+    settings: Settings, tenant_id: str, *, expected: int = 0, timeout: float = DEADLINE_SECONDS
 ) -> list[dict]:
-    """Every notification of the tenant on the topic, once at least `expected` have arrived
-    and the topic went quiet (or the timeout passed)."""
-    consumer = KafkaConsumer(
-        topic_name(Topic.KEAP_NOTIFICATIONS, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
+    """Every notification of the tenant, once at least `expected` are there and all is read."""
+    return read_topic(
+        settings, Topic.KEAP_NOTIFICATIONS, expected, tenant_id=tenant_id, timeout=timeout
     )
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            batch = [json.loads(record.value) for record in consumer]
-            found += [message for message in batch if message["tenant_id"] == tenant_id]
-            if len(found) >= expected and not batch:
-                break
-    finally:
-        consumer.close()
-    return found
 
 
 def ids_from(messages: list[dict], source: str) -> list[str]:

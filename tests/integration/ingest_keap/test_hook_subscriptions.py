@@ -17,6 +17,7 @@ from invoicesync.hook_subscriptions import (
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import seed_orders
 from tests.integration.stores.local_servers import serving
+from tests.waiting import DEADLINE_SECONDS
 
 pytestmark = pytest.mark.infra
 
@@ -70,7 +71,7 @@ def test_a_subscription_keap_made_inactive_is_verified_again(keap, tenant_id, re
         receiver.delivery_status = 410
         seed_orders(keap, 1)
         keap.control("POST", "/_sandbox/keap/hooks/fire")
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + DEADLINE_SECONDS
         while statuses(keap, tenant_id, url)["order.add"] != "Inactive":
             assert time.monotonic() < deadline, statuses(keap, tenant_id, url)
             time.sleep(0.05)

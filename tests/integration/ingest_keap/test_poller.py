@@ -107,6 +107,29 @@ def test_without_an_overlap_an_order_stamped_behind_the_cursor_is_missed(
     assert late_ids[0] not in ids_from(read_notifications(settings, tenant_id), "poll")
 
 
+def test_a_payment_that_leaves_its_order_untouched_is_caught_by_the_payments_poll(
+    keap, tenant_id, settings, make_poller
+):
+    # Keap does not move an order's modification time for a payment, and the payment is
+    # backdated (a cheque recorded a week late), so neither order nor time cursors see it.
+    poller = make_poller(keap.settings)
+    [order_id] = seed_orders(keap, 1)
+    poller.poll_tenant(tenant_id)
+    payment = keap.pay(order_id, 3.00, when="2026-01-05T10:00:00Z")
+
+    second = poller.poll_tenant(tenant_id)
+    third = poller.poll_tenant(tenant_id)
+
+    messages = read_notifications(settings, tenant_id, expected=3)
+    polled_payments = [
+        m["payload"]["object_id"]
+        for m in messages
+        if m["payload"]["source"] == "poll" and m["payload"]["object_type"] == "payment"
+    ]
+    assert polled_payments == [payment["id"]]
+    assert (second.payments_published, third.payments_published) == (1, 0)
+
+
 def test_a_tenant_with_processing_off_is_not_polled(keap, tenant_id, redis_client, make_poller):
     TenantStore(redis_client).set_processing(tenant_id, False)
     seed_orders(keap, 1)

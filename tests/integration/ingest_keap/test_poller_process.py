@@ -41,7 +41,7 @@ def test_the_poller_process_polls_runs_a_backfill_and_stops_on_sigterm(
             stderr=subprocess.STDOUT,
         )
     try:
-        messages = read_notifications(settings, tenant_id, expected=8, timeout=30)
+        messages = read_notifications(settings, tenant_id, expected=8)
     finally:
         poller.send_signal(signal.SIGTERM)
         exit_code = poller.wait(timeout=20)

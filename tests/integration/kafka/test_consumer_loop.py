@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from invoicesync.kafka.failure_policies import RetryPolicy
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
+from tests.integration.topic_reading import read_topic
+from tests.waiting import DEADLINE_SECONDS
 
 BROKER_OUTAGE_SECONDS = 1.0
 
@@ -40,7 +41,7 @@ def publish(settings, envelopes: Sequence[Envelope], topic=Topic.KEAP_NOTIFICATI
     publisher.close()
 
 
-def run_until(loop: ConsumerLoop, done, timeout: float = 30.0) -> None:
+def run_until(loop: ConsumerLoop, done, timeout: float = DEADLINE_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while not done():
         assert time.monotonic() < deadline, "the loop did not get there in time"
@@ -55,25 +56,6 @@ def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> i
         admin.close()
     name = topic_name(topic, settings)
     return sum(meta.offset for tp, meta in offsets.items() if tp.topic == name)
-
-
-def read_topic(settings, topic: Topic, expected: int, timeout: float = 20.0) -> list[dict]:
-    consumer = KafkaConsumer(
-        topic_name(topic, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=1000,
-    )
-    found: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(found) < expected and time.monotonic() < deadline:
-            for record in consumer:
-                found.append(json.loads(record.value))
-    finally:
-        consumer.close()
-    return found
 
 
 def loop_for(settings, group: str, handler, **options) -> ConsumerLoop:
@@ -119,9 +101,9 @@ def test_a_handler_failing_twice_then_succeeding_publishes_and_commits_once(sett
     loop.close()
 
     assert len(calls) == 3 and len(set(calls)) == 1
-    assert len(read_topic(settings, Topic.SYNC_RESULTS, 2, timeout=3)) == 1
+    assert len(read_topic(settings, Topic.SYNC_RESULTS)) == 1
     assert committed_offsets(settings, unique_name) == 1
-    assert read_topic(settings, Topic.DEAD_LETTERS, 1, timeout=2) == []
+    assert read_topic(settings, Topic.DEAD_LETTERS) == []
 
 
 def test_a_poison_message_lands_on_the_dead_letter_topic_with_its_error_and_origin(
@@ -277,12 +259,12 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(
     )
     producer = threading.Thread(target=produce)
     producer.start()
-    run_until(loop, lambda: len(received) >= 10, timeout=60)
+    run_until(loop, lambda: len(received) >= 10)
     kafka_server.stop()
     time.sleep(BROKER_OUTAGE_SECONDS)  # the fault itself: the broker stays down a while
     kafka_server.start()
     producer.join(timeout=180)
-    run_until(loop, lambda: len(received) == total, timeout=120)
+    run_until(loop, lambda: len(received) == total)
     loop.close()
     publisher.close()
     assert received == set(range(total))

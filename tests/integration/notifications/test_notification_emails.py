@@ -15,6 +15,7 @@ from notifications.notification_outbox import NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.outbox_consumer import build_consumer_loop
 from notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
+from tests.waiting import DEADLINE_SECONDS
 
 OPTIONS = NotificationOptions(
     window_seconds=300, daily_hour=7, retry_base_seconds=30, retry_max_seconds=600
@@ -61,7 +62,7 @@ def publish_results(settings, tenant_id: str, results: list[SyncResult]) -> None
 def consume_into_outbox(settings, redis_client, group: str, tenant_id: str, expected: int):
     loop = build_consumer_loop(settings, redis_client, group_id=group)
     outbox = NotificationOutbox(redis_client)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + DEADLINE_SECONDS
     try:
         while len(outbox.pending(tenant_id)) < expected:
             assert time.monotonic() < deadline, "the results did not reach the outbox"
@@ -289,7 +290,7 @@ def test_a_result_delivered_again_after_its_email_went_out_is_not_mailed_twice(
 
     replay = build_consumer_loop(mail_settings, redis_client, group_id=f"{unique_name}-again")
     redelivered = 0
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + DEADLINE_SECONDS
     while redelivered < 1 and time.monotonic() < deadline:
         redelivered += replay.poll_once()
     replay.close()

@@ -108,3 +108,11 @@ def qbo_sandbox(settings: Settings) -> Iterator[QboSandbox]:
             token_encryption_key=settings.token_encryption_key or generate_key(),
         )
         yield QboSandbox(base_url, pointed)
+
+
+@contextmanager
+def qbo_sandbox_without_limits(redis_url: str) -> Iterator[QboSandbox]:
+    """A QBO stand-in with its rate limits off: for tests of what is written, not how fast."""
+    with qbo_sandbox(Settings(redis_url=redis_url)) as running:
+        running.set_limits(False)
+        yield running

@@ -11,7 +11,6 @@ import pytest
 
 from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.events import Envelope, SyncAction, payload_of
-from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from tests.integration.qbo_writer.corpus import (
     ORDERS,
@@ -20,13 +19,12 @@ from tests.integration.qbo_writer.corpus import (
     point_at_items,
     qbo_tenant,
 )
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox_without_limits
 
 
 @pytest.fixture
 def sandbox(redis_server):
-    with qbo_sandbox(Settings(redis_url=redis_server.address)) as running:
-        running.set_limits(False)
+    with qbo_sandbox_without_limits(redis_server.address) as running:
         yield running
 
 

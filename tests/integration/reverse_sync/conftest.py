@@ -15,6 +15,7 @@ import requests
 from invoicesync.crypto import TokenCipher, generate_key
 from invoicesync.domain.canonical import Contact, Destination
 from invoicesync.domain.keap_order import KeapPayment
+from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.domain.tenant_settings import SyncSettings, TenantSettings
 from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Publisher
@@ -183,7 +184,22 @@ class ReverseStack:
         }
         return client.create_payment(tenant.tenant_id, body, str(uuid.uuid4())).id
 
+    def ledger_payment(self, tenant: ConnectedTenant, invoice_id: str, amount: str) -> str:
+        """A payment entered by hand in the tenant's ledger, with no Keap reference."""
+        if tenant.destination is Destination.XERO:
+            return self.xero_payment(tenant, invoice_id, amount)
+        return self.qbo_payment(tenant, invoice_id, amount)
+
     # -- webhooks --------------------------------------------------------------------------
+
+    def ledger_url(self, destination: Destination) -> str:
+        return self.xero_url if destination is Destination.XERO else self.qbo_url
+
+    def subscribe_webhooks(self, destination: Destination, qbo_format: str = "cloudevents") -> None:
+        if destination is Destination.XERO:
+            self.subscribe_xero_webhooks()
+        else:
+            self.subscribe_qbo_webhooks(qbo_format)
 
     def subscribe_xero_webhooks(self) -> None:
         url = f"{self.webhooks_url}/webhooks/xero"
@@ -225,6 +241,10 @@ class ReverseStack:
 
     def keap_payments(self, tenant: ConnectedTenant, order_id: str) -> list[KeapPayment]:
         return self.keap.client().list_order_payments(tenant.tenant_id, str(order_id))
+
+    def reverse_payments(self, tenant: ConnectedTenant, order_id: str) -> list[KeapPayment]:
+        """The order's Keap payments that reverse-sync recorded."""
+        return [p for p in self.keap_payments(tenant, order_id) if is_reverse_sync_note(p.note)]
 
     def id_map(self) -> IdMap:
         return IdMap(self.redis, self.publisher, self.settings)

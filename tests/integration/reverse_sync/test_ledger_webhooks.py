@@ -39,7 +39,9 @@ def _published(settings) -> list:
     name = topic_name(Topic.LEDGER_NOTIFICATIONS, settings)
     consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
     try:
-        partitions = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        # The first metadata request may still be in flight: an empty answer is not "no topic".
+        numbers = eventually(lambda: consumer.partitions_for_topic(name), f"metadata of {name}")
+        partitions = [TopicPartition(name, p) for p in numbers]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)

@@ -1,72 +1,15 @@
-"""Payments entered in the QBO stand-in reach the Keap order once, by webhook or by CDC."""
+"""A QBO payment the QBO writer made from Keap is not written back, though its webhooks arrive
+and change data capture sees it. What both ledgers share is in test_ledger_reverse_sync.py."""
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 import pytest
 
 from invoicesync.domain.canonical import Destination
-from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.stores.id_map import MappedId
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
-
-
-def _reverse_payments(stack, tenant, order_id):
-    return [p for p in stack.keap_payments(tenant, order_id) if is_reverse_sync_note(p.note)]
-
-
-@pytest.mark.parametrize("format", ["cloudevents", "legacy"])
-def test_a_payment_entered_in_qbo_appears_once_on_the_keap_order(stack, format):  # noqa: A002
-    stack.subscribe_qbo_webhooks(format)
-    tenant = stack.tenant(Destination.QBO)
-    order, invoice_id = stack.synced_invoice(tenant, total=100)
-
-    payment_id = stack.qbo_payment(tenant, invoice_id, "45.00")
-
-    [recorded] = eventually(
-        lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap"
-    )
-    assert recorded.amount == Decimal("45.00")
-    assert f"qbo payment {payment_id}" in recorded.note
-    stack.service.poller.poll_tenant(tenant.tenant_id)  # CDC sees it again and adds nothing
-    assert len(_reverse_payments(stack, tenant, order["id"])) == 1
-
-
-def test_duplicated_qbo_deliveries_still_record_the_payment_once(stack):
-    stack.subscribe_qbo_webhooks()
-    stack.faults(stack.qbo_url, webhook_duplicate_rate=1.0)
-    tenant = stack.tenant(Destination.QBO)
-    order, invoice_id = stack.synced_invoice(tenant)
-
-    stack.qbo_payment(tenant, invoice_id, "12.34")
-
-    eventually(
-        lambda: sum(d["duplicated"] for d in stack.deliveries(stack.qbo_url)) >= 2,
-        what="duplicated deliveries",
-    )
-    eventually(lambda: _reverse_payments(stack, tenant, order["id"]), what="the payment in Keap")
-    stack.finish_delivered_webhooks()
-    assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("12.34")]
-
-
-def test_a_dropped_qbo_webhook_is_caught_by_change_data_capture(stack):
-    stack.subscribe_qbo_webhooks()
-    stack.faults(stack.qbo_url, webhook_drop_rate=1.0)
-    tenant = stack.tenant(Destination.QBO)
-    order, invoice_id = stack.synced_invoice(tenant)
-    stack.qbo_payment(tenant, invoice_id, "70.00")
-    eventually(
-        lambda: any(d["dropped"] for d in stack.deliveries(stack.qbo_url)),
-        what="the dropped delivery",
-    )
-    assert _reverse_payments(stack, tenant, order["id"]) == []
-
-    stack.service.poller.poll_due_tenants()
-
-    assert [p.amount for p in _reverse_payments(stack, tenant, order["id"])] == [Decimal("70.00")]
 
 
 def test_a_qbo_payment_that_came_from_keap_is_not_written_back(stack):
@@ -80,4 +23,4 @@ def test_a_qbo_payment_that_came_from_keap_is_not_written_back(stack):
     stack.finish_delivered_webhooks()
 
     assert stack.service.poller.poll_tenant(tenant.tenant_id) == []
-    assert _reverse_payments(stack, tenant, order["id"]) == []
+    assert stack.reverse_payments(tenant, order["id"]) == []

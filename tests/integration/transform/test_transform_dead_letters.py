@@ -24,6 +24,7 @@ from invoicesync.stores.tenants import TenantStore
 from tests.infrastructure import start_redis
 from tests.integration.kafka.test_consumer_loop import committed_offsets
 from tests.integration.transform.test_transform_service import TopicReader, notify
+from tests.waiting import DEADLINE_SECONDS
 from transform.failures import failed_notification_report
 
 pytestmark = pytest.mark.infra
@@ -69,14 +70,14 @@ def test_a_redis_outage_while_dead_lettering_is_waited_out_and_the_failure_still
         publisher = Publisher(settings)
         notify(publisher, tenant_id, "order", "4711")
         publisher.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + DEADLINE_SECONDS
         while len(deliveries) < 3:  # given up on, then redelivered while Redis is away
             assert time.monotonic() < deadline, "the message was not redelivered in time"
             loop.poll_once()  # raises if the outage escaped the loop
         assert committed_offsets(settings, unique_name) == 0, "nothing is lost meanwhile"
 
         own_redis.start()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + DEADLINE_SECONDS
         while committed_offsets(settings, unique_name) < 1:
             assert time.monotonic() < deadline, "the dead letter did not go out after Redis"
             loop.poll_once()

@@ -25,6 +25,7 @@ from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.held_notifications import HeldNotifications, release_held
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.transform.keap_stand_in import create_tenant
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 pytestmark = pytest.mark.infra
 
@@ -40,12 +41,13 @@ class TopicReader:
     def __init__(self, settings, topic: Topic) -> None:
         self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
         name = topic_name(topic, settings)
-        partitions = [TopicPartition(name, p) for p in self._consumer.partitions_for_topic(name)]
+        numbers = eventually(lambda: self._consumer.partitions_for_topic(name), f"{name} metadata")
+        partitions = [TopicPartition(name, p) for p in numbers]
         self._consumer.assign(partitions)
         self._consumer.seek_to_beginning(*partitions)
         self.seen = []
 
-    def until(self, predicate, timeout: float = 15.0):
+    def until(self, predicate, timeout: float = DEADLINE_SECONDS):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for records in self._consumer.poll(timeout_ms=50).values():
@@ -146,6 +148,40 @@ def test_an_order_that_cannot_add_up_is_dead_lettered_and_reported_failed(servic
         order["id"],
     )
     assert "Keap's total" in result.reason
+
+
+def test_payment_rows_that_read_as_cents_are_dead_lettered_naming_total_paid_and_never_posted(
+    service, redis_client
+):
+    keap, publisher = service
+    tenant_id = create_tenant(redis_client)
+    keap.connect(tenant_id)
+    order, sentinel = keap.order(LINES), keap.order(LINES)
+    keap.pay(order["id"], 10.00)
+    # The spec's InvoiceOrderPayment example (10000) reads like cents: this order's rows do.
+    keap.control(
+        "PUT", f"/_sandbox/keap/orders/{order['id']}/money_units", {"order_payments": "minor"}
+    )
+    dead_letters = TopicReader(keap.settings, Topic.DEAD_LETTERS)
+    results = TopicReader(keap.settings, Topic.SYNC_RESULTS)
+    events = TopicReader(keap.settings, Topic.CANONICAL_EVENTS)
+    try:
+        notify(publisher, tenant_id, "order", order["id"])
+        [dead] = dead_letters.until(lambda seen: [e for e in seen if e.tenant_id == tenant_id])
+        [failed] = results.until(lambda seen: [e for e in seen if e.tenant_id == tenant_id])
+        notify(publisher, tenant_id, "order", sentinel["id"])  # the tenant's next order passes
+        seen = events.until(invoices_for(sentinel["id"]))
+    finally:
+        dead_letters.close()
+        results.close()
+        events.close()
+
+    assert dead.type is EventType.MESSAGE_DEAD_LETTERED
+    reason = payload_of(failed).reason
+    assert payload_of(failed).action is SyncAction.FAILED
+    assert "total_paid is 10.00 but its payment rows sum to 1000" in reason
+    ours = [e for e in seen if e.tenant_id == tenant_id]
+    assert [payload_of(e).keap_order_id for e in ours] == [sentinel["id"]]
 
 
 def test_releasing_held_notifications_republishes_each_once_and_empties_the_hold(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -11,19 +10,17 @@ import requests
 
 from invoicesync.clients.xero import XeroClient, xero_client_from_settings
 from invoicesync.crypto import TokenCipher, generate_key
-from invoicesync.domain.canonical import Destination
-from invoicesync.domain.tenant_settings import TenantSettings, XeroSettings
+from invoicesync.domain.tenant_settings import XeroSettings
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.settings import Settings
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.tenants import TenantStore
-from invoicesync.stores.tokens import ProviderConnection, TokenStore
+from invoicesync.stores.tokens import TokenStore
 from invoicesync.writing.flow import CanonicalEventWriter
 from invoicesync_sandbox.xero.app import create_app
 from tests.integration.stores.local_servers import serving
+from tests.integration.xero_writer.xero_tenants import DEMO_CLIENT, connect_xero_tenant
 from xero_writer.handler import xero_event_writer
-
-DEMO_CLIENT = ("invoicesync-demo", "demo-secret")
 
 
 @dataclass
@@ -37,27 +34,8 @@ class XeroStack:
 
     def connect_tenant(self, name: str, xero: XeroSettings | None = None) -> str:
         """A tenant of ours, its Xero organisation in the sandbox, and the stored connection."""
-        tenant = self.tenants.create(name, Destination.XERO)
-        issued = requests.post(
-            f"{self.sandbox_url}/_sandbox/token",
-            json={"client_id": DEMO_CLIENT[0], "tenant_name": name},
-            timeout=5,
-        ).json()
-        now = datetime.now(UTC)
-        TokenStore(self.redis, TokenCipher(self.settings.token_encryption_key)).save(
-            ProviderConnection(
-                provider="xero",
-                tenant_id=tenant.id,
-                access_token=issued["access_token"],
-                refresh_token=issued["refresh_token"],
-                access_expires_at=now + timedelta(seconds=issued["expires_in"]),
-                refresh_expires_at=now + timedelta(days=60),
-                external_id=issued["tenant_id"],
-            )
-        )
-        settings = TenantSettings(Destination.XERO, xero=xero or XeroSettings())
-        self.tenants.save_settings(tenant.id, settings)
-        return tenant.id
+        tokens = TokenStore(self.redis, TokenCipher(self.settings.token_encryption_key))
+        return connect_xero_tenant(self.sandbox_url, self.tenants, tokens, name, xero)
 
     def set_xero_settings(self, tenant_id: str, xero: XeroSettings) -> None:
         current = self.tenants.settings(tenant_id)

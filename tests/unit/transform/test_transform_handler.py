@@ -127,6 +127,28 @@ def test_an_invoice_hook_publishes_the_invoice_then_its_payment_keyed_by_tenant(
     assert (payment.amount, payment.keap_invoice_id) == (Decimal("20.00"), order["invoice_id"])
 
 
+@pytest.mark.parametrize(
+    "id_kind",
+    [
+        "transaction_id",  # what the stand-in's invoice.payment.* hooks carry: no v2 payment id
+        "id",  # the v2 sales payment id the payments poll publishes
+    ],
+)
+def test_a_payment_notification_publishes_the_payment_whichever_id_it_carries(harness, id_kind):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    recorded = harness.keap.pay(order["id"], 20.00)
+
+    outgoing = harness.handle(tenant_id, "payment", recorded[id_kind])
+
+    assert kinds(outgoing) == [
+        (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED),
+        (Topic.CANONICAL_EVENTS, EventType.PAYMENT_CANONICALISED),
+    ]
+    payment = payload_of(outgoing[1].envelope)
+    assert (payment.amount, payment.keap_invoice_id) == (Decimal("20.00"), order["invoice_id"])
+
+
 def test_a_replayed_notification_publishes_nothing_new(harness):
     tenant_id = connected_tenant(harness)
     order = harness.keap.order(WIDGET_LINES)
@@ -284,6 +306,33 @@ def test_an_order_whose_lines_cannot_reproduce_keaps_total_is_invalid_input(harn
     order = harness.keap.order(WIDGET_LINES)
 
     with pytest.raises(InvalidInput):
+        harness.handle(tenant_id, "order", order["id"])
+
+
+def test_an_order_total_sent_in_major_units_fails_naming_the_field_and_both_values(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(
+        [{"name": "Consulting", "quantity": 1, "item_type": "OTHER", "price_per_unit": 100}]
+    )
+    harness.keap.control(
+        "PUT", f"/_sandbox/keap/orders/{order['id']}/money_units", {"currency_values": "major"}
+    )
+
+    with pytest.raises(InvalidInput) as raised:
+        harness.handle(tenant_id, "invoice", order["invoice_id"])
+    assert f"order {order['id']} total: amount reads as 1.00" in str(raised.value)
+    assert "'$100.00'" in str(raised.value)
+
+
+def test_payment_rows_that_read_as_cents_fail_against_total_paid(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    harness.keap.pay(order["id"], 20.00)
+    harness.keap.control(
+        "PUT", f"/_sandbox/keap/orders/{order['id']}/money_units", {"order_payments": "minor"}
+    )
+
+    with pytest.raises(InvalidInput, match="total_paid is 20.00 but its payment rows sum to 2000"):
         harness.handle(tenant_id, "order", order["id"])
 
 

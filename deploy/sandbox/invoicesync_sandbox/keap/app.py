@@ -13,9 +13,19 @@ from invoicesync_sandbox.keap.oauth_routes import oauth
 from invoicesync_sandbox.keap.order_routes import orders_v2
 from invoicesync_sandbox.keap.sales_routes import sales_v2
 from invoicesync_sandbox.keap.state import KeapState
+from invoicesync_sandbox.keap.transaction_routes import transactions_v1
 
 
 def create_app() -> Flask:
     state = KeapState(public_url=os.environ.get("SANDBOX_PUBLIC_URL", "http://127.0.0.1:8901"))
-    blueprints = [oauth, orders_v2, sales_v2, catalog_v2, hooks_v1, keap_control, keap_backoffice]
+    blueprints = [
+        oauth,
+        orders_v2,
+        sales_v2,
+        catalog_v2,
+        hooks_v1,
+        transactions_v1,
+        keap_control,
+        keap_backoffice,
+    ]
     return create_sandbox_app("keap", state, blueprints)

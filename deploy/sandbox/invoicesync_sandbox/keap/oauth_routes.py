@@ -48,12 +48,24 @@ def _basic_credentials() -> tuple[str, str] | None:
     return client_id, secret
 
 
+def _sends_two_client_auth_methods() -> bool:
+    # RFC 6749 §2.3.1: "The client MUST NOT use more than one authentication method in each
+    # request." Basic credentials plus a client_secret in the body are two methods.
+    return _basic_credentials() is not None and "client_secret" in request.form
+
+
 @oauth.post("/token")
 def token() -> Response:
     state = keap_state()
     form = request.form
     grant_type = form.get("grant_type")
+    if _sends_two_client_auth_methods():
+        return _oauth_error(
+            "invalid_request", "Client credentials were sent both in the header and the body"
+        )
     if grant_type == "authorization_code":
+        # Keap's "Getting Started With OAuth2" sends the code exchange's client_id and
+        # client_secret in the form body (reference/keap.md §1).
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         if not state.tokens.check_client(client_id, secret):
             return _oauth_error("invalid_client", "Invalid client credentials", 401)
@@ -64,6 +76,8 @@ def token() -> Response:
         except InvalidGrant:
             return _oauth_error("invalid_grant", "Invalid Authorization Code")
     elif grant_type == "refresh_token":
+        # Keap documents the refresh with `Authorization: Basic` (PHP SDK refreshAccessToken,
+        # reference/keap.md §1); the body is accepted too, as RFC 6749 §2.3.1 allows.
         credentials = _basic_credentials() or (
             form.get("client_id", ""),
             form.get("client_secret", ""),

@@ -267,5 +267,5 @@ def create_order_payment(order_id: str) -> tuple[Response, int] | Response:
             now=now,
             skip_commission=not body["apply_to_commissions"],
         )
-    payment_added(state.hooks, payment, [order])
+    payment_added(state.hooks, payment)
     return jsonify(payment_result_json(order, payment)), 201

@@ -53,7 +53,9 @@ def record_payment(
             last_updated_time=now,
             skip_commission=skip_commission,
         )
+        # No `order.modification_time = now`: a payment is a record of its own, and nothing
+        # Keap documents says it counts as an order modification (issue 16 item 5), so the
+        # order poll cannot be relied on to see it; the payments poll does.
         order.payments.append(row)
-        order.modification_time = now
     store.payments[payment_id] = payment
     return payment

@@ -2,8 +2,14 @@
 
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
-from invoicesync_sandbox.keap.rules import DISCOUNT_TYPES, currency_value, payment_plan_items
+from invoicesync_sandbox.keap.rules import (
+    DISCOUNT_TYPES,
+    currency_value,
+    payment_plan_items,
+    to_minor_units,
+)
 from invoicesync_sandbox.keap.store import (
     Contact,
     Hook,
@@ -22,11 +28,13 @@ def iso(moment: datetime) -> str:
 def order_json(order: Order) -> dict:
     currency = order.currency
     total, paid = order.total, order.total_paid
+    major = order.money_units.get("currency_values") == "major"
+    money = partial(currency_value, major_units=major)
     body = {
         "id": str(order.id),
         "title": order.title,
         "status": "PAID" if order.paid else order.extra.get("status", "DRAFT"),
-        "total": currency_value(total, currency),
+        "total": money(total, currency),
         "contact": basic_contact_json(order.contact),
         "notes": order.extra.get("notes", ""),
         "terms": order.extra.get("terms", ""),
@@ -35,12 +43,12 @@ def order_json(order: Order) -> dict:
         "creation_time": iso(order.creation_time),
         "modification_time": iso(order.modification_time),
         "order_time": iso(order.order_time),
-        "total_paid": currency_value(paid, currency),
-        "total_due": currency_value(max(Decimal(0), total - paid), currency),
-        "refund_total": currency_value(Decimal(0), currency),
+        "total_paid": money(paid, currency),
+        "total_due": money(max(Decimal(0), total - paid), currency),
+        "refund_total": money(Decimal(0), currency),
         "allow_payment": True,
         "allow_paypal": False,
-        "order_items": [order_item_json(item, currency) for item in order.items],
+        "order_items": [order_item_json(item, currency, major) for item in order.items],
         "invoice_id": str(order.invoice_id),
         "files": [],
         "credit_status": "NONE",
@@ -74,7 +82,8 @@ def basic_contact_json(contact: Contact) -> dict:
     }
 
 
-def order_item_json(item: OrderItem, currency: str) -> dict:
+def order_item_json(item: OrderItem, currency: str, major_units: bool = False) -> dict:
+    money = partial(currency_value, major_units=major_units)
     body = {
         "id": str(item.id),
         "name": item.name,
@@ -82,11 +91,11 @@ def order_item_json(item: OrderItem, currency: str) -> dict:
         "notes": item.notes,
         "quantity": item.quantity,
         "item_type": item.item_type,
-        "price_per_unit": currency_value(item.price_per_unit, currency),
-        "cost_per_unit": currency_value(item.cost_per_unit, currency),
+        "price_per_unit": money(item.price_per_unit, currency),
+        "cost_per_unit": money(item.cost_per_unit, currency),
     }
     if item.item_type in DISCOUNT_TYPES:
-        body["discount"] = currency_value(abs(item.amount), currency)
+        body["discount"] = money(abs(item.amount), currency)
     if item.product is not None:
         body["product"] = {
             "id": str(item.product.id),
@@ -140,9 +149,14 @@ def payment_plan_json(order: Order, currency: str) -> dict:
 
 def order_payment_json(order: Order, payment: OrderPayment) -> dict:
     # InvoiceOrderPayment.amount is a plain number in the spec; major units like payment_amount.
+    # An order set to present "order_payments" in minor units sends what the spec's own
+    # example suggests instead (`amount: 10000`, keap_rest_v2.yml InvoiceOrderPayment).
+    amount: float | int = float(payment.amount)
+    if order.money_units.get("order_payments") == "minor":
+        amount = to_minor_units(payment.amount, order.currency)
     return {
         "id": str(payment.id),
-        "amount": float(payment.amount),
+        "amount": amount,
         "note": payment.note,
         "invoice_id": str(order.invoice_id),
         "payment_id": str(payment.payment_id),
@@ -218,4 +232,26 @@ def hook_json(hook: Hook) -> dict:
         "eventKey": hook.event_key,
         "hookUrl": hook.hook_url,
         "status": hook.status,
+    }
+
+
+def transaction_v1_json(payment: Payment) -> dict:
+    """A v1 `Transaction` (reference/keap.md §4.1, [V1]): integer ids, major-unit amount,
+    `order_ids` as one comma-separated string, and v1's mixed casing (`paymentDate`)."""
+    return {
+        "id": payment.transaction_id,
+        "amount": float(payment.amount),
+        "currency": None,
+        "status": "Approved",
+        "type": "Sale",
+        "gateway": "MANUAL",
+        "gateway_account_name": "",
+        "collection_method": "MANUAL",
+        "contact_id": payment.contact.id,
+        "order_ids": ",".join(str(order_id) for order_id in payment.allocations),
+        "orders": [{"id": order_id} for order_id in payment.allocations],
+        "transaction_date": iso(payment.update_time),
+        "paymentDate": iso(payment.pay_time),
+        "errors": None,
+        "test": False,
     }

@@ -66,10 +66,21 @@ def from_minor_units(units: int, currency: str) -> Decimal:
     return Decimal(units).scaleb(-minor_unit_exponent(currency))
 
 
-def currency_value(amount: Decimal, currency: str) -> dict:
-    """Keap's CurrencyValue: `amount` in the currency's smallest unit, plus a formatted string."""
+def to_minor_units(amount: Decimal, currency: str) -> int:
     exponent = minor_unit_exponent(currency)
-    minor = int(amount.scaleb(exponent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(amount.scaleb(exponent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def currency_value(amount: Decimal, currency: str, *, major_units: bool = False) -> dict:
+    """Keap's CurrencyValue: `amount` in the currency's smallest unit, plus a formatted string.
+
+    `major_units` presents `amount` in whole currency units instead, the way a reader that
+    doubts the spec fears Keap might (the formatted string stays right).
+    """
+    exponent = minor_unit_exponent(currency)
+    minor = to_minor_units(amount, currency)
+    if major_units:
+        minor = int(amount) if amount == amount.to_integral_value() else float(amount)
     sign = "-" if amount < 0 else ""
     symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
     return {

@@ -107,6 +107,9 @@ class Order:
     payments: list[OrderPayment] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     payment_plan: PaymentPlanTerms | None = None
+    # How this order's amounts are presented: {"currency_values": "minor"|"major",
+    # "order_payments": "major"|"minor"}; empty means as the spec's types say.
+    money_units: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
@@ -150,7 +153,8 @@ class KeapStore:
         self._item_ids = itertools.count(1)
         self._order_payment_ids = itertools.count(1)
         self._payment_ids = itertools.count(7001)
-        self._transaction_ids = itertools.count(9001)
+        # Far from the payment ids, so a transaction id never reads as some other payment's id.
+        self._transaction_ids = itertools.count(900_001)
         self._hook_ids = itertools.count(1)
 
     def next_contact_id(self) -> int:

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from admin import tenant_operations as operations
-from admin.api.context import load_query, require_tenant_access, services
+from admin.api.context import load_query, services, tenant_access_required
 from admin.api.schemas import ActivityQuerySchema
 
 activity_routes = Blueprint("activity", __name__, url_prefix="/api/v1/tenants")
 
 
 @activity_routes.get("/<tenant_id>/activity")
+@tenant_access_required
 def activity(tenant_id: str):
-    require_tenant_access(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     query = load_query(ActivityQuerySchema())
     page = services().activity.page(

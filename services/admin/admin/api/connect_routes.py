@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, request
+from flask import Blueprint, g, jsonify, redirect, request
 
 from admin import tenant_operations as operations
 from admin.admin_services import PROVIDERS
@@ -10,8 +10,8 @@ from admin.api.context import (
     Forbidden,
     load_body,
     load_query,
-    require_tenant_access,
     services,
+    tenant_access_required,
 )
 from admin.api.schemas import ChooseOrganisationSchema, OAuthCallbackQuerySchema
 from admin.stores.api_keys import Role
@@ -23,8 +23,8 @@ connect_routes = Blueprint("connect", __name__, url_prefix="/api/v1")
 
 
 @connect_routes.get("/tenants/<tenant_id>/connect/<provider>")
+@tenant_access_required
 def connect(tenant_id: str, provider: str):
-    require_tenant_access(tenant_id)
     if provider not in PROVIDERS:
         raise InvalidInput(f"provider is one of {', '.join(PROVIDERS)}", field="provider")
     return redirect(operations.connect_url(services(), tenant_id, provider), code=302)
@@ -52,19 +52,19 @@ def callback(provider: str):
 
 
 @connect_routes.get("/tenants/<tenant_id>/connect/xero/organisation")
+@tenant_access_required
 def organisation_choices(tenant_id: str):
     """The organisations a parked Xero consent connected, to choose one from."""
-    require_tenant_access(tenant_id)
     return jsonify(_choices(operations.pending_organisations(services(), tenant_id)))
 
 
 @connect_routes.post("/tenants/<tenant_id>/connect/xero/organisation")
+@tenant_access_required
 def choose_organisation(tenant_id: str):
     """Bind the chosen organisation. `confirm` (operator keys only) binds an organisation
     that another tenant already has."""
-    key = require_tenant_access(tenant_id)
     body = load_body(ChooseOrganisationSchema())
-    if body["confirm"] and key.role is not Role.OPERATOR:
+    if body["confirm"] and g.api_key.role is not Role.OPERATOR:
         raise Forbidden("confirming an organisation another tenant has takes an operator key")
     connection = operations.choose_organisation(
         services(), tenant_id, body["organisation_id"], confirmed=body["confirm"]

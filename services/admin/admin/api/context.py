@@ -7,8 +7,8 @@ from typing import Any
 from flask import current_app, g, request
 from marshmallow import Schema
 
+from admin.access import AccessGuard, Refusal
 from admin.admin_services import AdminServices
-from admin.stores.api_keys import ApiKey, Role
 from invoicesync.errors import InvalidInput
 
 EXTENSION = "invoicesync.admin"
@@ -26,13 +26,6 @@ def services() -> AdminServices:
     return current_app.extensions[EXTENSION]
 
 
-def caller() -> ApiKey:
-    key = g.get("api_key")
-    if key is None:
-        raise Unauthorised("a bearer API key is required")
-    return key
-
-
 def authenticate() -> None:
     """Before each API request: who is calling (left unset when no valid key was shown)."""
     header = request.headers.get("Authorization", "")
@@ -41,18 +34,18 @@ def authenticate() -> None:
         g.api_key = services().api_keys.authenticate(presented.strip())
 
 
-def require_operator() -> ApiKey:
-    key = caller()
-    if key.role is not Role.OPERATOR:
-        raise Forbidden("an operator key is required")
-    return key
+def _api_refusal(refusal: Refusal) -> Exception:
+    if refusal is Refusal.NO_KEY:
+        return Unauthorised("a bearer API key is required")
+    if refusal is Refusal.OTHER_TENANT:
+        return Forbidden("this key belongs to another tenant")
+    return Forbidden("an operator key is required")
 
 
-def require_tenant_access(tenant_id: str) -> ApiKey:
-    key = caller()
-    if not key.may_access(tenant_id):
-        raise Forbidden("this key belongs to another tenant")
-    return key
+_api_access = AccessGuard(caller=lambda: g.get("api_key"), refuse=_api_refusal)
+# Every route taking a <tenant_id> wears one of these (tests/integration/admin/test_access.py).
+tenant_access_required = _api_access.tenant_required
+operator_required = _api_access.operator_required
 
 
 def load_body(schema: Schema) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from admin.api.context import load_body, load_query, require_operator, services
+from admin.api.context import load_body, load_query, operator_required, services
 from admin.api.schemas import (
     DeadLetterQuerySchema,
     DeadLetterReplaySchema,
@@ -17,8 +17,8 @@ replay_routes = Blueprint("replay", __name__, url_prefix="/api/v1")
 
 
 @replay_routes.post("/replay")
+@operator_required
 def replay():
-    require_operator()
     request = load_body(ReplayRequestSchema())
     count = replay_topic(
         services().settings,
@@ -31,8 +31,8 @@ def replay():
 
 
 @replay_routes.get("/dlq")
+@operator_required
 def dead_letters():
-    require_operator()
     query = load_query(DeadLetterQuerySchema())
     letters = list_dead_letters(
         services().settings, query["limit"], query["tenant"], redis_client=services().redis
@@ -41,8 +41,8 @@ def dead_letters():
 
 
 @replay_routes.post("/dlq/replay")
+@operator_required
 def replay_one_dead_letter():
-    require_operator()
     request = load_body(DeadLetterReplaySchema())
     replayed = replay_dead_letter(
         services().settings,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 
 from admin import tenant_operations as operations
-from admin.api.context import load_body, require_tenant_access, services
+from admin.api.context import load_body, services, tenant_access_required
 from admin.api.schemas import BackfillRequestSchema, SyncRequestSchema
 from invoicesync.stores.backfill_jobs import BackfillJob, start_point_json
 
@@ -28,24 +28,24 @@ def backfill_json(job: BackfillJob) -> dict:
 
 
 @sync_routes.post("/<tenant_id>/sync")
+@tenant_access_required
 def sync_invoice(tenant_id: str):
-    require_tenant_access(tenant_id)
     request = load_body(SyncRequestSchema())
     event_id = operations.request_invoice_sync(services(), tenant_id, request["invoice_id"])
     return jsonify(notification_id=event_id, invoice_id=request["invoice_id"]), 202
 
 
 @sync_routes.post("/<tenant_id>/backfill")
+@tenant_access_required
 def start_backfill(tenant_id: str):
-    require_tenant_access(tenant_id)
     request = load_body(BackfillRequestSchema())
     job, created = operations.start_backfill(services(), tenant_id, request["start"])
     return jsonify(backfill_json(job)), 202 if created else 200
 
 
 @sync_routes.get("/<tenant_id>/backfill")
+@tenant_access_required
 def backfill_progress(tenant_id: str):
-    require_tenant_access(tenant_id)
     job = operations.backfill_progress(services(), tenant_id)
     if job is None:
         return jsonify(status="none"), 200

@@ -7,9 +7,9 @@ from flask import Blueprint, jsonify
 from admin import tenant_operations as operations
 from admin.api.context import (
     load_body,
-    require_operator,
-    require_tenant_access,
+    operator_required,
     services,
+    tenant_access_required,
 )
 from admin.api.schemas import ProcessingSchema, SettingsDocumentSchema, TenantCreateSchema
 from invoicesync.stores.tenants import Tenant
@@ -30,30 +30,30 @@ def tenant_json(tenant: Tenant) -> dict:
 
 
 @tenant_routes.post("")
+@operator_required
 def create_tenant():
-    require_operator()
     request = load_body(TenantCreateSchema())
     tenant, key = operations.create_tenant(services(), request["name"], request["destination"])
     return jsonify(tenant_json(tenant) | {"api_key": key.secret}), 201
 
 
 @tenant_routes.get("/<tenant_id>")
+@tenant_access_required
 def get_tenant(tenant_id: str):
-    require_tenant_access(tenant_id)
     return jsonify(tenant_json(operations.require_tenant(services(), tenant_id)))
 
 
 @tenant_routes.get("/<tenant_id>/settings")
+@tenant_access_required
 def get_settings(tenant_id: str):
-    require_tenant_access(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     settings = services().tenants.settings(tenant.id)
     return jsonify(settings_to_json(settings) | {"saved": tenant.settings_saved})
 
 
 @tenant_routes.put("/<tenant_id>/settings")
+@tenant_access_required
 def put_settings(tenant_id: str):
-    require_tenant_access(tenant_id)
     operations.require_tenant(services(), tenant_id)
     settings = load_body(SettingsDocumentSchema())
     saved = operations.save_settings(services(), tenant_id, settings)
@@ -61,14 +61,14 @@ def put_settings(tenant_id: str):
 
 
 @tenant_routes.put("/<tenant_id>/processing")
+@tenant_access_required
 def put_processing(tenant_id: str):
-    require_tenant_access(tenant_id)
     request = load_body(ProcessingSchema())
     settings = operations.set_processing(services(), tenant_id, request["enabled"])
     return jsonify({"processing_enabled": settings.sync.processing_enabled})
 
 
 @tenant_routes.get("/<tenant_id>/status")
+@tenant_access_required
 def get_status(tenant_id: str):
-    require_tenant_access(tenant_id)
     return jsonify(operations.tenant_status(services(), tenant_id))

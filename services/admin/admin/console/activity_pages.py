@@ -10,7 +10,11 @@ from admin import tenant_operations as operations
 from admin.api.context import services
 from admin.api.schemas import ActivityQuerySchema, DeadLetterReplaySchema
 from admin.console.blueprint import console_routes
-from admin.console.console_session import require_operator_page, require_tenant_page
+from admin.console.console_session import (
+    operator_page_required,
+    signed_in_key,
+    tenant_page_required,
+)
 from admin.console.health_chart import hourly_chart
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link
@@ -28,8 +32,8 @@ DEAD_LETTERS_SHOWN = 50
 
 
 @console_routes.get("/tenants/<tenant_id>/activity")
+@tenant_page_required
 def activity_page(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     filters = {
         name: request.args.get(name, "").strip() for name in ("outcome", "since", "q", "cursor")
@@ -71,13 +75,14 @@ def activity_page(tenant_id: str):
 
 
 @console_routes.get("/tenants/<tenant_id>/health")
+@tenant_page_required
 def health_page(tenant_id: str):
-    key = require_tenant_page(tenant_id)
+    key = signed_in_key()
     tenant = operations.require_tenant(services(), tenant_id)
     status = operations.tenant_status(services(), tenant.id)
     chart = hourly_chart(services().activity.hourly_counts(tenant.id))
     dead_letters, dead_letters_error = [], ""
-    if key.role is Role.OPERATOR:
+    if key is not None and key.role is Role.OPERATOR:
         try:
             dead_letters = list_dead_letters(
                 services().settings, DEAD_LETTERS_SHOWN, tenant.id, redis_client=services().redis
@@ -97,8 +102,8 @@ def health_page(tenant_id: str):
 
 
 @console_routes.post("/tenants/<tenant_id>/dead-letters/replay")
+@operator_page_required
 def dead_letter_replay(tenant_id: str):
-    require_operator_page()
     operations.require_tenant(services(), tenant_id)
     offset = request.form.get("offset", "")
     loaded = DeadLetterReplaySchema().load({"offset": int(offset) if offset.isdigit() else -1})

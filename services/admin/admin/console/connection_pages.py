@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response, redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin import tenant_operations as operations
 from admin.api.context import services
 from admin.console.blueprint import console_routes
-from admin.console.console_session import SESSION_KEY, require_tenant_page
+from admin.console.console_session import SESSION_KEY, tenant_page_required
 from admin.console.plain_words import FORM_ERROR, field_errors
 from invoicesync.errors import InvalidInput
 
@@ -25,8 +26,8 @@ TAKEN = (
 
 
 @console_routes.get("/tenants/<tenant_id>/connections")
+@tenant_page_required
 def connections(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     cards = [
         connection_card(
@@ -70,8 +71,8 @@ def connection_card(provider: str, summary: dict[str, Any], now: datetime | None
 
 
 @console_routes.post("/tenants/<tenant_id>/connect/<provider>")
+@tenant_page_required
 def connect(tenant_id: str, provider: str):
-    require_tenant_page(tenant_id)
     try:
         target = operations.connect_url(services(), tenant_id, provider)
     except InvalidInput as exc:
@@ -81,9 +82,9 @@ def connect(tenant_id: str, provider: str):
 
 
 @console_routes.get("/tenants/<tenant_id>/connections/xero/organisation")
+@tenant_page_required
 def choose_organisation(tenant_id: str):
     """One Xero consent connected several organisations: the user picks the one to sync."""
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     try:
         pending = operations.pending_organisations(services(), tenant.id)
@@ -100,8 +101,8 @@ def choose_organisation(tenant_id: str):
 
 
 @console_routes.post("/tenants/<tenant_id>/connections/xero/organisation")
+@tenant_page_required
 def choose_organisation_submit(tenant_id: str):
-    require_tenant_page(tenant_id)
     try:
         operations.choose_organisation(
             services(), tenant_id, request.form.get("organisation_id", ""), confirmed=False
@@ -123,7 +124,7 @@ def choose_organisation_submit(tenant_id: str):
 
 
 @console_routes.after_app_request
-def _back_to_the_console(response: Response) -> Response:
+def _back_to_the_console(response: WerkzeugResponse) -> WerkzeugResponse:
     """The provider sends the browser to the API's callback; a signed-in console user sees
     the connections page again (or the organisation choice) instead of the callback's JSON."""
     if request.endpoint != CALLBACK_ENDPOINT or SESSION_KEY not in session:

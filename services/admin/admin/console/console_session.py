@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import g, session
 
+from admin.access import AccessGuard, Refusal
 from admin.api.context import services
-from admin.stores.api_keys import ApiKey, Role
+from admin.stores.api_keys import ApiKey
 from invoicesync.crypto import cipher_from_settings
 from invoicesync.errors import InvalidInput
 
@@ -51,22 +52,15 @@ def signed_in_key() -> ApiKey | None:
     return key
 
 
-def require_signed_in() -> ApiKey:
-    key = signed_in_key()
-    if key is None:
-        raise SignInRequired()
-    return key
+def _console_refusal(refusal: Refusal) -> Exception:
+    if refusal is Refusal.NO_KEY:
+        return SignInRequired()
+    if refusal is Refusal.OTHER_TENANT:
+        return ConsoleForbidden("this page belongs to another business")
+    return ConsoleForbidden("only an operator can open this page")
 
 
-def require_tenant_page(tenant_id: str) -> ApiKey:
-    key = require_signed_in()
-    if not key.may_access(tenant_id):
-        raise ConsoleForbidden("this page belongs to another business")
-    return key
-
-
-def require_operator_page() -> ApiKey:
-    key = require_signed_in()
-    if key.role is not Role.OPERATOR:
-        raise ConsoleForbidden("only an operator can open this page")
-    return key
+_console_access = AccessGuard(caller=signed_in_key, refuse=_console_refusal)
+# Every page taking a <tenant_id> wears one of these (tests/integration/admin/test_access.py).
+tenant_page_required = _console_access.tenant_required
+operator_page_required = _console_access.operator_required

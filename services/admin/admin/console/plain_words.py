@@ -37,8 +37,9 @@ def field_errors(exc: Exception, labels: dict[str, str] | None = None) -> dict[s
     if isinstance(exc, InvalidInput):
         field = _form_field(exc.field)
         message = str(exc)
-        if field and message.startswith(f"{exc.field}: "):
-            message = message[len(exc.field) + 2 :]
+        prefix = f"{exc.field}: "
+        if field and message.startswith(prefix):
+            message = message[len(prefix) :]
         if field:
             return {field: _sentence(labels.get(field, field), [message])}
         return {FORM_ERROR: _capitalised(message)}

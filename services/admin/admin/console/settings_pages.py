@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 from admin import tenant_operations as operations
 from admin.api.context import services
 from admin.console.blueprint import console_routes
-from admin.console.console_session import require_tenant_page
+from admin.console.console_session import tenant_page_required
 from admin.console.plain_words import field_errors
 from admin.console.settings_form import (
     PROCESSING,
@@ -28,16 +28,16 @@ log = logging.getLogger(__name__)
 
 
 @console_routes.get("/tenants/<tenant_id>/settings")
+@tenant_page_required
 def settings_page(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     document = settings_to_json(services().tenants.settings(tenant.id))
     return _render(tenant, form_values(document), {}, saved=False)
 
 
 @console_routes.post("/tenants/<tenant_id>/settings")
+@tenant_page_required
 def settings_save(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     current = settings_to_json(services().tenants.settings(tenant.id))
     document = settings_document(current, request.form, tenant.destination)

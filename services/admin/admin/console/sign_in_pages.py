@@ -10,7 +10,7 @@ from admin.api.context import services
 from admin.api.schemas import TenantCreateSchema
 from admin.console.blueprint import console_routes
 from admin.console.console_session import (
-    require_operator_page,
+    operator_page_required,
     sign_in,
     sign_out,
     signed_in_key,
@@ -56,14 +56,14 @@ def sign_out_submit():
 
 
 @console_routes.get("/tenants")
+@operator_page_required
 def tenant_list():
-    require_operator_page()
     return _render_tenant_list({}, None)
 
 
 @console_routes.post("/tenants")
+@operator_page_required
 def tenant_create():
-    require_operator_page()
     document = {
         "name": request.form.get("name", ""),
         "destination": request.form.get("destination"),

@@ -13,7 +13,7 @@ from admin.api.schemas import BackfillRequestSchema, SyncRequestSchema
 from admin.api.sync_routes import backfill_json
 from admin.console.backfill_estimate import percent_done, time_left
 from admin.console.blueprint import console_routes
-from admin.console.console_session import require_tenant_page
+from admin.console.console_session import tenant_page_required
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link, side_by_side
 from invoicesync.stores.backfill_jobs import JobStatus
@@ -33,8 +33,8 @@ OUTCOME_WORDS = {
 
 
 @console_routes.get("/tenants/<tenant_id>/sync")
+@tenant_page_required
 def sync_page(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     return render_template(
         "console/sync.html",
@@ -47,8 +47,8 @@ def sync_page(tenant_id: str):
 
 
 @console_routes.post("/tenants/<tenant_id>/sync")
+@tenant_page_required
 def sync_submit(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     invoice_id = request.form.get("invoice_id", "").strip()
     try:
@@ -76,9 +76,9 @@ def sync_submit(tenant_id: str):
 
 
 @console_routes.get("/tenants/<tenant_id>/sync/<invoice_id>/result")
+@tenant_page_required
 def sync_result(tenant_id: str, invoice_id: str):
     """Polled by the page: {done, html} once the activity log holds a newer invoice result."""
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     SyncRequestSchema().load({"invoice_id": invoice_id})
     try:
@@ -102,8 +102,8 @@ def sync_result(tenant_id: str, invoice_id: str):
 
 
 @console_routes.get("/tenants/<tenant_id>/backfill")
+@tenant_page_required
 def backfill_page(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     start = services().tenants.settings(tenant.id).sync.start_point
     return render_template(
@@ -112,8 +112,8 @@ def backfill_page(tenant_id: str):
 
 
 @console_routes.post("/tenants/<tenant_id>/backfill")
+@tenant_page_required
 def backfill_submit(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     kind = request.form.get("kind", "first_invoice")
     start: dict = {"kind": kind}
@@ -136,8 +136,8 @@ def backfill_submit(tenant_id: str):
 
 
 @console_routes.get("/tenants/<tenant_id>/backfill/progress")
+@tenant_page_required
 def backfill_progress(tenant_id: str):
-    require_tenant_page(tenant_id)
     tenant = operations.require_tenant(services(), tenant_id)
     job = operations.backfill_progress(services(), tenant.id)
     if job is None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import redis
 
 from invoicesync.errors import InvalidInput
 from invoicesync.events import SyncAction, SyncResult
+from invoicesync.stores.redis_connection import reply_text
 
 DEFAULT_RETENTION = 10_000
 HOURLY_RETENTION_SECONDS = 35 * 24 * 3600
@@ -100,8 +102,12 @@ class ActivityLog:
         entries: list[ActivityEntry] = []
         offset = 0
         while len(entries) < limit:
-            batch = self._redis.zrevrangebyscore(
-                index, high, low, start=offset, num=_SCAN_BATCH, withscores=True
+            # redis-py types the reply for every option at once; withscores gives pairs.
+            batch = cast(
+                "list[tuple[bytes, float]]",
+                self._redis.zrevrangebyscore(
+                    index, high, low, start=offset, num=_SCAN_BATCH, withscores=True
+                ),
             )
             if not batch:
                 break
@@ -126,7 +132,7 @@ class ActivityLog:
         """{"2026-01-01T12": {"created": 3, "failed": 1}, ...} for charts."""
         counts: dict[str, dict[str, int]] = {}
         for field, value in self._redis.hgetall(f"{_base(tenant_id)}:hourly").items():
-            hour, action = field.decode().split("|", 1)
+            hour, action = reply_text(field).split("|", 1)
             counts.setdefault(hour, {})[action] = int(value)
         return dict(sorted(counts.items()))
 
@@ -159,7 +165,7 @@ class ActivityLog:
         excess = self._redis.zcard(f"{base}:all") - self._retention
         if excess <= 0:
             return
-        for member in self._redis.zrange(f"{base}:all", 0, excess - 1):
+        for member in cast("list[bytes]", self._redis.zrange(f"{base}:all", 0, excess - 1)):
             entry = self._load(base, member.decode(), tenant_id)
             pipe = self._redis.pipeline(transaction=True)
             pipe.zrem(f"{base}:all", member)
