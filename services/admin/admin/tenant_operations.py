@@ -25,6 +25,7 @@ from invoicesync.events import (
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.held_notifications import release_held
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
 from invoicesync.stores.tokens import ProviderConnection, connection_key
 
@@ -256,7 +257,7 @@ def _tenant_bound_to(services: AdminServices, organisation_id: str, tenant_id: s
             continue
         # One plain field: the other tenant's tokens stay encrypted and untouched.
         bound = services.redis.hget(connection_key("xero", other), "external_id")
-        if bound is not None and bound.decode() == organisation_id:
+        if bound is not None and reply_text(bound) == organisation_id:
             return other
     return None
 

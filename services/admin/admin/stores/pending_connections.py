@@ -15,6 +15,7 @@ import redis
 
 from invoicesync.clients.oauth import TokenResponse
 from invoicesync.crypto import TokenCipher
+from invoicesync.stores.redis_connection import reply_bytes
 
 PENDING_TTL_SECONDS = 1800
 
@@ -66,7 +67,7 @@ class PendingConnections:
         raw = self._redis.get(pending_key(tenant_id, provider))
         if raw is None:
             return None
-        document = json.loads(self._cipher.decrypt(raw))
+        document = json.loads(self._cipher.decrypt(reply_bytes(raw)))
         tokens = TokenResponse(
             access_token=document["access_token"],
             refresh_token=document["refresh_token"],
