@@ -21,6 +21,7 @@ class ProviderEndpoints:
     token_url: str
     client_id: str
     client_secret: str
+    scopes: tuple[str, ...] = ()  # empty: the client's own default for the provider
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ class Settings:
     xero_client_id: str = ""
     xero_client_secret: str = ""
     xero_webhook_key: str = ""
+    # Space-separated. Xero apps created on or after 2 March 2026 may only ask for granular
+    # scopes (broad accounting.transactions is refused with invalid_scope, and older apps lose
+    # it in September 2027); openid/profile/email as the Xero reference lists them.
+    xero_scopes: str = (
+        "openid profile email offline_access accounting.invoices accounting.payments "
+        "accounting.contacts accounting.settings.read"
+    )
+    # Refresh every connection whose tokens have not been refreshed for this many days: Xero
+    # refresh tokens lapse after 60 days unused, so a quiet tenant must still be refreshed.
+    connection_refresh_max_idle_days: int = 25
+    connection_refresh_check_seconds: int = 3600
     qbo_api_base: str = "https://quickbooks.api.intuit.com"
     qbo_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
     qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -95,6 +107,7 @@ class Settings:
             token_url=getattr(self, f"{provider}_token_url"),
             client_id=getattr(self, f"{provider}_client_id"),
             client_secret=getattr(self, f"{provider}_client_secret"),
+            scopes=tuple(str(getattr(self, f"{provider}_scopes", "")).split()),
         )
 
 

@@ -145,6 +145,18 @@ def test_revoking_the_refresh_token_disconnects(client):
     assert api_get(client, tokens["realmId"], tokens["access_token"]).status_code == 401
 
 
+def test_a_company_that_revoked_the_app_answers_401_even_after_a_refresh(client):
+    tokens = exchange(client)
+    client.put(f"/_sandbox/qbo/companies/{tokens['realmId']}", json={"app_revoked": True})
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    refreshed = token_call(client, form)
+
+    assert refreshed.status_code == 200
+    answer = api_get(client, tokens["realmId"], refreshed.get_json()["access_token"])
+    assert answer.status_code == 401
+    assert answer.get_json()["fault"]["type"] == "AUTHENTICATION"
+
+
 def test_token_of_one_realm_is_refused_on_another(client):
     one = client.post("/_sandbox/token", json={"country": "US"}).get_json()
     other = client.post("/_sandbox/token", json={"country": "US"}).get_json()

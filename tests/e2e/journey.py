@@ -94,6 +94,13 @@ def onboard(
         {"name": f"E2E {destination} {time.time_ns()}", "destination": destination},
     )
     api = AdminApi(stack.admin_url, created["api_key"])
+    if destination == "xero":
+        # Each business has its own organisation: one bound to two tenants needs an operator.
+        requests.put(
+            f"{stack.xero_url}/_sandbox/xero/consent",
+            json={"organisations": [created["name"]]},
+            timeout=5,
+        ).raise_for_status()
     connect(api, created["id"], "keap")
     ledger_id = connect(api, created["id"], destination)["external_id"]
     section = ledger_settings(ledger_id) if callable(ledger_settings) else ledger_settings

@@ -11,8 +11,11 @@ from admin.reference_data import QboReferenceData, ReferenceData, XeroReferenceD
 from admin.stores.activity import ActivityLog
 from admin.stores.api_keys import ApiKeyStore
 from admin.stores.oauth_state import OAuthState
+from admin.stores.pending_connections import PendingConnections
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.clients.qbo import qbo_lost_access
+from invoicesync.clients.xero import xero_lost_access
 from invoicesync.crypto import cipher_from_settings
 from invoicesync.domain.canonical import Destination
 from invoicesync.kafka.publisher import Publisher
@@ -75,6 +78,10 @@ class AdminServices:
     def oauth_state(self) -> OAuthState:
         return OAuthState(self.redis)
 
+    @property
+    def pending_connections(self) -> PendingConnections:
+        return PendingConnections(self.redis, cipher_from_settings(self.settings))
+
     def oauth_client(self, provider: str) -> OAuthClient:
         return OAuthClient(self.settings.endpoints(provider), provider, self.session)
 
@@ -105,6 +112,7 @@ class AdminServices:
             rules_for=lambda _tenant_id: rules,
             scope_key_for=lambda tenant_id: f"{provider}:{tenant_id}",
             concurrency_for=lambda _tenant_id: concurrency,
+            lost_access=xero_lost_access if provider == "xero" else qbo_lost_access,
         )
 
     def close(self) -> None:

@@ -17,7 +17,12 @@ from admin.api.replay_routes import replay_routes
 from admin.api.sync_routes import sync_routes
 from admin.api.tenant_routes import tenant_routes
 from admin.console import console_routes
-from admin.tenant_operations import ProcessingRefused, TenantNotFound
+from admin.tenant_operations import (
+    NoPendingConnection,
+    OrganisationTaken,
+    ProcessingRefused,
+    TenantNotFound,
+)
 from invoicesync.http.app_factory import create_service_app, error_body
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
@@ -74,6 +79,20 @@ def _register_admin_errors(app: Flask) -> None:
     @app.errorhandler(TenantNotFound)
     def _not_found(exc: TenantNotFound):
         return error_body(404, "no such tenant", field="tenant_id")
+
+    @app.errorhandler(OrganisationTaken)
+    def _taken(exc: OrganisationTaken):
+        return error_body(
+            409,
+            str(exc),
+            field="organisation_id",
+            organisation_id=exc.organisation.organisation_id,
+            tenant_id=exc.tenant_id,
+        )
+
+    @app.errorhandler(NoPendingConnection)
+    def _no_pending(exc: NoPendingConnection):
+        return error_body(404, str(exc))
 
     @app.errorhandler(ProcessingRefused)
     def _refused(exc: ProcessingRefused):

@@ -10,6 +10,8 @@ from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.reference_data import reference_errors
 from admin.stores.api_keys import IssuedKey, Role
+from admin.stores.pending_connections import Organisation, PendingConnection
+from invoicesync.clients.oauth import TokenResponse
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
 from invoicesync.errors import InvalidInput, Transient
@@ -23,8 +25,9 @@ from invoicesync.events import (
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.held_notifications import release_held
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
-from invoicesync.stores.tokens import ProviderConnection
+from invoicesync.stores.tokens import ProviderConnection, connection_key
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,24 @@ class ProcessingRefused(Exception):
     def __init__(self, missing: list[str]) -> None:
         super().__init__("processing cannot be switched on: " + "; ".join(missing))
         self.missing = missing
+
+
+class OrganisationTaken(Exception):
+    """The Xero organisation is already bound to another tenant: an operator must confirm."""
+
+    def __init__(self, tenant_id: str, organisation: Organisation) -> None:
+        # The other tenant is named in the log, not here: the callback answers a browser.
+        super().__init__(
+            f"the Xero organisation {organisation.name or organisation.organisation_id} is "
+            "already connected to another tenant; an operator may bind it to this tenant too "
+            "by choosing it with confirm=true"
+        )
+        self.tenant_id = tenant_id
+        self.organisation = organisation
+
+
+class NoPendingConnection(Exception):
+    """No Xero consent is waiting for a choice for this tenant (none, or it expired)."""
 
 
 def hook_url(services: AdminServices, tenant: Tenant) -> str:
@@ -138,8 +159,10 @@ def complete_connection(
     state: str,
     realm_id: str | None = None,
     scope: str | None = None,
-) -> ProviderConnection:
-    """The OAuth callback: check the state, exchange the code, store the tokens encrypted."""
+) -> ProviderConnection | PendingConnection:
+    """The OAuth callback: check the state, exchange the code, store the tokens encrypted.
+    A Xero consent that connected several organisations, or one another tenant already has,
+    is parked instead (a PendingConnection, or OrganisationTaken) for `choose_organisation`."""
     if provider not in PROVIDERS:
         raise InvalidInput(f"unknown provider {provider!r}", field="provider")
     if provider == "qbo" and not realm_id:
@@ -147,17 +170,106 @@ def complete_connection(
     tenant_id = services.oauth_state.consume(state, provider)
     client = services.oauth_client(provider)
     tokens = client.exchange_code(code, services.redirect_uri(provider))
-    external_id, external_name = realm_id or "", ""
     if provider == "xero":
-        organisations = client.xero_connections(tokens.access_token)
-        if not organisations:
-            raise InvalidInput("the Xero consent named no organisation", field="code")
-        external_id = str(organisations[0]["tenantId"])
-        external_name = str(organisations[0].get("tenantName", ""))
-    elif provider == "keap":
+        return _bind_xero_consent(services, tenant_id, tokens)
+    external_id, external_name = realm_id or "", ""
+    if provider == "keap":
         # Keap's callback scope reads "full|<app>.infusionsoft.com".
         external_name = (scope or "").partition("|")[2]
         external_id = external_name.split(".", 1)[0]
+    return _save_connection(services, provider, tenant_id, tokens, external_id, external_name)
+
+
+def _bind_xero_consent(
+    services: AdminServices, tenant_id: str, tokens: TokenResponse
+) -> ProviderConnection | PendingConnection:
+    rows = services.oauth_client("xero").xero_consented_connections(tokens.access_token)
+    organisations = tuple(
+        Organisation(str(row["tenantId"]), str(row.get("tenantName", ""))) for row in rows
+    )
+    if not organisations:
+        raise InvalidInput("the Xero consent named no organisation", field="code")
+    pending = PendingConnection(tenant_id, "xero", tokens, organisations)
+    if len(organisations) > 1:
+        services.pending_connections.park(pending)
+        log.info("xero consent awaits a choice", extra={"tenant_id": tenant_id})
+        return pending
+    return _bind_organisation(services, pending, organisations[0], confirmed=False)
+
+
+def pending_organisations(services: AdminServices, tenant_id: str) -> PendingConnection:
+    tenant = require_tenant(services, tenant_id)
+    pending = services.pending_connections.load(tenant.id, "xero")
+    if pending is None:
+        raise NoPendingConnection(f"no Xero consent is waiting for tenant {tenant.id}")
+    return pending
+
+
+def choose_organisation(
+    services: AdminServices, tenant_id: str, organisation_id: str, *, confirmed: bool
+) -> ProviderConnection:
+    """Bind the organisation the user picked from a parked consent; `confirmed` (operators
+    only) binds it even when another tenant has it already."""
+    pending = pending_organisations(services, tenant_id)
+    organisation = pending.organisation(organisation_id)
+    if organisation is None:
+        raise InvalidInput(
+            "this consent did not connect that organisation", field="organisation_id"
+        )
+    return _bind_organisation(services, pending, organisation, confirmed=confirmed)
+
+
+def _bind_organisation(
+    services: AdminServices,
+    pending: PendingConnection,
+    organisation: Organisation,
+    *,
+    confirmed: bool,
+) -> ProviderConnection:
+    other = _tenant_bound_to(services, organisation.organisation_id, pending.tenant_id)
+    if other is not None and not confirmed:
+        services.pending_connections.park(pending)
+        log.warning(
+            "xero organisation already bound to another tenant",
+            extra={"tenant_id": pending.tenant_id, "other_tenant_id": other},
+        )
+        raise OrganisationTaken(pending.tenant_id, organisation)
+    if other is not None:
+        log.warning(
+            "xero organisation bound to a second tenant by an operator",
+            extra={"tenant_id": pending.tenant_id, "other_tenant_id": other},
+        )
+    services.pending_connections.discard(pending.tenant_id, "xero")
+    return _save_connection(
+        services,
+        "xero",
+        pending.tenant_id,
+        pending.tokens,
+        organisation.organisation_id,
+        organisation.name,
+    )
+
+
+def _tenant_bound_to(services: AdminServices, organisation_id: str, tenant_id: str) -> str | None:
+    """Another tenant whose Xero connection names this organisation (connected or lost)."""
+    for other in services.tenants.ids():
+        if other == tenant_id:
+            continue
+        # One plain field: the other tenant's tokens stay encrypted and untouched.
+        bound = services.redis.hget(connection_key("xero", other), "external_id")
+        if bound is not None and reply_text(bound) == organisation_id:
+            return other
+    return None
+
+
+def _save_connection(
+    services: AdminServices,
+    provider: str,
+    tenant_id: str,
+    tokens: TokenResponse,
+    external_id: str,
+    external_name: str,
+) -> ProviderConnection:
     now = datetime.now(UTC)
     refresh_in = tokens.x_refresh_token_expires_in
     connection = ProviderConnection(

@@ -17,9 +17,11 @@ from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
+from invoicesync.stores.access_tokens import access_tokens_from_settings
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
+from reverse_sync.connection_refresher import IdleConnectionRefresher
 from reverse_sync.handler import LedgerNotificationHandler
 from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
@@ -32,6 +34,7 @@ GROUP_ID = "invoicesync-reverse-sync"
 class ReverseSyncService:
     loop: ConsumerLoop
     poller: PaymentPoller
+    connection_refresher: IdleConnectionRefresher
 
     def run(self) -> None:
         """Run the loop, and with it the poll, in this thread (it handles SIGTERM)."""
@@ -56,12 +59,23 @@ def build_service(settings: Settings) -> ReverseSyncService:
         interval_seconds=settings.poll_interval_seconds,
         overlap_seconds=settings.poll_overlap_seconds,
     )
+    refresher = IdleConnectionRefresher(
+        client,
+        tenants,
+        access_tokens_from_settings(settings, client),
+        max_idle_days=settings.connection_refresh_max_idle_days,
+        check_interval_seconds=settings.connection_refresh_check_seconds,
+    )
     handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
     options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
     loop = ConsumerLoop(
-        settings, options, one_at_a_time(handler), publisher, periodic=[poller.round_task()]
+        settings,
+        options,
+        one_at_a_time(handler),
+        publisher,
+        periodic=[poller.round_task(), refresher.round_task()],
     )
-    return ReverseSyncService(loop, poller)
+    return ReverseSyncService(loop, poller, refresher)
 
 
 def main() -> None:

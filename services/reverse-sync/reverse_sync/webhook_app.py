@@ -18,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from invoicesync.errors import InvalidInput
 from invoicesync.events import EventType, Topic, envelope_for
-from invoicesync.http.app_factory import create_service_app, error_body
+from invoicesync.http.app_factory import create_service_app
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
@@ -73,7 +73,9 @@ def _receive(provider: str, key: str, header: str, read: Reader):
                 "bytes": len(body),
             },
         )
-        return error_body(401, "invalid signature")
+        # Xero: "respond with a 401 Unauthorized" and an empty body (its intent-to-receive
+        # check judges both); Intuit reads only the status. The log line carries the reason.
+        return Response(status=401)
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

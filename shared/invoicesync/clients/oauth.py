@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,13 +16,15 @@ from invoicesync.settings import ProviderEndpoints
 
 log = logging.getLogger(__name__)
 
+# Xero's scopes come from the settings (`xero_scopes`); these are the fallbacks.
 DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
     "keap": ("full",),
     "xero": (
         "offline_access",
-        "accounting.transactions",
+        "accounting.invoices",
+        "accounting.payments",
         "accounting.contacts",
-        "accounting.settings",
+        "accounting.settings.read",
     ),
     "qbo": ("com.intuit.quickbooks.accounting",),
 }
@@ -67,7 +71,7 @@ class OAuthClient:
             "client_id": self._endpoints.client_id,
             "redirect_uri": redirect_uri,
             "response_type": "code",
-            "scope": " ".join(scopes or DEFAULT_SCOPES[self._provider]),
+            "scope": " ".join(scopes or self._endpoints.scopes or DEFAULT_SCOPES[self._provider]),
             "state": state,
         }
         separator = "&" if "?" in self._endpoints.authorize_url else "?"
@@ -88,13 +92,17 @@ class OAuthClient:
     def refresh(self, refresh_token: str) -> TokenResponse:
         return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
-    def xero_connections(self, access_token: str) -> list[dict[str, Any]]:
-        """Xero's `GET /connections`: the organisations (tenantId, tenantName...) this token
-        may act for."""
+    def xero_connections(
+        self, access_token: str, auth_event_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Xero's `GET /connections`: the organisations (tenantId, tenantName, authEventId...)
+        this token may act for; only those of one consent when `auth_event_id` is given."""
         url = f"{self._endpoints.api_base}/connections"
+        params = {"authEventId": auth_event_id} if auth_event_id else None
         try:
             response = self._http.get(
                 url,
+                params=params,
                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
                 timeout=TOKEN_TIMEOUT,
             )
@@ -108,7 +116,22 @@ class OAuthClient:
                 status=response.status_code,
                 error="connections",
             )
-        return list(response.json())
+        rows = list(response.json())
+        # Filter here too: the query parameter is optional in the spec.
+        return [r for r in rows if auth_event_id is None or r.get("authEventId") == auth_event_id]
+
+    def xero_consented_connections(self, access_token: str) -> list[dict[str, Any]]:
+        """The organisations this consent connected: `/connections` lists every organisation
+        the user ever connected to the app, and only those carrying the access token's
+        `authentication_event_id` came from this consent (xero_identity.yaml, authEventId)."""
+        event_id = str(_jwt_claims(access_token).get("authentication_event_id") or "")
+        if not event_id:
+            raise OAuthRejected(
+                "the Xero access token names no authentication event",
+                status=200,
+                error="authentication_event_id",
+            )
+        return self.xero_connections(access_token, event_id)
 
     def _token_request(self, form: dict[str, str], *, basic_auth: bool = True) -> TokenResponse:
         grant = form["grant_type"]
@@ -165,6 +188,19 @@ class OAuthClient:
             status=status,
             error=error,
         )
+
+
+def _jwt_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT we just received from the token endpoint over TLS. Not verified:
+    they only narrow which of the user's own connections this consent made."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return {}
+    return claims if isinstance(claims, dict) else {}
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:

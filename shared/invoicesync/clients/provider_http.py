@@ -57,6 +57,7 @@ class ProviderHttp:
         timeout: tuple[float, float] = (5, 30),
         *,
         concurrency_for: Callable[[str], int | None] = lambda _tenant_id: None,
+        lost_access: Callable[[requests.Response], str | None] = lambda _response: None,
         limiter_max_wait: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -67,6 +68,7 @@ class ProviderHttp:
         self._rules_for = rules_for
         self._scope_key_for = scope_key_for
         self._concurrency_for = concurrency_for
+        self._lost_access = lost_access
         self._timeout = timeout
         self._max_wait = limiter_max_wait
         self._sleep = sleep
@@ -115,6 +117,11 @@ class ProviderHttp:
             if response.status_code == 401:
                 token = self._tokens.force_refresh(self.provider, tenant_id, token)
                 response = self._send(method, url, tenant_id, token, params, json, headers)
+        # The provider's own words for "this connection no longer works" (after a refresh
+        # where a 401 allowed one): the connection is lost, as when a refresh token dies.
+        reason = self._lost_access(response)
+        if reason is not None:
+            raise self._tokens.lose_connection(self.provider, tenant_id, reason)
         return self._outcome(response, scope_key, tenant_id)
 
     @contextmanager

@@ -454,6 +454,7 @@ def qbo_client_from_settings(
         rules_for=lambda _tenant_id: QBO_REALM,
         scope_key_for=realms.scope_key,
         concurrency_for=lambda _tenant_id: QBO_REALM_CONCURRENCY,
+        lost_access=qbo_lost_access,
     )
 
     def batch_gate(tenant_id: str) -> None:
@@ -461,6 +462,14 @@ def qbo_client_from_settings(
         limiter.acquire(scope, QBO_BATCH, max_wait=10.0, tenant_id=tenant_id)
 
     return QboClient(http, endpoints, connections=store, cache=client, batch_gate=batch_gate)
+
+
+def qbo_lost_access(response: requests.Response) -> str | None:
+    """A 401 that survives a token refresh: the company revoked the app or the user lost
+    access to it (error 120 AuthorizationFailure; shared/reference/qbo.md §9)."""
+    if response.status_code == 401:
+        return "QuickBooks refused the app even after a token refresh; reconnect QuickBooks"
+    return None
 
 
 class _RealmKeys:

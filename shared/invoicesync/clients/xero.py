@@ -289,8 +289,26 @@ def xero_client_from_settings(
         rules_for=lambda _tenant_id: XERO_TENANT + XERO_APP,
         scope_key_for=lambda tenant_id: f"xero:{tenant_id}",
         concurrency_for=lambda _tenant_id: XERO_TENANT_CONCURRENCY,
+        lost_access=xero_lost_access,
     )
     return XeroClient(http, endpoints, _XeroTenantIds(store), cache=client)
+
+
+def xero_lost_access(response: requests.Response) -> str | None:
+    """An organisation that removed the app answers 403 AuthenticationUnsuccessful while the
+    refresh token still works (shared/reference/xero.md §7, §9 gotcha 18); a 401 that
+    survives a refresh means the same. Other 403s (a user's permissions) stay rejections."""
+    if response.status_code == 401:
+        return "Xero refused a freshly refreshed token; reconnect Xero"
+    if response.status_code != 403:
+        return None
+    try:
+        detail = str(response.json().get("Detail", ""))
+    except (ValueError, AttributeError):
+        return None
+    if detail.startswith("AuthenticationUnsuccessful"):
+        return "the Xero organisation removed the app or is no longer connected"
+    return None
 
 
 class _XeroTenantIds:

@@ -13,9 +13,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import redis
+import requests
 
 from invoicesync.clients.oauth import OAuthClient, OAuthInvalidGrant
+from invoicesync.crypto import TokenCipher
 from invoicesync.errors import Disconnected
+from invoicesync.settings import Settings
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
 
@@ -65,6 +68,26 @@ class AccessTokens:
                 return connection.access_token
             return self._refresh(connection)
 
+    def refresh_if_idle(self, provider: str, tenant_id: str, renewed_before: datetime) -> bool:
+        """Refresh a connected connection whose refresh token was issued before
+        `renewed_before`, so an unused refresh token never reaches its expiry. True if it did."""
+        with self._refresh_lock(provider, tenant_id):
+            connection = self._connected(provider, tenant_id)
+            if connection.last_renewed_at >= renewed_before:
+                return False
+            self._refresh(connection)
+            return True
+
+    def lose_connection(self, provider: str, tenant_id: str, reason: str) -> Disconnected:
+        """The provider will not take our tokens any more: mark the connection lost (status
+        pages and the console show it, writers stop and report) and return the error to raise."""
+        self._store.mark_disconnected(provider, tenant_id, reason)
+        log.warning(
+            "connection lost",
+            extra={"provider": provider, "tenant_id": tenant_id, "reason": reason},
+        )
+        return Disconnected(f"{provider} connection lost for {tenant_id}: {reason}")
+
     def _refresh_lock(self, provider: str, tenant_id: str) -> AbstractContextManager[None]:
         return tenant_lock(
             self._redis,
@@ -93,12 +116,7 @@ class AccessTokens:
         try:
             response = self._oauth_for(provider).refresh(connection.refresh_token)
         except OAuthInvalidGrant as exc:
-            self._store.mark_disconnected(provider, tenant_id, "refresh token rejected")
-            log.warning(
-                "connection lost: refresh token rejected",
-                extra={"provider": provider, "tenant_id": tenant_id},
-            )
-            raise Disconnected(f"{provider} refresh token rejected for {tenant_id}") from exc
+            raise self.lose_connection(provider, tenant_id, "refresh token rejected") from exc
         now = self._clock()
         refresh_expires_at = connection.refresh_expires_at
         if response.x_refresh_token_expires_in is not None:
@@ -109,7 +127,17 @@ class AccessTokens:
             refresh_token=response.refresh_token or connection.refresh_token,
             access_expires_at=now + timedelta(seconds=response.expires_in),
             refresh_expires_at=refresh_expires_at,
+            refreshed_at=now,
         )
         self._store.save(renewed)
         log.info("access token refreshed", extra={"provider": provider, "tenant_id": tenant_id})
         return renewed.access_token
+
+
+def access_tokens_from_settings(settings: Settings, client: redis.Redis) -> AccessTokens:
+    """Access tokens for every provider, each refreshed through its own OAuth client."""
+    session = requests.Session()
+    store = TokenStore(client, TokenCipher(settings.token_encryption_key))
+    return AccessTokens(
+        store, lambda provider: OAuthClient(settings.endpoints(provider), provider, session), client
+    )

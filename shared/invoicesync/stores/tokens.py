@@ -31,6 +31,12 @@ class ProviderConnection:
     connected_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: ConnectionStatus = "connected"
     disconnected_reason: str = ""
+    refreshed_at: datetime | None = None  # None: not refreshed since `connected_at`
+
+    @property
+    def last_renewed_at(self) -> datetime:
+        """When the refresh token was last issued: refresh tokens lapse counted from here."""
+        return self.refreshed_at or self.connected_at
 
 
 def connection_key(provider: str, tenant_id: str) -> str:
@@ -57,6 +63,7 @@ class TokenStore:
             "connected_at": connection.connected_at.isoformat(),
             "status": connection.status,
             "disconnected_reason": connection.disconnected_reason,
+            "refreshed_at": _iso_or_empty(connection.refreshed_at),
         }
         # One HSET: readers never see a new access token beside an old refresh token.
         self._redis.hset(connection_key(connection.provider, connection.tenant_id), mapping=fields)
@@ -80,6 +87,7 @@ class TokenStore:
             connected_at=datetime.fromisoformat(text["connected_at"]),
             status="disconnected" if text.get("status") == "disconnected" else "connected",
             disconnected_reason=text.get("disconnected_reason", ""),
+            refreshed_at=_datetime_or_none(text.get("refreshed_at", "")),
         )
 
     def mark_disconnected(self, provider: str, tenant_id: str, reason: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,23 +11,14 @@ from admin.admin_services import AdminServices
 from admin.app import create_app
 from admin.stores.api_keys import Role
 from invoicesync.stores.tokens import connection_key
-from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 
 
 @pytest.fixture
 def xero_admin(admin_settings):
     with serving(create_xero_app()) as xero:
-        settings = replace(
-            admin_settings,
-            public_base_url="http://localhost:8080",
-            xero_api_base=xero,
-            xero_authorize_url=f"{xero}/identity/connect/authorize",
-            xero_token_url=f"{xero}/connect/token",
-            xero_client_id=DEMO_CLIENT_ID,
-            xero_client_secret=DEMO_CLIENT_SECRET,
-        )
+        settings = pointed_at_xero(admin_settings, xero, public_base_url="http://localhost:8080")
         services = AdminServices.from_settings(settings, publish_timeout_seconds=5)
         key = services.api_keys.issue(Role.OPERATOR).secret
         yield (
@@ -39,9 +29,9 @@ def xero_admin(admin_settings):
         services.close()
 
 
-def connect_xero(client, headers) -> tuple[str, dict]:
+def connect_xero(client, headers, name: str = "Acme") -> tuple[str, dict]:
     created = client.post(
-        "/api/v1/tenants", json={"name": "Acme", "destination": "xero"}, headers=headers
+        "/api/v1/tenants", json={"name": name, "destination": "xero"}, headers=headers
     ).get_json()
     start = client.get(f"/api/v1/tenants/{created['id']}/connect/xero", headers=headers)
     consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
@@ -103,3 +93,86 @@ def test_settings_are_checked_against_the_organisations_own_accounts_and_tax_rat
     assert unknown_account.get_json()["error"]["field"] == "xero.shipping_account_code"
     assert unknown_tax.status_code == 400
     assert unknown_tax.get_json()["error"]["field"] == "xero.taxable_tax_type"
+
+
+def xero_base(services) -> str:
+    return services.settings.xero_api_base
+
+
+def plan_consent(services, *organisations: str) -> None:
+    requests.put(
+        f"{xero_base(services)}/_sandbox/xero/consent",
+        json={"organisations": list(organisations)},
+        timeout=5,
+    ).raise_for_status()
+
+
+def test_the_callback_binds_the_organisation_this_consent_connected_not_an_older_one(xero_admin):
+    client, services, headers = xero_admin
+    requests.post(
+        f"{xero_base(services)}/_sandbox/token", json={"tenant_name": "Older Org"}, timeout=5
+    ).raise_for_status()
+    plan_consent(services, "Fresh Org")
+
+    tenant_id, answer = connect_xero(client, headers)
+
+    assert answer.status_code == 200, answer.get_json()
+    assert services.tokens.load("xero", tenant_id).external_name == "Fresh Org"
+
+
+def test_several_organisations_in_one_consent_wait_for_the_user_to_choose_one(xero_admin):
+    client, services, headers = xero_admin
+    plan_consent(services, "Org A", "Org B")
+
+    tenant_id, answer = connect_xero(client, headers)
+
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["status"] == "choose_organisation"
+    assert services.tokens.load("xero", tenant_id) is None
+    choices = {o["name"]: o["organisation_id"] for o in body["organisations"]}
+    assert set(choices) == {"Org A", "Org B"}
+    listed = client.get(f"/api/v1/tenants/{tenant_id}/connect/xero/organisation", headers=headers)
+    assert {o["name"] for o in listed.get_json()["organisations"]} == {"Org A", "Org B"}
+
+    chosen = client.post(
+        f"/api/v1/tenants/{tenant_id}/connect/xero/organisation",
+        json={"organisation_id": choices["Org B"]},
+        headers=headers,
+    )
+
+    assert chosen.status_code == 200, chosen.get_json()
+    connection = services.tokens.load("xero", tenant_id)
+    assert (connection.external_id, connection.external_name) == (choices["Org B"], "Org B")
+    again = client.get(f"/api/v1/tenants/{tenant_id}/connect/xero/organisation", headers=headers)
+    assert again.status_code == 404
+
+
+def test_an_organisation_bound_to_another_tenant_needs_an_operator_to_confirm(xero_admin):
+    client, services, headers = xero_admin
+    first_id, first = connect_xero(client, headers, "First")
+    second_id, refused = connect_xero(client, headers, "Second")
+
+    assert first.status_code == 200
+    assert refused.status_code == 409, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["field"] == "organisation_id"
+    assert error["organisation_id"] == first.get_json()["external_id"]
+    assert first_id != second_id
+    assert services.tokens.load("xero", second_id) is None
+
+    tenant_key = services.api_keys.issue(Role.TENANT, second_id).secret
+    url = f"/api/v1/tenants/{second_id}/connect/xero/organisation"
+    organisation = {"organisation_id": first.get_json()["external_id"]}
+    by_tenant = client.post(
+        url,
+        json=organisation | {"confirm": True},
+        headers={"Authorization": f"Bearer {tenant_key}"},
+    )
+    unconfirmed = client.post(url, json=organisation, headers=headers)
+    confirmed = client.post(url, json=organisation | {"confirm": True}, headers=headers)
+
+    assert by_tenant.status_code == 403
+    assert unconfirmed.status_code == 409
+    assert confirmed.status_code == 200, confirmed.get_json()
+    assert services.tokens.load("xero", second_id).external_id == organisation["organisation_id"]

@@ -38,13 +38,15 @@ def keap_client(base_url: str, secret: str = DEMO_CLIENT_SECRET) -> OAuthClient:
     return OAuthClient(settings.endpoints("keap"), "keap", requests.Session())
 
 
-def xero_client(base_url: str) -> OAuthClient:
+def xero_client(
+    base_url: str, client_id: str = DEMO_CLIENT_ID, secret: str = DEMO_CLIENT_SECRET
+) -> OAuthClient:
     settings = Settings(
         xero_api_base=base_url,
         xero_authorize_url=f"{base_url}/identity/connect/authorize",
         xero_token_url=f"{base_url}/connect/token",
-        xero_client_id=DEMO_CLIENT_ID,
-        xero_client_secret=DEMO_CLIENT_SECRET,
+        xero_client_id=client_id,
+        xero_client_secret=secret,
     )
     return OAuthClient(settings.endpoints("xero"), "xero", requests.Session())
 
@@ -70,7 +72,10 @@ def test_authorize_urls_ask_each_provider_for_its_own_scopes():
         scopes[provider] = query["scope"][0]
     assert scopes == {
         "keap": "full",
-        "xero": "offline_access accounting.transactions accounting.contacts accounting.settings",
+        "xero": (
+            "openid profile email offline_access accounting.invoices accounting.payments "
+            "accounting.contacts accounting.settings.read"
+        ),
         "qbo": "com.intuit.quickbooks.accounting",
     }
 
@@ -127,6 +132,39 @@ def test_xero_connect_flow_finds_the_connected_organisation(states, unique_name)
 
         renewed = client.refresh(tokens.refresh_token)
         assert renewed.access_token != tokens.access_token
+
+
+def test_an_app_created_after_march_2026_can_connect_xero_with_the_default_scopes(
+    states, unique_name
+):
+    with serving(create_xero_app()) as base_url:
+        requests.post(
+            f"{base_url}/_sandbox/clients",
+            json={
+                "client_id": "new-app",
+                "client_secret": "new-secret",
+                "redirect_uris": [REDIRECT_URI],
+                "created_on": "2026-11-02",
+            },
+            timeout=5,
+        ).raise_for_status()
+        client = xero_client(base_url, "new-app", "new-secret")
+        callback = follow_consent(
+            client.authorize_url(states.issue(unique_name, "xero"), REDIRECT_URI)
+        )
+
+        assert "error" not in callback, callback
+        tokens = client.exchange_code(callback["code"], REDIRECT_URI)
+        assert client.xero_connections(tokens.access_token)
+
+
+def test_xero_scopes_are_a_setting():
+    settings = Settings.from_env({"INVOICESYNC_XERO_SCOPES": "offline_access accounting.invoices"})
+    client = OAuthClient(settings.endpoints("xero"), "xero", requests.Session())
+
+    query = parse_qs(urlsplit(client.authorize_url("s1", REDIRECT_URI)).query)
+
+    assert query["scope"] == ["offline_access accounting.invoices"]
 
 
 def test_an_unreachable_token_endpoint_is_transient():

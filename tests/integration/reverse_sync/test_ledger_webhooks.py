@@ -16,6 +16,7 @@ from invoicesync.events import Topic, envelope_from_bytes, payload_of
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import connection_key
+from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from reverse_sync.webhook_app import create_app
 from reverse_sync.webhook_signatures import hmac_sha256_base64
 from tests.integration.stores.local_servers import serving
@@ -100,7 +101,23 @@ def test_a_xero_body_signed_with_another_key_is_refused(webhooks, settings):
         headers={"x-xero-signature": hmac_sha256_base64("another-key", body)},
         timeout=5,
     )
-    assert reply.status_code == 401
+    assert (reply.status_code, reply.content) == (401, b"")  # Xero: an empty 401
+
+
+def test_xeros_intent_to_receive_activates_the_subscription(webhooks):
+    with serving(create_xero_app()) as xero:
+        requests.put(
+            f"{xero}/_sandbox/xero/webhooks",
+            json={"url": f"{webhooks}/webhooks/xero", "key": XERO_KEY},
+            timeout=5,
+        ).raise_for_status()
+
+        def judged() -> dict | None:
+            state = requests.get(f"{xero}/_sandbox/xero/webhooks", timeout=5).json()
+            return state if state["intent_checks"] == 2 else None
+
+        state = eventually(judged, "Xero's two intent-to-receive checks")
+    assert (state["active"], state["intent_failures"]) == (True, 0)
 
 
 def test_intent_to_receive_with_the_right_signature_gets_an_empty_200(webhooks, settings):

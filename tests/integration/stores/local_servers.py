@@ -20,3 +20,20 @@ def serving(app) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=5)
+
+
+def pointed_at_xero(settings, xero_url: str, **overrides):
+    """`settings` with Xero's identity and API on the served Xero stand-in, as its demo app."""
+    from dataclasses import replace
+
+    from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    return replace(
+        settings,
+        xero_api_base=xero_url,
+        xero_authorize_url=f"{xero_url}/identity/connect/authorize",
+        xero_token_url=f"{xero_url}/connect/token",
+        xero_client_id=DEMO_CLIENT_ID,
+        xero_client_secret=DEMO_CLIENT_SECRET,
+        **overrides,
+    )

@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from datetime import date
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -153,11 +154,17 @@ def control_blueprint() -> Blueprint:
     def clients() -> Response:
         body = request.get_json(force=True) or {}
         try:
+            created_on = body.get("created_on")
             current_state().tokens.register_client(
-                body["client_id"], body["client_secret"], list(body.get("redirect_uris", []))
+                body["client_id"],
+                body["client_secret"],
+                list(body.get("redirect_uris", [])),
+                created_on=date.fromisoformat(created_on) if created_on else None,
             )
         except KeyError as exc:
             return _bad_control_request(f"missing field {exc}")
+        except (TypeError, ValueError) as exc:
+            return _bad_control_request(f"created_on: {exc}")
         return jsonify({"client_id": body["client_id"]}), 201
 
     @control.get("/webhooks/deliveries")

@@ -2,8 +2,9 @@
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlparse
 
 from invoicesync_sandbox.core.clock import SandboxClock
@@ -49,6 +50,8 @@ class _Client:
     client_secret: str
     redirect_uris: list[str]
     any_local_redirect: bool = False
+    # When the app was created at the provider: Xero's scope rules depend on it.
+    created_on: date | None = None
 
 
 @dataclass
@@ -90,6 +93,10 @@ class TokenAuthority:
         self.single_use_refresh = single_use_refresh
         self.reuse_grace_seconds = reuse_grace_seconds
         self.code_ttl = code_ttl
+        # Providers whose access tokens are JWTs (Xero) mint them here; the default is opaque.
+        self.access_token_factory: Callable[[str, dict, tuple[str, ...], datetime], str] = (
+            lambda _client_id, _subject, _scopes, _expires: secrets.token_urlsafe(32)
+        )
         self._lock = threading.RLock()
         self.reset()
 
@@ -101,9 +108,21 @@ class TokenAuthority:
             self._refresh: dict[str, _Refresh] = {}
             self._clients[DEMO_CLIENT_ID] = _Client(DEMO_CLIENT_SECRET, [], any_local_redirect=True)
 
-    def register_client(self, client_id: str, client_secret: str, redirect_uris: list[str]) -> None:
+    def register_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        redirect_uris: list[str],
+        created_on: date | None = None,
+    ) -> None:
         with self._lock:
-            self._clients[client_id] = _Client(client_secret, list(redirect_uris))
+            self._clients[client_id] = _Client(
+                client_secret, list(redirect_uris), created_on=created_on
+            )
+
+    def client_created_on(self, client_id: str) -> date | None:
+        client = self._clients.get(client_id)
+        return None if client is None else client.created_on
 
     def check_client(self, client_id: str, client_secret: str) -> bool:
         client = self._clients.get(client_id)
@@ -170,9 +189,9 @@ class TokenAuthority:
 
     def _issue_locked(self, client_id: str, subject: dict, scopes: tuple[str, ...]) -> TokenPair:
         now = self.clock.now()
-        access = secrets.token_urlsafe(32)
-        refresh = secrets.token_urlsafe(32)
         access_expires = now + timedelta(seconds=self.access_ttl)
+        access = self.access_token_factory(client_id, subject, scopes, access_expires)
+        refresh = secrets.token_urlsafe(32)
         refresh_expires = now + timedelta(seconds=self.refresh_ttl)
         self._access[access] = Grant(client_id, subject, scopes, access_expires)
         self._refresh[refresh] = _Refresh(client_id, subject, scopes, refresh_expires, access)

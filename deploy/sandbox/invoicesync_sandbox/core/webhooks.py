@@ -21,6 +21,7 @@ class DeliveryOutcome:
     attempts: int
     dropped: bool
     slow: bool
+    last_body_size: int = 0  # bytes in the subscriber's last reply
 
 
 class WebhookDispatcher:
@@ -109,9 +110,9 @@ class WebhookDispatcher:
             self._record(url, None, 0, dropped=True)
             return DeliveryOutcome(url, False, None, 0, dropped=True, slow=False)
         duplicate = self.faults.chance(self.faults.webhook_duplicate_rate)
-        status, slow, attempt = None, False, 0
+        status, slow, attempt, size = None, False, 0, 0
         for attempt in range(1, retries + 2):
-            status, attempt_slow = self._send_once(url, body, headers, attempt)
+            status, attempt_slow, size = self._send_once(url, body, headers, attempt)
             slow = slow or attempt_slow
             if (status is not None and 200 <= status < 300) or status in stop_statuses:
                 break
@@ -120,14 +121,18 @@ class WebhookDispatcher:
         delivered = status is not None and 200 <= status < 300
         if delivered and duplicate:
             self._send_once(url, body, headers, attempt, duplicated=True)
-        return DeliveryOutcome(url, delivered, status, attempt, dropped=False, slow=slow)
+        return DeliveryOutcome(
+            url, delivered, status, attempt, dropped=False, slow=slow, last_body_size=size
+        )
 
-    def _send_once(self, url, body, headers, attempt, duplicated=False) -> tuple[int | None, bool]:
+    def _send_once(
+        self, url, body, headers, attempt, duplicated=False
+    ) -> tuple[int | None, bool, int]:
         started = time.monotonic()
-        status, error = None, None
+        status, error, size = None, None, 0
         try:
             response = requests.post(url, data=body, headers=headers, timeout=self.timeout_seconds)
-            status = response.status_code
+            status, size = response.status_code, len(response.content)
         except requests.Timeout:
             error = "timeout"
         except requests.RequestException as exc:
@@ -135,7 +140,7 @@ class WebhookDispatcher:
         elapsed = time.monotonic() - started
         slow = error == "timeout" or elapsed > self.timeout_seconds
         self._record(url, status, attempt, duplicated=duplicated, error=error, elapsed=elapsed)
-        return status, slow
+        return status, slow, size
 
     def _backoff(self, attempt: int) -> float:
         steps = self.retry_backoff_seconds

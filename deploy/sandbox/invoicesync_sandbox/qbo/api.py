@@ -53,6 +53,13 @@ def _admit() -> Response | None:
     company = state.store.company(g.realm_id)
     if grant.subject.get("realm_id") != g.realm_id or company is None:
         return state.error_response(401, f"Token is not valid for realm {g.realm_id}")
+    if g.realm_id in state.revoked_realms:
+        # Error 120 "Authorization Failure" (user lost access to the company or its
+        # subscription): a 401 that a fresh token does not cure, while refresh still works
+        # (shared/reference/qbo.md §9, error-code table row 120).
+        return state.error_response(
+            401, "AuthorizationFailure: the app has no access to this company"
+        )
     g.qbo_company = company
     minor = request.args.get("minorversion")
     if minor is not None and not minor.isdigit():

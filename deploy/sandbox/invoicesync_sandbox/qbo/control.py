@@ -62,7 +62,8 @@ def companies() -> Response:
 def company_flags(realm_id: str) -> Response:
     """`country` re-creates the company's books for that country; `custom_txn_numbers` sets
     the preference that leaves DocNumber empty when a client sends none; `invoice_history`
-    adds the invoices a company that traded before InvoiceSync holds (`add_invoice_history`)."""
+    adds the invoices a company that traded before InvoiceSync holds (`add_invoice_history`);
+    `app_revoked` makes the company refuse the app (401 even with a freshly refreshed token)."""
     state = _state()
     body = request.get_json(force=True) or {}
     company = state.store.company(realm_id)
@@ -74,6 +75,11 @@ def company_flags(realm_id: str) -> Response:
         with company.lock:
             state.store.replace(fresh)
         company = fresh
+    if "app_revoked" in body:
+        if body["app_revoked"]:
+            state.revoked_realms.add(realm_id)
+        else:
+            state.revoked_realms.discard(realm_id)
     if "custom_txn_numbers" in body:
         prefs = company.get("Preferences", "1") or {}
         prefs.setdefault("SalesFormsPrefs", {})["CustomTxnNumbers"] = bool(

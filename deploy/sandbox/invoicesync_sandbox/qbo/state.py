@@ -45,11 +45,14 @@ class QboState(SandboxState):
         self.batch_rule = RateLimitRule("realm-batch-minute", 40, 60)
         self.concurrency = ConcurrencyGate(10)
         self.default_realm_id: str | None = None
+        # Realms where the user lost access to the app (or the company's subscription lapsed).
+        self.revoked_realms: set[str] = set()
 
     def _forget_data(self) -> None:
         self.store.clear()
         self.webhook_target = None
         self.default_realm_id = None
+        self.revoked_realms = set()
         self.concurrency = ConcurrencyGate(self.concurrency.limit)
 
     def company_for(self, realm_id: str | None, name: str, country: str) -> QboCompany:

@@ -71,3 +71,26 @@ def invoice_history(tenant_id: str) -> Response:
             books.invoices[record["InvoiceID"]] = record
             made.append({"InvoiceID": record["InvoiceID"], "InvoiceNumber": number})
     return jsonify({"invoice_history": made})
+
+
+@xero_control.put("/consent")
+def consent_plan() -> Response:
+    """`{"user_id": "demo-user", "organisations": ["Org A", "Org B"]}`: the user's next consents
+    tick these organisations (created on first mention); an empty list restores the default."""
+    state = current_state()
+    body = request.get_json(force=True) or {}
+    names = [str(name) for name in body.get("organisations", [])]
+    user_id = str(body.get("user_id", "demo-user"))
+    if names:
+        state.consent_plans[user_id] = names
+    else:
+        state.consent_plans.pop(user_id, None)
+    return jsonify({"user_id": user_id, "organisations": names})
+
+
+@xero_control.post("/organisations/<tenant_id>/remove-app")
+def remove_app(tenant_id: str) -> Response:
+    """The organisation disconnects the app from its side (Xero's "Connected apps" page)."""
+    return jsonify(
+        {"tenant_id": tenant_id, "connections_removed": current_state().remove_app(tenant_id)}
+    )

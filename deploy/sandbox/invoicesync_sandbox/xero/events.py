@@ -34,7 +34,10 @@ def start_intent_to_receive(state: XeroState, subscription: WebhookSubscription)
     def judge(correct: bool):
         def record(outcome: DeliveryOutcome) -> None:
             subscription.intent_checks += 1
-            if outcome.last_status != expected[correct]:
+            # 200 with an empty body for a correct signature, 401 with an empty body for a
+            # wrong one (developer.xero.com/documentation/webhooks/configuring-your-server;
+            # shared/reference/xero.md §8 "Endpoint requirements").
+            if outcome.last_status != expected[correct] or outcome.last_body_size:
                 subscription.intent_failures += 1
             if subscription.intent_checks == 2:
                 subscription.active = subscription.intent_failures == 0

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, jsonify, redirect, request
 from invoicesync_sandbox.core.app import current_state
 from invoicesync_sandbox.core.tokens import InvalidGrant, TokenExpired, TokenInvalid
 from invoicesync_sandbox.xero import errors
+from invoicesync_sandbox.xero.scopes import refused_scopes
 from invoicesync_sandbox.xero.state import XeroState, token_response
 
 identity = Blueprint("xero_identity", __name__)
@@ -29,9 +30,16 @@ def authorize() -> Response:
     ):
         return errors.token_error("unauthorized_client")
     scopes = request.args.get("scope", "").split()
+    if refused_scopes(scopes, state.tokens.client_created_on(client_id)):
+        # The consent fails back to the app as an OAuth2 error redirect (RFC 6749 §4.1.2.1);
+        # shared/reference/xero.md §1 lists `invalid_scope` among Xero's identity errors.
+        return _redirect_back(redirect_uri, {"error": "invalid_scope"})
     subject = state.authorization_subject(client_id, request.args.get("login_hint", "demo-user"))
     code = state.tokens.create_code(client_id, redirect_uri, scopes, subject)
-    query = {"code": code, "scope": " ".join(scopes)}
+    return _redirect_back(redirect_uri, {"code": code, "scope": " ".join(scopes)})
+
+
+def _redirect_back(redirect_uri: str, query: dict[str, str]) -> Response:
     if "state" in request.args:
         query["state"] = request.args["state"]
     return redirect(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{urlencode(query)}")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Response
 
@@ -14,6 +18,9 @@ from invoicesync_sandbox.xero import errors
 from invoicesync_sandbox.xero.store import XeroStore
 
 ACCESS_TTL = 30 * 60
+# "Unused refresh tokens expire after 60 days"; each refresh issues a new one, so a connection
+# refreshed within 60 days never lapses (developer.xero.com/faq/oauth2; shared/reference/xero.md
+# §1 "Lifetimes and rotation", §9 gotcha 3).
 REFRESH_TTL = 60 * 24 * 3600
 REFRESH_GRACE = 30 * 60
 MINUTE = RateLimitRule("minute", 60, 60)
@@ -56,11 +63,15 @@ class XeroState(SandboxState):
         self.concurrency = ConcurrencyGate(CONCURRENT_CALLS)
         self.webhook: WebhookSubscription | None = None
         self.default_tenant_id = ""
+        # user id -> the organisation names the user ticks on the next consents.
+        self.consent_plans: dict[str, list[str]] = {}
+        self.tokens.access_token_factory = self._access_jwt
         self._forget_data()
 
     def _forget_data(self) -> None:
         self.store.clear()
         self.webhook = None
+        self.consent_plans = {}
         self.default_tenant_id = self.store.create_books(
             "Demo Company (Global)", self.clock.now()
         ).tenant_id
@@ -87,12 +98,56 @@ class XeroState(SandboxState):
         return self.tokens.issue(client_id, subject, tuple(scopes))
 
     def authorization_subject(self, client_id: str, user_id: str) -> dict:
-        """What the consent screen grants: the demo user connects the default organisation."""
+        """What the consent screen grants: the organisations the user ticks (the default one
+        unless a consent plan names others), all under one new authEventId. Connections made
+        earlier keep theirs, as at Xero: /connections lists every organisation the user has
+        connected to the app, and `authEventId` is "shared across connections authorised at
+        the same time" (specs/xero/xero_identity.yaml, Connection.authEventId)."""
         auth_event_id = str(uuid.uuid4())
-        self.store.connect(
-            client_id, user_id, self.default_tenant_id, auth_event_id, self.clock.now()
+        names = self.consent_plans.get(user_id)
+        tenant_ids = (
+            [self.store.organisation_named(name, self.clock.now()).tenant_id for name in names]
+            if names
+            else [self.default_tenant_id]
         )
+        for tenant_id in tenant_ids:
+            self.store.connect(client_id, user_id, tenant_id, auth_event_id, self.clock.now())
         return {"user_id": user_id, "auth_event_id": auth_event_id}
+
+    def remove_app(self, tenant_id: str) -> int:
+        """The organisation disconnects the app from inside Xero: its connections go, the
+        user's refresh token keeps working, and calls naming it answer 403
+        AuthenticationUnsuccessful (shared/reference/xero.md §7 "403" and §9 gotcha 18)."""
+        with self.store.lock:
+            gone = [c.id for c in self.store.connections.values() if c.tenant_id == tenant_id]
+            for connection_id in gone:
+                del self.store.connections[connection_id]
+        return len(gone)
+
+    def _access_jwt(
+        self, client_id: str, subject: dict, scopes: tuple[str, ...], expires: datetime
+    ) -> str:
+        """Xero access tokens are JWTs whose claims include `authentication_event_id`,
+        `xero_userid` and `scope` (shared/reference/xero.md §1 "Lifetimes and rotation"); the
+        event id is what a client passes to `GET /connections?authEventId=`. Unsigned here:
+        a client reads the claims of a token it got from the token endpoint itself."""
+        now = self.clock.now()
+        claims = {
+            "nbf": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "iss": "https://identity.xero.com",
+            "aud": "https://identity.xero.com/resources",
+            "client_id": client_id,
+            "sub": subject.get("user_id", ""),
+            "xero_userid": subject.get("user_id", ""),
+            "authentication_event_id": subject.get("auth_event_id", ""),
+            "jti": secrets.token_hex(16),
+            "scope": list(scopes),
+        }
+        header = {"alg": "RS256", "kid": "sandbox", "typ": "JWT"}
+        return ".".join(
+            [_b64(json.dumps(header)), _b64(json.dumps(claims)), secrets.token_urlsafe(32)]
+        )
 
     def error_response(self, status: int, message: str) -> Response:
         if status == 429:
@@ -104,6 +159,10 @@ class XeroState(SandboxState):
         if status == 503:
             return Response("The Xero API is currently offline for maintenance", 503)
         return Response(message, status=status, mimetype="text/plain")
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def token_response(pair) -> dict:

@@ -118,6 +118,12 @@ class XeroStore:
             self.books[tenant_id] = books
             return books
 
+    def organisation_named(self, name: str, now: datetime) -> Books:
+        """The organisation with this name, created (with its seed books) on first mention."""
+        with self.lock:
+            found = next((b for b in self.books.values() if b.name == name), None)
+            return found or self.create_books(name, now)
+
     def connect(
         self, client_id: str, user_id: str, tenant_id: str, auth_event_id: str, now: datetime
     ) -> Connection:

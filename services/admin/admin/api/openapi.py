@@ -27,7 +27,11 @@ _ERRORS = {
         ("401", "no or unknown API key"),
         ("403", "the key may not act for this tenant"),
         ("404", "no such tenant"),
-        ("409", "processing cannot be switched on yet"),
+        (
+            "409",
+            "processing cannot be switched on yet, or the Xero organisation belongs to "
+            "another tenant (`error.field` is organisation_id; an operator may confirm)",
+        ),
         ("503", "Kafka or Redis unavailable; retry"),
     )
 }
@@ -100,6 +104,19 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 response=schemas.ConnectionSchema,
                 public=True,
             )
+        },
+        "/api/v1/tenants/{tenant_id}/connect/xero/organisation": {
+            "get": _operation(
+                "the organisations a Xero consent connected, waiting for a choice",
+                path=tenant,
+                response=schemas.OrganisationChoiceSchema,
+            ),
+            "post": _operation(
+                "bind the chosen Xero organisation (confirm: operators only)",
+                path=tenant,
+                body=schemas.ChooseOrganisationSchema,
+                response=schemas.ConnectionSchema,
+            ),
         },
         "/api/v1/tenants/{tenant_id}/sync": {
             "post": _operation(

@@ -152,6 +152,27 @@ class OAuthCallbackQuerySchema(Schema):
     scope = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
+class ChooseOrganisationSchema(Schema):
+    organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # Operators only: bind an organisation another tenant already has.
+    confirm = fields.Boolean(load_default=False)
+
+
+class OrganisationSchema(Schema):
+    organisation_id = fields.String()
+    name = fields.String()
+
+
+class OrganisationChoiceSchema(Schema):
+    """The callback's answer when one Xero consent connected several organisations."""
+
+    tenant_id = fields.String()
+    provider = fields.String()
+    status = fields.String(metadata={"enum": ["choose_organisation"]})
+    organisations = fields.List(fields.Nested(OrganisationSchema))
+    choose = fields.String(metadata={"description": "POST the chosen organisation_id here"})
+
+
 class ConnectionSchema(Schema):
     tenant_id = fields.String()
     provider = fields.String()

@@ -19,6 +19,10 @@ PROVIDER_NAMES = {"keap": "Keap", "xero": "Xero", "qbo": "QuickBooks Online"}
 # Warn this long before a connection can no longer be refreshed.
 EXPIRY_WARNING = timedelta(days=14)
 CALLBACK_ENDPOINT = "connect.callback"
+TAKEN = (
+    "This Xero organisation is already connected to another business. Ask an operator to "
+    "confirm that both should sync to it."
+)
 
 
 @console_routes.get("/tenants/<tenant_id>/connections")
@@ -77,17 +81,64 @@ def connect(tenant_id: str, provider: str):
     return redirect(target)
 
 
+@console_routes.get("/tenants/<tenant_id>/connections/xero/organisation")
+@tenant_page_required
+def choose_organisation(tenant_id: str):
+    """One Xero consent connected several organisations: the user picks the one to sync."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    try:
+        pending = operations.pending_organisations(services(), tenant.id)
+    except operations.NoPendingConnection:
+        message = "That Xero consent has expired. Connect Xero again."
+        return redirect(url_for("console.connections", tenant_id=tenant.id, error=message))
+    return render_template(
+        "console/choose_organisation.html",
+        tenant=tenant,
+        organisations=pending.organisations,
+        error=request.args.get("error"),
+        page="connections",
+    )
+
+
+@console_routes.post("/tenants/<tenant_id>/connections/xero/organisation")
+@tenant_page_required
+def choose_organisation_submit(tenant_id: str):
+    try:
+        operations.choose_organisation(
+            services(), tenant_id, request.form.get("organisation_id", ""), confirmed=False
+        )
+    except operations.NoPendingConnection:
+        message = "That Xero consent has expired. Connect Xero again."
+        return redirect(url_for("console.connections", tenant_id=tenant_id, error=message))
+    except operations.OrganisationTaken:
+        return redirect(url_for("console.connections", tenant_id=tenant_id, error=TAKEN))
+    except InvalidInput:
+        return redirect(
+            url_for(
+                "console.choose_organisation",
+                tenant_id=tenant_id,
+                error="Choose one of the organisations listed.",
+            )
+        )
+    return redirect(url_for("console.connections", tenant_id=tenant_id, connected="Xero"))
+
+
 @console_routes.after_app_request
 def _back_to_the_console(response: WerkzeugResponse) -> WerkzeugResponse:
     """The provider sends the browser to the API's callback; a signed-in console user sees
-    the connections page again instead of the callback's JSON."""
+    the connections page again (or the organisation choice) instead of the callback's JSON."""
     if request.endpoint != CALLBACK_ENDPOINT or SESSION_KEY not in session:
         return response
     body = response.get_json(silent=True) or {}
     tenant_id = body.get("tenant_id")
+    if response.status_code == 200 and tenant_id and body.get("status") == "choose_organisation":
+        return redirect(url_for("console.choose_organisation", tenant_id=tenant_id))
     if response.status_code == 200 and tenant_id:
         provider = PROVIDER_NAMES.get(body.get("provider", ""), "")
         return redirect(url_for("console.connections", tenant_id=tenant_id, connected=provider))
+    error = body.get("error", {})
+    if response.status_code == 409 and error.get("field") == "organisation_id":
+        return redirect(url_for("console.connections", tenant_id=error["tenant_id"], error=TAKEN))
     error = body.get("error", {})
     message = field_errors(InvalidInput(error.get("message", "the provider refused")))[FORM_ERROR]
     return redirect(url_for("console.home", error=message))

@@ -1,0 +1,84 @@
+"""Keep quiet connections alive: refresh every connection not refreshed for N days.
+
+A tenant with no traffic never needs a fresh access token, so nothing refreshes its tokens,
+and Xero refresh tokens expire after 60 days unused (shared/reference/xero.md §1, §9 gotcha 3).
+A periodic round of this worker's loop refreshes each connected connection (Keap and the
+ledger) whose refresh token is older than `max_idle_days`; one replica runs it (a Redis lock),
+and each refresh takes the connection's own refresh lock as every refresh does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import redis
+
+from invoicesync.errors import Disconnected, InvalidInput, Transient
+from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
+from invoicesync.kafka.publisher import Outgoing
+from invoicesync.stores.access_tokens import AccessTokens
+from invoicesync.stores.locks import tenant_lock
+from invoicesync.stores.tenants import TenantStore
+
+log = logging.getLogger(__name__)
+
+REFRESHER_LOCK = "connection-refresher"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IdleConnectionRefresher:
+    def __init__(
+        self,
+        client: redis.Redis,
+        tenants: TenantStore,
+        access_tokens: AccessTokens,
+        *,
+        max_idle_days: int,
+        check_interval_seconds: float,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._redis = client
+        self._tenants = tenants
+        self._tokens = access_tokens
+        self._max_idle = timedelta(days=max_idle_days)
+        self._interval = check_interval_seconds
+        self._clock = clock
+
+    def refresh_idle_connections(self) -> int:
+        """Refresh every idle connection; returns how many were refreshed. A lost connection
+        is marked as such (the console shows it) and stops no other."""
+        renewed_before = self._clock() - self._max_idle
+        refreshed = 0
+        for tenant_id in self._tenants.ids():
+            tenant = self._tenants.get(tenant_id)
+            if tenant is None:
+                continue
+            for provider in ("keap", tenant.destination.value):
+                try:
+                    refreshed += self._tokens.refresh_if_idle(provider, tenant_id, renewed_before)
+                except Disconnected:
+                    continue  # never connected, or lost: nothing to keep alive
+                except (Transient, InvalidInput) as exc:
+                    log.warning(
+                        "idle connection refresh failed; retried next round",
+                        extra={"tenant_id": tenant_id, "provider": provider, "error": str(exc)},
+                    )
+        if refreshed:
+            log.info("idle connections refreshed", extra={"count": refreshed})
+        return refreshed
+
+    def round_task(self) -> PeriodicTask:
+        return PeriodicTask(self._interval, self._locked_round, name="idle connection refresh")
+
+    def _locked_round(self, _owns_tenant: TenantOwnership) -> list[Outgoing]:
+        try:
+            with tenant_lock(self._redis, REFRESHER_LOCK, "all", ttl_seconds=900, wait_seconds=0):
+                self.refresh_idle_connections()
+        except Transient as exc:
+            log.debug("idle connection refresh skipped", extra={"error": str(exc)})
+        return []

@@ -1,0 +1,53 @@
+"""A quiet tenant's connections are refreshed before their refresh tokens lapse unused
+(Xero: 60 days), by a periodic round of the reverse-sync worker."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from invoicesync.crypto import TokenCipher
+from invoicesync.domain.canonical import Destination
+from invoicesync.stores.tokens import TokenStore
+
+pytestmark = pytest.mark.infra
+
+DAY = 86400
+
+
+def _advance_xero_clock(stack, days: int) -> None:
+    requests.post(
+        f"{stack.xero_url}/_sandbox/clock", json={"advance_seconds": days * DAY}, timeout=5
+    ).raise_for_status()
+
+
+def _tokens(stack) -> TokenStore:
+    return TokenStore(stack.redis, TokenCipher(stack.settings.token_encryption_key))
+
+
+def test_a_quiet_xero_connection_is_refreshed_so_it_outlives_60_days_unused(stack):
+    tenant = stack.tenant(Destination.XERO)
+    store = _tokens(stack)
+    connection = store.load("xero", tenant.tenant_id)
+    # Forty quiet days on both sides: nothing has used or refreshed the connection since.
+    store.save(replace(connection, connected_at=datetime.now(UTC) - timedelta(days=40)))
+    _advance_xero_clock(stack, 40)
+
+    refreshed = stack.service.connection_refresher.refresh_idle_connections()
+    _advance_xero_clock(stack, 40)  # 80 days after the consent, 40 after the refresh
+
+    assert refreshed >= 1
+    assert stack.xero_client().accounts(tenant.tenant_id)
+    assert store.load("xero", tenant.tenant_id).status == "connected"
+
+
+def test_a_connection_refreshed_recently_is_left_alone(stack):
+    tenant = stack.tenant(Destination.XERO)
+    before = _tokens(stack).load("xero", tenant.tenant_id)
+
+    stack.service.connection_refresher.refresh_idle_connections()
+
+    assert _tokens(stack).load("xero", tenant.tenant_id).refresh_token == before.refresh_token

@@ -1,0 +1,36 @@
+"""An organisation that removed the app from Xero's side: the connection is lost, not every
+event dead-lettered, and the console's status says so."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from invoicesync.crypto import TokenCipher
+from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
+from invoicesync.stores.tokens import TokenStore
+from tests.unit.domain.canonical_builders import invoice, product
+
+pytestmark = pytest.mark.infra
+
+
+def test_an_organisation_that_removed_the_app_marks_the_connection_lost(xero_stack):
+    tenant_id = xero_stack.connect_tenant("Removed Co")
+    store = TokenStore(xero_stack.redis, TokenCipher(xero_stack.settings.token_encryption_key))
+    organisation = store.load("xero", tenant_id).external_id
+    xero_stack.control("POST", f"/xero/organisations/{organisation}/remove-app")
+    event = envelope_for(
+        EventType.INVOICE_CANONICALISED,
+        tenant_id,
+        replace(invoice(product("10.00")), tenant_id=tenant_id, keap_invoice_id="901"),
+    )
+
+    outgoing = xero_stack.writer().handle([event])
+
+    results = [payload_of(item.envelope) for item in outgoing]
+    assert [r.action for r in results] == [SyncAction.FAILED]
+    assert "connection lost" in results[0].reason
+    connection = store.load("xero", tenant_id)
+    assert connection.status == "disconnected"
+    assert "removed" in connection.disconnected_reason
