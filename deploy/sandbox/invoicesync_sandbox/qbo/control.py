@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask import Blueprint, Response, jsonify, request
 
 from invoicesync_sandbox.core.app import current_state
 
 from .notifications import CLOUDEVENTS, DEFAULT_ENTITIES, LEGACY, WebhookTarget
-from .seed import new_company
+from .seed import add_us_sales_tax, new_company
 from .state import QboState
 
 control = Blueprint("qbo_control", __name__, url_prefix="/_sandbox/qbo")
@@ -61,7 +63,8 @@ def companies() -> Response:
 @control.put("/companies/<realm_id>")
 def company_flags(realm_id: str) -> Response:
     """`country` re-creates the company's books for that country; `custom_txn_numbers` sets
-    the preference that leaves DocNumber empty when a client sends none."""
+    the preference that leaves DocNumber empty when a client sends none;
+    `sales_tax_jurisdictions` ([{"name", "percent"}]) adds US sales tax agencies and codes."""
     state = _state()
     body = request.get_json(force=True) or {}
     company = state.store.company(realm_id)
@@ -73,9 +76,21 @@ def company_flags(realm_id: str) -> Response:
         with company.lock:
             state.store.replace(fresh)
         company = fresh
+    added = []
+    for jurisdiction in body.get("sales_tax_jurisdictions") or []:
+        if not company.is_us:
+            return _bad("sales_tax_jurisdictions are for US companies")
+        try:
+            percent = Decimal(str(jurisdiction["percent"]))
+            name = str(jurisdiction["name"])
+        except (KeyError, TypeError, InvalidOperation):
+            return _bad("each sales tax jurisdiction needs a name and a percent")
+        with company.lock:
+            code = add_us_sales_tax(company, name, percent, state.clock.now())
+        added.append({"name": name, "tax_code_id": code["Id"]})
     if "custom_txn_numbers" in body:
         prefs = company.get("Preferences", "1") or {}
         prefs.setdefault("SalesFormsPrefs", {})["CustomTxnNumbers"] = bool(
             body["custom_txn_numbers"]
         )
-    return jsonify({"realm_id": realm_id, "country": company.country})
+    return jsonify({"realm_id": realm_id, "country": company.country, "tax_codes": added})
