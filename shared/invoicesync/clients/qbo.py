@@ -440,7 +440,7 @@ def qbo_client_from_settings(
     settings: Settings, client: redis.Redis, session: requests.Session | None = None
 ) -> QboClient:
     """The QBO client every service builds the same way: one token store, one realm limiter
-    (500/min and 10 concurrent per realm, 40 batches/min), shared by every replica."""
+    (500/min, 8/s and 10 concurrent per realm, 40 batches/min), shared by every replica."""
     session = session or DecimalJsonSession()
     endpoints = settings.endpoints(PROVIDER)
     oauth = OAuthClient(endpoints, PROVIDER, requests.Session())
