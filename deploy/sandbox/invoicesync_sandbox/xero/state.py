@@ -20,6 +20,13 @@ MINUTE = RateLimitRule("minute", 60, 60)
 DAY = RateLimitRule("day", 5000, 24 * 3600)
 APP_MINUTE = RateLimitRule("appminute", 10_000, 60)
 CONCURRENT_CALLS = 5
+
+
+def connection_key(client_id: str, tenant_id: str) -> str:
+    """What Xero's per-connection limits count by: one app on one organisation."""
+    return f"connection:{client_id}:{tenant_id}"
+
+
 DEFAULT_SCOPES = [
     "openid",
     "profile",
