@@ -20,6 +20,10 @@ MINUTE = RateLimitRule("minute", 60, 60)
 DAY = RateLimitRule("day", 5000, 24 * 3600)
 APP_MINUTE = RateLimitRule("appminute", 10_000, 60)
 CONCURRENT_CALLS = 5
+# "Your endpoint must respond within 5 seconds" (developer.xero.com/documentation/webhooks/
+# configuring-your-server, xero.md §8 [DOC-WH, H]): a slower answer is a failed delivery,
+# retried like any other failure (and an intent-to-receive check that fails).
+WEBHOOK_DEADLINE_SECONDS = 5.0
 
 
 def connection_key(client_id: str, tenant_id: str) -> str:
@@ -61,6 +65,7 @@ class XeroState(SandboxState):
         self.public_url = public_url.rstrip("/")
         self.store = XeroStore()
         self.concurrency = ConcurrencyGate(CONCURRENT_CALLS)
+        self.webhooks.timeout_seconds = WEBHOOK_DEADLINE_SECONDS
         self.webhook: WebhookSubscription | None = None
         self.default_tenant_id = ""
         self._forget_data()
