@@ -338,6 +338,15 @@ def test_day_limit_gives_429_naming_the_day(app, session):
     assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "day"
 
 
+def _organisation(client, issued, tenant_id):
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "xero-tenant-id": tenant_id,
+        "Accept": "application/json",
+    }
+    return client.get("/api.xro/2.0/Organisation", headers=headers)
+
+
 def test_each_app_connected_to_an_organisation_has_its_own_minute(client):
     """Xero counts per connection (app × organisation), not per organisation."""
     first = client.post("/_sandbox/token", json={"client_id": "invoicesync-demo"}).get_json()
@@ -347,12 +356,7 @@ def test_each_app_connected_to_an_organisation_has_its_own_minute(client):
     ).get_json()
 
     def call(issued):
-        headers = {
-            "Authorization": f"Bearer {issued['access_token']}",
-            "xero-tenant-id": first["tenant_id"],
-            "Accept": "application/json",
-        }
-        return client.get("/api.xro/2.0/Organisation", headers=headers)
+        return _organisation(client, issued, first["tenant_id"])
 
     assert [call(first).status_code for _ in range(60)] == [200] * 60
     assert call(first).status_code == 429
@@ -369,12 +373,7 @@ def test_one_apps_organisations_share_its_app_wide_minute(app, client):
         state.limiter.hit("app:invoicesync-demo", [APP_MINUTE])
 
     def call(issued):
-        headers = {
-            "Authorization": f"Bearer {issued['access_token']}",
-            "xero-tenant-id": issued["tenant_id"],
-            "Accept": "application/json",
-        }
-        return client.get("/api.xro/2.0/Organisation", headers=headers)
+        return _organisation(client, issued, issued["tenant_id"])
 
     assert call(one).status_code == 200
     refused = call(two)

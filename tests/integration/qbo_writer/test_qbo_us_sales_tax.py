@@ -12,11 +12,10 @@ import requests
 from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.domain.canonical import LineKind
 from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
-from invoicesync.kafka.publisher import Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox
 from tests.unit.domain.canonical_builders import charge, contact, invoice, product
 
 pytestmark = pytest.mark.infra
@@ -24,20 +23,6 @@ pytestmark = pytest.mark.infra
 # Sorted as strings, the California code (seeded first) comes before these: the old writer's
 # pick, whatever the tenant's sales were.
 JURISDICTIONS = [{"name": "New York", "percent": "8.875"}, {"name": "Texas", "percent": "6.25"}]
-
-
-@pytest.fixture
-def sandbox(settings):
-    with qbo_sandbox(settings) as running:
-        running.set_limits(False)
-        yield running
-
-
-@pytest.fixture
-def publisher(sandbox: QboSandbox):
-    ledger = Publisher(sandbox.settings)
-    yield ledger
-    ledger.close()
 
 
 @pytest.fixture
