@@ -46,6 +46,9 @@ class Settings:
     poll_interval_seconds: int = 3600
     held_payment_recheck_seconds: int = 300
     poll_overlap_seconds: int = 300
+    # ReverseSync's ledger poll: Xero announces no payment, so this interval is how late a
+    # Xero payment can reach Keap (288 GET /Payments a day per tenant at 300 s, of Xero's 5,000).
+    reverse_sync_poll_interval_seconds: int = 300
     poll_tick_seconds: float = 30.0
     poll_lease_seconds: float = 90.0
     backfill_page_size: int = 500

@@ -180,6 +180,7 @@ def assert_throttled(response):
 def test_501st_request_in_a_minute_is_throttled_then_allowed_after_the_window(client, state, realm):
     for _ in range(500):
         assert api_get(client, *realm).status_code == 200
+        state.clock.advance(0.11)  # under 10 a second, so only the minute counts
     assert_throttled(api_get(client, *realm))
     state.clock.advance(61)
     assert api_get(client, *realm).status_code == 200
@@ -218,10 +219,21 @@ def batch(client, realm, items, **params):
     )
 
 
-def test_41st_batch_in_a_minute_is_throttled(client, realm):
+def test_eleventh_request_in_a_second_is_throttled_then_allowed_a_second_later(
+    client, state, realm
+):
+    for _ in range(10):
+        assert api_get(client, *realm).status_code == 200
+    assert_throttled(api_get(client, *realm))
+    state.clock.advance(1)
+    assert api_get(client, *realm).status_code == 200
+
+
+def test_41st_batch_in_a_minute_is_throttled(client, state, realm):
     item = [{"bId": "q1", "Query": "select * from Item maxresults 1"}]
     for _ in range(40):
         assert batch(client, realm, item).status_code == 200
+        state.clock.advance(0.11)
     assert_throttled(batch(client, realm, item))
     assert api_get(client, *realm).status_code == 200
 

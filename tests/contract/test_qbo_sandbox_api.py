@@ -469,7 +469,7 @@ def test_bad_query_is_a_400_parse_fault(qbo):
 
 
 def test_cdc_returns_changed_objects_and_deleted_stubs(qbo):
-    since = qbo.state.clock.now().isoformat()
+    since = qbo.state.clock.now().isoformat(timespec="seconds")
     qbo.state.clock.advance(1)
     customer = qbo.customer()
     kept = qbo.invoice(customer)
@@ -486,7 +486,7 @@ def test_cdc_returns_changed_objects_and_deleted_stubs(qbo):
 
 def test_cdc_with_no_changes_has_one_empty_group(qbo):
     qbo.state.clock.advance(5)
-    since = qbo.state.clock.now().isoformat()
+    since = qbo.state.clock.now().isoformat(timespec="seconds")
     body = qbo.ok("GET", "cdc", entities="Invoice", changedSince=since)
     assert body["CDCResponse"] == [{"QueryResponse": [{}]}]
 
@@ -494,8 +494,23 @@ def test_cdc_with_no_changes_has_one_empty_group(qbo):
 def test_cdc_refuses_windows_older_than_30_days_and_tax_codes(qbo):
     old = "2000-01-01T00:00:00+00:00"
     assert qbo.call("GET", "cdc", entities="Invoice", changedSince=old).status_code == 400
-    now = qbo.state.clock.now().isoformat()
+    now = qbo.state.clock.now().isoformat(timespec="seconds")
     assert qbo.call("GET", "cdc", entities="TaxCode", changedSince=now).status_code == 400
+
+
+def test_cdc_takes_a_date_or_a_whole_second_time_and_refuses_fractions(qbo):
+    now = qbo.state.clock.now()
+    for accepted in (
+        now.date().isoformat(),
+        now.isoformat(timespec="seconds"),
+        now.strftime("%Y-%m-%dT%H:%M:%S"),
+        now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ):
+        assert qbo.call("GET", "cdc", entities="Invoice", changedSince=accepted).status_code == 200
+    fractional = now.isoformat(timespec="microseconds")
+    refused = qbo.call("GET", "cdc", entities="Invoice", changedSince=fractional)
+    assert refused.status_code == 400
+    assert refused.get_json()["Fault"]["Error"][0]["element"] == "changedSince"
 
 
 def test_without_accept_json_the_answer_is_xml(qbo):

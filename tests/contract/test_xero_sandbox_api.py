@@ -6,6 +6,7 @@ import pytest
 
 from invoicesync_sandbox.xero.app import create_app
 from invoicesync_sandbox.xero.events import signature
+from invoicesync_sandbox.xero.state import APP_MINUTE, connection_key
 
 BASIC = "Basic " + base64.b64encode(b"invoicesync-demo:demo-secret").decode()
 
@@ -323,16 +324,59 @@ def test_day_limit_gives_429_naming_the_day(app, xero_session):
     from invoicesync_sandbox.xero.state import DAY
 
     for _ in range(DAY.limit):
-        state.limiter.hit(f"tenant:{issued['tenant_id']}", [DAY])
+        state.limiter.hit(connection_key("invoicesync-demo", issued["tenant_id"]), [DAY])
     reply = client.get("/api.xro/2.0/Organisation", headers=headers)
     assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "day"
+
+
+def _organisation(client, issued, tenant_id):
+    headers = {
+        "Authorization": f"Bearer {issued['access_token']}",
+        "xero-tenant-id": tenant_id,
+        "Accept": "application/json",
+    }
+    return client.get("/api.xro/2.0/Organisation", headers=headers)
+
+
+def test_each_app_connected_to_an_organisation_has_its_own_minute(client):
+    """Xero counts per connection (app × organisation), not per organisation."""
+    first = client.post("/_sandbox/token", json={"client_id": "invoicesync-demo"}).get_json()
+    client.post("/_sandbox/clients", json={"client_id": "other-app", "client_secret": "s"})
+    second = client.post(
+        "/_sandbox/token", json={"client_id": "other-app", "tenant_id": first["tenant_id"]}
+    ).get_json()
+
+    def call(issued):
+        return _organisation(client, issued, first["tenant_id"])
+
+    assert [call(first).status_code for _ in range(60)] == [200] * 60
+    assert call(first).status_code == 429
+    assert call(second).status_code == 200
+    assert call(second).headers["X-MinLimit-Remaining"] == "58"
+
+
+def test_one_apps_organisations_share_its_app_wide_minute(app, client):
+    state = app.extensions["sandbox_state"]
+
+    one = client.post("/_sandbox/token", json={"tenant_name": "One Ltd"}).get_json()
+    two = client.post("/_sandbox/token", json={"tenant_name": "Two Ltd"}).get_json()
+    for _ in range(APP_MINUTE.limit - 1):
+        state.limiter.hit("app:invoicesync-demo", [APP_MINUTE])
+
+    def call(issued):
+        return _organisation(client, issued, issued["tenant_id"])
+
+    assert call(one).status_code == 200
+    refused = call(two)
+    assert refused.status_code == 429
+    assert refused.headers["X-Rate-Limit-Problem"] == "appminute"
 
 
 def test_sixth_concurrent_call_gets_429_concurrent(app, xero_session):
     client, headers, issued = xero_session
     gate = app.extensions["sandbox_state"].concurrency
     for _ in range(5):
-        gate.enter(f"tenant:{issued['tenant_id']}")
+        gate.enter(connection_key("invoicesync-demo", issued["tenant_id"]))
     reply = client.get("/api.xro/2.0/Organisation", headers=headers)
     assert reply.status_code == 429 and reply.headers["X-Rate-Limit-Problem"] == "concurrent"
 

@@ -60,3 +60,44 @@ def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber
     categories = [b'"eventCategory":"INVOICE"' in b for b in Subscriber.received]
     assert any(categories)
     assert any(b'"eventCategory":"CONTACT"' in b for b in Subscriber.received)
+
+
+class SlowSubscriber(BaseHTTPRequestHandler):
+    """Answers correctly, but only after Xero's 5-second deadline."""
+
+    delay = 5.5
+
+    def do_POST(self):  # noqa: N802 - http.server's naming
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        expected = base64.b64encode(hmac.new(KEY.encode(), body, hashlib.sha256).digest()).decode()
+        valid = hmac.compare_digest(expected, self.headers.get("x-xero-signature", ""))
+        threading.Event().wait(SlowSubscriber.delay)
+        self.send_response(200 if valid else 401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_receiver_answering_after_five_seconds_is_a_failed_delivery():
+    """Xero: "answer within 5 seconds" (xero.md §8, developer.xero.com webhooks); a late 200
+    is no 200, so even a correct intent-to-receive answer leaves the webhook inactive."""
+    server = HTTPServer(("127.0.0.1", 0), SlowSubscriber)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app = create_app()
+    state = app.extensions["sandbox_state"]
+    client = app.test_client()
+    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 0})
+    try:
+        client.put(
+            "/_sandbox/xero/webhooks",
+            json={"url": f"http://127.0.0.1:{server.server_port}/xero", "key": KEY},
+        )
+        assert state.webhooks.flush(30)
+    finally:
+        server.shutdown()
+
+    assert client.get("/_sandbox/xero/webhooks").get_json()["active"] is False
+    late = [d for d in state.webhooks.deliveries if d["elapsed_seconds"] >= 5]
+    assert late and all(d["status"] is None and d["error"] == "timeout" for d in late)

@@ -29,3 +29,10 @@ def test_the_sandbox_is_chosen_by_configuration_alone():
 def test_an_unreadable_number_names_the_setting():
     with pytest.raises(SettingsError, match="consumer_max_attempts"):
         Settings.from_env({"INVOICESYNC_CONSUMER_MAX_ATTEMPTS": "many"})
+
+
+def test_reverse_sync_polls_ledgers_every_five_minutes_unless_told_otherwise():
+    """Xero payments reach Keap only by this poll, so its interval is their worst latency."""
+    assert Settings.from_env({}).reverse_sync_poll_interval_seconds == 300
+    tuned = Settings.from_env({"INVOICESYNC_REVERSE_SYNC_POLL_INTERVAL_SECONDS": "120"})
+    assert tuned.reverse_sync_poll_interval_seconds == 120

@@ -1,4 +1,5 @@
-"""A tenant's own lists (Xero accounts and tax rates, QBO items) that its settings must name."""
+"""A tenant's own lists (Xero accounts and tax rates, QBO items and tax codes) that its settings
+must name."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ from typing import Protocol
 
 from invoicesync.clients.provider_http import ProviderHttp
 from invoicesync.domain.canonical import Destination
+from invoicesync.domain.canonical_to_qbo import (
+    US_PSEUDO_TAX_CODES,
+    QboMappingError,
+    us_transaction_tax_code,
+)
 from invoicesync.domain.tenant_settings import TenantSettings
 
 QBO_MINOR_VERSION = "75"
@@ -18,6 +24,12 @@ class ReferenceData(Protocol):
     def tax_rates(self) -> set[str]: ...
 
     def items(self) -> set[str]: ...
+
+    def tax_codes(self) -> dict[str, str]:
+        """QBO: the company's TaxCode Ids with their names (Xero settings name tax types)."""
+        ...
+
+    def us_company(self) -> bool: ...
 
 
 class XeroReferenceData:
@@ -44,14 +56,43 @@ class XeroReferenceData:
     def items(self) -> set[str]:
         return self._list("Items", "Items", "Code")
 
+    def tax_codes(self) -> dict[str, str]:
+        return {}
+
+    def us_company(self) -> bool:
+        return False
+
 
 class QboReferenceData:
-    """Item ids of one QuickBooks Online company (accounts and tax codes are not checked)."""
+    """Item ids and tax codes of one QuickBooks Online company (accounts are not checked)."""
 
     def __init__(self, http: ProviderHttp, api_base: str, tenant_id: str, realm_id: str):
         self._http = http
-        self._url = f"{api_base}/v3/company/{realm_id}/query"
+        self._company = f"{api_base}/v3/company/{realm_id}"
+        self._url = f"{self._company}/query"
+        self._realm_id = realm_id
         self._tenant_id = tenant_id
+
+    def _get(self, url: str, params: dict[str, str]) -> dict:
+        response = self._http.request(
+            "GET",
+            url,
+            self._tenant_id,
+            params={**params, "minorversion": QBO_MINOR_VERSION},
+            headers={"Accept": "application/json"},
+        )
+        return response.json()
+
+    def tax_codes(self) -> dict[str, str]:
+        """Active TaxCodes (a company has a few dozen at most: one page)."""
+        query = f"select * from TaxCode maxresults {QBO_PAGE}"
+        rows = self._get(self._url, {"query": query}).get("QueryResponse", {}).get("TaxCode", [])
+        return {str(row["Id"]): str(row.get("Name", "")) for row in rows if row.get("Id")}
+
+    def us_company(self) -> bool:
+        """US companies tax a whole invoice under one code (qbo.md §2.8, CompanyInfo.Country)."""
+        info = self._get(f"{self._company}/companyinfo/{self._realm_id}", {})
+        return str(info.get("CompanyInfo", {}).get("Country") or "US").upper() == "US"
 
     def accounts(self) -> set[str]:
         return set()
@@ -64,14 +105,7 @@ class QboReferenceData:
         start = 1
         while True:
             query = f"select Id from Item startposition {start} maxresults {QBO_PAGE}"
-            response = self._http.request(
-                "GET",
-                self._url,
-                self._tenant_id,
-                params={"query": query, "minorversion": QBO_MINOR_VERSION},
-                headers={"Accept": "application/json"},
-            )
-            rows = response.json().get("QueryResponse", {}).get("Item", [])
+            rows = self._get(self._url, {"query": query}).get("QueryResponse", {}).get("Item", [])
             found.update(str(row["Id"]) for row in rows if row.get("Id"))
             if len(rows) < QBO_PAGE:
                 return found
@@ -111,4 +145,31 @@ def reference_errors(settings: TenantSettings, reference: ReferenceData) -> dict
             value = getattr(settings.qbo, name)
             if value and value not in items:
                 errors[f"qbo.{name}"] = [f"{value!r} is not one of the company's items"]
+        errors.update(_qbo_tax_code_errors(settings, reference))
+    return errors
+
+
+def _qbo_tax_code_errors(
+    settings: TenantSettings, reference: ReferenceData
+) -> dict[str, list[str]]:
+    """Codes must be the company's own; a US company collecting for several agencies must have
+    its code chosen, as the code decides which agency QBO books the tax to."""
+    errors: dict[str, list[str]] = {}
+    codes = reference.tax_codes()
+    us_company = reference.us_company()
+    if us_company:
+        codes = {code: name for code, name in codes.items() if code not in US_PSEUDO_TAX_CODES}
+    for name in ("tax_code_id", "non_taxable_tax_code_id"):
+        value = getattr(settings.qbo, name)
+        if value and value not in codes:
+            errors[f"qbo.{name}"] = [f"{value!r} is not one of the company's sales tax codes"]
+    if us_company and "qbo.tax_code_id" not in errors:
+        try:
+            us_transaction_tax_code(settings.qbo.tax_code_id, codes)
+        except QboMappingError:
+            names = ", ".join(sorted(codes.values()))
+            errors["qbo.tax_code_id"] = [
+                f"required: the company collects sales tax for several agencies ({names}); "
+                "choose the tax code whose agency Keap's sales tax is owed to"
+            ]
     return errors

@@ -19,6 +19,7 @@ from invoicesync.domain.canonical_to_qbo import (
     qbo_payment_from_canonical,
     qbo_refund_receipt_from_refund,
     qbo_request_id,
+    us_transaction_tax_code,
 )
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
@@ -170,9 +171,6 @@ class QboLedgerWriter:
     ) -> _Prepared:
         qbo_settings = settings.qbo
         us_company = self._qbo.company(tenant_id).us_tax_model
-        if us_company and not qbo_settings.tax_code_id:
-            # QBO honours Keap's TotalTax only beside a TxnTaxCodeRef (else AST recomputes it).
-            qbo_settings = replace(qbo_settings, tax_code_id=self._us_sales_tax_code(tenant_id))
         items_by_sku: dict[str, QboItemRef] = {}
         if qbo_settings.sku_matching:
             for item in self._qbo.items(tenant_id):
@@ -182,6 +180,11 @@ class QboLedgerWriter:
         if not us_company and qbo_settings.tax_code_id:
             vat_rates = self._qbo.sales_tax_rates(tenant_id).get(qbo_settings.tax_code_id, [])
         try:
+            if us_company and not qbo_settings.tax_code_id:
+                # QBO honours Keap's TotalTax only beside a TxnTaxCodeRef (else AST recomputes
+                # it); the code names the agency, so it is never guessed among several.
+                code = us_transaction_tax_code("", self._qbo.tax_codes(tenant_id))
+                qbo_settings = replace(qbo_settings, tax_code_id=code)
             customer_id = self._qbo.customer_for(tenant_id, invoice.contact)
             body = qbo_invoice_from_canonical(
                 invoice,
@@ -257,10 +260,6 @@ class QboLedgerWriter:
         if known is None:
             known = self._qbo.read_invoice(tenant_id, invoice.destination_id).customer_id
         return known
-
-    def _us_sales_tax_code(self, tenant_id: str) -> str:
-        codes = self._qbo.tax_codes(tenant_id)
-        return next((code for code in sorted(codes) if code not in ("TAX", "NON")), "")
 
     def _bank_account(self, tenant_id: str) -> str:
         banks = [a for a in self._qbo.accounts(tenant_id) if a.account_type == "Bank"]

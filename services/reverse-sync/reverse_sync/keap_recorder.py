@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 import redis
 
@@ -152,7 +152,7 @@ class KeapPaymentRecorder:
             tenant_id,
             order_id,
             manual.payment_amount,
-            datetime.combine(manual.payment_date, time(), UTC),
+            manual.payment_time,
             manual.payment_method_type,
             manual.notes,
         )

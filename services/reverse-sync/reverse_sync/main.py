@@ -56,7 +56,7 @@ def build_service(settings: Settings) -> ReverseSyncService:
         recorder,
         XeroPaymentFeed(xero_client_from_settings(settings, client)),
         qbo,
-        interval_seconds=settings.poll_interval_seconds,
+        interval_seconds=settings.reverse_sync_poll_interval_seconds,
         overlap_seconds=settings.poll_overlap_seconds,
     )
     refresher = IdleConnectionRefresher(

@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -371,8 +371,11 @@ class QboClient:
     def changes_since(
         self, tenant_id: str, entities: Sequence[str], since: datetime
     ) -> dict[str, list[dict]]:
-        """CDC: the changed (and deleted) objects of each entity type since `since` (≤30 days)."""
-        params = {"entities": ",".join(entities), "changedSince": since.isoformat()}
+        """CDC: the changed (and deleted) objects of each entity type since `since` (≤30 days).
+
+        `changedSince` goes to the whole second (rounded down, so nothing is missed): Intuit
+        documents a date or a whole-second date-time, never fractions (qbo.md §7)."""
+        params = {"entities": ",".join(entities), "changedSince": cdc_changed_since(since)}
         body = self._get(tenant_id, "cdc", params=params)
         changed: dict[str, list[dict]] = {name: [] for name in entities}
         for block in body.get("CDCResponse") or []:
@@ -439,7 +442,7 @@ def qbo_client_from_settings(
     settings: Settings, client: redis.Redis, session: requests.Session | None = None
 ) -> QboClient:
     """The QBO client every service builds the same way: one token store, one realm limiter
-    (500/min and 10 concurrent per realm, 40 batches/min), shared by every replica."""
+    (500/min, 8/s and 10 concurrent per realm, 40 batches/min), shared by every replica."""
     session = session or DecimalJsonSession()
     endpoints = settings.endpoints(PROVIDER)
     oauth = OAuthClient(endpoints, PROVIDER, requests.Session())
@@ -486,6 +489,13 @@ class _RealmKeys:
             realm = connection.external_id if connection else tenant_id
             key = self._keys[tenant_id] = f"qbo-realm:{realm}"
         return key
+
+
+def cdc_changed_since(since: datetime) -> str:
+    """A CDC `changedSince`: UTC, whole seconds (rounded down), explicit offset."""
+    if since.tzinfo is None:
+        raise ValueError("changedSince needs a timezone-aware time")
+    return since.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
 def quoted(value: str) -> str:

@@ -144,6 +144,27 @@ def qbo_vat_override(
     }
 
 
+US_PSEUDO_TAX_CODES = frozenset({"TAX", "NON"})
+
+
+def us_transaction_tax_code(chosen: str, company_codes: Mapping[str, str]) -> str:
+    """The TaxCode Id a US invoice names in `TxnTaxDetail.TxnTaxCodeRef` (Id → name of the
+    company's codes). The code decides which agency QBO owes the tax to, so with several
+    agencies only the tenant can say which; a company with one real code leaves no choice."""
+    if chosen:
+        return chosen
+    sales_codes = {
+        code: name for code, name in company_codes.items() if code not in US_PSEUDO_TAX_CODES
+    }
+    if len(sales_codes) <= 1:
+        return next(iter(sales_codes), "")
+    names = ", ".join(sorted(sales_codes.values()))
+    raise QboMappingError(
+        f"qbo.tax_code_id is not set and the company collects sales tax for several agencies "
+        f"({names}): choose the tax code Keap's tax is owed under"
+    )
+
+
 def qbo_item_line(
     line: Line,
     currency: str,

@@ -6,9 +6,10 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.keap_order import KeapOrder, KeapPayment
@@ -17,6 +18,17 @@ from invoicesync.domain.sync_rules import is_reverse_sync_note, reverse_sync_not
 from invoicesync.domain.tenant_settings import KeapSettings
 
 _ZERO = Decimal("0.00")
+# Noon, not midnight: the ledger gives a date only, and noon stays on that day in the app's
+# calendar even if Keap's idea of the zone (or its daylight-saving table) is off by hours.
+_PAYMENT_TIME_OF_DAY = time(12)
+
+
+def keap_payment_time(payment_date: date, timezone: str) -> datetime:
+    """The instant (UTC) Keap is given for a ledger payment dated `payment_date`, so that Keap,
+    showing times in the app's time zone, shows that same date. Midnight UTC would be the day
+    before anywhere west of UTC."""
+    local = datetime.combine(payment_date, _PAYMENT_TIME_OF_DAY, ZoneInfo(timezone))
+    return local.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class KeapManualPayment:
 
     payment_amount: Decimal
     payment_date: date
+    payment_time: datetime  # the instant for Keap: `payment_date` in the Keap app's zone
     payment_method_type: str
     notes: str
     external_source: str
@@ -64,6 +77,7 @@ def keap_payment_from_ledger(
     return KeapManualPayment(
         payment_amount=to_cents(payment.amount, payment.currency),
         payment_date=payment.payment_date,
+        payment_time=keap_payment_time(payment.payment_date, settings.timezone),
         payment_method_type=settings.manual_payment_type,
         notes=reverse_sync_note(marker_text),
         external_source=payment.destination.value.upper(),
@@ -146,7 +160,7 @@ def keap_payment_request_body(payment: KeapManualPayment) -> dict[str, Any]:
         "payment_amount": payment.payment_amount,
         "apply_to_commissions": payment.apply_to_commissions,
         "payment_method_type": payment.payment_method_type,
-        "payment_time": f"{payment.payment_date.isoformat()}T00:00:00Z",
+        "payment_time": payment.payment_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "notes": payment.notes,
         "external_source": payment.external_source,
         "external_source_value": payment.external_source_value,

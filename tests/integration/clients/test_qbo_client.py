@@ -240,3 +240,16 @@ def test_a_payment_links_to_its_invoice_and_is_found_by_its_reference(sandbox, c
     assert client.read_invoice(unique_name, created.id).balance == Decimal("58.00")
     linked = sandbox.query(realm, unique_name, f"select * from Payment where Id = '{payment.id}'")
     assert linked[0]["Line"][0]["LinkedTxn"] == [{"TxnId": created.id, "TxnType": "Invoice"}]
+
+
+def test_a_burst_of_reads_keeps_to_ten_requests_a_second_per_realm(sandbox, client, unique_name):
+    """Intuit counts 10 requests/second per realm and app; the stand-in throttles the 11th."""
+    sandbox.connect(unique_name)
+    sandbox.set_limits(True)
+
+    for _ in range(25):
+        client.query(unique_name, "select * from Invoice")  # a 429 would raise RateLimited
+
+    log = requests.get(f"{sandbox.base_url}/_sandbox/requests", timeout=5).json()
+    statuses = [entry["status"] for entry in log if "/query" in entry["path"]]
+    assert len(statuses) == 25 and set(statuses) == {200}

@@ -1,10 +1,11 @@
-"""The QBO sandbox every QBO writer test can use: served on a free port, rate limits off."""
+"""A QBO sandbox with its limits off, and a publisher for the writer's id-map topic."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.integration.qbo_writer.qbo_sandbox import qbo_sandbox
+from invoicesync.kafka.publisher import Publisher
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
 
 
 @pytest.fixture
@@ -12,3 +13,10 @@ def sandbox(settings):
     with qbo_sandbox(settings) as running:
         running.set_limits(False)
         yield running
+
+
+@pytest.fixture
+def publisher(sandbox: QboSandbox):
+    ledger = Publisher(sandbox.settings)
+    yield ledger
+    ledger.close()

@@ -14,30 +14,15 @@ from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.domain.canonical import LineKind
 from invoicesync.domain.tenant_settings import KeapSettings, TaxHandling
 from invoicesync.events import EventType, SyncAction, envelope_for, payload_of
-from invoicesync.kafka.publisher import Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox
 from tests.unit.domain.canonical_builders import charge, contact, inclusive_tax, invoice, product
 
 pytestmark = pytest.mark.infra
 
 STANDARD_RATE, ZERO_RATE = "20.0% S", "0.0% Z"
-
-
-@pytest.fixture
-def sandbox(settings):
-    with qbo_sandbox(settings) as running:
-        running.set_limits(False)
-        yield running
-
-
-@pytest.fixture
-def publisher(sandbox: QboSandbox):
-    ledger = Publisher(sandbox.settings)
-    yield ledger
-    ledger.close()
 
 
 @pytest.fixture

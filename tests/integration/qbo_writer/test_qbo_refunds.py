@@ -17,24 +17,10 @@ from invoicesync.stores.redis_connection import redis_from_settings
 from qbo_writer.main import build_loop
 from tests.integration.kafka.test_consumer_loop import read_topic
 from tests.integration.qbo_writer.corpus import point_at_items, qbo_tenant
-from tests.integration.qbo_writer.qbo_sandbox import QboSandbox, qbo_sandbox
+from tests.integration.qbo_writer.qbo_sandbox import QboSandbox
 from tests.unit.domain.canonical_builders import contact, invoice, payment, product
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-def sandbox(settings):
-    with qbo_sandbox(settings) as running:
-        running.set_limits(False)
-        yield running
-
-
-@pytest.fixture
-def publisher(sandbox: QboSandbox):
-    ledger = Publisher(sandbox.settings)  # the id map's ledger topic on the real broker
-    yield ledger
-    ledger.close()
 
 
 @pytest.fixture

@@ -3,10 +3,15 @@ and change data capture sees it. What both ledgers share is in test_ledger_rever
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import MappedId
+from invoicesync.stores.tenants import TenantStore
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -24,3 +29,20 @@ def test_a_qbo_payment_that_came_from_keap_is_not_written_back(stack):
 
     assert stack.service.poller.poll_tenant(tenant.tenant_id) == []
     assert stack.reverse_payments(tenant, order["id"]) == []
+
+
+def test_a_qbo_payment_lands_in_keap_on_its_own_day_in_the_tenants_time_zone(stack):
+    """Midnight UTC of 10 March is still 9 March in California: Keap would show the day before."""
+    tenant = stack.tenant(Destination.QBO)
+    store = TenantStore(stack.redis)
+    settings = store.settings(tenant.tenant_id)
+    pacific = replace(settings.keap, timezone="America/Los_Angeles")
+    store.save_settings(tenant.tenant_id, replace(settings, keap=pacific))
+    order, invoice_id = stack.synced_invoice(tenant)
+
+    stack.qbo_payment(tenant, invoice_id, "20.00")  # TxnDate 2026-03-10
+    stack.service.poller.poll_tenant(tenant.tenant_id)
+
+    [recorded] = stack.reverse_payments(tenant, order["id"])
+    assert recorded.paid_at is not None
+    assert recorded.paid_at.astimezone(ZoneInfo("America/Los_Angeles")).date() == date(2026, 3, 10)

@@ -10,6 +10,7 @@ import pytest
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import MappedId
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -54,3 +55,29 @@ def test_a_tenant_without_reverse_sync_gets_nothing_written(stack):
 
     assert stack.service.poller.poll_tenant(tenant.tenant_id) == []
     assert stack.reverse_payments(tenant, order["id"]) == []
+
+
+def test_a_payment_entered_in_xero_reaches_the_keap_order_once_through_the_poll(stack):
+    """Xero announces no payment (no Payment event, and no documented INVOICE UPDATE for one):
+    the payment poll, every reverse_sync_poll_interval_seconds, is what brings it to Keap."""
+    stack.subscribe_xero_webhooks()
+    tenant = stack.tenant(Destination.XERO)
+    order, invoice_id = stack.synced_invoice(tenant, total=100)
+    # The invoice's own CONTACT and INVOICE CREATE events (after intent-to-receive's one 200)
+    # are answered only once published, then dealt with: the poll they bring forward is over.
+    eventually(
+        lambda: sum(d["status"] == 200 for d in stack.deliveries(stack.xero_url)) >= 3,
+        what="the invoice's webhooks delivered",
+    )
+    stack.finish_delivered_webhooks()
+
+    payment_id = stack.xero_payment(tenant, invoice_id, "40.00")
+    stack.finish_delivered_webhooks()
+    assert stack.reverse_payments(tenant, order["id"]) == []  # nothing announced it
+    stack.service.poller.poll_tenant(tenant.tenant_id)  # the worker's next poll round
+
+    [recorded] = stack.reverse_payments(tenant, order["id"])
+    assert recorded.amount == Decimal("40.00")
+    assert f"xero payment {payment_id}" in recorded.note
+    stack.service.poller.poll_tenant(tenant.tenant_id)  # the safety net adds nothing
+    assert len(stack.reverse_payments(tenant, order["id"])) == 1

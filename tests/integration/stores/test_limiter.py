@@ -129,3 +129,22 @@ def test_concurrency_slots_are_limited_and_a_crashed_holders_lease_expires(
         limiter.concurrency(unique_name, 2, lease_seconds=20, max_wait=0),
     ):
         pass  # both slots usable: the crashed lease has run out
+
+
+def test_a_per_second_rule_never_lets_a_call_go_before_a_full_second_has_passed(
+    store_redis, unique_name
+):
+    """QBO's 10/second per realm: the call after a full second's quota waits the whole second
+    since the first, not a bucket less."""
+    fake = FakeTime(start=1_700_000_000.999)
+    limiter = replica(store_redis, fake)
+    rules = [RateLimit(f"{unique_name}-second", 8, 1)]
+    first_at = fake.now
+    for _ in range(8):
+        limiter.acquire(unique_name, rules, max_wait=0)
+        fake.now += 0.01
+
+    limiter.acquire(unique_name, rules, max_wait=5)
+
+    assert fake.now - first_at >= 1.0
+    assert fake.now - first_at <= 1.1

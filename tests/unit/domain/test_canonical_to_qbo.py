@@ -14,6 +14,7 @@ from invoicesync.domain.canonical_to_qbo import (
     qbo_payment_from_canonical,
     qbo_refund_receipt_from_refund,
     qbo_request_id,
+    us_transaction_tax_code,
 )
 from invoicesync.domain.money import round_half_up
 from invoicesync.domain.qbo_rounding import expected_qbo_totals, qbo_line_is_consistent
@@ -251,3 +252,16 @@ def test_batch_item_ids_are_deterministic_and_at_most_ten_characters():
     assert len(qbo_batch_item_id(999_999_999)) == 10
     with pytest.raises(ValueError):
         qbo_batch_item_id(1_000_000_000)
+
+
+def test_a_us_company_with_several_agencies_never_gets_a_guessed_tax_code():
+    codes = {"TAX": "TAX", "NON": "NON", "3": "California", "12": "New York"}
+
+    with pytest.raises(QboMappingError, match=r"qbo\.tax_code_id.*California, New York"):
+        us_transaction_tax_code("", codes)
+    assert us_transaction_tax_code("12", codes) == "12"
+
+
+def test_a_us_company_with_one_agency_uses_its_only_code():
+    assert us_transaction_tax_code("", {"TAX": "TAX", "NON": "NON", "3": "California"}) == "3"
+    assert us_transaction_tax_code("", {"TAX": "TAX", "NON": "NON"}) == ""

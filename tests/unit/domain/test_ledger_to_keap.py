@@ -1,6 +1,7 @@
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -11,6 +12,7 @@ from invoicesync.domain.ledger_to_keap import (
     cap_to_order_balance,
     keap_payment_from_ledger,
     keap_payment_request_body,
+    keap_payment_time,
 )
 from invoicesync.domain.sync_rules import REVERSE_SYNC_NOTE_PREFIX, is_reverse_sync_note
 from invoicesync.domain.tenant_settings import KeapSettings
@@ -78,7 +80,7 @@ def test_request_body_has_keaps_field_names():
         "payment_amount": D("50.00"),
         "apply_to_commissions": False,
         "payment_method_type": "Check",
-        "payment_time": "2026-05-07T00:00:00Z",
+        "payment_time": "2026-05-07T12:00:00Z",
         "notes": f"{REVERSE_SYNC_NOTE_PREFIX} xero payment 9f3c-pay (Bank transfer)",
         "external_source": "XERO",
         "external_source_value": "9f3c-pay",
@@ -96,3 +98,27 @@ def test_request_body_uses_only_keaps_create_payment_fields():
     body = keap_payment_request_body(keap_payment_from_ledger(xero_payment(), SETTINGS))
     assert set(body) <= set(schema["properties"])
     assert set(schema["required"]) <= set(body)
+
+
+@pytest.mark.parametrize(
+    "timezone",
+    ["UTC", "America/Los_Angeles", "Pacific/Honolulu", "Pacific/Auckland", "Pacific/Kiritimati"],
+)
+def test_the_keap_payment_time_falls_on_the_ledger_date_in_the_apps_time_zone(timezone):
+    for day in (date(2026, 3, 8), date(2026, 3, 29), date(2026, 11, 1), date(2026, 12, 31)):
+        instant = keap_payment_time(day, timezone)
+        assert instant.tzinfo is UTC
+        assert instant.astimezone(ZoneInfo(timezone)).date() == day
+
+
+def test_west_of_utc_the_payment_is_not_sent_as_midnight_utc_the_day_before():
+    assert keap_payment_time(date(2026, 3, 10), "America/Los_Angeles") == datetime(
+        2026, 3, 10, 19, 0, tzinfo=UTC
+    )
+
+
+def test_the_manual_payment_carries_the_instant_for_the_tenants_zone():
+    pacific = KeapSettings(manual_payment_type="Check", timezone="America/New_York")
+    manual = keap_payment_from_ledger(xero_payment(), pacific)
+    assert manual.payment_time == datetime(2026, 5, 7, 16, 0, tzinfo=UTC)
+    assert keap_payment_request_body(manual)["payment_time"] == "2026-05-07T16:00:00Z"

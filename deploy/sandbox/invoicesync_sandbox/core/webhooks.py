@@ -138,6 +138,9 @@ class WebhookDispatcher:
         except requests.RequestException as exc:
             error = type(exc).__name__
         elapsed = time.monotonic() - started
+        if status is not None and elapsed > self.timeout_seconds:
+            # An answer after the sender's deadline is no answer: the sender gave up waiting.
+            status, error = None, "timeout"
         slow = error == "timeout" or elapsed > self.timeout_seconds
         self._record(url, status, attempt, duplicated=duplicated, error=error, elapsed=elapsed)
         return status, slow, size

@@ -69,6 +69,10 @@ def _admit() -> Response | None:
         rules.append(state.batch_rule)
     if state.limiter.hit(f"qbo:{g.realm_id}", rules) is not None:
         return state.error_response(429, "ThrottleExceeded")
+    # The per-second limit counts per realm *and* app; the per-minute one per realm.
+    per_app = f"qbo:{g.realm_id}:{grant.client_id}"
+    if state.limiter.hit(per_app, [state.second_rule]) is not None:
+        return state.error_response(429, "ThrottleExceeded")
     if state.limiter.enabled and not state.concurrency.enter(g.realm_id):
         return state.error_response(429, "ThrottleExceeded")
     g.qbo_slot = True

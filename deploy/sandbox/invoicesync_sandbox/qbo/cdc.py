@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 from .faults import invalid_value, required_param
@@ -11,13 +12,25 @@ from .wire import company_time
 WINDOW = timedelta(days=30)
 MAX_OBJECTS = 1000
 NOT_CAPTURED = frozenset({"TaxCode", "TaxRate", "JournalCode", "TaxAgency", "TimeActivity"})
+# `changedSince` is a date or a date-time to the whole second, with an optional UTC offset:
+# Intuit's CDC reference shows `changedSince=2015-11-28` (DOCS-M api-reference/
+# changedatacapture.md) and qbo.md §7 `2025-03-01T00:00:00-08:00`; python-quickbooks formats
+# it with `qb_datetime_format` = "%Y-%m-%dT%H:%M:%S" (PQB quickbooks/helpers.py). Nothing
+# documents fractional seconds, so the stand-in refuses them (the exact live error is unknown).
+_CHANGED_SINCE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})?)?")
 
 
 def parse_changed_since(text: str | None, company: QboCompany, now: datetime) -> datetime:
     if not text:
         raise required_param("changedSince")
+    text = text.strip().replace(" ", "+")
+    if _CHANGED_SINCE.fullmatch(text) is None:
+        raise invalid_value(
+            "changedSince",
+            f"Invalid changedSince: {text} (a date, or a date-time to the whole second)",
+        )
     try:
-        moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:
         raise invalid_value("changedSince", f"Invalid changedSince: {text}") from exc
     if moment.tzinfo is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from flask import Blueprint, Response, jsonify, request
 
 from invoicesync_sandbox.core.app import current_state
 
 from .notifications import CLOUDEVENTS, DEFAULT_ENTITIES, LEGACY, WebhookTarget
-from .seed import add_invoice_history, new_company
+from .seed import add_invoice_history, add_us_sales_tax, new_company
 from .state import QboState
 
 control = Blueprint("qbo_control", __name__, url_prefix="/_sandbox/qbo")
@@ -63,7 +65,8 @@ def company_flags(realm_id: str) -> Response:
     """`country` re-creates the company's books for that country; `custom_txn_numbers` sets
     the preference that leaves DocNumber empty when a client sends none; `invoice_history`
     adds the invoices a company that traded before InvoiceSync holds (`add_invoice_history`);
-    `app_revoked` makes the company refuse the app (401 even with a freshly refreshed token)."""
+    `app_revoked` makes the company refuse the app (401 even with a freshly refreshed token);
+    `sales_tax_jurisdictions` ([{"name", "percent"}]) adds US sales tax agencies and codes."""
     state = _state()
     body = request.get_json(force=True) or {}
     company = state.store.company(realm_id)
@@ -80,6 +83,18 @@ def company_flags(realm_id: str) -> Response:
             state.revoked_realms.add(realm_id)
         else:
             state.revoked_realms.discard(realm_id)
+    added = []
+    for jurisdiction in body.get("sales_tax_jurisdictions") or []:
+        if not company.is_us:
+            return _bad("sales_tax_jurisdictions are for US companies")
+        try:
+            percent = Decimal(str(jurisdiction["percent"]))
+            name = str(jurisdiction["name"])
+        except (KeyError, TypeError, InvalidOperation):
+            return _bad("each sales tax jurisdiction needs a name and a percent")
+        with company.lock:
+            code = add_us_sales_tax(company, name, percent, state.clock.now())
+        added.append({"name": name, "tax_code_id": code["Id"]})
     if "custom_txn_numbers" in body:
         prefs = company.get("Preferences", "1") or {}
         prefs.setdefault("SalesFormsPrefs", {})["CustomTxnNumbers"] = bool(
@@ -94,5 +109,6 @@ def company_flags(realm_id: str) -> Response:
             "realm_id": realm_id,
             "country": company.country,
             "invoice_history": [{"Id": i["Id"], "DocNumber": i["DocNumber"]} for i in history],
+            "tax_codes": added,
         }
     )

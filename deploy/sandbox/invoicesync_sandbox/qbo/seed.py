@@ -79,13 +79,32 @@ def _account(name: str, kind: str, sub: str, classification: str, currency: str)
 
 def _seed_us_tax(company: QboCompany, now: datetime) -> dict[str, str]:
     """US: the TAX/NON pseudo codes on lines plus one real code for TxnTaxCodeRef."""
-    rate = _add(company, "TaxRate", _tax_rate("California", Decimal("8")), now)
-    code = _add(company, "TaxCode", _tax_code("California", [rate], taxable=True), now)
+    code = add_us_sales_tax(company, "California", Decimal("8"), now)
     for pseudo, taxable in (("TAX", True), ("NON", False)):
         body = _tax_code(pseudo, [], taxable=taxable)
         body.update({"Id": pseudo, "SyncToken": "0", "domain": "QBO", "sparse": False})
         company.put("TaxCode", body, now, created=True)
     return {"taxable": "TAX", "exempt": "NON", "txn": code["Id"]}
+
+
+def add_us_sales_tax(
+    company: QboCompany, jurisdiction: str, percent: Decimal, now: datetime
+) -> dict:
+    """One more US sales tax jurisdiction: its agency, the agency's rate, and the TaxCode an
+    invoice names in `TxnTaxDetail.TxnTaxCodeRef`. A US company collecting in several states
+    has one such code per agency, and the code chosen decides which agency the tax is owed to
+    (qbo.md §2.8 [DOC-TAX, XSD]: "One tax code for the whole transaction: TxnTaxDetail.
+    TxnTaxCodeRef → a TaxCode Id (US only)"; XSD TaxRate carries `AgencyRef`)."""
+    agency = _add(
+        company,
+        "TaxAgency",
+        {"DisplayName": f"{jurisdiction} Tax Agency", "TaxTrackedOnSales": True},
+        now,
+    )
+    rate = _tax_rate(jurisdiction, percent)
+    rate["AgencyRef"] = {"value": agency["Id"], "name": agency["DisplayName"]}
+    rate = _add(company, "TaxRate", rate, now)
+    return _add(company, "TaxCode", _tax_code(jurisdiction, [rate], taxable=True), now)
 
 
 def _seed_vat(company: QboCompany, now: datetime) -> dict[str, str]:

@@ -42,6 +42,9 @@ class QboState(SandboxState):
         self.webhook_target: WebhookTarget | None = None
         self.public_url = os.environ.get("SANDBOX_PUBLIC_URL", "http://127.0.0.1:8903")
         self.minute_rule = RateLimitRule("realm-minute", 500, 60)
+        # Intuit's limits page: 10 requests per second per realm and app (qbo.md §8 [LIMITS]),
+        # answered like every QBO throttle with the XML 429 ThrottleExceeded body.
+        self.second_rule = RateLimitRule("realm-app-second", 10, 1)
         self.batch_rule = RateLimitRule("realm-batch-minute", 40, 60)
         self.concurrency = ConcurrencyGate(10)
         self.default_realm_id: str | None = None

@@ -19,6 +19,7 @@ ENTITY_SEGMENTS = {
     "account": "Account",
     "taxcode": "TaxCode",
     "taxrate": "TaxRate",
+    "taxagency": "TaxAgency",
     "payment": "Payment",
     "creditmemo": "CreditMemo",
     "refundreceipt": "RefundReceipt",

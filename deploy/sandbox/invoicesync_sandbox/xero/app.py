@@ -12,6 +12,7 @@ from invoicesync_sandbox.xero import (  # noqa: F401
     contacts_routes,
     credit_notes_routes,
     invoices_routes,
+    items_routes,
     payments_routes,
     settings_routes,  # noqa: F401
 )

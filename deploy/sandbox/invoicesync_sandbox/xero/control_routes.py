@@ -23,6 +23,7 @@ def _describe(subscription: WebhookSubscription | None) -> dict:
         "active": subscription.active,
         "intent_checks": subscription.intent_checks,
         "intent_failures": subscription.intent_failures,
+        "invoice_events_on_payment": subscription.invoice_events_on_payment,
     }
 
 
@@ -33,7 +34,11 @@ def webhooks() -> Response:
         body = request.get_json(force=True) or {}
         if not body.get("url") or not body.get("key"):
             return jsonify({"error": "url and key are required"}), 400
-        state.webhook = WebhookSubscription(body["url"], body["key"])
+        state.webhook = WebhookSubscription(
+            body["url"],
+            body["key"],
+            invoice_events_on_payment=bool(body.get("invoice_events_on_payment", False)),
+        )
         start_intent_to_receive(state, state.webhook)
     return jsonify(_describe(state.webhook))
 

@@ -11,7 +11,7 @@ from invoicesync_sandbox.core.app import current_state
 from invoicesync_sandbox.core.tokens import TokenExpired, TokenInvalid
 from invoicesync_sandbox.xero import errors
 from invoicesync_sandbox.xero.contract import ContractProblem, accounting_contract
-from invoicesync_sandbox.xero.state import APP_MINUTE, DAY, MINUTE, XeroState
+from invoicesync_sandbox.xero.state import APP_MINUTE, DAY, MINUTE, XeroState, connection_key
 from invoicesync_sandbox.xero.wire import to_xml
 
 accounting = Blueprint("xero_accounting", __name__, url_prefix="/api.xro/2.0")
@@ -66,7 +66,11 @@ def admit_request() -> Response | None:
 
 
 def _apply_rate_limits(state: XeroState, client_id: str, tenant_id: str) -> Response | None:
-    tenant_key, app_key = f"tenant:{tenant_id}", f"app:{client_id}"
+    """Xero counts "per connection (app × tenant): 5 concurrent calls in flight, 60 calls/
+    minute, 5,000 calls/day. App-wide across all tenants: 10,000 calls/minute" (xero.md §6,
+    developer.xero.com/faq/limits [FAQ-LIMITS, H]): two apps on one organisation each have
+    their own 60/minute; one app's organisations share its 10,000/minute."""
+    tenant_key, app_key = connection_key(client_id, tenant_id), f"app:{client_id}"
     g.limit_keys = (tenant_key, app_key)
     violation = state.limiter.hit(app_key, [APP_MINUTE])
     if violation is None:

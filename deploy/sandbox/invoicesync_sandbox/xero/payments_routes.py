@@ -116,6 +116,14 @@ def _paid_document(books: Books, payment: dict) -> dict:
 
 
 def _publish_change(books: Books, document: dict) -> None:
+    """Xero documents no Payment webhooks, and nowhere says that paying an invoice sends an
+    INVOICE UPDATE (xero.md §8 [DOC-WH]: "No Payment, Item or Account events — poll those with
+    If-Modified-Since"; §11 lists it as not verified). So by default a payment announces
+    nothing and a client must poll for payments; `invoice_events_on_payment` on the webhook
+    subscription turns the undocumented event on, for tests of a webhook-driven shortcut."""
+    subscription = xero_state().webhook
+    if subscription is None or not subscription.invoice_events_on_payment:
+        return
     if balances.is_credit_note(document):
         category, resource_id = "CREDITNOTE", document["CreditNoteID"]
     else:

@@ -178,7 +178,11 @@ QBO = SettingGroup(
             "qbo.sku_matching", "Match Keap product SKUs to QuickBooks items", kind="yes_no"
         ),
         SettingField("qbo.us_tax_model", "The company uses US sales tax", kind="yes_no"),
-        SettingField("qbo.tax_code_id", "Tax code for taxable lines (outside the US)"),
+        SettingField(
+            "qbo.tax_code_id",
+            "Sales tax code (US: the agency the tax is owed to; elsewhere: taxable lines)",
+            "Required for a US company that collects sales tax for several agencies.",
+        ),
         SettingField(
             "qbo.non_taxable_tax_code_id", "Tax code for lines without tax (outside the US)"
         ),
