@@ -61,31 +61,26 @@ def test_keap_smoke_passes_on_a_consistent_app_and_exits_zero(keap, capsys):
     assert results["keap Invoice # is the invoice id"] in ("PASS", "SKIP")
 
 
-def test_keap_smoke_fails_when_an_order_shows_major_units_beside_its_formatted_amount(keap, capsys):
+def _smoke_with_money_units(keap, capsys, units: dict) -> tuple[int, str, str]:
+    """Run the Keap smoke with one paid order presented in other units; (exit, output, order)."""
     stand_in, tenant_id = keap
     order_id = _paid_order(stand_in)
-    stand_in.control(
-        "PUT", f"/_sandbox/keap/orders/{order_id}/money_units", {"currency_values": "major"}
-    )
-
+    stand_in.control("PUT", f"/_sandbox/keap/orders/{order_id}/money_units", units)
     code = run(["smoke", "--provider", "keap", "--tenant", tenant_id], stand_in.settings)
+    return code, capsys.readouterr().out, order_id
 
-    output = capsys.readouterr().out
+
+def test_keap_smoke_fails_when_an_order_shows_major_units_beside_its_formatted_amount(keap, capsys):
+    code, output, order_id = _smoke_with_money_units(keap, capsys, {"currency_values": "major"})
+
     assert code == 1
     assert _lines(output)["keap money units (order amounts vs formatted_amount)"] == "FAIL"
     assert f"order {order_id}" in output
 
 
 def test_keap_smoke_fails_when_payment_rows_come_in_minor_units(keap, capsys):
-    stand_in, tenant_id = keap
-    order_id = _paid_order(stand_in)
-    stand_in.control(
-        "PUT", f"/_sandbox/keap/orders/{order_id}/money_units", {"order_payments": "minor"}
-    )
+    code, output, _ = _smoke_with_money_units(keap, capsys, {"order_payments": "minor"})
 
-    code = run(["smoke", "--provider", "keap", "--tenant", tenant_id], stand_in.settings)
-
-    output = capsys.readouterr().out
     assert code == 1
     assert _lines(output)["keap money units (payment rows vs total_paid)"] == "FAIL"
     assert "total_paid is 10" in output
