@@ -13,6 +13,8 @@ from pathlib import Path
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
 from admin.replay import replay_topic
+from admin.smoke.results import any_failed
+from admin.smoke.suite import PROVIDERS, SmokeNotRunnable, run_smoke_checks
 from admin.stores.api_keys import ApiKeyStore, Role
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
@@ -71,6 +73,27 @@ def _backfill(services: AdminServices, args: argparse.Namespace) -> int:
     return 0
 
 
+def _smoke(settings: Settings, args: argparse.Namespace) -> int:
+    if args.write and not args.sandbox_confirmed:
+        print(
+            "--write creates and voids an invoice in the connected organisation; add "
+            "--yes-this-is-a-sandbox if it is a sandbox or demo company",
+            file=sys.stderr,
+        )
+        return 2
+    client = redis_from_settings(settings)
+    try:
+        results = run_smoke_checks(settings, client, args.provider, args.tenant, write=args.write)
+    except SmokeNotRunnable as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    finally:
+        client.close()
+    for result in results:
+        print(result.line())
+    return 1 if any_failed(results) else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicesync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,6 +120,20 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--from-time", required=True, help="ISO-8601 with a UTC offset")
     status = commands.add_parser("status", help="a tenant's connections, last poll, lag, counts")
     status.add_argument("tenant")
+    smoke = commands.add_parser(
+        "smoke", help="check what the provider notes leave unverified, on one connected tenant"
+    )
+    smoke.add_argument("--provider", required=True, choices=PROVIDERS)
+    smoke.add_argument("--tenant", required=True, help="a tenant connected to a test account")
+    smoke.add_argument(
+        "--write", action="store_true", help="also create and void one marked invoice (xero, qbo)"
+    )
+    smoke.add_argument(
+        "--yes-this-is-a-sandbox",
+        dest="sandbox_confirmed",
+        action="store_true",
+        help="confirm the connected organisation is a sandbox or demo company (needed by --write)",
+    )
     key = commands.add_parser("dev-key", help="the local operator API key (made once)")
     key.add_argument("--file", type=Path, default=DEV_KEY_FILE)
     return parser
@@ -113,6 +150,8 @@ def run(argv: list[str], settings: Settings) -> int:
             raise SystemExit("--from-time needs a UTC offset, e.g. 2026-01-01T00:00:00+00:00")
         print(replay_topic(settings, Topic(args.topic), args.tenant, from_time), "replayed")
         return 0
+    if args.command == "smoke":
+        return _smoke(settings, args)
     services = AdminServices.from_settings(settings)
     try:
         if args.command == "create-tenant":

@@ -159,20 +159,23 @@ class KeapClient:
         first (`GET /rest/v2/sales/payments?filter=id==`), then as the v1 transaction id public
         integrations read it as (`GET /rest/v1/transactions/{id}`). Empty when neither knows it.
         """
-        order_ids = self._order_ids_of_sales_payment(tenant_id, payment_id)
-        if order_ids:
-            return order_ids
-        try:
-            body = self._get(
-                tenant_id, f"{self._v1}/transactions/{payment_id}", what=f"transaction {payment_id}"
-            )
-        except KeapNotFound:
-            return ()
-        return _loaded(load_transaction_order_ids, body, f"transaction {payment_id}")
+        return self.order_ids_of_sales_payment(
+            tenant_id, payment_id
+        ) or self.order_ids_of_transaction(tenant_id, payment_id)
 
-    def _order_ids_of_sales_payment(self, tenant_id: str, payment_id: str) -> tuple[str, ...]:
+    def order_ids_of_sales_payment(self, tenant_id: str, payment_id: str) -> tuple[str, ...]:
+        """The orders a v2 sales payment pays; empty when no sales payment has that id."""
         page = self._sales_payments(tenant_id, filter=f"id=={payment_id}", page_size=1)
         return page.items[0].order_ids if page.items else ()
+
+    def order_ids_of_transaction(self, tenant_id: str, transaction_id: str) -> tuple[str, ...]:
+        """The orders a v1 transaction pays; empty when no transaction has that id."""
+        url = f"{self._v1}/transactions/{transaction_id}"
+        try:
+            body = self._get(tenant_id, url, what=f"transaction {transaction_id}")
+        except KeapNotFound:
+            return ()
+        return _loaded(load_transaction_order_ids, body, f"transaction {transaction_id}")
 
     def list_payments_after(
         self, tenant_id: str, after_id: int, *, page_size: int = MAX_PAGE_SIZE

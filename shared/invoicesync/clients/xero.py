@@ -179,6 +179,10 @@ class XeroClient:
         if self._cache is not None:
             self._cache.delete(*(_reference_key(tenant_id, n) for n in _REFERENCE_COLLECTIONS))
 
+    def organisation(self, tenant_id: str) -> dict:
+        """The connected organisation's own record (name, country, base currency, lock dates)."""
+        return self._get(tenant_id, "/Organisation")["Organisations"][0]
+
     def connections(self, tenant_id: str) -> list[dict]:
         """The Xero organisations our token for `tenant_id` may reach (no tenant header)."""
         response = self._http.request("GET", f"{self._identity}/connections", tenant_id)
