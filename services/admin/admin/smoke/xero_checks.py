@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from admin.smoke.results import CheckResult, failed, guarded, passed
 from invoicesync.clients.oauth import DEFAULT_SCOPES
 from invoicesync.clients.xero import XeroClient
-from invoicesync.domain.contact_names import xero_search_term, xero_where_name_equals
+from invoicesync.domain.contact_names import xero_search_term
 from invoicesync.stores.tokens import TokenStore
 
 CONNECTION = "xero connection and granted scopes"
@@ -91,12 +91,10 @@ def accounts_read(client: XeroClient, tenant_id: str) -> CheckResult:
 
 def filters_accepted(client: XeroClient, tenant_id: str) -> CheckResult:
     """Each filter shape the writer sends, with values that match nothing."""
-    name_clause = xero_where_name_equals(PROBE) or ""
     number_clause = (
         'ContactNumber=="invoicesync-smoke" OR EmailAddress=="smoke@invoicesync.invalid"'
     )
     counts = {
-        "where Name==": len(client.contacts_where(tenant_id, name_clause)),
         "where ContactNumber/EmailAddress": len(client.contacts_where(tenant_id, number_clause)),
         "searchTerm": len(client.contacts_by_search_term(tenant_id, xero_search_term(PROBE))),
         "InvoiceNumbers": len(client.invoices_by_numbers(tenant_id, ["INVOICESYNC-SMOKE-0"])),
