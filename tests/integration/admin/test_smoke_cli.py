@@ -107,12 +107,18 @@ def xero(admin_settings, redis_client):
             token_encryption_key=generate_key(),
         )
         tokens = TokenStore(redis_client, TokenCipher(settings.token_encryption_key))
-        tenant_id = connect_xero_tenant(url, TenantStore(redis_client), tokens, "Smoke Demo Co")
-        yield settings, tenant_id
+        tenant_id = connect_xero_tenant(
+            url,
+            TenantStore(redis_client),
+            tokens,
+            "Smoke Demo Co",
+            scopes=tuple(settings.xero_scopes.split()),
+        )
+        yield settings, tenant_id, url, tokens
 
 
 def test_xero_smoke_reads_the_organisation_and_its_filters_are_accepted(xero, capsys):
-    settings, tenant_id = xero
+    settings, tenant_id, *_ = xero
 
     code = run(["smoke", "--provider", "xero", "--tenant", tenant_id], settings)
 
@@ -124,7 +130,7 @@ def test_xero_smoke_reads_the_organisation_and_its_filters_are_accepted(xero, ca
 
 
 def test_xero_smoke_write_creates_a_draft_and_deletes_it(xero, capsys):
-    settings, tenant_id = xero
+    settings, tenant_id, *_ = xero
     argv = ["smoke", "--provider", "xero", "--tenant", tenant_id, "--write"]
 
     code = run([*argv, "--yes-this-is-a-sandbox"], settings)
@@ -137,8 +143,25 @@ def test_xero_smoke_write_creates_a_draft_and_deletes_it(xero, capsys):
     assert "now reads as DELETED" in output
 
 
+def test_xero_smoke_fails_when_the_consent_granted_fewer_scopes_than_requested(
+    xero, redis_client, capsys
+):
+    settings, _, url, tokens = xero
+    broad_only = ("offline_access", "accounting.transactions", "accounting.contacts")
+    tenant_id = connect_xero_tenant(
+        url, TenantStore(redis_client), tokens, "Old Scopes Co", scopes=broad_only
+    )
+
+    code = run(["smoke", "--provider", "xero", "--tenant", tenant_id], settings)
+
+    output = capsys.readouterr().out
+    assert code == 1, output
+    assert _lines(output)["xero connection and granted scopes"] == "FAIL"
+    assert "missing scopes accounting.invoices" in output
+
+
 def test_write_is_refused_without_the_sandbox_confirmation(xero, capsys):
-    settings, tenant_id = xero
+    settings, tenant_id, *_ = xero
 
     code = run(["smoke", "--provider", "xero", "--tenant", tenant_id, "--write"], settings)
 
@@ -149,7 +172,7 @@ def test_write_is_refused_without_the_sandbox_confirmation(xero, capsys):
 
 
 def test_smoke_refuses_a_tenant_without_the_providers_connection(xero, capsys):
-    settings, tenant_id = xero
+    settings, tenant_id, *_ = xero
 
     code = run(["smoke", "--provider", "qbo", "--tenant", tenant_id], settings)
 

@@ -21,12 +21,13 @@ def connect_xero_tenant(
     tokens: TokenStore,
     name: str,
     xero: XeroSettings | None = None,
+    scopes: tuple[str, ...] | None = None,
 ) -> str:
     """The new tenant's id, its organisation named `name`, its connection stored."""
     tenant = tenants.create(name, Destination.XERO)
     issued = requests.post(
         f"{sandbox_url}/_sandbox/token",
-        json={"client_id": DEMO_CLIENT[0], "tenant_name": name},
+        json={"client_id": DEMO_CLIENT[0], "tenant_name": name, "scopes": scopes},
         timeout=5,
     ).json()
     now = datetime.now(UTC)

@@ -91,7 +91,8 @@ class XeroState(SandboxState):
         ).tenant_id
 
     def issue_token(self, payload: dict) -> dict:
-        """Control surface: connect `client_id`'s demo user to an org (created on demand)."""
+        """Control surface: connect `client_id`'s demo user to an org (created on demand), with
+        the scopes asked for (default: the broad set an app created before March 2026 has)."""
         client_id = payload.get("client_id") or DEMO_CLIENT_ID
         if not self.tokens.is_known_client(client_id):
             raise ValueError(f"unknown client_id {client_id}")
@@ -102,7 +103,9 @@ class XeroState(SandboxState):
             payload.get("tenant_name") or "Demo Company (Global)", self.clock.now(), tenant_id
         )
         user_id = payload.get("user_id", "demo-user")
-        pair = self.connect_and_issue(client_id, user_id, books.tenant_id, DEFAULT_SCOPES)
+        asked = payload.get("scopes") or DEFAULT_SCOPES
+        scopes = tuple(asked.split() if isinstance(asked, str) else map(str, asked))
+        pair = self.connect_and_issue(client_id, user_id, books.tenant_id, scopes)
         return token_response(pair) | {"tenant_id": books.tenant_id, "tenant_name": books.name}
 
     def connect_and_issue(self, client_id: str, user_id: str, tenant_id: str, scopes) -> object:
