@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -17,7 +16,7 @@ from invoicesync.hook_subscriptions import (
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import seed_orders
 from tests.integration.stores.local_servers import serving
-from tests.waiting import DEADLINE_SECONDS
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
 
@@ -71,10 +70,11 @@ def test_a_subscription_keap_made_inactive_is_verified_again(keap, tenant_id, re
         receiver.delivery_status = 410
         seed_orders(keap, 1)
         keap.control("POST", "/_sandbox/keap/hooks/fire")
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while statuses(keap, tenant_id, url)["order.add"] != "Inactive":
-            assert time.monotonic() < deadline, statuses(keap, tenant_id, url)
-            time.sleep(0.05)
+        eventually(
+            lambda: statuses(keap, tenant_id, url)["order.add"] == "Inactive",
+            "Keap to deactivate the order.add subscription",
+            step=0.05,
+        )
         receiver.delivery_status = 200
 
         check = ensure_hook_subscriptions(tenant_id, settings=keap_settings, client=redis_client)
