@@ -42,17 +42,7 @@ running_pid() {
 }
 
 install_redis() {
-    command -v redis-server >/dev/null 2>&1 && return 0
-    local sudo=()
-    if [[ "$(id -u)" != 0 ]]; then
-        command -v sudo >/dev/null 2>&1 || die "redis-server is missing and installing it needs root"
-        sudo=(sudo)
-    fi
-    echo "Installing Debian's redis-server"
-    "${sudo[@]}" apt-get update -qq
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq -o DPkg::Lock::Timeout=300 redis-server
-    echo "redis-server installed: $(dpkg-query -W -f='${Version}' redis-server)"
+    bash "$script_dir/../apt_install.sh" redis-server redis-server
 }
 
 write_config() {

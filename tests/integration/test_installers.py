@@ -89,3 +89,32 @@ def test_installer_does_nothing_when_the_tool_is_there(
 
     assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
     assert "Installing" not in result.stdout
+
+
+@pytest.mark.skipif(not can_install_packages(), reason="installing packages needs root or sudo")
+def test_an_install_waits_for_another_apt_run_holding_the_lists_lock(tmp_path: Path) -> None:
+    """`apt-get update` has no lock timeout of its own: another apt run (unattended upgrades, a
+    second installer) must make the installer wait, not fail."""
+    hidden_path = path_without("redis-server", tmp_path / "bin")
+    holder = subprocess.Popen(
+        [
+            "python3",
+            "-c",
+            "import fcntl, sys, time\n"
+            "lock = open('/var/lib/apt/lists/lock', 'w')\n"
+            "fcntl.lockf(lock, fcntl.LOCK_EX)\n"
+            "print('held', flush=True)\n"
+            "time.sleep(6)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        result = run_installer(["deploy/redis/redis.sh", "install"], hidden_path)
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    assert "redis-server installed: " in result.stdout
