@@ -29,6 +29,7 @@ from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from qbo_writer.main import build_loop as qbo_writer_loop
 from tests.integration.stores.local_servers import serving
 from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.waiting import DEADLINE_SECONDS
 from transform.main import build_loop as transform_loop
 from xero_writer.main import build_loop as xero_writer_loop
 
@@ -170,7 +171,8 @@ def page(tmp_path):
             args=CHROMIUM_ARGS,
             viewport={"width": 1200, "height": 900},
         )
-        context.set_default_timeout(30_000)
+        # What the page waits for is the pipeline's work: as long as any other test's wait.
+        context.set_default_timeout(DEADLINE_SECONDS * 1000)
         try:
             yield context.pages[0] if context.pages else context.new_page()
         finally:

@@ -38,7 +38,7 @@ def admin_settings(settings):
 
 @pytest.fixture
 def admin(admin_settings):
-    services = AdminServices.from_settings(admin_settings, publish_timeout_seconds=5)
+    services = AdminServices.from_settings(admin_settings, publish_timeout_seconds=30)
     app = create_app(admin_settings, services)
     operator = services.api_keys.issue(Role.OPERATOR, label="test operator")
     yield Admin(app.test_client(), services, operator.secret)
