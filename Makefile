@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# pytest worker processes for `make test`; the tests mostly wait on servers, so more than cores.
+TEST_WORKERS ?= 4
 
 .PHONY: help venv up down status test lint format bench clean
 
@@ -42,7 +44,7 @@ format: venv
 test: lint
 	bash deploy/kafka/kafka.sh fetch
 	bash deploy/browser.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 bench: venv
 	$(BIN)/python -m bench

@@ -1,4 +1,8 @@
-"""Session-wide real infrastructure: one Kafka broker and one Redis server per test run."""
+"""Session-wide real infrastructure: one Kafka broker per test run, one Redis server per process.
+
+Under pytest-xdist (`make test` runs `pytest -n`), the controller starts the broker before the
+workers and hands each worker its address; every worker still starts a Redis of its own, since
+some tests flush or stop a database and Redis costs a fraction of a second to start."""
 
 from __future__ import annotations
 
@@ -10,7 +14,28 @@ import redis
 
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
-from tests.infrastructure import start_kafka, start_redis
+from tests.infrastructure import ExternalServer, start_kafka, start_redis
+
+SHARED_KAFKA = "invoicesync_kafka_address"
+SHARED_KAFKA_ERROR = "invoicesync_kafka_error"
+_kafka_key = pytest.StashKey[object]()
+_kafka_error_key = pytest.StashKey[str]()
+
+
+# Tests that share the session-wide process stack run on one worker, so only one is started.
+STACK_TESTS = "tests/e2e/"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup`, a file's tests stay on one worker (its module fixtures start
+    once), and so do all the tests of the e2e stack."""
+    if not hasattr(config, "workerinput"):
+        return
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "e2e-stack" if path.startswith(STACK_TESTS) else path
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def started_or_skipped(start, what: str):
@@ -23,9 +48,45 @@ def started_or_skipped(start, what: str):
         pytest.skip(f"no {what} could be started: {exc}")
 
 
+def _runs_workers(config: pytest.Config) -> bool:
+    """This process is the xdist controller of a run with worker processes."""
+    return not hasattr(config, "workerinput") and bool(config.getoption("numprocesses", 0))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _runs_workers(config):
+        return
+    try:
+        config.stash[_kafka_key] = start_kafka()
+    except Exception as exc:  # noqa: BLE001 - each worker reports it as its own start would
+        config.stash[_kafka_error_key] = f"{type(exc).__name__}: {exc}"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    server = node.config.stash.get(_kafka_key, None)
+    node.workerinput[SHARED_KAFKA] = server.address if server else ""
+    node.workerinput[SHARED_KAFKA_ERROR] = node.config.stash.get(_kafka_error_key, "")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_kafka_key, None)
+    if server is not None:
+        server.remove()
+
+
+def _kafka_of_this_run(config: pytest.Config):
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is None or SHARED_KAFKA not in worker_input:
+        return start_kafka()
+    if worker_input[SHARED_KAFKA_ERROR]:
+        raise RuntimeError(worker_input[SHARED_KAFKA_ERROR])
+    return ExternalServer(worker_input[SHARED_KAFKA])
+
+
 @pytest.fixture(scope="session")
-def kafka_server():
-    server = started_or_skipped(start_kafka, "Kafka broker")
+def kafka_server(pytestconfig):
+    server = started_or_skipped(lambda: _kafka_of_this_run(pytestconfig), "Kafka broker")
     yield server
     server.remove()
 
