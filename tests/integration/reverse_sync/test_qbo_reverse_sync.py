@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -46,3 +47,21 @@ def test_a_qbo_payment_lands_in_keap_on_its_own_day_in_the_tenants_time_zone(sta
     [recorded] = stack.reverse_payments(tenant, order["id"])
     assert recorded.paid_at is not None
     assert recorded.paid_at.astimezone(ZoneInfo("America/Los_Angeles")).date() == date(2026, 3, 10)
+
+
+def test_a_qbo_webhook_naming_only_the_invoice_catches_its_payment_up_by_cdc(stack):
+    """The payment's own notification never comes (here: not subscribed); the invoice's new
+    balance is notified, and that alone brings the company's Change Data Capture read forward."""
+    stack.subscribe_qbo_webhooks(entities=("Invoice",))
+    tenant = stack.tenant(Destination.QBO)
+    order, invoice_id = stack.synced_invoice(tenant)
+    stack.service.poller.poll_tenant(tenant.tenant_id)  # the schedule's poll, before the payment
+
+    stack.qbo_payment(tenant, invoice_id, "45.00")
+
+    [recorded] = eventually(
+        lambda: stack.reverse_payments(tenant, order["id"]), what="the payment in Keap"
+    )
+    assert recorded.amount == Decimal("45.00")
+    deliveries = stack.deliveries(stack.qbo_url)
+    assert deliveries and all(d["status"] == 200 for d in deliveries), deliveries
