@@ -4,7 +4,7 @@ and change data capture sees it. What both ledgers share is in test_ledger_rever
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ import pytest
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.stores.id_map import MappedId
+from invoicesync.stores.ledger_watch import LedgerWatch
 from invoicesync.stores.tenants import TenantStore
 from tests.waiting import eventually
 
@@ -65,3 +66,20 @@ def test_a_qbo_webhook_naming_only_the_invoice_catches_its_payment_up_by_cdc(sta
     assert recorded.amount == Decimal("45.00")
     deliveries = stack.deliveries(stack.qbo_url)
     assert deliveries and all(d["status"] == 200 for d in deliveries), deliveries
+
+
+def test_a_webhook_older_than_the_last_poll_costs_no_ledger_call(stack):
+    """A burst of webhooks queued behind one catch-up: the first reads, the rest see that a
+    poll began after they arrived and read nothing more."""
+    tenant = stack.tenant(Destination.QBO)
+    watch = LedgerWatch(stack.redis)
+    poller = stack.service.poller
+    before_the_poll = datetime.now(UTC)
+    poller.poll_tenant(tenant.tenant_id)
+    calls = watch.poll_calls_on(tenant.tenant_id, datetime.now(UTC).date())
+
+    assert poller.poll_tenant(tenant.tenant_id, unless_polled_since=before_the_poll) == []
+    assert watch.poll_calls_on(tenant.tenant_id, datetime.now(UTC).date()) == calls
+
+    poller.poll_tenant(tenant.tenant_id, unless_polled_since=datetime.now(UTC))
+    assert watch.poll_calls_on(tenant.tenant_id, datetime.now(UTC).date()) == calls + 1
