@@ -24,6 +24,11 @@ import requests
 from invoicesync.crypto import generate_key
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
+from invoicesync_sandbox.developer_portal import (
+    LedgerWebhookTargets,
+    new_webhook_secrets,
+    register_ledger_webhooks,
+)
 from tests.infrastructure import REPO, free_port
 
 PROCESSES_TSV = REPO / "deploy" / "local" / "processes.tsv"
@@ -36,6 +41,10 @@ STACK_REDIS_DB = 9
 READY_TIMEOUT_SECONDS = 60.0
 CONSUMER_STARTED = "consumer loop started"
 METRICS_PORT = re.compile(r"INVOICESYNC_METRICS_PORT=\d+")
+# ReverseSync's payment poll, shortened from its 300 s default so a test can watch a ledger
+# payment arrive by the poll alone; longer than the 5 s a webhook is allowed, so a payment that
+# arrives within 5 s of a poll came by its webhook.
+REVERSE_SYNC_POLL_SECONDS = 8
 
 
 class StackFailure(RuntimeError):
@@ -192,6 +201,11 @@ class Stack:
     def qbo_url(self) -> str:
         return self.urls["sandbox-qbo"]
 
+    @property
+    def ledger_webhooks(self) -> LedgerWebhookTargets:
+        """Where `deploy/local/stack.sh` points the stand-ins' webhooks, with this run's keys."""
+        return LedgerWebhookTargets.from_env(self.env)
+
     def process(self, name: str) -> StackProcess:
         return self.processes[name]
 
@@ -253,6 +267,7 @@ def stack_environment(
         for default, actual in default_to_actual.items():
             value = value.replace(default, actual)
         env[name] = value
+    env |= new_webhook_secrets()  # made once per checkout by stack.sh; once per run here
     env |= {
         "KAFKA_BOOTSTRAP_SERVERS": base.kafka_bootstrap_servers,
         "REDIS_URL": base.redis_url,
@@ -265,6 +280,7 @@ def stack_environment(
         "INVOICESYNC_CONSUMER_BACKOFF_MAX_SECONDS": "1.0",
         # The poller checks a tenant's Keap hook subscriptions as soon as processing is on.
         "INVOICESYNC_POLL_TICK_SECONDS": "0.5",
+        "INVOICESYNC_REVERSE_SYNC_POLL_INTERVAL_SECONDS": str(REVERSE_SYNC_POLL_SECONDS),
         "INVOICESYNC_LOG_LEVEL": "INFO",
         "INVOICESYNC_HTTP_WORKERS": "1",
         "SANDBOX_PUBLIC_URL": urls["sandbox-keap"],
@@ -321,6 +337,10 @@ def running_stack(kafka_address: str, redis_address: str) -> Iterator[Stack]:
             process.start()
         for process in processes.values():
             process.wait_ready()
+        if "reverse-sync-webhooks" in processes:
+            registered = register_ledger_webhooks(stack.ledger_webhooks)
+            if not registered.xero_verified:
+                raise StackFailure(f"Xero webhook not verified: {registered.xero}")
         stack.operator_key = _operator_key(env, log_dir / "operator-key")
         yield stack
     except BaseException:

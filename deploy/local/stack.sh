@@ -25,6 +25,7 @@ load_env() {
         { cat "$script_dir/sandbox.env"; echo "INVOICESYNC_TOKEN_ENCRYPTION_KEY=$key"; } >"$env_file"
         chmod 600 "$env_file"
     fi
+    grep -q '^INVOICESYNC_XERO_WEBHOOK_KEY=' "$env_file" || "$bin/python" -m invoicesync_sandbox.developer_portal secrets >>"$env_file"
     set -a
     # shellcheck disable=SC1090
     source "$env_file"
@@ -78,6 +79,7 @@ up() {
     while IFS=$'\t' read -r name module port command; do
         start_process "$name" "$module" "$port" "${command//\$BIN/$bin}"
     done < <(each_process)
+    "$bin/python" -m invoicesync_sandbox.developer_portal register || echo "  see var/log/reverse-sync-webhooks.log" >&2
     if present "admin.cli"; then
         "$bin/python" -m admin.cli dev-key
     fi

@@ -88,6 +88,27 @@ class XeroLedger:
         """The amounts of the payments applied to the invoice, oldest first."""
         return [payment["Amount"] for payment in self.invoice(invoice_id).get("Payments", [])]
 
+    def record_payment(self, invoice_id: str, amount: Decimal) -> str:
+        """A payment a bookkeeper enters in Xero against the invoice; returns its id."""
+        element = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Account": {"Code": "090"},
+            "Date": "2026-03-10",
+            "Amount": float(amount),  # a JSON number, as Xero takes money
+        }
+        body = _decimal_json(
+            requests.put(
+                f"{self.base_url}/api.xro/2.0/Payments",
+                params={"summarizeErrors": "false"},
+                json={"Payments": [element]},
+                headers=self._headers,
+                timeout=10,
+            )
+        )
+        [payment] = body["Payments"]
+        assert not payment.get("HasValidationErrors"), payment
+        return payment["PaymentID"]
+
 
 class QboLedger:
     def __init__(self, base_url: str, realm_id: str) -> None:
@@ -141,6 +162,28 @@ class QboLedger:
     def payment_amounts(self, invoice_id: str) -> list[Decimal]:
         """The amounts of the payments linked to the invoice."""
         return [payment["TotalAmt"] for payment in self.payments_linked_to(invoice_id)]
+
+    def record_payment(self, invoice_id: str, amount: Decimal) -> str:
+        """A payment a bookkeeper enters in QBO against the invoice; returns its id."""
+        [invoice] = self.query(f"select * from Invoice where Id = '{invoice_id}'")
+        body = {
+            "CustomerRef": invoice["CustomerRef"],
+            "TotalAmt": str(amount),
+            "TxnDate": "2026-03-10",
+            "Line": [
+                {"Amount": str(amount), "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+            ],
+        }
+        created = _decimal_json(
+            requests.post(
+                f"{self.base_url}/v3/company/{self.realm_id}/payment",
+                params={"minorversion": "75"},
+                json=body,
+                headers=self._headers | {"Content-Type": "application/json"},
+                timeout=10,
+            )
+        )
+        return str(created["Payment"]["Id"])
 
     def payments_linked_to(self, invoice_id: str) -> list[dict]:
         return [

@@ -8,6 +8,7 @@ from typing import Any
 
 from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
+from admin.ledger_poll_budget import ledger_poll_budget
 from admin.reference_data import reference_errors
 from admin.stores.api_keys import IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
@@ -356,6 +357,9 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         "consumer_lag": lag,
         "counts": services.activity.totals(tenant.id),
         "backfill": job.status.value if job else None,
+        "ledger_poll": ledger_poll_budget(
+            services.redis, tenant.id, services.settings.reverse_sync_poll_interval_seconds
+        ),
     }
 
 

@@ -1,7 +1,10 @@
 """The worker's handler: one ledger notification in, the sync results of what it caused out.
 
-QBO names the payment that changed, so it is read and recorded; Xero names only invoices, so an
-INVOICE event brings that tenant's payment poll forward. Everything else is ignored.
+A ledger webhook says only that something changed, so it brings the tenant's payment poll
+forward: any QBO notification starts a Change Data Capture catch-up for that company (QBO names
+the entity that changed, which may be an invoice whose payment's own notification was lost), and
+a Xero INVOICE or CREDITNOTE event a modified-since read (Xero has no payment events). A poll
+that began after the webhook arrived already saw the change, so a burst costs one read.
 """
 
 from __future__ import annotations
@@ -10,25 +13,15 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.events import Envelope, EventType, LedgerNotification, payload_of
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.tenants import TenantStore
-from reverse_sync.keap_recorder import KeapPaymentRecorder
-from reverse_sync.ledger_feeds import QboPaymentFeed
-from reverse_sync.ledger_payments import LedgerPayment, qbo_ledger_payments
 from reverse_sync.poller import PaymentPoller
 
-QBO_ENTITIES = {"payment": "Payment", "refundreceipt": "RefundReceipt"}
+# Xero's categories whose documents carry payments; CONTACT and SUBSCRIPTION events carry none.
+XERO_PAYMENT_BEARING = frozenset({"invoice", "creditnote"})
 
 
 class LedgerNotificationHandler:
-    def __init__(
-        self,
-        tenants: TenantStore,
-        recorder: KeapPaymentRecorder,
-        qbo: QboPaymentFeed,
-        poller: PaymentPoller,
-    ) -> None:
+    def __init__(self, tenants: TenantStore, poller: PaymentPoller) -> None:
         self._tenants = tenants
-        self._recorder = recorder
-        self._qbo = qbo
         self._poller = poller
 
     def __call__(self, envelope: Envelope) -> list[Outgoing]:
@@ -42,22 +35,9 @@ class LedgerNotificationHandler:
             or settings.destination.value != notification.destination
         ):
             return []
-        if settings.destination is Destination.XERO:
-            if notification.entity == "invoice":
-                return self._poller.poll_tenant(tenant_id)
+        if (
+            settings.destination is Destination.XERO
+            and notification.entity not in XERO_PAYMENT_BEARING
+        ):
             return []
-        entity = QBO_ENTITIES.get(notification.entity)
-        if entity is None:
-            return []
-        outgoing: list[Outgoing] = []
-        for seen in self._qbo_readings(tenant_id, entity, notification):
-            outgoing += self._recorder.record(tenant_id, seen, settings)
-        return outgoing
-
-    def _qbo_readings(
-        self, tenant_id: str, entity: str, notification: LedgerNotification
-    ) -> list[LedgerPayment]:
-        if notification.operation in ("delete", "deleted"):
-            stub = {"Id": notification.entity_id, "status": "Deleted"}
-            return qbo_ledger_payments(stub, entity)
-        return self._qbo.read(tenant_id, entity, notification.entity_id)
+        return self._poller.poll_tenant(tenant_id, unless_polled_since=notification.observed_at)

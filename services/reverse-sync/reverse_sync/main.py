@@ -49,13 +49,12 @@ def build_service(settings: Settings) -> ReverseSyncService:
     recorder = KeapPaymentRecorder(
         keap_client_from_settings(settings, client), IdMap(client, publisher, settings), client
     )
-    qbo = QboPaymentFeed(qbo_client_from_settings(settings, client))
     poller = PaymentPoller(
         client,
         tenants,
         recorder,
         XeroPaymentFeed(xero_client_from_settings(settings, client)),
-        qbo,
+        QboPaymentFeed(qbo_client_from_settings(settings, client)),
         interval_seconds=settings.reverse_sync_poll_interval_seconds,
         overlap_seconds=settings.poll_overlap_seconds,
     )
@@ -66,7 +65,7 @@ def build_service(settings: Settings) -> ReverseSyncService:
         max_idle_days=settings.connection_refresh_max_idle_days,
         check_interval_seconds=settings.connection_refresh_check_seconds,
     )
-    handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
+    handler = LedgerNotificationHandler(tenants, poller)
     options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
     loop = ConsumerLoop(
         settings,

@@ -1,7 +1,10 @@
 """The safety net: poll each ReverseSync tenant's ledger for payments changed since its cursor.
 
 Xero sends no payment webhooks, so for Xero this is the way payments arrive (an INVOICE webhook
-only brings the poll forward); for QBO, Change Data Capture catches what a webhook missed. The
+only brings the poll forward); for QBO, Change Data Capture catches what a webhook missed, and
+any QBO webhook brings that read forward. Each poll is one ledger call per tenant (Xero: one
+If-Modified-Since page of up to 100 payments; QBO: one CDC read), made through the clients and
+so inside the shared limiter and the provider's daily budget, and counted for Health. The
 cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date. Rounds
 run as a periodic task of the worker's consumer loop; one replica polls at a time (a Redis
 lock); each tenant's poll holds that tenant's own lock too, as the worker may poll early for it.
@@ -19,22 +22,30 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.errors import Disconnected, InvalidInput, Transient
 from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing
+from invoicesync.stores.ledger_watch import LedgerWatch
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import TenantStore
 from reverse_sync.keap_recorder import KeapPaymentRecorder
-from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
-from reverse_sync.ledger_payments import LedgerPayment
+from reverse_sync.ledger_feeds import FeedReading, QboPaymentFeed, XeroPaymentFeed
 
 log = logging.getLogger(__name__)
 
 POLLER_LOCK = "reverse-sync-poller"
 TENANT_POLL_LOCK = "reverse-sync-poll"
-LONGEST_TICK_SECONDS = 60.0
+# Rounds come a tenth of the interval apart (within these bounds), so a tenant is polled at
+# most a tenth late: a round as long as the interval would find a tenant polled at its start
+# not yet due, and poll it only one round later, at twice the interval.
+SHORTEST_TICK_SECONDS = 0.5
+LONGEST_TICK_SECONDS = 15.0
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def round_tick_seconds(interval_seconds: float) -> float:
+    return min(max(interval_seconds / 10, SHORTEST_TICK_SECONDS), LONGEST_TICK_SECONDS)
 
 
 def cursor_key(tenant_id: str, destination: str) -> str:
@@ -42,6 +53,7 @@ def cursor_key(tenant_id: str, destination: str) -> str:
 
 
 def last_poll_key(tenant_id: str) -> str:
+    """When the tenant's last finished poll began (ISO-8601 UTC)."""
     return f"invoicesync:tenant:{tenant_id}:reverse-sync:last-poll"
 
 
@@ -66,50 +78,76 @@ class PaymentPoller:
         self._interval = timedelta(seconds=interval_seconds)
         self._overlap = timedelta(seconds=overlap_seconds)
         self._clock = clock
+        self._watch = LedgerWatch(client)
 
     # -- one tenant ------------------------------------------------------------------------
 
-    def poll_tenant(self, tenant_id: str, *, lock_wait_seconds: float = 30.0) -> list[Outgoing]:
+    def poll_tenant(
+        self,
+        tenant_id: str,
+        *,
+        lock_wait_seconds: float = 30.0,
+        unless_polled_since: datetime | None = None,
+    ) -> list[Outgoing]:
         """Record every payment changed since the tenant's cursor; returns the sync results.
         The cursor moves once the payments are dealt with (each is marked in Redis, so a
-        result lost before publication never means a payment recorded twice)."""
+        result lost before publication never means a payment recorded twice).
+
+        `unless_polled_since`: nothing to do when a poll that began at or after that moment
+        has finished (a webhook's catch-up, when a burst of webhooks or the schedule already
+        looked after the change it announced)."""
         settings = self._tenants.settings(tenant_id)
         start = settings.sync.reverse_sync_start_date
         if not settings.sync.reverse_sync_enabled or start is None:
             return []
         destination = settings.destination.value
         with tenant_lock(self._redis, TENANT_POLL_LOCK, tenant_id, 600.0, lock_wait_seconds):
+            last_started = self.last_poll_started(tenant_id)
+            if unless_polled_since and last_started and last_started >= unless_polled_since:
+                return []
+            started = self._clock()
             cursor = self._cursor(tenant_id, destination) or datetime.combine(start, time(), UTC)
-            seen = self._changed_since(tenant_id, settings.destination, cursor - self._overlap)
+            reading = self._changed_since(tenant_id, settings.destination, cursor - self._overlap)
+            self._watch.count_poll_calls(tenant_id, reading.calls, started)
+            seen = reading.payments
             outgoing: list[Outgoing] = []
             for item in seen:
                 outgoing += self._recorder.record(tenant_id, item, settings)
             latest = max((s.updated_at for s in seen if s.updated_at), default=None)
             if latest is not None and latest > cursor:
                 self._redis.set(cursor_key(tenant_id, destination), latest.isoformat())
-            self._redis.set(last_poll_key(tenant_id), self._clock().isoformat())
+            # When it began, not ended: what changed during the read may not be in it.
+            self._redis.set(last_poll_key(tenant_id), started.isoformat())
         log.info(
             "reverse-sync poll done",
-            extra={"tenant_id": tenant_id, "seen": len(seen), "results": len(outgoing)},
+            extra={
+                "tenant_id": tenant_id,
+                "seen": len(seen),
+                "results": len(outgoing),
+                "ledger_calls": reading.calls,
+            },
         )
         return outgoing
 
     def _changed_since(
         self, tenant_id: str, destination: Destination, since: datetime
-    ) -> list[LedgerPayment]:
+    ) -> FeedReading:
         if destination is Destination.XERO:
             return self._xero.changed_since(tenant_id, since)
         return self._qbo.changed_since(tenant_id, since, self._clock())
+
+    def last_poll_started(self, tenant_id: str) -> datetime | None:
+        """When the tenant's last finished poll began."""
+        raw = self._redis.get(last_poll_key(tenant_id))
+        return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def _cursor(self, tenant_id: str, destination: str) -> datetime | None:
         raw = self._redis.get(cursor_key(tenant_id, destination))
         return datetime.fromisoformat(reply_text(raw)) if raw else None
 
     def due(self, tenant_id: str) -> bool:
-        raw = self._redis.get(last_poll_key(tenant_id))
-        return (
-            raw is None or datetime.fromisoformat(reply_text(raw)) + self._interval <= self._clock()
-        )
+        started = self.last_poll_started(tenant_id)
+        return started is None or started + self._interval <= self._clock()
 
     # -- every tenant ----------------------------------------------------------------------
 
@@ -130,7 +168,7 @@ class PaymentPoller:
     def round_task(self) -> PeriodicTask:
         """The poll as a task of the worker's consumer loop. Rounds are not tied to the loop's
         partitions: the replica holding the poller lock polls every due tenant."""
-        tick = min(self._interval.total_seconds(), LONGEST_TICK_SECONDS)
+        tick = round_tick_seconds(self._interval.total_seconds())
         return PeriodicTask(tick, self._locked_round, name="reverse-sync poll")
 
     def _locked_round(self, _owns_tenant: TenantOwnership) -> list[Outgoing]:

@@ -22,6 +22,7 @@ from invoicesync.http.app_factory import create_service_app
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
+from invoicesync.stores.ledger_watch import LedgerWatch
 from invoicesync.stores.redis_connection import redis_from_settings
 from reverse_sync.connected_tenants import ConnectedTenants
 from reverse_sync.webhook_payloads import (
@@ -63,7 +64,10 @@ def qbo_webhook() -> Response:
 
 def _receive(provider: str, key: str, header: str, read: Reader):
     body = request.get_data(cache=False)
+    watch = LedgerWatch(current_app.extensions[_REDIS])
     if not signature_matches(key, body, request.headers.get(header)):
+        if header in request.headers:
+            watch.webhook_refused(provider, datetime.now(UTC))
         log.warning(
             "webhook signature rejected",
             extra={
@@ -80,7 +84,11 @@ def _receive(provider: str, key: str, header: str, read: Reader):
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput("the body is not JSON") from exc
-    addressed = read(document, datetime.now(UTC))
+    received_at = datetime.now(UTC)
+    addressed = read(document, received_at)
+    # Connections shows this as the webhook's verified state: Xero's intent-to-receive check
+    # is a signed body with no events; Intuit has no such check, so any signed delivery.
+    watch.webhook_signed(provider, received_at, intent_check=not addressed)
     outgoing, unknown = _addressed_to_tenants(provider, addressed)
     publisher: Publisher = current_app.extensions[_PUBLISHER]
     publisher.publish_all(outgoing)

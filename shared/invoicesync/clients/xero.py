@@ -277,6 +277,11 @@ def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield values[start : start + size]
 
 
+def xero_limiter_scope(tenant_id: str) -> str:
+    """Where the limiter counts one connection's calls (its minute and day budgets)."""
+    return f"xero:{tenant_id}"
+
+
 def xero_client_from_settings(
     settings: Settings, client: redis.Redis, session: requests.Session | None = None
 ) -> XeroClient:
@@ -291,7 +296,7 @@ def xero_client_from_settings(
         AccessTokens(store, lambda _provider: oauth, client),
         Limiter(client),
         rules_for=lambda _tenant_id: XERO_TENANT + XERO_APP,
-        scope_key_for=lambda tenant_id: f"xero:{tenant_id}",
+        scope_key_for=xero_limiter_scope,
         concurrency_for=lambda _tenant_id: XERO_TENANT_CONCURRENCY,
         lost_access=xero_lost_access,
     )

@@ -194,6 +194,16 @@ class Limiter:
             self._sleep(wait)
             waited += wait
 
+    def used(self, scope_key: str, rule: RateLimit) -> int:
+        """Calls counted against `rule` in its window right now (as `acquire` counts them)."""
+        size = rule.window_seconds / BUCKETS
+        oldest = int(self._clock() // size) - BUCKETS
+        try:
+            stored = self._redis.hgetall(_rule_key(scope_key, rule))
+        except redis.RedisError as exc:
+            raise Transient(f"rate limiter unavailable: {exc}") from exc
+        return sum(int(count) for bucket, count in stored.items() if int(bucket) >= oldest)
+
     def penalise(self, scope_key: str, retry_after: float) -> None:
         """Every replica waits until `retry_after` seconds from now before its next call."""
         until_at = self._clock() + retry_after

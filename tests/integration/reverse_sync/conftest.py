@@ -213,11 +213,17 @@ class ReverseStack:
             "Xero's intent-to-receive check",
         )
 
-    def subscribe_qbo_webhooks(self, format: str = "cloudevents") -> None:  # noqa: A002
+    def subscribe_qbo_webhooks(
+        self,
+        format: str = "cloudevents",  # noqa: A002
+        entities: tuple[str, ...] = (),
+    ) -> None:
+        """`entities`: only these are notified (the stand-in's default list when empty)."""
         body = {
             "url": f"{self.webhooks_url}/webhooks/qbo",
             "verifier_token": QBO_VERIFIER,
             "format": format,
+            "entities": list(entities),
         }
         requests.put(
             f"{self.qbo_url}/_sandbox/qbo/webhooks", json=body, timeout=5

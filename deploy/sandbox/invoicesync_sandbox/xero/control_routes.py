@@ -27,10 +27,13 @@ def _describe(subscription: WebhookSubscription | None) -> dict:
     }
 
 
-@xero_control.route("/webhooks", methods=["GET", "PUT"])
+@xero_control.route("/webhooks", methods=["GET", "PUT", "DELETE"])
 def webhooks() -> Response:
     state = current_state()
-    if request.method == "PUT":
+    if request.method == "DELETE":
+        # The developer portal's "Delete" on the app's webhook: nothing is sent any more.
+        state.webhook = None
+    elif request.method == "PUT":
         body = request.get_json(force=True) or {}
         if not body.get("url") or not body.get("key"):
             return jsonify({"error": "url and key are required"}), 400

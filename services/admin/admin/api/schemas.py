@@ -189,6 +189,15 @@ class StatusSchema(Schema):
     consumer_lag = fields.Dict(allow_none=True)
     counts = fields.Dict()
     backfill = fields.String(allow_none=True)
+    ledger_poll = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "ReverseSync's payment poll: interval_seconds, "
+            "scheduled_calls_per_day, calls_today, and for Xero daily_limit and "
+            "calls_last_24_hours (every InvoiceSync call to the organisation); null when "
+            "ReverseSync is off"
+        },
+    )
 
 
 class ErrorDetailSchema(Schema):

@@ -1,5 +1,5 @@
 """Activity (newest first, filtered, linked to the destination) and Health (chart, lag, last
-poll, and the operator's dead-letter list with replay)."""
+poll, the ReverseSync poll's ledger calls, and the operator's dead-letter list with replay)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from admin.console.console_session import (
 from admin.console.health_chart import hourly_chart
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link
+from admin.ledger_poll_budget import poll_budget_lines
 from admin.replay import list_dead_letters, replay_dead_letter
 from admin.stores.api_keys import Role
 from invoicesync.errors import Transient
@@ -94,6 +95,7 @@ def health_page(tenant_id: str):
         tenant=tenant,
         status=status,
         chart=chart,
+        poll_lines=poll_budget_lines(status["ledger_poll"]),
         dead_letters=dead_letters,
         dead_letters_error=dead_letters_error,
         replayed=request.args.get("replayed"),

@@ -14,10 +14,14 @@ from admin.console.blueprint import console_routes
 from admin.console.console_session import SESSION_KEY, tenant_page_required
 from admin.console.plain_words import FORM_ERROR, field_errors
 from invoicesync.errors import InvalidInput
+from invoicesync.stores.ledger_watch import LedgerWatch, WebhookState
 
 PROVIDER_NAMES = {"keap": "Keap", "xero": "Xero", "qbo": "QuickBooks Online"}
 # Warn this long before a connection can no longer be refreshed.
 EXPIRY_WARNING = timedelta(days=14)
+# Xero's intent-to-receive check sends wrongly signed bodies on purpose, beside the right ones.
+REFUSAL_GRACE = timedelta(minutes=1)
+WHEN = "%d %B %Y %H:%M"
 CALLBACK_ENDPOINT = "connect.callback"
 TAKEN = (
     "This Xero organisation is already connected to another business. Ask an operator to "
@@ -35,6 +39,14 @@ def connections(tenant_id: str):
         )
         for provider in ("keap", tenant.destination.value)
     ]
+    ledger = tenant.destination.value
+    configured = bool(
+        services().settings.xero_webhook_key
+        if ledger == "xero"
+        else services().settings.qbo_webhook_verifier_token
+    )
+    state = LedgerWatch(services().redis).webhook_state(ledger)
+    cards[-1]["webhook"] = ledger_webhook_status(ledger, configured, state)
     return render_template(
         "console/connections.html",
         tenant=tenant,
@@ -68,6 +80,41 @@ def connection_card(provider: str, summary: dict[str, Any], now: datetime | None
                 "Reconnect before then to keep syncing."
             )
     return card
+
+
+def ledger_webhook_status(
+    provider: str, configured: bool, state: WebhookState, now: datetime | None = None
+) -> dict:
+    """Whether the ledger's webhooks reach us with a valid signature. Xero proves it with its
+    intent-to-receive check when the webhook is saved; Intuit has no such check, so QBO's is
+    verified by the first signed notification."""
+    now = now or datetime.now(UTC)
+    name = PROVIDER_NAMES[provider]
+    if not configured:
+        secret = "webhook key" if provider == "xero" else "webhook verifier token"
+        return {
+            "verified": False,
+            "text": f"{name} webhooks are not set up: InvoiceSync has no {secret}.",
+            "warning": "",
+        }
+    warning = ""
+    refused, verified = state.refused_at, state.verified_at
+    if refused and (verified is None or refused - verified > REFUSAL_GRACE):
+        warning = (
+            f"A {name} webhook was refused on {refused:%d %B %Y at %H:%M} UTC: its signature "
+            f"does not match our {'webhook key' if provider == 'xero' else 'verifier token'}."
+        )
+    if provider == "xero" and state.intent_checked_at:
+        when = state.intent_checked_at
+        text = f"Xero webhooks verified (intent to receive answered {when:{WHEN}} UTC)"
+    elif verified:
+        text = f"{name} webhooks verified (a signed notification arrived {verified:{WHEN}} UTC)"
+    else:
+        text = f"{name} webhooks not verified yet: no signed {name} webhook has arrived."
+        return {"verified": False, "text": text, "warning": warning}
+    if verified and verified != state.intent_checked_at:
+        text += f"; last notification {verified:{WHEN}} UTC"
+    return {"verified": True, "text": text + ".", "warning": warning}
 
 
 @console_routes.post("/tenants/<tenant_id>/connect/<provider>")

@@ -1,0 +1,98 @@
+"""A payment a bookkeeper enters in Xero or QBO reaches the Keap order through the running
+system: with no ledger webhook, by ReverseSync's payment poll within its interval (shortened to
+REVERSE_SYNC_POLL_SECONDS for the stack); with the webhook `make up` registers, within 5 s."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+
+from invoicesync.domain.sync_rules import is_reverse_sync_note
+from invoicesync_sandbox.developer_portal import (
+    register_ledger_webhooks,
+    unregister_ledger_webhooks,
+)
+from reverse_sync.poller import last_poll_key
+from tests.e2e.destinations import ledger_of, tenant_of
+from tests.e2e.journey import retire
+from tests.e2e.keap_orders import place_order, taxed_order
+from tests.e2e.ledgers import keap_figures, landed
+from tests.stack import REVERSE_SYNC_POLL_SECONDS
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.infra]
+
+WEBHOOK_SECONDS = 5.0
+# A poll round comes a tenth of the interval late at most; then one read and one Keap write,
+# on a busy machine.
+POLL_SLACK_SECONDS = 10.0
+REVERSE_SYNC = {"reverse_sync_enabled": True, "reverse_sync_start_date": "2026-01-01"}
+
+
+def reverse_payments(keap, order_id) -> list[dict]:
+    rows = keap.api("GET", f"/orders/{order_id}/payments")["invoice_order_payments"]
+    return [row for row in rows if is_reverse_sync_note(row.get("note"))]
+
+
+def seconds_until_in_keap(keap, order_id, count: int, record) -> float:
+    started = time.monotonic()
+    record()
+    eventually(
+        lambda: len(reverse_payments(keap, order_id)) >= count,
+        f"payment {count} in Keap",
+        step=0.05,
+    )
+    return time.monotonic() - started
+
+
+def just_after_a_poll(client, tenant_id: str) -> None:
+    """Until the tenant's scheduled payment poll runs again."""
+    polled = client.get(last_poll_key(tenant_id))
+    eventually(lambda: client.get(last_poll_key(tenant_id)) not in (None, polled), "a poll")
+
+
+@pytest.mark.parametrize("destination", ["xero", "qbo"])
+def test_a_ledger_payment_reaches_keap_by_the_poll_and_within_5_s_by_webhook(
+    stack, keap, stack_redis, destination
+):
+    targets = stack.ledger_webhooks
+    # No webhook at all while the invoice is written either: none may be in flight later.
+    unregister_ledger_webhooks(targets)
+    tenant = tenant_of(stack, destination, sync=REVERSE_SYNC)
+    try:
+        ledger = ledger_of(stack, tenant)
+        placed = place_order(keap, taxed_order(keap))
+        number = keap_figures(placed).invoice_number
+        invoice = eventually(lambda: landed(ledger, number), f"invoice {number} in {destination}")
+
+        just_after_a_poll(stack_redis, tenant.id)
+        by_poll = seconds_until_in_keap(
+            keap, placed["id"], 1, lambda: ledger.record_payment(invoice.id, Decimal("10.00"))
+        )
+
+        # Xero documents no payment events; its stand-in can send the INVOICE UPDATE a payment
+        # may cause (xero.md §11), which is what a webhook can do for Xero payments at best.
+        registered = register_ledger_webhooks(
+            targets, xero_invoice_events_on_payment=destination == "xero"
+        )
+        assert registered.xero_verified, registered.xero
+        # The next scheduled poll is REVERSE_SYNC_POLL_SECONDS away: a payment in Keap within
+        # WEBHOOK_SECONDS came by the webhook.
+        just_after_a_poll(stack_redis, tenant.id)
+        by_webhook = seconds_until_in_keap(
+            keap, placed["id"], 2, lambda: ledger.record_payment(invoice.id, Decimal("5.00"))
+        )
+    finally:
+        retire(stack, tenant)
+        register_ledger_webhooks(targets)  # as the stack registered them
+
+    print(f"{destination}: by poll {by_poll:.1f} s, by webhook {by_webhook:.1f} s")
+    # Paid just after a poll, so it waits out (most of) an interval for the next one.
+    assert (
+        REVERSE_SYNC_POLL_SECONDS - 2 <= by_poll <= REVERSE_SYNC_POLL_SECONDS + POLL_SLACK_SECONDS
+    )
+    assert by_webhook < WEBHOOK_SECONDS
+    amounts = sorted(Decimal(str(p["amount"])) for p in reverse_payments(keap, placed["id"]))
+    assert amounts == [Decimal("5.00"), Decimal("10.00")]
