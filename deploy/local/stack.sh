@@ -173,19 +173,31 @@ port_answers() {
     (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# The restart counter's count for program $1 in the counts file's text $2 (empty for none).
+restarts_in() {
+    awk -F'\t' -v name="$1" '$1 == name { print $2 }' <<<"$2"
+}
+
 # Every program RUNNING (alive for start_seconds) and every port answering, or a failure that
-# names what is not, with its log; the processes are left to supervisord either way.
+# names what is not, with its log: one that gave up (FATAL) or keeps exiting as it starts fails
+# at once, the rest after ready_timeout_s. The processes are left to supervisord either way.
 wait_until_ready() {
     local deadline=$((SECONDS + ready_timeout_s)) name port state states waiting configured
+    local before now counts
     configured="$(sed -n 's/^\[program:\(.*\)\]$/\1/p' "$supervisor_conf")"
+    before="$(cat "$restarts_file" 2>/dev/null || true)"
     while true; do
         states="$(program_states)"
+        counts="$(cat "$restarts_file" 2>/dev/null || true)"
         waiting=()
         while IFS=$'\t' read -r name _ port _; do
             grep -qxF "$name" <<<"$configured" || continue
             state="$(awk -v name="$name" '$1 == name { print $2 }' <<<"$states")"
-            if [[ "$state" == FATAL ]]; then
-                echo "  $name cannot start; see var/log/$name.log" >&2
+            now="$(restarts_in "$name" "$counts")"
+            now=$((${now:-0} - $(restarts_in "$name" "$before" | grep . || echo 0)))
+            if [[ "$state" == FATAL ]] || ((now >= 3)); then
+                echo "  $name cannot start (${state:-no state}, restarted $now times);" \
+                    "supervisord keeps trying; see var/log/$name.log" >&2
                 tail -n 20 "$log_dir/$name.log" >&2 || true
                 exit 1
             fi
