@@ -10,7 +10,7 @@ TEST_WORKERS ?= 4
 help:
 	@echo "make up      set up and run the whole system locally on the sandbox providers"
 	@echo "make down    stop everything 'make up' started"
-	@echo "make status  what is running"
+	@echo "make status  each process's state, uptime and restarts"
 	@echo "make test    set up what the tests need, run ruff, mypy and pytest against real Kafka and Redis"
 	@echo "make bench   run the benchmarks and print 'name value unit' lines"
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole system locally: Kafka, Redis, topics, the sandbox providers and every service.
 #
-#   stack.sh up       start what is not running yet (idempotent), print the URLs
-#   stack.sh down     stop what 'up' started, by pid, and nothing else
-#   stack.sh status   one line per process
+#   stack.sh up       start what is not running yet (idempotent), wait until ready, print the URLs
+#   stack.sh down     stop every process, supervisord, Redis and Kafka
+#   stack.sh status   one line per process: its state, pid, uptime and restarts
 #
-# Processes are listed in processes.tsv; logs go to var/log, pid files to var/run.
+# Kafka and Redis run from their own scripts. Every row of processes.tsv runs under supervisord
+# (the `supervisor` package in the venv), which restarts a process that exits: at once if it
+# had been running for start_seconds, after a backoff growing by a second per failed try if it
+# dies while starting, and gives up (FATAL, shown by status) after start_retries such tries.
+# supervisord's configuration is written from processes.tsv into var/run/ on every 'up'; logs
+# go to var/log/<name>.log, supervisord's own to var/log/supervisord.log.
 set -euo pipefail
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,8 +19,21 @@ run_dir="$repo_root/var/run"
 log_dir="$repo_root/var/log"
 bin="$repo_root/.venv/bin"
 env_file="$repo_root/var/local.env"
+supervisor_conf="$run_dir/supervisord.conf"
+supervisor_pid_file="$run_dir/supervisord.pid"
+supervisor_socket="$run_dir/supervisor.sock"
+restarts_file="$run_dir/restarts.tsv"
+# A process that lives this long counts as started; one that dies sooner is retried with backoff.
+start_seconds=5
+start_retries=60
+stop_seconds=15
+ready_timeout_s=180
+
+# shellcheck source=deploy/server_process.sh
+source "$repo_root/deploy/server_process.sh" # alive: a zombie counts as dead
 
 mkdir -p "$run_dir" "$log_dir"
+cd "$repo_root"
 
 # The sandbox configuration plus a token key generated once for this checkout.
 load_env() {
@@ -32,41 +50,172 @@ load_env() {
     set +a
 }
 
-alive() {
-    local pid_file="$run_dir/$1.pid"
-    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null
-}
-
 # A process whose Python module is not in this checkout yet is left out, not failed.
 present() {
     [[ "$1" == "-" ]] && return 0
     "$bin/python" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" 2>/dev/null
 }
 
-start_process() {
-    local name="$1" module="$2" port="$3" command="$4"
-    if alive "$name"; then
-        echo "  $name already running"
-        return
-    fi
-    if ! present "$module"; then
-        echo "  $name not in this checkout yet, skipped"
-        return
-    fi
-    (cd "$repo_root" && exec setsid bash -c "exec $command" >>"$log_dir/$name.log" 2>&1 </dev/null) &
-    echo $! >"$run_dir/$name.pid"
-    if [[ "$port" != "-" ]]; then
-        for _ in $(seq 1 100); do
-            if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
-            alive "$name" || { echo "  $name exited; see var/log/$name.log" >&2; tail -20 "$log_dir/$name.log" >&2; exit 1; }
-            sleep 0.1
-        done
-    fi
-    echo "  $name started (pid $(cat "$run_dir/$name.pid"))"
-}
-
 each_process() {
     grep -v '^#' "$script_dir/processes.tsv" | grep -v '^[[:space:]]*$'
+}
+
+# The pid of this checkout's supervisord, if it is alive: the command line is checked too, so a
+# recycled pid is not taken for it.
+supervisord_pid() {
+    [[ -f "$supervisor_pid_file" ]] || return 1
+    local pid
+    pid="$(cat "$supervisor_pid_file")"
+    [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "supervisord -c $supervisor_conf" || return 1
+    echo "$pid"
+}
+
+supervisorctl() {
+    "$bin/supervisorctl" -c "$supervisor_conf" "$@"
+}
+
+# "name state description" per program; nothing while supervisord does not answer.
+program_states() {
+    supervisorctl status 2>/dev/null | grep -E '^[^ ]+ +[A-Z]+' || true
+}
+
+write_supervisor_config() {
+    local partial="$supervisor_conf.partial" priority=100 name module port command
+    {
+        cat <<EOF
+; Written by deploy/local/stack.sh from processes.tsv on every 'up': edit those, not this file.
+[unix_http_server]
+file=$supervisor_socket
+chmod=0700
+
+[supervisord]
+pidfile=$supervisor_pid_file
+logfile=$log_dir/supervisord.log
+logfile_maxbytes=10MB
+logfile_backups=3
+childlogdir=$log_dir
+directory=$repo_root
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://$supervisor_socket
+
+[eventlistener:restart-counter]
+command=$bin/python $script_dir/restart_counter.py $restarts_file
+events=PROCESS_STATE_STARTING
+priority=1
+autorestart=true
+stderr_logfile=$log_dir/restart-counter.log
+EOF
+        while IFS=$'\t' read -r name module port command; do
+            if ! present "$module"; then
+                echo "  $name not in this checkout yet, skipped" >&2
+                continue
+            fi
+            command="${command//\$BIN/$bin}"
+            cat <<EOF
+
+[program:$name]
+command=${command//%/%%}
+directory=$repo_root
+priority=$priority
+startsecs=$start_seconds
+startretries=$start_retries
+autorestart=true
+stopsignal=TERM
+stopwaitsecs=$stop_seconds
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=$log_dir/$name.log
+stdout_logfile_maxbytes=20MB
+stdout_logfile_backups=3
+EOF
+            priority=$((priority + 10))
+        done < <(each_process)
+    } >"$partial"
+    mv -f "$partial" "$supervisor_conf"
+}
+
+# Processes an older stack.sh started by pid file, without supervision: stopped, so that their
+# supervised successors can take their ports.
+stop_unsupervised() {
+    local name pid_file pid
+    while IFS=$'\t' read -r name _ _ _; do
+        pid_file="$run_dir/$name.pid"
+        [[ -f "$pid_file" ]] || continue
+        pid="$(cat "$pid_file")"
+        if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid"; then
+            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
+            kill -KILL -- "-$pid" 2>/dev/null || true
+            echo "  $name (started without supervision) stopped"
+        fi
+        rm -f "$pid_file"
+    done < <(each_process | tac)
+}
+
+start_supervised() {
+    write_supervisor_config
+    if supervisord_pid >/dev/null; then
+        # Picks up added, removed and changed rows; starts what was stopped or had given up.
+        supervisorctl update | sed 's/^/  /'
+        supervisorctl start all 2>&1 | grep -v 'already started' | sed 's/^/  /' || true
+    else
+        rm -f "$restarts_file"
+        "$bin/supervisord" -c "$supervisor_conf"
+    fi
+}
+
+port_answers() {
+    (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# The restart counter's count for program $1 in the counts file's text $2 (empty for none).
+restarts_in() {
+    awk -F'\t' -v name="$1" '$1 == name { print $2 }' <<<"$2"
+}
+
+# Every program RUNNING (alive for start_seconds) and every port answering, or a failure that
+# names what is not, with its log: one that gave up (FATAL) or keeps exiting as it starts fails
+# at once, the rest after ready_timeout_s. The processes are left to supervisord either way.
+wait_until_ready() {
+    local deadline=$((SECONDS + ready_timeout_s)) name port state states waiting configured
+    local before now counts
+    configured="$(sed -n 's/^\[program:\(.*\)\]$/\1/p' "$supervisor_conf")"
+    before="$(cat "$restarts_file" 2>/dev/null || true)"
+    while true; do
+        states="$(program_states)"
+        counts="$(cat "$restarts_file" 2>/dev/null || true)"
+        waiting=()
+        while IFS=$'\t' read -r name _ port _; do
+            grep -qxF "$name" <<<"$configured" || continue
+            state="$(awk -v name="$name" '$1 == name { print $2 }' <<<"$states")"
+            now="$(restarts_in "$name" "$counts")"
+            now=$((${now:-0} - $(restarts_in "$name" "$before" | grep . || echo 0)))
+            if [[ "$state" == FATAL ]] || ((now >= 3)); then
+                echo "  $name cannot start (${state:-no state}, restarted $now times);" \
+                    "supervisord keeps trying; see var/log/$name.log" >&2
+                tail -n 20 "$log_dir/$name.log" >&2 || true
+                exit 1
+            fi
+            if [[ "$state" != RUNNING ]] || { [[ "$port" != "-" ]] && ! port_answers "$port"; }; then
+                waiting+=("$name${state:+ ($state)}")
+            fi
+        done < <(each_process)
+        ((${#waiting[@]} == 0)) && break
+        if ((SECONDS >= deadline)); then
+            echo "  not ready after ${ready_timeout_s}s: ${waiting[*]}" >&2
+            local first="${waiting[0]%% *}"
+            tail -n 20 "$log_dir/$first.log" >&2 || true
+            exit 1
+        fi
+        sleep 0.5
+    done
+    program_states | grep -v '^restart-counter ' | awk '{ $1 = "  " $1; print }'
 }
 
 up() {
@@ -75,14 +224,17 @@ up() {
     bash "$repo_root/deploy/kafka/kafka.sh" start | sed 's/^/  /'
     bash "$repo_root/deploy/redis/redis.sh" start | sed 's/^/  /'
     "$bin/python" -m invoicesync.kafka.topics
-    echo "processes:"
-    while IFS=$'\t' read -r name module port command; do
-        start_process "$name" "$module" "$port" "${command//\$BIN/$bin}"
-    done < <(each_process)
-    "$bin/python" -m invoicesync_sandbox.developer_portal register || echo "  see var/log/reverse-sync-webhooks.log" >&2
+    echo "processes (supervised):"
+    stop_unsupervised
+    start_supervised
+    wait_until_ready
     if present "admin.cli"; then
         "$bin/python" -m admin.cli dev-key
     fi
+
+    # Everything is running and ready from here on: steps that need the running services go here.
+    "$bin/python" -m invoicesync_sandbox.developer_portal register || echo "  see var/log/reverse-sync-webhooks.log" >&2
+
     cat <<EOT
 
 InvoiceSync is running on the sandbox providers:
@@ -91,39 +243,61 @@ InvoiceSync is running on the sandbox providers:
   Xero/QBO webhooks          ${INVOICESYNC_WEBHOOKS_BASE_URL}/
   sandbox Keap / Xero / QBO  http://127.0.0.1:8901  http://127.0.0.1:8902  http://127.0.0.1:8903
   logs                       var/log/
+A process that exits is restarted; 'make status' shows each one's restarts.
 Stop everything with: make down
 EOT
 }
 
 down() {
-    while IFS=$'\t' read -r name _ _ _; do
-        local pid_file="$run_dir/$name.pid"
-        [[ -f "$pid_file" ]] || continue
-        local pid
-        pid="$(cat "$pid_file")"
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL -- "-$pid" 2>/dev/null || true
-            echo "  $name stopped"
+    local pid
+    if pid="$(supervisord_pid)"; then
+        local states running groups programs
+        states="$(program_states)"
+        running="$(awk '$2 != "STOPPED" && $2 != "EXITED" && $2 != "FATAL" { print $1 }' <<<"$states")"
+        groups="$(sed -n 's/.* pid \([0-9]*\),.*/\1/p' <<<"$states")"
+        programs="$(grep -c '^\[program:' "$supervisor_conf" || true)"
+        # supervisord stops the programs one by one in reverse order of processes.tsv (SIGTERM
+        # to each process group, SIGKILL after stop_seconds), the restart counter last, then exits.
+        supervisorctl shutdown >/dev/null || kill -TERM "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + programs * stop_seconds + 30))
+        while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+        if alive "$pid"; then
+            echo "  supervisord $pid did not exit; killing it and its programs" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+            for group in $groups; do kill -KILL -- "-$group" 2>/dev/null || true; done
         fi
-        rm -f "$pid_file"
-    done < <(each_process | tac)
+        each_process | cut -f1 | tac | grep -xF "$running" | sed 's/.*/  & stopped/' || true
+        echo "  supervisord stopped"
+    fi
+    rm -f "$supervisor_pid_file"
+    stop_unsupervised
     bash "$repo_root/deploy/redis/redis.sh" stop | sed 's/^/  /'
     bash "$repo_root/deploy/kafka/kafka.sh" stop | sed 's/^/  /'
 }
 
-status() {
+show_status() {
     bash "$repo_root/deploy/kafka/kafka.sh" status | sed 's/^/kafka: /' || echo "kafka: stopped"
     bash "$repo_root/deploy/redis/redis.sh" status | sed 's/^/redis: /' || echo "redis: stopped"
-    while IFS=$'\t' read -r name _ _ _; do
-        if alive "$name"; then echo "$name: running $(cat "$run_dir/$name.pid")"; else echo "$name: stopped"; fi
-    done < <(each_process)
+    local pid name
+    if ! pid="$(supervisord_pid)"; then
+        echo "supervisord: stopped"
+        while IFS=$'\t' read -r name _ _ _; do echo "$name: stopped"; done < <(each_process)
+        return 0
+    fi
+    echo "supervisord: running $pid"
+    # supervisord's state and description (pid and uptime, or why it is not running), and the
+    # restarts the restart-counter listener saw.
+    program_states | awk -v counts="$restarts_file" '
+        BEGIN { while ((getline line < counts) > 0) { split(line, f, "\t"); restarts[f[1]] = f[2] } }
+        {
+            name = $1; state = $2; $1 = ""; $2 = ""; sub(/^ +/, "")
+            printf "%s: %s%s; restarts %d\n", name, state, ($0 == "" ? "" : " " $0), restarts[name] + 0
+        }'
 }
 
 case "${1:-}" in
     up) up ;;
     down) down ;;
-    status) status ;;
+    status) show_status ;;
     *) echo "usage: stack.sh up|down|status" >&2; exit 2 ;;
 esac

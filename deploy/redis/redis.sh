@@ -7,6 +7,7 @@
 #   redis.sh status   "running <pid>" and exit 0, or exit 1
 #
 # Environment (defaults in brackets): REDIS_PORT [16379]  REDIS_DATA_DIR [<repo>/var/redis]
+#   REDIS_LOAD_TIMEOUT [600]  seconds 'start' waits while a large append-only file loads
 set -euo pipefail
 
 # shellcheck source=deploy/server_process.sh
@@ -23,6 +24,7 @@ config="$data_dir/redis.conf"
 pid_file="$data_dir/redis.pid"
 log_file="$data_dir/redis.log"
 ready_timeout_s=20
+load_timeout_s="${REDIS_LOAD_TIMEOUT:-600}"
 stop_timeout_s=20
 
 die() {
@@ -97,12 +99,36 @@ wait_until_ready() {
             fail_start "the server exited"
         fi
     done
-    [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping)" == PONG ]] || fail_start "PING did not answer PONG"
+    wait_while_loading "$pid"
+}
+
+# Redis listens before it has read its append-only file and answers PING with LOADING until
+# then (INFO, which answering_pid reads, it answers at once): a large dataset is a slow start,
+# not a failed one.
+wait_while_loading() {
+    local pid="$1" deadline=$((SECONDS + load_timeout_s)) answer announced=""
+    while answer="$(redis-cli -h 127.0.0.1 -p "$port" ping 2>&1)" && [[ "$answer" == LOADING* ]]; do
+        if [[ -z "$announced" ]]; then
+            echo "Redis $pid is loading its append-only file; waiting up to ${load_timeout_s}s"
+            announced=yes
+        fi
+        alive "$pid" || fail_start "the server exited while loading its data"
+        if ((SECONDS >= deadline)); then
+            # Still loading is still healthy: it is left running, and 'start' again waits on.
+            echo "redis.sh: Redis $pid still loading after ${load_timeout_s}s; left running," \
+                "see $log_file" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    [[ "$answer" == PONG ]] || fail_start "PING answered: $answer"
+    [[ -z "$announced" ]] || echo "Redis $pid loaded its data"
 }
 
 start() {
     local pid
     if pid="$(running_pid)"; then
+        wait_while_loading "$pid"
         echo "already running $pid on 127.0.0.1:$port"
         return 0
     fi

@@ -40,3 +40,13 @@ def test_compose_runs_every_local_process_and_the_infrastructure():
         if line and not line.startswith("#")
     ]
     assert set(local) | {"kafka", "redis", "topics"} == set(document["services"])
+
+
+def test_every_service_has_a_restart_policy():
+    """A process that exits is started again by the engine, as supervisord does under make up."""
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    policies = {name: service.get("restart") for name, service in document["services"].items()}
+    assert all(policies.values()), policies
+    assert policies["topics"] == "on-failure"  # a one-shot job: done is done
+    long_running = {name: policy for name, policy in policies.items() if name != "topics"}
+    assert set(long_running.values()) == {"unless-stopped"}, long_running
