@@ -154,16 +154,15 @@ def test_routine_work_sends_no_email_and_one_refused_invoice_sends_one_naming_it
 ):
     tenant = f"{unique_name}-routine"
     tenant_book.add(tenant, EmailMode.EXCEPTIONS_ONLY)
-    clock = Clock()
+    now = datetime.now(UTC)
     routine = [
-        event
-        for n in range(20)
-        for event in an_ordinary_order_with_a_keap_payment(tenant, n, clock.now)
-    ] + [event for n in range(5) for event in a_reverse_sync_payment(tenant, n, clock.now)]
+        event for n in range(20) for event in an_ordinary_order_with_a_keap_payment(tenant, n, now)
+    ] + [event for n in range(5) for event in a_reverse_sync_payment(tenant, n, now)]
     routine_skips = [e for e in routine if payload_of(e.envelope).action is SyncAction.SKIPPED]
     assert len(routine_skips) == 20 * 2 + 5 * 3  # the results that used to mail the tenant
     publish(mail_settings, routine)
     consume_into_outbox(mail_settings, redis_client, unique_name, tenant, len(routine))
+    clock = Clock()  # after the results were queued: the window is measured from then
     sender = sender_for(mail_settings, redis_client, tenant_book, clock)
 
     assert sender.send_due() == 0
@@ -187,12 +186,16 @@ def test_routine_work_sends_no_email_and_one_refused_invoice_sends_one_naming_it
         INVOICE,
         "1099",
         SyncAction.FAILED,
-        clock.now,
+        datetime.now(UTC),
         reason="exception: " + refusal.reason,
         number="INV-1099",
     )
-    publish(mail_settings, [refused, *an_ordinary_order_with_a_keap_payment(tenant, 21, clock.now)])
+    publish(
+        mail_settings,
+        [refused, *an_ordinary_order_with_a_keap_payment(tenant, 21, datetime.now(UTC))],
+    )
     consume_into_outbox(mail_settings, redis_client, f"{unique_name}-2", tenant, 5)
+    clock.now = datetime.now(UTC)
     assert sender.send_due() == 0  # its window is open
     clock.advance(OPTIONS.window_seconds + 1)
     assert sender.send_due() == 1
