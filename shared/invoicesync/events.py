@@ -257,6 +257,8 @@ class SyncResultSchema(_PayloadSchema):
     reason = fields.String(load_default="")
     destination_id = fields.String(allow_none=True, load_default=None)
     recorded_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    # Machine-readable why (a SkipReason value for skips); blank on results recorded before it.
+    reason_code = fields.String(load_default="")
 
 
 @dataclass(frozen=True)
@@ -269,6 +271,7 @@ class SyncResult:
     reason: str = ""
     destination_id: str | None = None
     invoice_number: str | None = None
+    reason_code: str = ""
 
 
 _PAYLOAD_SCHEMAS: dict[EventType, type[Schema]] = {

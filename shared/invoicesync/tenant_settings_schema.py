@@ -162,6 +162,7 @@ class SyncSettingsSchema(_SectionSchema):
     notification_email = _string(
         SyncSettings, "notification_email", validate.Length(max=254), _blank_or_email
     )
+    daily_summary_hour = fields.Integer(load_default=7, strict=True, validate=validate.Range(0, 23))
     processing_enabled = _boolean(SyncSettings, "processing_enabled")
     skip_already_synced = _boolean(SyncSettings, "skip_already_synced")
     skip_overpayments = _boolean(SyncSettings, "skip_overpayments")

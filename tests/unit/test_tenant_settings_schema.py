@@ -40,6 +40,10 @@ def test_settings_survive_a_json_round_trip():
         ({"destination": "xero", "keap": {"timezone": "Mars/Olympus"}}, ("keap", "timezone")),
         ({"destination": "xero", "sync": {"due_date_days": "30"}}, ("sync", "due_date_days")),
         (
+            {"destination": "xero", "sync": {"daily_summary_hour": 24}},
+            ("sync", "daily_summary_hour"),
+        ),
+        (
             {"destination": "xero", "sync": {"start_point": {"kind": "invoice_id"}}},
             ("sync", "start_point", "invoice_id"),
         ),
@@ -68,3 +72,9 @@ def test_the_notification_address_is_kept_and_must_be_an_email():
     with pytest.raises(ValidationError) as rejected:
         settings_from_json({"destination": "xero", "sync": {"notification_email": "nope"}})
     assert "notification_email" in rejected.value.messages["sync"]
+
+
+def test_the_daily_summary_hour_defaults_to_seven_and_round_trips():
+    assert settings_from_json({"destination": "xero"}).sync.daily_summary_hour == 7
+    loaded = settings_from_json({"destination": "xero", "sync": {"daily_summary_hour": 18}})
+    assert settings_from_json(settings_to_json(loaded)).sync.daily_summary_hour == 18

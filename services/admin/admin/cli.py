@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from admin import tenant_operations as operations
@@ -16,11 +16,15 @@ from admin.replay import replay_topic
 from admin.smoke.results import any_failed
 from admin.smoke.suite import PROVIDERS, SmokeNotRunnable, run_smoke_checks
 from admin.stores.api_keys import ApiKeyStore, Role
+from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
+from invoicesync.errors import Transient
 from invoicesync.events import Topic
+from invoicesync.notification_summaries import send_summary_now, summary_now
 from invoicesync.settings import Settings
 from invoicesync.stores.backfill_jobs import JobStatus
+from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.redis_connection import redis_from_settings
 
 DEV_KEY_FILE = Path("var/dev-operator-key")
@@ -70,6 +74,35 @@ def _backfill(services: AdminServices, args: argparse.Namespace) -> int:
             print()
             return 0 if job.status is JobStatus.DONE else 1
         time.sleep(args.interval)
+    return 0
+
+
+def _send_summary(services: AdminServices, args: argparse.Namespace) -> int:
+    """The daily summary of everything waiting for the tenant, now (printed with --dry-run)."""
+    operations.require_tenant(services, args.tenant)
+    outbox = NotificationOutbox(services.redis)
+    now = datetime.now(UTC)
+    draft = summary_now(
+        outbox, services.tenants, services.settings.public_base_url, args.tenant, now
+    )
+    if draft.content is None:
+        print(f"nothing waiting for {args.tenant}: no summary to send")
+        return 0
+    if args.dry_run:
+        print(f"To: {draft.recipient or '(no notification address set)'}")
+        print(f"Subject: {draft.content.subject}\n")
+        print(draft.content.text)
+        print(f"(dry run: not sent; {len(draft.items)} results still waiting)")
+        return 0
+    if not draft.recipient:
+        print(f"{args.tenant} has no notification address; nothing sent", file=sys.stderr)
+        return 1
+    try:
+        send_summary_now(outbox, SmtpMailer(services.settings), args.tenant, draft, now)
+    except Transient as exc:
+        print(f"not sent: {exc}", file=sys.stderr)
+        return 1
+    print(f"summary sent to {draft.recipient} ({len(draft.items)} results)")
     return 0
 
 
@@ -134,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="confirm the connected organisation is a sandbox or demo company (needed by --write)",
     )
+    summary = commands.add_parser(
+        "send-summary", help="send a tenant's daily summary of what is waiting, now"
+    )
+    summary.add_argument("--tenant", required=True)
+    summary.add_argument(
+        "--dry-run", action="store_true", help="print it; send nothing and leave it waiting"
+    )
     key = commands.add_parser("dev-key", help="the local operator API key (made once)")
     key.add_argument("--file", type=Path, default=DEV_KEY_FILE)
     return parser
@@ -167,6 +207,8 @@ def run(argv: list[str], settings: Settings) -> int:
             print(f"invoice {args.invoice_id} queued (notification {event_id})")
         elif args.command == "backfill":
             return _backfill(services, args)
+        elif args.command == "send-summary":
+            return _send_summary(services, args)
         elif args.command == "status":
             print(json.dumps(operations.tenant_status(services, args.tenant), indent=2))
         return 0

@@ -10,15 +10,15 @@ import argparse
 import signal
 import threading
 
+from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.logging import configure_logging
 from invoicesync.metrics import serve_metrics
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
+from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
-from notifications.mail import SmtpMailer
-from notifications.notification_outbox import NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.outbox_consumer import build_consumer_loop
 from notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop

@@ -14,17 +14,11 @@ from invoicesync.settings import SettingsError
 class NotificationOptions:
     # Exceptions-only mode: the first exception opens a window; one email when it closes.
     window_seconds: float = 300.0
-    # Daily mode: the summary goes out at this hour of the tenant's local day (0-23).
-    daily_hour: int = 7
     tick_seconds: float = 5.0
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
     # The sender's lease; renewed between tenants, so it must outlast one SMTP exchange.
     lease_seconds: float = 60.0
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.daily_hour <= 23:
-            raise SettingsError(f"daily_hour: {self.daily_hour} is not an hour of the day")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> NotificationOptions:

@@ -12,7 +12,7 @@ from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
-from notifications.notification_outbox import NotificationOutbox
+from invoicesync.stores.notification_outbox import NotificationOutbox
 
 GROUP_ID = "invoicesync-notifications"
 

@@ -9,20 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import redis
 
-from invoicesync.domain.digest import Addressee, EmailContent
-from invoicesync.domain.tenant_settings import TenantSettings
+from invoicesync.domain.digest import Addressee
+from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.errors import Transient
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing
+from invoicesync.notification_summaries import Mailer, TenantDirectory, addressee_for
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
-from invoicesync.stores.tenants import Tenant
-from notifications.notification_outbox import NotificationOutbox
+from invoicesync.stores.notification_outbox import DeliveryState, NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.schedule import due_delivery
 
@@ -31,18 +32,6 @@ log = logging.getLogger(__name__)
 
 # Exactly one replica sends notification emails at a time.
 SENDER_LEASE = "notifications-sender"
-
-
-class Mailer(Protocol):
-    def send(self, recipient: str, content: EmailContent) -> None: ...
-
-
-class TenantDirectory(Protocol):
-    """What the sender reads about a tenant (TenantStore provides it)."""
-
-    def get(self, tenant_id: str) -> Tenant | None: ...
-
-    def settings(self, tenant_id: str) -> TenantSettings: ...
 
 
 class NotificationSender:
@@ -93,16 +82,9 @@ class NotificationSender:
             self._outbox.remove(tenant_id, [item.entry_id for item in items])
             return 0
         now = self._clock()
-        addressee = Addressee(
-            tenant_id=tenant_id,
-            tenant_name=tenant.name,
-            activity_base_url=self._settings.public_base_url,
-            timezone=tenant_settings.keap.timezone,
-        )
-        state = self._outbox.delivery_state(tenant_id)
-        delivery = due_delivery(
-            tenant_settings.sync.email_mode, items, state, now, addressee, self._options
-        )
+        addressee = addressee_for(tenant, tenant_settings, self._settings.public_base_url)
+        state = self._daily_mode_noted(tenant_id, tenant_settings.sync.email_mode, now, addressee)
+        delivery = due_delivery(tenant_settings.sync, items, state, now, addressee, self._options)
         if delivery is None:
             return 0
         if delivery.content is not None:
@@ -123,6 +105,25 @@ class NotificationSender:
             )
         self._outbox.remove(tenant_id, delivery.entry_ids)
         return 0 if delivery.content is None else 1
+
+    def _daily_mode_noted(
+        self, tenant_id: str, mode: EmailMode, now: datetime, addressee: Addressee
+    ) -> DeliveryState:
+        """Remember when the tenant was first seen in daily mode (its first summary goes the
+        day after), and forget it once the tenant is in the other mode."""
+        state = self._outbox.delivery_state(tenant_id)
+        if mode is not EmailMode.DAILY:
+            if state.daily_since is not None or state.last_daily_on is not None:
+                self._outbox.forget_daily(tenant_id)
+            return state
+        if state.daily_since is not None:
+            return state
+        since = now
+        if state.last_daily_on is not None:  # daily before this was recorded: keep its rhythm
+            midnight = datetime.combine(state.last_daily_on, time(), ZoneInfo(addressee.timezone))
+            since = midnight.astimezone(UTC)
+        self._outbox.record_daily_since(tenant_id, since)
+        return replace(state, daily_since=since)
 
 
 class SenderLoop:

@@ -23,6 +23,7 @@ from invoicesync.domain.ledger_to_keap import (
     KeapRecordingAction,
     keap_recording_decision,
 )
+from invoicesync.domain.sync_rules import SkipReason
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.events import SyncAction
 from invoicesync.kafka.publisher import Outgoing
@@ -113,7 +114,15 @@ class KeapPaymentRecorder:
         results: list[Outgoing] = []
         if decision.action is KeapRecordingAction.ALREADY_RECORDED:
             reason = f"already recorded in Keap as payment {decision.keap_payment_id}"
-            results.append(self._result(tenant_id, payment, order_id, SyncAction.SKIPPED, reason))
+            skipped = self._result(
+                tenant_id,
+                payment,
+                order_id,
+                SyncAction.SKIPPED,
+                reason,
+                code=SkipReason.ALREADY_IN_KEAP,
+            )
+            results.append(skipped)
         elif decision.payment is not None:
             try:
                 results.append(self._record(tenant_id, payment, order_id, decision.payment))
@@ -213,6 +222,8 @@ class KeapPaymentRecorder:
         order_id: str,
         action: SyncAction,
         reason: str,
+        *,
+        code: str = "",
     ) -> Outgoing:
         return sync_result(
             tenant_id,
@@ -223,4 +234,5 @@ class KeapPaymentRecorder:
             self._clock,
             reason=reason,
             destination_id=payment.payment_id,
+            reason_code=code,
         )

@@ -30,7 +30,12 @@ from invoicesync.domain.keap_to_canonical import (
     canonical_invoice_from_keap_order,
     canonical_payments_from_keap,
 )
-from invoicesync.domain.sync_rules import invoice_skip_decision, is_held, payment_skip_decision
+from invoicesync.domain.sync_rules import (
+    SkipReason,
+    invoice_skip_decision,
+    is_held,
+    payment_skip_decision,
+)
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import InvalidInput
 from invoicesync.events import (
@@ -110,7 +115,13 @@ class TransformHandler:
         except KeapNotFound:
             orders = []
         if not orders:
-            self._result(run, notification.object_type, notification.object_id, NOT_FOUND_REASON)
+            self._result(
+                run,
+                notification.object_type,
+                notification.object_id,
+                NOT_FOUND_REASON,
+                code=SkipReason.NOT_FOUND_IN_KEAP,
+            )
             return run.outgoing
         for order in orders:
             self._transform_order(run, order)
@@ -224,11 +235,18 @@ class TransformHandler:
         marker = f"skipped:{reason}"
         if self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
             return  # the same skip was reported already
-        envelope = self._result(run, kind, keap_id, reason, number)
+        envelope = self._result(run, kind, keap_id, reason, number, code=skip.reason)
         self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), marker)
 
     def _result(
-        self, run: _Run, kind: str, keap_id: str, reason: str, number: str | None = None
+        self,
+        run: _Run,
+        kind: str,
+        keap_id: str,
+        reason: str,
+        number: str | None = None,
+        *,
+        code: str,
     ) -> Envelope:
         result = SyncResult(
             destination=run.settings.destination.value,
@@ -238,6 +256,7 @@ class TransformHandler:
             recorded_at=self._clock(),
             reason=reason,
             invoice_number=number,
+            reason_code=code,
         )
         envelope = envelope_for(EventType.SYNC_RESULT_RECORDED, run.tenant_id, result)
         run.outgoing.append(Outgoing(Topic.SYNC_RESULTS, envelope))

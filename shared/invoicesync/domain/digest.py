@@ -2,7 +2,8 @@
 
 Two kinds: the daily summary (counts by outcome, then every failure and skip with its reason
 and a link to the activity log) and the exceptions email of a batching window (failures and
-skips only; a window without any sends nothing).
+the skips a bookkeeper must act on only; a window without any sends nothing). Routine
+bookkeeping (see attention.py) is counted in the summary, never listed, and never emailed alone.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from datetime import date, datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from invoicesync.domain.attention import needs_attention
+
 OUTCOME_ORDER = ("created", "updated", "skipped", "failed", "held")
-EXCEPTION_OUTCOMES = frozenset({"failed", "skipped"})
 # Beyond this many lines per section the email links to the activity log for the rest.
 MAX_LISTED = 50
 
@@ -33,10 +35,17 @@ class NotifiedResult:
     invoice_number: str | None = None
     destination: str = ""
     destination_id: str | None = None
+    reason_code: str = ""
 
     @property
     def is_exception(self) -> bool:
-        return self.outcome in EXCEPTION_OUTCOMES
+        """Something the bookkeeper must act on: what an exceptions-only email carries."""
+        return needs_attention(self.outcome, self.reason_code, self.reason)
+
+    @property
+    def is_routine(self) -> bool:
+        """A skip that is internal bookkeeping: shown in the activity log only."""
+        return self.outcome == "skipped" and not self.is_exception
 
     @property
     def reference(self) -> str:
@@ -81,22 +90,39 @@ def outcome_counts(results: Sequence[NotifiedResult]) -> dict[str, int]:
 
 
 def daily_digest(
-    addressee: Addressee, day: date, results: Sequence[NotifiedResult]
+    addressee: Addressee,
+    day: date,
+    results: Sequence[NotifiedResult],
+    *,
+    covers_from: datetime,
+    covers_to: datetime,
 ) -> EmailContent | None:
-    """The daily summary of `results`; None when there was nothing at all to report."""
+    """The daily summary of `results`, the period `covers_from` to `covers_to` (widened to the
+    oldest result); None when there was nothing at all to report."""
     if not results:
         return None
-    counts = outcome_counts(results)
+    reported = [result for result in results if not result.is_routine]
+    routine = len(results) - len(reported)
+    counts = outcome_counts(reported)
     headline = _headline(counts)
     subject = (
         f"InvoiceSync daily summary for {addressee.tenant_name}, {day.isoformat()}: {headline}"
     )
-    period = _period(addressee, results)
+    start = min(covers_from, *(result.recorded_at for result in results))
     sections = [
-        _section(addressee, "Failures", "failed", results),
-        _section(addressee, "Skips", "skipped", results),
+        _section(addressee, "Failures", "failed", reported),
+        _section(addressee, "Skips", "skipped", reported),
     ]
-    intro = f"Sync results for {addressee.tenant_name} {period}."
+    intro = (
+        f"Sync results for {addressee.tenant_name} from {addressee.local_time(start)} "
+        f"to {addressee.local_time(covers_to)}."
+    )
+    if routine:
+        intro += (
+            f" Not listed: {routine} routine checks (invoices and payments seen again that"
+            " were synced already, ReverseSync's own payments coming back from Keap); the"
+            " activity log has them."
+        )
     return _email(addressee, subject, intro, counts, [s for s in sections if s is not None])
 
 

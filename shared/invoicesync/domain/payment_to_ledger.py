@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from invoicesync.domain.canonical import CanonicalPayment, PaymentKind
-from invoicesync.domain.sync_rules import skip_overpayment, skip_payments_not_synced
+from invoicesync.domain.sync_rules import (
+    SkipReason,
+    skip_overpayment,
+    skip_payments_not_synced,
+)
 from invoicesync.domain.tenant_settings import SyncSettings
 
 
@@ -61,6 +65,8 @@ class PaymentDecision:
     destination_id: str = ""
     # False when a re-check of a held payment has nothing new to tell the activity log.
     report: bool = True
+    # A SkipReason value when the payment is skipped.
+    reason_code: str = ""
 
 
 def payment_decision(
@@ -77,10 +83,14 @@ def payment_decision(
     `rechecking`: the payment comes from the held payments, not from a new event."""
     skip = skip_payments_not_synced(sync)
     if skip is not None:
-        return PaymentDecision(PaymentAction.SKIP, skip.summary)
+        return PaymentDecision(PaymentAction.SKIP, skip.summary, reason_code=skip.reason)
     if synced_as is not None:
         return PaymentDecision(
-            PaymentAction.ALREADY_SYNCED, "already synced", synced_as, report=not rechecking
+            PaymentAction.ALREADY_SYNCED,
+            "already synced",
+            synced_as,
+            report=not rechecking,
+            reason_code=SkipReason.ALREADY_WRITTEN,
         )
     if invoice_id is None:
         reason = "its invoice is not in the destination yet"
@@ -105,6 +115,8 @@ def _decision_on_ledger_invoice(
         )
     skip = skip_overpayment(payment, invoice.amount_due, sync)
     if skip is not None:
-        return PaymentDecision(PaymentAction.SKIP, skip.summary, invoice.destination_id)
+        return PaymentDecision(
+            PaymentAction.SKIP, skip.summary, invoice.destination_id, reason_code=skip.reason
+        )
     reason = "applied once the invoice was approved" if rechecking else ""
     return PaymentDecision(PaymentAction.APPLY, reason, invoice.destination_id)

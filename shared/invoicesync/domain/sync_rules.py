@@ -31,6 +31,12 @@ class SkipReason(enum.StrEnum):
     PAYMENTS_NOT_SYNCED = "payments_not_synced"
     OVERPAYMENT = "overpayment"
     REVERSE_SYNC_ECHO = "reverse_sync_echo"
+    # Recorded by the writers and ReverseSync rather than decided here: a re-read of something
+    # written before, found already in the destination, or already recorded in Keap.
+    ALREADY_WRITTEN = "already_written"
+    ALREADY_IN_DESTINATION = "already_in_destination"
+    ALREADY_IN_KEAP = "already_in_keap"
+    NOT_FOUND_IN_KEAP = "not_found_in_keap"
 
 
 def due_date_for(

@@ -95,6 +95,8 @@ class SyncSettings:
     email_mode: EmailMode = EmailMode.EXCEPTIONS_ONLY
     # Where the daily summary or exception emails go; blank sends nothing.
     notification_email: str = ""
+    # Daily mode: the hour (0-23, in keap.timezone) the summary of the previous 24 hours goes.
+    daily_summary_hour: int = 7
     processing_enabled: bool = False
     skip_already_synced: bool = True
     skip_overpayments: bool = True

@@ -33,7 +33,7 @@ from invoicesync.domain.payment_to_ledger import (
     PaymentDecision,
     payment_decision,
 )
-from invoicesync.domain.sync_rules import skip_zero_total
+from invoicesync.domain.sync_rules import SkipReason, skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected
 from invoicesync.events import Envelope, EventType, SyncAction, payload_of
@@ -143,7 +143,7 @@ class CanonicalEventWriter:
         invoice = replace(invoice, invoice_number=number)
         skip = skip_zero_total(invoice, run.settings.sync)
         if skip is not None:
-            self._invoice_result(run, invoice, SyncAction.SKIPPED, skip.summary)
+            self._invoice_result(run, invoice, SyncAction.SKIPPED, skip.summary, code=skip.reason)
             return
         mapped = self._id_map.get(
             run.tenant_id, self._destination.value, INVOICE, invoice.keap_invoice_id
@@ -155,7 +155,12 @@ class CanonicalEventWriter:
             return
         if mapped.content_hash in (invoice.content_hash, ledger_content_hash(invoice)):
             self._invoice_result(
-                run, invoice, SyncAction.SKIPPED, "already synced", mapped.destination_id
+                run,
+                invoice,
+                SyncAction.SKIPPED,
+                "already synced",
+                mapped.destination_id,
+                code=SkipReason.ALREADY_WRITTEN,
             )
             return
         current = self._ledger.invoice_state(run.tenant_id, mapped.destination_id)
@@ -223,7 +228,12 @@ class CanonicalEventWriter:
         elif decision.action is NumberAction.ADOPT:
             self._map_invoice(run, invoice, existing.destination_id, existing.status)
             self._invoice_result(
-                run, invoice, SyncAction.SKIPPED, decision.reason, existing.destination_id
+                run,
+                invoice,
+                SyncAction.SKIPPED,
+                decision.reason,
+                existing.destination_id,
+                code=SkipReason.ALREADY_IN_DESTINATION,
             )
         else:
             self._update(run, invoice, existing)
@@ -302,10 +312,21 @@ class CanonicalEventWriter:
             self._payment_written(run, payment, decision, outcome)
         elif action is PaymentAction.ADOPT:
             self._map_payment(run, payment, decision.destination_id)
-            self._payment_result(run, payment, SyncAction.SKIPPED, decision.reason)
+            self._payment_result(
+                run,
+                payment,
+                SyncAction.SKIPPED,
+                decision.reason,
+                code=SkipReason.ALREADY_IN_DESTINATION,
+            )
         elif decision.report:
             self._payment_result(
-                run, payment, SyncAction.SKIPPED, decision.reason, decision.destination_id or None
+                run,
+                payment,
+                SyncAction.SKIPPED,
+                decision.reason,
+                decision.destination_id or None,
+                code=decision.reason_code,
             )
 
     def _payment_written(
@@ -319,7 +340,14 @@ class CanonicalEventWriter:
             # An earlier run wrote it (its mapping was lost): adopt, never write it twice.
             self._map_payment(run, payment, outcome.destination_id)
             reason = "already synced (found by its number)"
-            self._payment_result(run, payment, SyncAction.SKIPPED, reason, outcome.destination_id)
+            self._payment_result(
+                run,
+                payment,
+                SyncAction.SKIPPED,
+                reason,
+                outcome.destination_id,
+                code=SkipReason.ALREADY_IN_DESTINATION,
+            )
             return
         if outcome.written and outcome.destination_id:
             self._map_payment(run, payment, outcome.destination_id)
@@ -346,6 +374,8 @@ class CanonicalEventWriter:
         action: SyncAction,
         reason: str,
         destination_id: str | None = None,
+        *,
+        code: str = "",
     ) -> None:
         run.outgoing.append(
             self._result(
@@ -356,6 +386,7 @@ class CanonicalEventWriter:
                 reason,
                 destination_id,
                 invoice.invoice_number,
+                code=code,
             )
         )
 
@@ -366,6 +397,8 @@ class CanonicalEventWriter:
         action: SyncAction,
         reason: str,
         destination_id: str | None = None,
+        *,
+        code: str = "",
     ) -> None:
         run.outgoing.append(
             self._result(
@@ -376,6 +409,7 @@ class CanonicalEventWriter:
                 reason,
                 destination_id,
                 invoice_number=payment.invoice_number or None,
+                code=code,
             )
         )
 
@@ -388,6 +422,8 @@ class CanonicalEventWriter:
         reason: str,
         destination_id: str | None = None,
         invoice_number: str | None = None,
+        *,
+        code: str = "",
     ) -> Outgoing:
         return sync_result(
             run.tenant_id,
@@ -399,6 +435,7 @@ class CanonicalEventWriter:
             reason=reason,
             destination_id=destination_id,
             invoice_number=invoice_number,
+            reason_code=code,
         )
 
     def _settings_for(self, tenant_id: str) -> TenantSettings | None:

@@ -23,6 +23,7 @@ def sync_result(
     reason: str = "",
     destination_id: str | None = None,
     invoice_number: str | None = None,
+    reason_code: str = "",
 ) -> Outgoing:
     result = SyncResult(
         destination=destination,
@@ -33,6 +34,7 @@ def sync_result(
         reason=reason,
         destination_id=destination_id,
         invoice_number=invoice_number,
+        reason_code=reason_code,
     )
     return Outgoing(
         Topic.SYNC_RESULTS, envelope_for(EventType.SYNC_RESULT_RECORDED, tenant_id, result)

@@ -12,7 +12,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from invoicesync.domain.canonical import Destination
-from invoicesync.domain.tenant_settings import EmailMode, SyncSettings, TenantSettings
+from invoicesync.domain.tenant_settings import (
+    EmailMode,
+    KeapSettings,
+    SyncSettings,
+    TenantSettings,
+)
 from invoicesync.stores.tenants import Tenant
 from tests.infrastructure import free_port
 
@@ -67,7 +72,15 @@ class TenantBook:
     tenants: dict[str, Tenant] = field(default_factory=dict)
     saved: dict[str, TenantSettings] = field(default_factory=dict)
 
-    def add(self, tenant_id: str, mode: EmailMode, email: str = "ops@acme.test") -> None:
+    def add(
+        self,
+        tenant_id: str,
+        mode: EmailMode,
+        email: str = "ops@acme.test",
+        *,
+        timezone: str = "UTC",
+        hour: int = 7,
+    ) -> None:
         self.tenants[tenant_id] = Tenant(
             id=tenant_id,
             name=f"Acme {tenant_id}",
@@ -76,8 +89,10 @@ class TenantBook:
             hook_token="unused",
             settings_saved=True,
         )
-        sync = SyncSettings(email_mode=mode, notification_email=email)
-        self.saved[tenant_id] = TenantSettings(destination=Destination.XERO, sync=sync)
+        sync = SyncSettings(email_mode=mode, notification_email=email, daily_summary_hour=hour)
+        self.saved[tenant_id] = TenantSettings(
+            destination=Destination.XERO, sync=sync, keap=KeapSettings(timezone=timezone)
+        )
 
     def get(self, tenant_id: str) -> Tenant | None:
         return self.tenants.get(tenant_id)

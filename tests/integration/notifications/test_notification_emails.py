@@ -6,20 +6,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.events import EventType, SyncAction, SyncResult, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.locks import Lease
-from notifications.mail import SmtpMailer
-from notifications.notification_outbox import NotificationOutbox
+from invoicesync.stores.notification_outbox import NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.outbox_consumer import build_consumer_loop
 from notifications.sender import SENDER_LEASE, NotificationSender, SenderLoop
 from tests.waiting import DEADLINE_SECONDS
 
-OPTIONS = NotificationOptions(
-    window_seconds=300, daily_hour=7, retry_base_seconds=30, retry_max_seconds=600
-)
+OPTIONS = NotificationOptions(window_seconds=300, retry_base_seconds=30, retry_max_seconds=600)
 
 
 class Clock:
@@ -85,50 +83,6 @@ def sender_for(settings, redis_client, tenant_book, clock: Clock, options=OPTION
 def body_of(message: EmailMessage, subtype: str = "plain") -> str:
     # SMTP carries CRLF line ends; compare with what the digest wrote.
     return message.get_body(preferencelist=(subtype,)).get_content().replace("\r\n", "\n")
-
-
-def test_the_daily_digest_arrives_with_counts_failures_skips_and_activity_links(
-    mail_settings, redis_client, unique_name, smtp_server, tenant_book
-):
-    tenant = f"{unique_name}-daily"
-    tenant_book.add(tenant, EmailMode.DAILY)
-    publish_results(
-        mail_settings,
-        tenant,
-        [
-            sync_result(SyncAction.CREATED, "1"),
-            sync_result(SyncAction.CREATED, "2"),
-            sync_result(SyncAction.FAILED, "3", "Xero says: account code 999 is not valid"),
-            sync_result(SyncAction.SKIPPED, "4", "the invoice total is zero"),
-        ],
-    )
-    consume_into_outbox(mail_settings, redis_client, unique_name, tenant, 4)
-    clock = Clock()
-    clock.now = clock.now.replace(hour=6, minute=59)
-    sender = sender_for(mail_settings, redis_client, tenant_book, clock)
-
-    assert sender.send_due() == 0  # before the daily hour
-    clock.now = clock.now.replace(hour=7, minute=0)
-    assert sender.send_due() == 1
-    clock.advance(3600)
-    assert sender.send_due() == 0  # once a day
-
-    [message] = smtp_server.inbox
-    assert message["To"] == "ops@acme.test"
-    assert message["From"] == mail_settings.email_sender
-    assert message["Subject"] == (
-        f"InvoiceSync daily summary for Acme {tenant}, {clock.now.date().isoformat()}: "
-        "2 created, 1 skipped, 1 failed"
-    )
-    text = body_of(message)
-    assert "  created: 2\n" in text and "  failed: 1\n" in text and "  skipped: 1\n" in text
-    assert "invoice INV-3 (Keap id 3)" in text and "account code 999 is not valid" in text
-    assert "invoice INV-4 (Keap id 4)" in text and "the invoice total is zero" in text
-    assert f"http://admin.test/activity?tenant_id={tenant}&q=INV-3" in text
-    assert f'href="http://admin.test/activity?tenant_id={tenant}&amp;q=INV-4"' in body_of(
-        message, "html"
-    )
-    assert NotificationOutbox(redis_client).pending(tenant) == []
 
 
 def test_exceptions_only_mode_sends_nothing_on_a_clean_day(

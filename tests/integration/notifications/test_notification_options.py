@@ -10,17 +10,17 @@ from notifications.options import NotificationOptions
 
 def test_knobs_come_from_invoicesync_notify_variables_with_defaults_for_the_rest():
     options = NotificationOptions.from_env(
-        {"INVOICESYNC_NOTIFY_WINDOW_SECONDS": "120", "INVOICESYNC_NOTIFY_DAILY_HOUR": "18"}
+        {"INVOICESYNC_NOTIFY_WINDOW_SECONDS": "120", "INVOICESYNC_NOTIFY_TICK_SECONDS": "2"}
     )
 
     assert options.window_seconds == 120.0
-    assert options.daily_hour == 18
-    assert options.tick_seconds == NotificationOptions().tick_seconds
+    assert options.tick_seconds == 2.0
+    assert options.lease_seconds == NotificationOptions().lease_seconds
 
 
 @pytest.mark.parametrize(
     "environ",
-    [{"INVOICESYNC_NOTIFY_DAILY_HOUR": "24"}, {"INVOICESYNC_NOTIFY_WINDOW_SECONDS": "soon"}],
+    [{"INVOICESYNC_NOTIFY_TICK_SECONDS": "often"}, {"INVOICESYNC_NOTIFY_WINDOW_SECONDS": "soon"}],
 )
 def test_values_the_sender_cannot_run_with_are_refused(environ):
     with pytest.raises(SettingsError):

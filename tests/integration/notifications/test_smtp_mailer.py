@@ -8,10 +8,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.digest import EmailContent
 from invoicesync.errors import Transient
 from invoicesync.settings import Settings
-from notifications.mail import SmtpMailer
 from tests.infrastructure import free_port
 
 # The authenticating server runs without TLS on purpose; aiosmtpd warns about exactly that.

@@ -19,7 +19,14 @@ ADDRESSEE = Addressee(
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-def result(outcome: str, keap_id: str, reason: str = "", number: str | None = None, minute=0):
+def result(
+    outcome: str,
+    keap_id: str,
+    reason: str = "",
+    number: str | None = None,
+    minute=0,
+    code: str = "",
+):
     return NotifiedResult(
         outcome=outcome,
         object_type="invoice",
@@ -28,6 +35,15 @@ def result(outcome: str, keap_id: str, reason: str = "", number: str | None = No
         reason=reason,
         invoice_number=number,
         destination="xero",
+        reason_code=code,
+    )
+
+
+def summary(results: list[NotifiedResult]):
+    """The summary sent at 07:00 UTC on 3 March, of the 24 hours before."""
+    slot = datetime(2026, 3, 3, 7, 0, tzinfo=UTC)
+    return daily_digest(
+        ADDRESSEE, date(2026, 3, 2), results, covers_from=slot - timedelta(hours=24), covers_to=slot
     )
 
 
@@ -42,7 +58,7 @@ def a_mixed_day() -> list[NotifiedResult]:
 
 
 def test_the_daily_digest_counts_every_outcome_in_its_subject_and_body():
-    email = daily_digest(ADDRESSEE, date(2026, 3, 2), a_mixed_day())
+    email = summary(a_mixed_day())
 
     assert email is not None
     assert email.subject == (
@@ -53,7 +69,7 @@ def test_the_daily_digest_counts_every_outcome_in_its_subject_and_body():
 
 
 def test_the_daily_digest_lists_failures_and_skips_with_reasons_and_activity_links():
-    email = daily_digest(ADDRESSEE, date(2026, 3, 2), a_mixed_day())
+    email = summary(a_mixed_day())
 
     assert email is not None
     assert "Failures:\n- invoice INV-104 (Keap id 104) at 2026-03-02 12:03 UTC: Xero says" in (
@@ -68,7 +84,7 @@ def test_the_daily_digest_lists_failures_and_skips_with_reasons_and_activity_lin
 
 
 def test_the_daily_digest_of_a_clean_day_has_counts_and_no_exception_sections():
-    email = daily_digest(ADDRESSEE, date(2026, 3, 2), [result("created", "1")])
+    email = summary([result("created", "1")])
 
     assert email is not None
     assert "Failures" not in email.text and "Skips" not in email.text
@@ -76,7 +92,7 @@ def test_the_daily_digest_of_a_clean_day_has_counts_and_no_exception_sections():
 
 
 def test_a_day_without_any_result_sends_no_digest():
-    assert daily_digest(ADDRESSEE, date(2026, 3, 2), []) is None
+    assert summary([]) is None
 
 
 def test_an_exceptions_window_without_failures_or_skips_sends_nothing():
@@ -134,3 +150,44 @@ def test_outcomes_unknown_to_this_version_are_still_counted():
         "held": 0,
         "reversed": 1,
     }
+
+
+def routine_work() -> list[NotifiedResult]:
+    return [
+        result("skipped", "201", "already synced", "INV-201", code="already_written"),
+        result(
+            "skipped", "p9", "reverse_sync_echo: payment p9 came from us", code="reverse_sync_echo"
+        ),
+        result("skipped", "202", "unchanged: destination already has this content", "INV-202"),
+    ]
+
+
+def test_routine_work_alone_sends_no_exceptions_email():
+    assert exceptions_email(ADDRESSEE, [result("created", "1"), *routine_work()]) is None
+
+
+def test_the_exceptions_email_lists_the_refused_invoice_but_not_the_routine_work_beside_it():
+    refused = result("failed", "7", "exception: the invoice is PAID", "INV-7", minute=5)
+
+    email = exceptions_email(ADDRESSEE, [*routine_work(), refused])
+
+    assert email is not None
+    assert email.subject == "InvoiceSync: 1 failed for Acme Ltd"
+    assert "INV-7" in email.text
+    assert "INV-201" not in email.text and "p9" not in email.text and "INV-202" not in email.text
+
+
+def test_the_daily_summary_counts_routine_work_in_a_sentence_and_lists_only_real_skips():
+    email = summary([*a_mixed_day(), *routine_work()])
+
+    assert email is not None
+    assert email.subject.endswith(": 2 created, 1 updated, 1 skipped, 1 failed")
+    assert "Not listed: 3 routine checks" in email.text
+    assert "INV-105" in email.text and "INV-201" not in email.text
+
+
+def test_the_daily_summary_states_the_24_hours_it_covers():
+    email = summary([result("created", "1")])
+
+    assert email is not None
+    assert "from 2026-03-02 07:00 UTC to 2026-03-03 07:00 UTC" in email.text

@@ -39,15 +39,27 @@ NOT_APPROVED = "the invoice is DRAFT; the payment is applied once it is approved
 CASES = {
     "payments not synced": (
         dict(sync=INVOICES_ONLY, synced_as="pay-1", invoice_id="inv-9"),
-        PaymentDecision(PaymentAction.SKIP, "payments_not_synced: tenant syncs invoices only"),
+        PaymentDecision(
+            PaymentAction.SKIP,
+            "payments_not_synced: tenant syncs invoices only",
+            reason_code="payments_not_synced",
+        ),
     ),
     "already in the id map": (
         dict(synced_as="pay-1", invoice_id="inv-9"),
-        PaymentDecision(PaymentAction.ALREADY_SYNCED, "already synced", "pay-1"),
+        PaymentDecision(
+            PaymentAction.ALREADY_SYNCED, "already synced", "pay-1", reason_code="already_written"
+        ),
     ),
     "already in the id map, re-checked from hold: nothing to report": (
         dict(synced_as="pay-1", invoice_id="inv-9", rechecking=True),
-        PaymentDecision(PaymentAction.ALREADY_SYNCED, "already synced", "pay-1", report=False),
+        PaymentDecision(
+            PaymentAction.ALREADY_SYNCED,
+            "already synced",
+            "pay-1",
+            report=False,
+            reason_code="already_written",
+        ),
     ),
     "invoice not in the ledger yet": (
         dict(invoice_id=None),
@@ -88,7 +100,10 @@ CASES = {
     "more than is due: skip the overpayment": (
         dict(amount="60.00", invoice=ledger_invoice("50.00")),
         PaymentDecision(
-            PaymentAction.SKIP, "overpayment: 60.00 would overpay the 50.00 due", "inv-9"
+            PaymentAction.SKIP,
+            "overpayment: 60.00 would overpay the 50.00 due",
+            "inv-9",
+            reason_code="overpayment",
         ),
     ),
     "more than is due, overpayments kept: apply": (

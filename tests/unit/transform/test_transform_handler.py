@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from invoicesync.domain.attention import needs_attention
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import (
     StartPoint,
@@ -283,7 +284,10 @@ def test_a_payment_reverse_sync_wrote_is_not_sent_back_out(harness):
         (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED),
         (Topic.SYNC_RESULTS, EventType.SYNC_RESULT_RECORDED),
     ]
-    assert results(outgoing)[0].reason.startswith("reverse_sync_echo")
+    [echo] = results(outgoing)
+    assert echo.reason.startswith("reverse_sync_echo")
+    assert echo.reason_code == "reverse_sync_echo"
+    assert not needs_attention(echo.action, echo.reason_code, echo.reason)  # never emailed
 
 
 def test_an_id_keap_does_not_know_is_skipped_as_not_found(harness):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from invoicesync.domain.attention import needs_attention
 from invoicesync.domain.canonical import (
     CanonicalInvoice,
     CanonicalPayment,
@@ -122,6 +123,8 @@ def test_a_replayed_invoice_is_skipped_as_already_synced(destination):
     [result] = flow.send(HUNDRED)
 
     assert (result.action, result.reason) == (SyncAction.SKIPPED, "already synced")
+    assert result.reason_code == "already_written"  # routine: never emailed
+    assert not needs_attention(result.action, result.reason_code, result.reason)
     assert len(flow.ledger.invoices(TENANT)) == 1
 
 
@@ -134,6 +137,7 @@ def test_a_zero_total_invoice_is_skipped_with_the_domains_reason():
         SyncAction.SKIPPED,
         "zero_total: invoice total is zero",
     )
+    assert result.reason_code == "zero_total"
     assert flow.ledger.invoices(TENANT) == []
 
 
@@ -195,6 +199,7 @@ def test_a_replayed_payment_is_skipped_and_not_paid_twice(destination):
     [result] = flow.send(payment("40.00"))
 
     assert (result.action, result.reason) == (SyncAction.SKIPPED, "already synced")
+    assert not needs_attention(result.action, result.reason_code, result.reason)
     assert flow.the_invoice().amount_due == Decimal("60.00")
 
 
@@ -239,6 +244,7 @@ def test_an_overpayment_is_skipped_and_the_invoice_left_alone(destination):
         SyncAction.SKIPPED,
         "overpayment: 130.00 would overpay the 100.00 due",
     )
+    assert needs_attention(skipped.action, skipped.reason_code)  # the tenant is told
     assert skipped.destination_id == flow.the_invoice().destination_id
     assert flow.the_invoice().amount_due == Decimal("100.00")
 

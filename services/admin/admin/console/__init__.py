@@ -5,6 +5,7 @@ from admin.console import (  # noqa: F401 - importing a page module registers it
     connection_pages,
     settings_pages,
     sign_in_pages,
+    summary_pages,
     sync_pages,
 )
 from admin.console.blueprint import console_routes

@@ -245,6 +245,14 @@ SYNC = SettingGroup(
         ),
         SettingField("sync.notification_email", "Send emails to"),
         SettingField(
+            "sync.daily_summary_hour",
+            "Daily summary hour",
+            "With a daily summary: the hour it is sent, in your Keap app's time zone; it covers"
+            " the 24 hours before.",
+            kind="choice",
+            choices=tuple((str(hour), f"{hour:02d}:00") for hour in range(24)),
+        ),
+        SettingField(
             "sync.invoice_number_prefix",
             "Invoice number prefix",
             "Put before Keap's invoice number in Xero or QuickBooks (e.g. K- makes 1001 K-1001),"
@@ -321,6 +329,8 @@ def _posted(field: SettingField, form: Mapping[str, str]) -> Any:
         return raw == "true"
     if field.kind == "choice" and raw in ("true", "false"):
         return raw == "true"
+    if field.kind == "choice" and raw.isdigit() and all(v.isdigit() for v, _ in field.choices):
+        return int(raw)
     if field.kind in ("number", "date") and raw == "":
         return None
     if field.kind == "number":

@@ -53,6 +53,8 @@ class DeliveryState:
     last_daily_on: date | None = None
     failures: int = 0
     retry_at: datetime | None = None
+    # When the sender first saw the tenant in daily mode (cleared in the other mode).
+    daily_since: datetime | None = None
 
 
 class NotificationOutbox:
@@ -121,7 +123,15 @@ class NotificationOutbox:
             else None,
             failures=int(stored.get("failures", 0)),
             retry_at=_moment(stored.get("retry_at")),
+            daily_since=_moment(stored.get("daily_since")),
         )
+
+    def record_daily_since(self, tenant_id: str, at: datetime) -> None:
+        self._redis.hset(f"{_base(tenant_id)}:state", "daily_since", at.isoformat())
+
+    def forget_daily(self, tenant_id: str) -> None:
+        """The tenant left daily mode: a later switch back starts afresh."""
+        self._redis.hdel(f"{_base(tenant_id)}:state", "daily_since", "last_daily_on")
 
     def record_sent(self, tenant_id: str, at: datetime, daily_on: date | None = None) -> None:
         key = f"{_base(tenant_id)}:state"
