@@ -23,6 +23,7 @@ from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from reverse_sync.connection_refresher import IdleConnectionRefresher
 from reverse_sync.handler import LedgerNotificationHandler
+from reverse_sync.invoice_lookup import LedgerInvoiceLookup
 from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
 from reverse_sync.poller import PaymentPoller
@@ -46,15 +47,18 @@ def build_service(settings: Settings) -> ReverseSyncService:
     client = redis_from_settings(settings)
     publisher = Publisher(settings)
     tenants = TenantStore(client)
-    recorder = KeapPaymentRecorder(
-        keap_client_from_settings(settings, client), IdMap(client, publisher, settings), client
-    )
-    qbo = QboPaymentFeed(qbo_client_from_settings(settings, client))
+    keap = keap_client_from_settings(settings, client)
+    xero_client = xero_client_from_settings(settings, client)
+    qbo_client = qbo_client_from_settings(settings, client)
+    id_map = IdMap(client, publisher, settings)
+    lookup = LedgerInvoiceLookup(keap, xero_client, qbo_client, id_map)
+    recorder = KeapPaymentRecorder(keap, id_map, client, lookup)
+    qbo = QboPaymentFeed(qbo_client)
     poller = PaymentPoller(
         client,
         tenants,
         recorder,
-        XeroPaymentFeed(xero_client_from_settings(settings, client)),
+        XeroPaymentFeed(xero_client),
         qbo,
         interval_seconds=settings.reverse_sync_poll_interval_seconds,
         overlap_seconds=settings.poll_overlap_seconds,

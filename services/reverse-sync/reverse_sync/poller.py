@@ -2,7 +2,8 @@
 
 Xero sends no payment webhooks, so for Xero this is the way payments arrive (an INVOICE webhook
 only brings the poll forward); for QBO, Change Data Capture catches what a webhook missed. The
-cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date. Rounds
+cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date; a
+payment the recorder could not match yet is kept apart and tried again at every poll. Rounds
 run as a periodic task of the worker's consumer loop; one replica polls at a time (a Redis
 lock); each tenant's poll holds that tenant's own lock too, as the worker may poll early for it.
 """
@@ -81,8 +82,9 @@ class PaymentPoller:
         with tenant_lock(self._redis, TENANT_POLL_LOCK, tenant_id, 600.0, lock_wait_seconds):
             cursor = self._cursor(tenant_id, destination) or datetime.combine(start, time(), UTC)
             seen = self._changed_since(tenant_id, settings.destination, cursor - self._overlap)
+            kept = self._recorder.unresolved(tenant_id, settings.destination)
             outgoing: list[Outgoing] = []
-            for item in seen:
+            for item in kept + seen:
                 outgoing += self._recorder.record(tenant_id, item, settings)
             latest = max((s.updated_at for s in seen if s.updated_at), default=None)
             if latest is not None and latest > cursor:

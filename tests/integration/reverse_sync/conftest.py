@@ -114,14 +114,20 @@ class ReverseStack:
         return order, ledger_id
 
     def _xero_invoice(self, tenant: ConnectedTenant, order: dict, total: int) -> str:
+        return self.xero_invoice_with_reference(tenant, f"Keap order {order['id']}", total)
+
+    def xero_invoice_with_reference(
+        self, tenant: ConnectedTenant, reference: str, total: int
+    ) -> str:
+        """An approved Xero invoice; our writers' Reference marks the ones InvoiceSync wrote."""
         element = {
             "Type": "ACCREC",
-            "Contact": {"Name": f"Ann Lee {order['id']}"},
+            "Contact": {"Name": f"Ann Lee {reference}"},
             "Date": "2026-03-02",
             "DueDate": "2026-04-01",
             "Status": "AUTHORISED",
             "LineAmountTypes": "Exclusive",
-            "Reference": f"Keap order {order['id']}",
+            "Reference": reference,
             "LineItems": [
                 {
                     "Description": "Fee",
