@@ -283,7 +283,8 @@ def _save_connection(
         external_name=external_name,
         connected_at=now,
     )
-    services.tokens.save(connection)
+    # Under the refresh lock: a refresh that was spending the old pair cannot save over these.
+    services.access_tokens.save_connection(connection)
     log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
     if provider == "keap":
         _subscribe_to_keap_hooks(services, tenant_id)

@@ -274,6 +274,8 @@ def stack(settings, redis_client):
         xero_webhook_key=XERO_KEY,
         qbo_webhook_verifier_token=QBO_VERIFIER,
         poll_overlap_seconds=5,
+        # A token answer later than this is lost (the lost-refresh-answer tests delay one).
+        oauth_token_timeout_seconds=1.0,
     )
     with (
         keap_stand_in(base, redis_client) as keap,
