@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from invoicesync.clients.keap import keap_client_from_settings
 from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.clients.xero import xero_client_from_settings
+from invoicesync.crypto import TokenCipher
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.access_tokens import access_tokens_from_settings
+from invoicesync.stores.connection_health import (
+    ConnectionHealthReader,
+    health_policy_from_settings,
+)
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
+from invoicesync.stores.tokens import TokenStore
 from reverse_sync.connection_refresher import IdleConnectionRefresher
 from reverse_sync.handler import LedgerNotificationHandler
 from reverse_sync.invoice_lookup import LedgerInvoiceLookup
@@ -63,10 +69,16 @@ def build_service(settings: Settings) -> ReverseSyncService:
         interval_seconds=settings.reverse_sync_poll_interval_seconds,
         overlap_seconds=settings.poll_overlap_seconds,
     )
+    health = ConnectionHealthReader(
+        client,
+        TokenStore(client, TokenCipher(settings.token_encryption_key)),
+        health_policy_from_settings(settings),
+    )
     refresher = IdleConnectionRefresher(
         client,
         tenants,
         access_tokens_from_settings(settings, client),
+        health,
         max_idle_days=settings.connection_refresh_max_idle_days,
         check_interval_seconds=settings.connection_refresh_check_seconds,
     )
