@@ -82,6 +82,8 @@ class Settings:
     # token lapses unused, and call a Keap hook check older than this many hours stale.
     connection_lapse_warning_days: int = 14
     hook_check_max_age_hours: int = 3
+    # How often reverse-sync looks for connection risks to mail (an alert within about this).
+    connection_health_check_seconds: int = 60
     qbo_api_base: str = "https://quickbooks.api.intuit.com"
     qbo_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
     qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"

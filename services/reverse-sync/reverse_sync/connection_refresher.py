@@ -48,6 +48,7 @@ class IdleConnectionRefresher:
         *,
         max_idle_days: int,
         check_interval_seconds: float,
+        health_interval_seconds: float = 60.0,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._redis = client
@@ -56,6 +57,7 @@ class IdleConnectionRefresher:
         self._health = health
         self._max_idle = timedelta(days=max_idle_days)
         self._interval = check_interval_seconds
+        self._health_interval = health_interval_seconds
         self._clock = clock
 
     def refresh_idle_connections(self) -> int:
@@ -93,7 +95,8 @@ class IdleConnectionRefresher:
             for provider in ("keap", tenant.destination.value):
                 try:
                     health = self._health.health(provider, tenant_id, now)
-                except (Transient, InvalidInput) as exc:  # e.g. tokens under a retired key
+                except (Transient, InvalidInput, LookupError, ValueError) as exc:
+                    # A connection stored under a retired key, or half-written: skipped.
                     log.warning(
                         "connection health unreadable",
                         extra={"tenant_id": tenant_id, "provider": provider, "error": str(exc)},
@@ -123,6 +126,13 @@ class IdleConnectionRefresher:
     def round_task(self) -> PeriodicTask:
         return PeriodicTask(self._interval, self._locked_round, name="idle connection refresh")
 
+    def health_task(self) -> PeriodicTask:
+        """Health notices more often than refreshes: an alert (a lost refresh answer) should
+        reach the tenant within a minute or so, and reading health costs only Redis reads."""
+        return PeriodicTask(
+            self._health_interval, self._locked_notices, name="connection health notices"
+        )
+
     def _locked_round(self, _owns_tenant: TenantOwnership) -> list[Outgoing]:
         try:
             with tenant_lock(self._redis, REFRESHER_LOCK, "all", ttl_seconds=900, wait_seconds=0):
@@ -130,4 +140,12 @@ class IdleConnectionRefresher:
                 return self.health_notices()
         except Transient as exc:
             log.debug("idle connection refresh skipped", extra={"error": str(exc)})
+        return []
+
+    def _locked_notices(self, _owns_tenant: TenantOwnership) -> list[Outgoing]:
+        try:
+            with tenant_lock(self._redis, REFRESHER_LOCK, "all", ttl_seconds=900, wait_seconds=0):
+                return self.health_notices()
+        except Transient as exc:
+            log.debug("connection health notices skipped", extra={"error": str(exc)})
         return []

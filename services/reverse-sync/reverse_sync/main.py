@@ -81,6 +81,7 @@ def build_service(settings: Settings) -> ReverseSyncService:
         health,
         max_idle_days=settings.connection_refresh_max_idle_days,
         check_interval_seconds=settings.connection_refresh_check_seconds,
+        health_interval_seconds=settings.connection_health_check_seconds,
     )
     handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
     options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
@@ -89,7 +90,7 @@ def build_service(settings: Settings) -> ReverseSyncService:
         options,
         one_at_a_time(handler),
         publisher,
-        periodic=[poller.round_task(), refresher.round_task()],
+        periodic=[poller.round_task(), refresher.round_task(), refresher.health_task()],
     )
     return ReverseSyncService(loop, poller, refresher)
 

@@ -26,6 +26,7 @@ from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
+from reverse_sync.connection_refresher import REFRESHER_LOCK
 from reverse_sync.main import GROUP_ID, ReverseSyncService, build_service
 from reverse_sync.poller import POLLER_LOCK
 from reverse_sync.webhook_app import create_app as create_webhook_app
@@ -298,9 +299,12 @@ def stack(settings, redis_client):
         keap.redis = redis_client
         keap.settings = wired
         service = build_service(wired)
-        # The tests drive the ledger poll themselves: the loop's own poll round stays out.
+        # The tests drive the ledger poll and the connection rounds themselves: the loop's own
+        # rounds stay out.
         round_lock = redis_client.lock(lock_key(POLLER_LOCK, "all"), timeout=3600)
         round_lock.acquire()
+        refresher_lock = redis_client.lock(lock_key(REFRESHER_LOCK, "all"), timeout=3600)
+        refresher_lock.acquire()
         worker = threading.Thread(
             target=service.loop.run, kwargs={"install_signal_handlers": False}, daemon=True
         )
@@ -314,3 +318,4 @@ def stack(settings, redis_client):
         worker.join(timeout=10)
         publisher.close()
         round_lock.release()
+        refresher_lock.release()
