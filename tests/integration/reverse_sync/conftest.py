@@ -104,7 +104,7 @@ class ReverseStack:
         if tenant.destination is Destination.XERO:
             ledger_id = self._xero_invoice(tenant, order, total)
         else:
-            ledger_id = self._qbo_invoice(tenant, total)
+            ledger_id = self._qbo_invoice(tenant, order, total)
         self.id_map().put(
             tenant.tenant_id,
             tenant.destination.value,
@@ -143,13 +143,15 @@ class ReverseStack:
         assert result.ok, result.messages
         return result.element["InvoiceID"]
 
-    def _qbo_invoice(self, tenant: ConnectedTenant, total: int) -> str:
+    def _qbo_invoice(self, tenant: ConnectedTenant, order: dict, total: int) -> str:
         client = self.qbo_client()
         customer = client.customer_for(
             tenant.tenant_id, Contact(keap_id=uuid.uuid4().hex[:6], name="Ann Lee")
         )
         body = {
             "CustomerRef": {"value": customer},
+            # The marker the QBO writer puts on every invoice (domain/ledger_numbers.py).
+            "PrivateNote": f"Keap invoice {order['invoice_id']}, order {order['id']}",
             "Line": [
                 {"DetailType": "SalesItemLineDetail", "Amount": total, "SalesItemLineDetail": {}}
             ],
