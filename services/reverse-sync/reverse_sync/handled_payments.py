@@ -79,6 +79,13 @@ class UnresolvedPayments:
         key = _unresolved_key(tenant_id, payment.destination.value)
         self._redis.hdel(key, f"{payment.payment_id}:{payment.invoice_id}")
 
+    def release_deleted(self, tenant_id: str, destination: str, payment_id: str) -> None:
+        """A kept payment deleted in the ledger is no longer waiting for anything."""
+        key = _unresolved_key(tenant_id, destination)
+        for field in self._redis.hkeys(key):
+            if reply_text(field).split(":", 1)[0] == payment_id:
+                self._redis.hdel(key, field)
+
     def kept(self, tenant_id: str, destination: Destination) -> list[DestinationPayment]:
         stored = self._redis.hvals(_unresolved_key(tenant_id, destination.value))
         kept = []

@@ -84,6 +84,9 @@ class KeapPaymentRecorder:
         if seen.from_keap or self._came_from_keap(tenant_id, payment):
             return []
         if seen.kind is LedgerPaymentKind.DELETED:
+            self._unresolved.release_deleted(
+                tenant_id, payment.destination.value, payment.payment_id
+            )
             return self._deleted(tenant_id, payment)
         if seen.kind is LedgerPaymentKind.REFUND:
             return self._refund(tenant_id, payment)
