@@ -6,12 +6,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import redis
 import requests
 
 from invoicesync.clients.keap import KeapClient, KeapHook, keap_client_from_settings
 from invoicesync.settings import Settings
+from invoicesync.stores.connection_health import record_hook_check
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.stores.tenants import TenantStore
 
@@ -77,6 +79,7 @@ class HookSubscriptions:
             self._redis, "keap-hooks", tenant_id, _LOCK_TTL_SECONDS, _LOCK_WAIT_SECONDS
         ):
             check = self._ensure(tenant_id, url)
+        record_hook_check(self._redis, tenant_id, check.unverified, datetime.now(UTC))
         log.info(
             "keap hook subscriptions checked",
             extra={

@@ -76,6 +76,14 @@ class Settings:
     # refresh tokens lapse after 60 days unused, so a quiet tenant must still be refreshed.
     connection_refresh_max_idle_days: int = 25
     connection_refresh_check_seconds: int = 3600
+    # How long to wait for a token endpoint's answer; keep it under the refresh lock's 60 s.
+    oauth_token_timeout_seconds: float = 30.0
+    # Connection health: warn (console, /status, an email) this many days before a refresh
+    # token lapses unused, and call a Keap hook check older than this many hours stale.
+    connection_lapse_warning_days: int = 14
+    hook_check_max_age_hours: int = 3
+    # How often reverse-sync looks for connection risks to mail (an alert within about this).
+    connection_health_check_seconds: int = 60
     qbo_api_base: str = "https://quickbooks.api.intuit.com"
     qbo_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
     qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"

@@ -83,7 +83,16 @@ class AdminServices:
         return PendingConnections(self.redis, cipher_from_settings(self.settings))
 
     def oauth_client(self, provider: str) -> OAuthClient:
-        return OAuthClient(self.settings.endpoints(provider), provider, self.session)
+        return OAuthClient(
+            self.settings.endpoints(provider),
+            provider,
+            self.session,
+            timeout=self.settings.oauth_token_timeout_seconds,
+        )
+
+    @property
+    def access_tokens(self) -> AccessTokens:
+        return AccessTokens(self.tokens, self.oauth_client, self.redis)
 
     def redirect_uri(self, provider: str) -> str:
         return f"{self.settings.public_base_url.rstrip('/')}/api/v1/oauth/{provider}/callback"
@@ -101,7 +110,7 @@ class AdminServices:
         return QboReferenceData(http, api_base, tenant_id, connection.external_id)
 
     def _provider_http(self, provider: str) -> ProviderHttp:
-        access = AccessTokens(self.tokens, self.oauth_client, self.redis)
+        access = self.access_tokens
         rules = XERO_TENANT + XERO_APP if provider == "xero" else QBO_REALM
         concurrency = XERO_TENANT_CONCURRENCY if provider == "xero" else QBO_REALM_CONCURRENCY
         return ProviderHttp(

@@ -14,6 +14,7 @@ from admin.stores.api_keys import IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
 from invoicesync.clients.oauth import TokenResponse
 from invoicesync.domain.canonical import Destination
+from invoicesync.domain.connection_health import ConnectionHealth, connection_health
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import (
@@ -25,6 +26,11 @@ from invoicesync.events import (
 )
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
 from invoicesync.stores.backfill_jobs import BackfillJob
+from invoicesync.stores.connection_health import (
+    ConnectionHealthReader,
+    health_json,
+    health_policy_from_settings,
+)
 from invoicesync.stores.held_notifications import release_held
 from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
@@ -284,7 +290,8 @@ def _save_connection(
         external_name=external_name,
         connected_at=now,
     )
-    services.tokens.save(connection)
+    # Under the refresh lock: a refresh that was spending the old pair cannot save over these.
+    services.access_tokens.save_connection(connection)
     log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
     if provider == "keap":
         _subscribe_to_keap_hooks(services, tenant_id)
@@ -338,10 +345,13 @@ def backfill_progress(services: AdminServices, tenant_id: str) -> BackfillJob | 
 
 def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
     tenant = require_tenant(services, tenant_id)
-    connections = {}
+    connections, health = {}, {}
     for provider in ("keap", tenant.destination.value):
         connection = services.tokens.load(provider, tenant.id)
         connections[provider] = connection_summary(connection)
+        health[provider] = health_json(
+            connection_health_of(services, provider, tenant.id, connection)
+        )
     last_poll = services.tenants.last_poll(tenant.id)
     try:
         lag: dict[str, Any] | None = consumer_lag(services.settings)
@@ -353,6 +363,7 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         "tenant_id": tenant.id,
         "processing_enabled": services.tenants.processing_enabled(tenant.id),
         "connections": connections,
+        "connection_health": health,
         "last_poll": last_poll.isoformat() if last_poll else None,
         "consumer_lag": lag,
         "counts": services.activity.totals(tenant.id),
@@ -361,6 +372,21 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
             services.redis, tenant.id, services.settings.reverse_sync_poll_interval_seconds
         ),
     }
+
+
+def connection_health_of(
+    services: AdminServices,
+    provider: str,
+    tenant_id: str,
+    connection: ProviderConnection | None,
+    now: datetime | None = None,
+) -> ConnectionHealth:
+    """The connection's state and the risks ahead of it (domain/connection_health.py)."""
+    policy = health_policy_from_settings(services.settings)
+    facts = ConnectionHealthReader(services.redis, services.tokens, policy).facts(
+        provider, tenant_id, connection
+    )
+    return connection_health(facts, policy, now or datetime.now(UTC))
 
 
 def connection_summary(connection: ProviderConnection | None) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Keap has no idempotency key, so the order's payments are listed first and a paym
 carries this ledger payment's marker means it is already there; a Redis mark written after
 success saves the listing next time. The check and the write run under a lock per payment, so
 the poller and the worker (or two replicas) never both write. Payments the forward sync wrote
-are never echoed back; refunds and deletions become exceptions (Keap has no API for them).
+are never echoed back; refunds and deletions become exceptions (Keap has no API for them). A payment
+on an invoice the id map does not know is matched through the ledger invoice's marker (and the
+mapping restored); one that cannot be matched yet is kept and retried, never dropped.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import redis
 
 from invoicesync.clients.keap import KeapClient
 from invoicesync.clients.provider_http import ProviderRejected
+from invoicesync.domain.canonical import Destination
 from invoicesync.domain.ledger_to_keap import (
     DestinationPayment,
     KeapManualPayment,
@@ -30,7 +33,8 @@ from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.id_map import IdMap
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
-from reverse_sync.handled_payments import HandledPayments
+from reverse_sync.handled_payments import HandledPayments, UnresolvedPayments
+from reverse_sync.invoice_lookup import LedgerInvoiceLookup, LookupOutcome
 from reverse_sync.ledger_payments import LedgerPayment, LedgerPaymentKind
 
 log = logging.getLogger(__name__)
@@ -52,13 +56,23 @@ class KeapPaymentRecorder:
         keap: KeapClient,
         id_map: IdMap,
         client: redis.Redis,
+        lookup: LedgerInvoiceLookup,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._keap = keap
         self._id_map = id_map
         self._redis = client
+        self._lookup = lookup
         self._handled = HandledPayments(client)
+        self._unresolved = UnresolvedPayments(client)
         self._clock = clock
+
+    def unresolved(self, tenant_id: str, destination: Destination) -> list[LedgerPayment]:
+        """The payments kept for another try, as readings to record again."""
+        return [
+            LedgerPayment(payment, LedgerPaymentKind.PAYMENT, from_keap=False)
+            for payment in self._unresolved.kept(tenant_id, destination)
+        ]
 
     def record(
         self, tenant_id: str, seen: LedgerPayment, settings: TenantSettings
@@ -71,6 +85,9 @@ class KeapPaymentRecorder:
         if seen.from_keap or self._came_from_keap(tenant_id, payment):
             return []
         if seen.kind is LedgerPaymentKind.DELETED:
+            self._unresolved.release_deleted(
+                tenant_id, payment.destination.value, payment.payment_id
+            )
             return self._deleted(tenant_id, payment)
         if seen.kind is LedgerPaymentKind.REFUND:
             return self._refund(tenant_id, payment)
@@ -83,12 +100,22 @@ class KeapPaymentRecorder:
     ) -> list[Outgoing]:
         destination = payment.destination.value
         if self._handled.handled(tenant_id, destination, payment.payment_id, payment.invoice_id):
+            self._unresolved.release(tenant_id, payment)
             return []
         keap_invoice_id = self._id_map.keap_id_for(
             tenant_id, destination, INVOICE, payment.invoice_id
         )
         if keap_invoice_id is None:
-            return []  # an invoice InvoiceSync did not create
+            found = self._lookup.restore_mapping(
+                tenant_id, payment.destination, payment.invoice_id, settings
+            )
+            if found.outcome is LookupOutcome.UNRESOLVED:
+                return self._keep_for_later(tenant_id, payment, found.reason)
+            if found.outcome is LookupOutcome.NOT_OURS:
+                self._mark(tenant_id, payment)  # an invoice InvoiceSync did not create
+                self._unresolved.release(tenant_id, payment)
+                return []
+            keap_invoice_id = found.keap_invoice_id
         lock_name = f"{tenant_id}:{destination}:{payment.payment_id}:{payment.invoice_id}"
         with tenant_lock(
             self._redis, "reverse-sync-payment", lock_name, LOCK_TTL_SECONDS, LOCK_WAIT_SECONDS
@@ -98,7 +125,30 @@ class KeapPaymentRecorder:
             ):
                 return []
             results = self._write_once(tenant_id, payment, keap_invoice_id, settings)
+        self._unresolved.release(tenant_id, payment)
         return results
+
+    def _keep_for_later(
+        self, tenant_id: str, payment: DestinationPayment, why: str
+    ) -> list[Outgoing]:
+        """Reported once (activity log, notification); retried at every poll after that."""
+        if not self._unresolved.keep(tenant_id, payment):
+            return []
+        log.warning(
+            "ledger payment kept: its Keap invoice was not found",
+            extra={
+                "tenant_id": tenant_id,
+                "destination": payment.destination.value,
+                "payment_id": payment.payment_id,
+                "error": why,
+            },
+        )
+        reason = (
+            f"exception: {payment.destination.value} payment {payment.payment_id} of "
+            f"{payment.amount} is on invoice {payment.invoice_id}, which InvoiceSync wrote, but "
+            f"its Keap invoice could not be read ({why}); it is tried again at every poll"
+        )
+        return [self._result(tenant_id, payment, "", SyncAction.FAILED, reason)]
 
     def _write_once(
         self,

@@ -5,7 +5,8 @@ only brings the poll forward); for QBO, Change Data Capture catches what a webho
 any QBO webhook brings that read forward. Each poll is one ledger call per tenant (Xero: one
 If-Modified-Since page of up to 100 payments; QBO: one CDC read), made through the clients and
 so inside the shared limiter and the provider's daily budget, and counted for Health. The
-cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date. Rounds
+cursor (the latest change seen, in Redis) starts at the tenant's ReverseSync start date; a
+payment the recorder could not match yet is kept apart and tried again at every poll. Rounds
 run as a periodic task of the worker's consumer loop; one replica polls at a time (a Redis
 lock); each tenant's poll holds that tenant's own lock too, as the worker may poll early for it.
 """
@@ -110,8 +111,9 @@ class PaymentPoller:
             reading = self._changed_since(tenant_id, settings.destination, cursor - self._overlap)
             self._watch.count_poll_calls(tenant_id, reading.calls, started)
             seen = reading.payments
+            kept = self._recorder.unresolved(tenant_id, settings.destination)
             outgoing: list[Outgoing] = []
-            for item in seen:
+            for item in kept + seen:
                 outgoing += self._recorder.record(tenant_id, item, settings)
             latest = max((s.updated_at for s in seen if s.updated_at), default=None)
             if latest is not None and latest > cursor:

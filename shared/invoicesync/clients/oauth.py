@@ -57,12 +57,20 @@ class TokenResponse:
 class OAuthClient:
     """One provider's authorization server, spoken the way that provider expects."""
 
-    def __init__(self, endpoints: ProviderEndpoints, provider: str, http: requests.Session) -> None:
+    def __init__(
+        self,
+        endpoints: ProviderEndpoints,
+        provider: str,
+        http: requests.Session,
+        *,
+        timeout: float = TOKEN_TIMEOUT[1],
+    ) -> None:
         if provider not in DEFAULT_SCOPES:
             raise ValueError(f"unknown provider {provider!r}")
         self._endpoints = endpoints
         self._provider = provider
         self._http = http
+        self._timeout = timeout
 
     def authorize_url(
         self, state: str, redirect_uri: str, scopes: tuple[str, ...] | None = None
@@ -104,7 +112,7 @@ class OAuthClient:
                 url,
                 params=params,
                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
-                timeout=TOKEN_TIMEOUT,
+                timeout=(TOKEN_TIMEOUT[0], self._timeout),
             )
         except requests.RequestException as exc:
             raise Transient(f"xero connections: {type(exc).__name__}") from exc
@@ -142,7 +150,7 @@ class OAuthClient:
                 data=form,
                 auth=auth,
                 headers={"Accept": "application/json"},
-                timeout=TOKEN_TIMEOUT,
+                timeout=(TOKEN_TIMEOUT[0], self._timeout),
             )
         except requests.RequestException as exc:
             raise Transient(f"{self._provider} token endpoint: {type(exc).__name__}") from exc

@@ -122,6 +122,9 @@ class ProviderHttp:
         reason = self._lost_access(response)
         if reason is not None:
             raise self._tokens.lose_connection(self.provider, tenant_id, reason)
+        if response.status_code == 403:
+            # Not (yet) a lost connection, but a risk to it: connection health shows it.
+            self._tokens.note_forbidden(self.provider, tenant_id, f"403 to {method} {url}")
         return self._outcome(response, scope_key, tenant_id)
 
     @contextmanager

@@ -47,6 +47,19 @@ def xero_invoice_marker(invoice: CanonicalInvoice) -> str:
     return f"Keap order {invoice.keap_order_id}"
 
 
+# What the markers above hold, read back from a ledger document whose mapping is unknown.
+_QBO_MARKER = re.compile(r"Keap invoice (?P<invoice>[^\s,]+), order (?P<order>[^\s,]+)")
+_XERO_MARKER = re.compile(r"Keap order (?P<order>[^\s,]+)")
+
+
+def keap_order_id_in_marker(destination: Destination, note: str) -> str | None:
+    """The Keap order id our marker in a ledger invoice's PrivateNote/Reference names, or None
+    when the note carries no marker of ours (an invoice InvoiceSync did not write)."""
+    pattern = _QBO_MARKER if destination is Destination.QBO else _XERO_MARKER
+    match = pattern.search(note or "")
+    return match.group("order") if match else None
+
+
 def carries_our_marker(destination: Destination, invoice: CanonicalInvoice, note: str) -> bool:
     """Whether a ledger document's PrivateNote/Reference says we wrote it, for this invoice.
     QBO prepends "Voided" to the note of a voided invoice, so the marker may not lead."""

@@ -2,6 +2,9 @@
 
 Xero refresh tokens are single use and QBO's rotate, so two replicas refreshing at once would
 burn the pair: every refresh happens under a per-tenant, per-provider lock and re-reads first.
+The connection records a refresh as started before the call and saves its answer after: Keap
+rotates with no grace (shared/reference/keap.md §1), so an answer lost in transit burns the
+pair, and the refused retry that follows is raised as an alert, never a silent disconnect.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import requests
 
 from invoicesync.clients.oauth import OAuthClient, OAuthInvalidGrant
 from invoicesync.crypto import TokenCipher
-from invoicesync.errors import Disconnected
+from invoicesync.errors import Disconnected, Transient
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import tenant_lock
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
@@ -88,6 +91,16 @@ class AccessTokens:
         )
         return Disconnected(f"{provider} connection lost for {tenant_id}: {reason}")
 
+    def note_forbidden(self, provider: str, tenant_id: str, reason: str) -> None:
+        """The provider answered 403 for this connection (connection health shows it)."""
+        self._store.note(provider, tenant_id, forbidden_at=self._clock(), forbidden_reason=reason)
+
+    def save_connection(self, connection: ProviderConnection) -> None:
+        """Store a new consent's tokens under the refresh lock, so no refresh in progress can
+        overwrite them with the pair it was spending (the OAuth callback saves this way)."""
+        with self._refresh_lock(connection.provider, connection.tenant_id):
+            self._store.save(connection)
+
     def _refresh_lock(self, provider: str, tenant_id: str) -> AbstractContextManager[None]:
         return tenant_lock(
             self._redis,
@@ -113,10 +126,20 @@ class AccessTokens:
 
     def _refresh(self, connection: ProviderConnection) -> str:
         provider, tenant_id = connection.provider, connection.tenant_id
+        unanswered = connection.refresh_started_at  # an earlier call whose answer never came
+        self._store.note(provider, tenant_id, refresh_started_at=self._clock())
         try:
             response = self._oauth_for(provider).refresh(connection.refresh_token)
         except OAuthInvalidGrant as exc:
+            if unanswered is not None:
+                raise self._lost_refresh_answer(connection, unanswered) from exc
             raise self.lose_connection(provider, tenant_id, "refresh token rejected") from exc
+        except Transient as exc:
+            # The answer may be lost after the provider rotated the pair: the mark stays.
+            self._store.note(
+                provider, tenant_id, refresh_failed_at=self._clock(), refresh_error=str(exc)
+            )
+            raise
         now = self._clock()
         refresh_expires_at = connection.refresh_expires_at
         if response.x_refresh_token_expires_in is not None:
@@ -128,16 +151,42 @@ class AccessTokens:
             access_expires_at=now + timedelta(seconds=response.expires_in),
             refresh_expires_at=refresh_expires_at,
             refreshed_at=now,
+            refresh_started_at=None,
+            refresh_failed_at=None,
+            refresh_error="",
         )
         self._store.save(renewed)
         log.info("access token refreshed", extra={"provider": provider, "tenant_id": tenant_id})
         return renewed.access_token
+
+    def _lost_refresh_answer(
+        self, connection: ProviderConnection, unanswered: datetime
+    ) -> Disconnected:
+        """A refresh whose answer never arrived, then the refresh token refused: the provider
+        rotated the pair and the new one was lost. Only a reconnect helps; say so loudly."""
+        provider, tenant_id = connection.provider, connection.tenant_id
+        alert = (
+            f"{provider} refused the refresh token after the answer to an earlier refresh "
+            f"(started {unanswered:%Y-%m-%d %H:%M} UTC) was lost: {provider} replaced the "
+            "tokens and the new ones never arrived. Reconnect it to resume syncing"
+        )
+        self._store.mark_disconnected(
+            provider, tenant_id, "refresh answer lost; reconnect needed", alert=alert
+        )
+        log.error(
+            "connection lost: a refresh answer was lost",
+            extra={"provider": provider, "tenant_id": tenant_id},
+        )
+        return Disconnected(f"{provider} connection lost for {tenant_id}: {alert}")
 
 
 def access_tokens_from_settings(settings: Settings, client: redis.Redis) -> AccessTokens:
     """Access tokens for every provider, each refreshed through its own OAuth client."""
     session = requests.Session()
     store = TokenStore(client, TokenCipher(settings.token_encryption_key))
-    return AccessTokens(
-        store, lambda provider: OAuthClient(settings.endpoints(provider), provider, session), client
-    )
+    timeout = settings.oauth_token_timeout_seconds
+
+    def oauth_client(provider: str) -> OAuthClient:
+        return OAuthClient(settings.endpoints(provider), provider, session, timeout=timeout)
+
+    return AccessTokens(store, oauth_client, client)

@@ -32,11 +32,25 @@ class ProviderConnection:
     status: ConnectionStatus = "connected"
     disconnected_reason: str = ""
     refreshed_at: datetime | None = None  # None: not refreshed since `connected_at`
+    # Written before a refresh call and cleared when its answer is saved: still set afterwards
+    # means an answer never arrived, so the provider may have rotated the pair without us.
+    refresh_started_at: datetime | None = None
+    refresh_failed_at: datetime | None = None  # the last refresh that failed, until one works
+    refresh_error: str = ""
+    # Something a person must act on, beyond `disconnected_reason` (cleared by a reconnect).
+    alert: str = ""
+    forbidden_at: datetime | None = None  # the provider's last 403 for this connection
+    forbidden_reason: str = ""
 
     @property
     def last_renewed_at(self) -> datetime:
         """When the refresh token was last issued: refresh tokens lapse counted from here."""
         return self.refreshed_at or self.connected_at
+
+
+_SET_IF_STORED = """
+if redis.call('exists', KEYS[1]) == 1 then redis.call('hset', KEYS[1], unpack(ARGV)) end
+"""
 
 
 def connection_key(provider: str, tenant_id: str) -> str:
@@ -64,6 +78,12 @@ class TokenStore:
             "status": connection.status,
             "disconnected_reason": connection.disconnected_reason,
             "refreshed_at": _iso_or_empty(connection.refreshed_at),
+            "refresh_started_at": _iso_or_empty(connection.refresh_started_at),
+            "refresh_failed_at": _iso_or_empty(connection.refresh_failed_at),
+            "refresh_error": connection.refresh_error,
+            "alert": connection.alert,
+            "forbidden_at": _iso_or_empty(connection.forbidden_at),
+            "forbidden_reason": connection.forbidden_reason,
         }
         # One HSET: readers never see a new access token beside an old refresh token.
         self._redis.hset(connection_key(connection.provider, connection.tenant_id), mapping=fields)
@@ -88,13 +108,34 @@ class TokenStore:
             status="disconnected" if text.get("status") == "disconnected" else "connected",
             disconnected_reason=text.get("disconnected_reason", ""),
             refreshed_at=_datetime_or_none(text.get("refreshed_at", "")),
+            refresh_started_at=_datetime_or_none(text.get("refresh_started_at", "")),
+            refresh_failed_at=_datetime_or_none(text.get("refresh_failed_at", "")),
+            refresh_error=text.get("refresh_error", ""),
+            alert=text.get("alert", ""),
+            forbidden_at=_datetime_or_none(text.get("forbidden_at", "")),
+            forbidden_reason=text.get("forbidden_reason", ""),
         )
 
-    def mark_disconnected(self, provider: str, tenant_id: str, reason: str) -> None:
+    def mark_disconnected(
+        self, provider: str, tenant_id: str, reason: str, *, alert: str = ""
+    ) -> None:
         connection = self.load(provider, tenant_id)
         if connection is None:
             return
-        self.save(replace(connection, status="disconnected", disconnected_reason=reason))
+        self.save(
+            replace(connection, status="disconnected", disconnected_reason=reason, alert=alert)
+        )
+
+    def note(self, provider: str, tenant_id: str, **fields: datetime | str | None) -> None:
+        """Set plain fields of a stored connection (refresh bookkeeping, the last 403) without
+        touching its tokens; nothing happens to a connection that is not stored."""
+        key = connection_key(provider, tenant_id)
+        values: dict[FieldT, EncodableT] = {
+            name: value.isoformat() if isinstance(value, datetime) else (value or "")
+            for name, value in fields.items()
+        }
+        flat = [item for pair in values.items() for item in pair]
+        self._redis.eval(_SET_IF_STORED, 1, key, *flat)
 
     def delete(self, provider: str, tenant_id: str) -> None:
         self._redis.delete(connection_key(provider, tenant_id))

@@ -285,6 +285,10 @@ def test_status_reports_connections_and_last_poll(admin):
     }
     assert status["last_poll"] == "2026-01-01T12:00:00+00:00"
     assert status["processing_enabled"] is False
+    assert {provider: h["state"] for provider, h in status["connection_health"].items()} == {
+        "keap": "not_connected",
+        "xero": "not_connected",
+    }
 
 
 def test_switching_processing_on_sends_through_what_was_held_while_it_was_off(admin):

@@ -26,6 +26,7 @@ from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import ProviderConnection, TokenStore
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
+from reverse_sync.connection_refresher import REFRESHER_LOCK
 from reverse_sync.main import GROUP_ID, ReverseSyncService, build_service
 from reverse_sync.poller import POLLER_LOCK
 from reverse_sync.webhook_app import create_app as create_webhook_app
@@ -103,7 +104,7 @@ class ReverseStack:
         if tenant.destination is Destination.XERO:
             ledger_id = self._xero_invoice(tenant, order, total)
         else:
-            ledger_id = self._qbo_invoice(tenant, total)
+            ledger_id = self._qbo_invoice(tenant, order, total)
         self.id_map().put(
             tenant.tenant_id,
             tenant.destination.value,
@@ -114,14 +115,20 @@ class ReverseStack:
         return order, ledger_id
 
     def _xero_invoice(self, tenant: ConnectedTenant, order: dict, total: int) -> str:
+        return self.xero_invoice_with_reference(tenant, f"Keap order {order['id']}", total)
+
+    def xero_invoice_with_reference(
+        self, tenant: ConnectedTenant, reference: str, total: int
+    ) -> str:
+        """An approved Xero invoice; our writers' Reference marks the ones InvoiceSync wrote."""
         element = {
             "Type": "ACCREC",
-            "Contact": {"Name": f"Ann Lee {order['id']}"},
+            "Contact": {"Name": f"Ann Lee {reference}"},
             "Date": "2026-03-02",
             "DueDate": "2026-04-01",
             "Status": "AUTHORISED",
             "LineAmountTypes": "Exclusive",
-            "Reference": f"Keap order {order['id']}",
+            "Reference": reference,
             "LineItems": [
                 {
                     "Description": "Fee",
@@ -136,13 +143,15 @@ class ReverseStack:
         assert result.ok, result.messages
         return result.element["InvoiceID"]
 
-    def _qbo_invoice(self, tenant: ConnectedTenant, total: int) -> str:
+    def _qbo_invoice(self, tenant: ConnectedTenant, order: dict, total: int) -> str:
         client = self.qbo_client()
         customer = client.customer_for(
             tenant.tenant_id, Contact(keap_id=uuid.uuid4().hex[:6], name="Ann Lee")
         )
         body = {
             "CustomerRef": {"value": customer},
+            # The marker the QBO writer puts on every invoice (domain/ledger_numbers.py).
+            "PrivateNote": f"Keap invoice {order['invoice_id']}, order {order['id']}",
             "Line": [
                 {"DetailType": "SalesItemLineDetail", "Amount": total, "SalesItemLineDetail": {}}
             ],
@@ -274,6 +283,8 @@ def stack(settings, redis_client):
         xero_webhook_key=XERO_KEY,
         qbo_webhook_verifier_token=QBO_VERIFIER,
         poll_overlap_seconds=5,
+        # A token answer later than this is lost (the lost-refresh-answer tests delay one).
+        oauth_token_timeout_seconds=1.0,
     )
     with (
         keap_stand_in(base, redis_client) as keap,
@@ -296,9 +307,12 @@ def stack(settings, redis_client):
         keap.redis = redis_client
         keap.settings = wired
         service = build_service(wired)
-        # The tests drive the ledger poll themselves: the loop's own poll round stays out.
+        # The tests drive the ledger poll and the connection rounds themselves: the loop's own
+        # rounds stay out.
         round_lock = redis_client.lock(lock_key(POLLER_LOCK, "all"), timeout=3600)
         round_lock.acquire()
+        refresher_lock = redis_client.lock(lock_key(REFRESHER_LOCK, "all"), timeout=3600)
+        refresher_lock.acquire()
         worker = threading.Thread(
             target=service.loop.run, kwargs={"install_signal_handlers": False}, daemon=True
         )
@@ -312,3 +326,4 @@ def stack(settings, redis_client):
         worker.join(timeout=10)
         publisher.close()
         round_lock.release()
+        refresher_lock.release()

@@ -12,6 +12,7 @@ from invoicesync.domain.ledger_numbers import (
     NumberAction,
     existing_number_decision,
     invoice_number_prefix_problem,
+    keap_order_id_in_marker,
     ledger_invoice_number,
     qbo_invoice_marker,
     xero_invoice_marker,
@@ -87,3 +88,19 @@ def test_existing_number_decision(destination, note, total, action):
     if action is NumberAction.CLASH:
         assert "number clash" in decision.reason and "invoice 1042 (id led-7" in decision.reason
         assert "prefix" in decision.reason
+
+
+@pytest.mark.parametrize("destination", [Destination.XERO, Destination.QBO])
+def test_the_keap_order_is_read_back_from_the_marker_we_write(destination):
+    note = (
+        xero_invoice_marker(OURS) if destination is Destination.XERO else qbo_invoice_marker(OURS)
+    )
+
+    assert keap_order_id_in_marker(destination, note) == OURS.keap_order_id
+    assert keap_order_id_in_marker(destination, "Voided " + note) == OURS.keap_order_id
+
+
+@pytest.mark.parametrize("note", ["", "PO 4471", "Keap payment 12", "Keap refund 3 of invoice 9"])
+@pytest.mark.parametrize("destination", [Destination.XERO, Destination.QBO])
+def test_a_note_without_our_marker_names_no_keap_order(destination, note):
+    assert keap_order_id_in_marker(destination, note) is None

@@ -26,6 +26,7 @@ def create_sandbox_app(name: str, state: SandboxState, blueprints: list[Blueprin
         app.register_blueprint(blueprint)
     app.before_request(_inject_faults)
     app.after_request(_log_request)
+    app.after_request(_hold_back_answer)
     app.register_error_handler(HTTPException, _http_error)
     return app
 
@@ -50,6 +51,18 @@ def _inject_faults() -> Response | None:
     if faults.chance(faults.error_rate):
         return state.error_response(500, "Internal server error")
     return None
+
+
+def _hold_back_answer(response: Response) -> Response:
+    """`late_answer_seconds`: the view has done its work; only the answer is late."""
+    faults = current_state().faults
+    if (
+        faults.late_answer_seconds
+        and not is_control_path(request.path)
+        and faults.applies_to(request.path)
+    ):
+        time.sleep(faults.late_answer_seconds)
+    return response
 
 
 def _log_request(response: Response) -> Response:

@@ -19,6 +19,11 @@ class FaultSettings:
     webhook_drop_rate: float = 0.0
     webhook_duplicate_rate: float = 0.0
     webhook_delay_seconds: float = 1.0
+    # The request is carried out, then its answer held back this long: past a client's read
+    # timeout the answer is lost although the work (a token rotation, a write) is done. Keap
+    # rotates refresh tokens with no grace, so a lost refresh answer locks the connection out
+    # (shared/reference/keap.md §1 "Rotation", §8 gotcha 6).
+    late_answer_seconds: float = 0.0
     endpoints: list[str] = field(default_factory=list)
     seed: int = DEFAULT_SEED
 

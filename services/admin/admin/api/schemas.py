@@ -185,6 +185,8 @@ class StatusSchema(Schema):
     tenant_id = fields.String()
     processing_enabled = fields.Boolean()
     connections = fields.Dict()
+    # Per provider: state (healthy, at_risk, alert, lost, not_connected), next_risk, risks.
+    connection_health = fields.Dict()
     last_poll = fields.String(allow_none=True)
     consumer_lag = fields.Dict(allow_none=True)
     counts = fields.Dict()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import redirect, render_template, request, session, url_for
@@ -13,12 +12,11 @@ from admin.api.context import services
 from admin.console.blueprint import console_routes
 from admin.console.console_session import SESSION_KEY, tenant_page_required
 from admin.console.plain_words import FORM_ERROR, field_errors
+from invoicesync.domain.connection_health import ConnectionHealth, RiskKind
 from invoicesync.errors import InvalidInput
 from invoicesync.stores.ledger_watch import LedgerWatch, WebhookState
 
 PROVIDER_NAMES = {"keap": "Keap", "xero": "Xero", "qbo": "QuickBooks Online"}
-# Warn this long before a connection can no longer be refreshed.
-EXPIRY_WARNING = timedelta(days=14)
 # Xero's intent-to-receive check sends wrongly signed bodies on purpose, beside the right ones.
 REFUSAL_GRACE = timedelta(minutes=1)
 WHEN = "%d %B %Y %H:%M"
@@ -33,12 +31,11 @@ TAKEN = (
 @tenant_page_required
 def connections(tenant_id: str):
     tenant = operations.require_tenant(services(), tenant_id)
-    cards = [
-        connection_card(
-            provider, operations.connection_summary(services().tokens.load(provider, tenant.id))
-        )
-        for provider in ("keap", tenant.destination.value)
-    ]
+    cards = []
+    for provider in ("keap", tenant.destination.value):
+        connection = services().tokens.load(provider, tenant.id)
+        health = operations.connection_health_of(services(), provider, tenant.id, connection)
+        cards.append(connection_card(provider, operations.connection_summary(connection), health))
     ledger = tenant.destination.value
     configured = bool(
         services().settings.xero_webhook_key
@@ -57,28 +54,33 @@ def connections(tenant_id: str):
     )
 
 
-def connection_card(provider: str, summary: dict[str, Any], now: datetime | None = None) -> dict:
-    """What the page says about one connection: its state, organisation and any warning."""
-    now = now or datetime.now(UTC)
-    card = {"provider": provider, "name": PROVIDER_NAMES[provider], "status": summary["status"]}
-    card["organisation"] = summary.get("external_name") or summary.get("external_id") or ""
-    card["warning"] = ""
+def connection_card(provider: str, summary: dict[str, Any], health: ConnectionHealth) -> dict:
+    """What the page says about one connection: its state, organisation, its most urgent risk
+    (the warning) and any further risks."""
+    card: dict[str, Any] = {
+        "provider": provider,
+        "name": PROVIDER_NAMES[provider],
+        "status": summary["status"],
+        "health": health.state.value,
+        "organisation": summary.get("external_name") or summary.get("external_id") or "",
+        "warning": "",
+        "more_risks": [],
+        "lapses_on": "",
+    }
     if summary["status"] == "not_connected":
         card["button"] = "Connect"
         return card
     card["button"] = "Reconnect"
-    if summary["status"] != "connected":
+    risk = health.next_risk
+    if summary["status"] != "connected" and risk is not None and risk.kind is RiskKind.LOST:
         reason = summary.get("disconnected_reason") or "the provider no longer accepts our access"
         card["warning"] = f"The connection was lost ({reason}). Reconnect to resume syncing."
         return card
-    expires = summary.get("refresh_expires_at")
-    if expires:
-        expires_at = datetime.fromisoformat(expires)
-        if expires_at - now <= EXPIRY_WARNING:
-            card["warning"] = (
-                f"This connection expires on {expires_at:%d %B %Y}. "
-                "Reconnect before then to keep syncing."
-            )
+    if risk is not None:
+        card["warning"] = risk.message
+        card["more_risks"] = [later.message for later in health.risks[1:]]
+    if health.refresh_lapses_at is not None:
+        card["lapses_on"] = f"{health.refresh_lapses_at:%d %B %Y}"
     return card
 
 
