@@ -11,8 +11,8 @@ import requests
 
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Destination
+from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.tokens import TokenStore
-from notifications.notification_outbox import NotificationOutbox
 from notifications.outbox_consumer import OutboxAppender
 
 pytestmark = pytest.mark.infra
