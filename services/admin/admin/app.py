@@ -18,6 +18,7 @@ from admin.api.sync_routes import sync_routes
 from admin.api.tenant_routes import tenant_routes
 from admin.console import console_routes
 from admin.tenant_operations import (
+    CompanyTaken,
     NoPendingConnection,
     OrganisationTaken,
     ProcessingRefused,
@@ -89,6 +90,10 @@ def _register_admin_errors(app: Flask) -> None:
             organisation_id=exc.organisation.organisation_id,
             tenant_id=exc.tenant_id,
         )
+
+    @app.errorhandler(CompanyTaken)
+    def _company_taken(exc: CompanyTaken):
+        return error_body(409, str(exc), field="realmId")
 
     @app.errorhandler(NoPendingConnection)
     def _no_pending(exc: NoPendingConnection):

@@ -100,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create-tenant", help="create a tenant and its API key")
     create.add_argument("--name", required=True)
     create.add_argument("--destination", required=True, choices=[d.value for d in Destination])
-    connect = commands.add_parser("connect", help="print the URL that connects a provider")
+    connect = commands.add_parser(
+        "connect", help="print the console page where the tenant connects a provider"
+    )
     connect.add_argument("tenant")
     connect.add_argument("provider", choices=["keap", "xero", "qbo"])
     sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
@@ -161,7 +163,10 @@ def run(argv: list[str], settings: Settings) -> int:
             print(f"tenant   {tenant.id}\nhook url {operations.hook_url(services, tenant)}")
             print(f"api key  {key.secret}   (shown once)")
         elif args.command == "connect":
-            print(operations.connect_url(services, args.tenant, args.provider))
+            # A consent is bound to the browser that starts it: it starts in the console.
+            tenant = operations.require_tenant(services, args.tenant)
+            base = settings.public_base_url.rstrip("/")
+            print(f"{base}/tenants/{tenant.id}/connections  (sign in, Connect {args.provider})")
         elif args.command == "sync-id":
             event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
             print(f"invoice {args.invoice_id} queued (notification {event_id})")

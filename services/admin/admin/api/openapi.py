@@ -98,22 +98,24 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
         },
         "/api/v1/oauth/{provider}/callback": {
             "get": _operation(
-                "the provider's redirect back with a code",
+                "the provider's redirect back with a code, in the browser that started "
+                "connecting; answers what to confirm",
                 path=(_PROVIDER,),
                 query=schemas.OAuthCallbackQuerySchema,
-                response=schemas.ConnectionSchema,
+                response=schemas.OrganisationChoiceSchema,
                 public=True,
             )
         },
-        "/api/v1/tenants/{tenant_id}/connect/xero/organisation": {
+        "/api/v1/tenants/{tenant_id}/connect/{provider}/organisation": {
             "get": _operation(
-                "the organisations a Xero consent connected, waiting for a choice",
-                path=tenant,
+                "what a consent connected, waiting for its confirmation or a choice",
+                path=(_TENANT, _PROVIDER),
                 response=schemas.OrganisationChoiceSchema,
             ),
             "post": _operation(
-                "bind the chosen Xero organisation (confirm: operators only)",
-                path=tenant,
+                "bind it, by the key that started connecting (confirm: operators only, "
+                "a Xero organisation another tenant has)",
+                path=(_TENANT, _PROVIDER),
                 body=schemas.ChooseOrganisationSchema,
                 response=schemas.ConnectionSchema,
             ),

@@ -153,7 +153,8 @@ class OAuthCallbackQuerySchema(Schema):
 
 
 class ChooseOrganisationSchema(Schema):
-    organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # Needed only when the consent connected several organisations.
+    organisation_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     # Operators only: bind an organisation another tenant already has.
     confirm = fields.Boolean(load_default=False)
 
@@ -164,13 +165,18 @@ class OrganisationSchema(Schema):
 
 
 class OrganisationChoiceSchema(Schema):
-    """The callback's answer when one Xero consent connected several organisations."""
+    """The callback's answer: what the consent connected and the tenant it would be bound to;
+    nothing is bound until the key that started connecting confirms."""
 
     tenant_id = fields.String()
+    tenant_name = fields.String()
     provider = fields.String()
-    status = fields.String(metadata={"enum": ["choose_organisation"]})
+    status = fields.String(metadata={"enum": ["confirm", "choose_organisation"]})
     organisations = fields.List(fields.Nested(OrganisationSchema))
-    choose = fields.String(metadata={"description": "POST the chosen organisation_id here"})
+    confirm = fields.String(
+        metadata={"description": "POST here (organisation_id when several) to bind it"}
+    )
+    choose = fields.String(metadata={"description": "the same as confirm"})
 
 
 class ConnectionSchema(Schema):
