@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import SyncAction, Topic
@@ -19,8 +20,17 @@ class _Input(Schema):
         unknown = RAISE
 
 
+def _printable_name(name: str) -> None:
+    # The name goes into email subjects and headers: a line break there would start a header
+    # of its own (or stall the message), and other control characters have no place in it.
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        raise ValidationError("line breaks and control characters are not allowed")
+    if not name.strip():
+        raise ValidationError("must not be blank")
+
+
 class TenantCreateSchema(_Input):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _printable_name])
     destination = fields.Enum(Destination, by_value=True, required=True)
 
 
