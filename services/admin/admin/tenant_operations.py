@@ -11,7 +11,7 @@ from typing import Any
 from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.reference_data import reference_errors
-from admin.stores.api_keys import IssuedKey, Role
+from admin.stores.api_keys import ApiKey, IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
 from invoicesync.clients.oauth import OAuthRejected, TokenResponse
 from invoicesync.domain.canonical import Destination
@@ -76,6 +76,10 @@ class CompanyTaken(Exception):
 
 class NoPendingConnection(Exception):
     """No consent is waiting for a confirmation for this tenant (none, or it expired)."""
+
+
+class KeyNotFound(Exception):
+    """No API key with this id belongs to the tenant."""
 
 
 class NotStarter(Exception):
@@ -365,11 +369,66 @@ def _save_connection(
     return connection
 
 
-def _subscribe_to_keap_hooks(services: AdminServices, tenant_id: str) -> None:
+def rotate_hook_token(services: AdminServices, tenant_id: str) -> Tenant:
+    """A new hook URL for the tenant; the old one is refused from now on. Keap's subscriptions
+    move to the new URL when Keap is connected (else the poller's hourly check makes them)."""
+    tenant = require_tenant(services, tenant_id)
+    old_token, rotated = services.tenants.rotate_hook_token(tenant.id)
+    log.info("hook token rotated", extra={"tenant_id": tenant.id})
+    keap = services.tokens.load("keap", tenant.id)
+    if keap is not None and keap.status == "connected":
+        _subscribe_to_keap_hooks(services, tenant.id, retired_hook_token=old_token)
+    return rotated
+
+
+def tenant_api_keys(services: AdminServices, tenant_id: str) -> list[ApiKey]:
+    return services.api_keys.for_tenant(require_tenant(services, tenant_id).id)
+
+
+def issue_api_key(services: AdminServices, tenant_id: str, label: str) -> IssuedKey:
+    tenant = require_tenant(services, tenant_id)
+    issued = services.api_keys.issue(Role.TENANT, tenant.id, label=label)
+    log.info("api key issued", extra={"tenant_id": tenant.id, "key_id": issued.api_key.key_id})
+    return issued
+
+
+def rotate_api_key(services: AdminServices, tenant_id: str, key_id: str) -> IssuedKey:
+    """A new key in place of `key_id`, which stops working at once."""
+    _tenant_key(services, tenant_id, key_id)
+    issued = services.api_keys.rotate(key_id)
+    if issued is None:
+        raise KeyNotFound(key_id)
+    log.info(
+        "api key rotated",
+        extra={"tenant_id": tenant_id, "key_id": key_id, "new_key_id": issued.api_key.key_id},
+    )
+    return issued
+
+
+def revoke_api_key(services: AdminServices, tenant_id: str, key_id: str) -> None:
+    _tenant_key(services, tenant_id, key_id)
+    services.api_keys.revoke(key_id)
+    log.info("api key revoked", extra={"tenant_id": tenant_id, "key_id": key_id})
+
+
+def _tenant_key(services: AdminServices, tenant_id: str, key_id: str) -> ApiKey:
+    tenant = require_tenant(services, tenant_id)
+    key = services.api_keys.get(key_id)
+    if key is None or key.tenant_id != tenant.id:
+        raise KeyNotFound(key_id)
+    return key
+
+
+def _subscribe_to_keap_hooks(
+    services: AdminServices, tenant_id: str, *, retired_hook_token: str | None = None
+) -> None:
     """Keap's REST hooks drive the sync; the poller's hourly check retries what fails here."""
     try:
         check = ensure_hook_subscriptions(
-            tenant_id, settings=services.settings, client=services.redis
+            tenant_id,
+            settings=services.settings,
+            client=services.redis,
+            retired_hook_token=retired_hook_token,
         )
     except (Transient, InvalidInput) as exc:
         log.warning("keap hooks not ready", extra={"tenant_id": tenant_id, "error": str(exc)})

@@ -20,6 +20,7 @@ _PROVIDER = {
     "required": True,
     "schema": {"type": "string", "enum": ["keap", "xero", "qbo"]},
 }
+_KEY_ID = {"in": "path", "name": "key_id", "required": True, "schema": {"type": "string"}}
 _ERRORS = {
     status: {"description": text, "content": {_JSON: {"schema": "Error"}}}
     for status, text in (
@@ -119,6 +120,38 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 body=schemas.ChooseOrganisationSchema,
                 response=schemas.ConnectionSchema,
             ),
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys": {
+            "get": _operation(
+                "the tenant's API keys (never the keys themselves)",
+                path=tenant,
+                response=schemas.ApiKeyListSchema,
+            ),
+            "post": _operation(
+                "issue another key for the tenant (shown once)",
+                ok="201",
+                path=tenant,
+                body=schemas.ApiKeyCreateSchema,
+                response=schemas.ApiKeySchema,
+            ),
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys/{key_id}/rotate": {
+            "post": _operation(
+                "a new key in place of this one, which stops working at once (shown once)",
+                ok="201",
+                path=(_TENANT, _KEY_ID),
+                response=schemas.ApiKeySchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys/{key_id}": {
+            "delete": _operation("revoke the key", ok="204", path=(_TENANT, _KEY_ID))
+        },
+        "/api/v1/tenants/{tenant_id}/hook-token/rotate": {
+            "post": _operation(
+                "a new Keap hook URL; the old one is refused from now on",
+                path=tenant,
+                response=schemas.HookUrlSchema,
+            )
         },
         "/api/v1/tenants/{tenant_id}/sync": {
             "post": _operation(

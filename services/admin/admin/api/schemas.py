@@ -29,9 +29,38 @@ def _printable_name(name: str) -> None:
         raise ValidationError("must not be blank")
 
 
+def _printable_name_or_empty(name: str) -> None:
+    if name:
+        _printable_name(name)
+
+
 class TenantCreateSchema(_Input):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _printable_name])
     destination = fields.Enum(Destination, by_value=True, required=True)
+
+
+class ApiKeyCreateSchema(_Input):
+    label = fields.String(
+        load_default="", validate=[validate.Length(max=200), _printable_name_or_empty]
+    )
+
+
+class ApiKeySchema(Schema):
+    key_id = fields.String()
+    role = fields.String()
+    tenant_id = fields.String(allow_none=True)
+    label = fields.String()
+    created_at = fields.String()
+    api_key = fields.String(metadata={"description": "the whole key; only when it is made"})
+
+
+class ApiKeyListSchema(Schema):
+    api_keys = fields.List(fields.Nested(ApiKeySchema))
+
+
+class HookUrlSchema(Schema):
+    tenant_id = fields.String()
+    hook_url = fields.String()
 
 
 class TenantSchema(Schema):
