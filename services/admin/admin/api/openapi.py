@@ -27,11 +27,12 @@ _ERRORS = {
         ("400", "invalid input; `error.field` names the field"),
         ("401", "no or unknown API key"),
         ("403", "the key may not act for this tenant"),
-        ("404", "no such tenant"),
+        ("404", "no such tenant (or API key, `error.field` key_id)"),
         (
             "409",
             "processing cannot be switched on yet, or the Xero organisation belongs to "
-            "another tenant (`error.field` is organisation_id; an operator may confirm)",
+            "another tenant (`error.field` is organisation_id; an operator may confirm), or "
+            "the QuickBooks company does (`error.field` is realmId)",
         ),
         ("503", "Kafka or Redis unavailable; retry"),
     )
