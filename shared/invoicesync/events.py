@@ -224,6 +224,9 @@ class CanonicalInvoiceSchema(_PayloadSchema):
     payment_plan = fields.Nested(PaymentPlanSchema, allow_none=True, load_default=None)
     tax_inclusive = fields.Boolean(load_default=False)
     content_hash = fields.String(required=True)
+    keap_modified_at = fields.AwareDateTime(
+        allow_none=True, load_default=None, default_timezone=UTC
+    )
 
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> CanonicalInvoice:

@@ -92,6 +92,14 @@ class HookSubscriptions:
         )
         return check
 
+    def retire(self, tenant_id: str, url: str) -> int:
+        """Delete the subscriptions at a URL the tenant no longer uses (a rotated hook token);
+        returns how many."""
+        retired = [hook for hook in self._keap.list_hooks(tenant_id) if hook.hook_url == url]
+        for hook in retired:
+            self._keap.delete_hook(tenant_id, hook.key)
+        return len(retired)
+
     def _ensure(self, tenant_id: str, url: str) -> HookCheck:
         # Only hooks at this tenant's own URL are ours to manage; anything else in the app is
         # someone else's (another integration, or a tenant sharing a Keap app).
@@ -131,12 +139,16 @@ def ensure_hook_subscriptions(
     settings: Settings,
     client: redis.Redis,
     session: requests.Session | None = None,
+    retired_hook_token: str | None = None,
 ) -> HookCheck:
-    """Call once Keap is connected (the OAuth callback) and periodically (the poller)."""
+    """Call once Keap is connected (the OAuth callback) and periodically (the poller).
+    `retired_hook_token`: a token just rotated away, whose subscriptions go first."""
     subscriptions = HookSubscriptions(
         keap_client_from_settings(settings, client, session),
         TenantStore(client),
         client,
         settings.hooks_base_url,
     )
+    if retired_hook_token:
+        subscriptions.retire(tenant_id, keap_hook_url(settings.hooks_base_url, retired_hook_token))
     return subscriptions.ensure(tenant_id)

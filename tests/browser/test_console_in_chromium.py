@@ -27,6 +27,8 @@ def _sign_in(page, stack, key: str) -> None:
 
 def _connect(page, provider_words: str) -> None:
     page.click(f"button:has-text('Connect {provider_words}')")
+    page.wait_for_selector(f"text=Connect {provider_words} to")
+    page.click("button:has-text('Connect to')")
     page.wait_for_selector(f"text={provider_words} is connected.")
 
 

@@ -63,14 +63,22 @@ class Tenant:
 
 
 def connect(api: AdminApi, tenant_id: str, provider: str) -> dict:
-    """Follow the 302s: our connect route, the provider's auto-consent, our callback."""
-    answer = requests.get(
-        f"{api.base_url}/api/v1/tenants/{tenant_id}/connect/{provider}",
-        headers={"Authorization": f"Bearer {api.key}"},
-        allow_redirects=True,
-        timeout=15,
-    )
-    assert answer.status_code == 200, f"connect {provider}: {answer.status_code} {answer.text}"
+    """Follow the 302s (our connect route, the provider's auto-consent, our callback) in one
+    cookie jar, as the starting browser would, then confirm with the same key."""
+    auth = {"Authorization": f"Bearer {api.key}"}
+    with requests.Session() as browser:
+        answer = browser.get(
+            f"{api.base_url}/api/v1/tenants/{tenant_id}/connect/{provider}",
+            headers=auth,
+            allow_redirects=True,
+            timeout=15,
+        )
+        assert answer.status_code == 200, f"connect {provider}: {answer.status_code} {answer.text}"
+        assert answer.json()["status"] == "confirm", answer.text
+        answer = browser.post(
+            f"{api.base_url}{answer.json()['confirm']}", json={}, headers=auth, timeout=15
+        )
+    assert answer.status_code == 200, f"confirm {provider}: {answer.status_code} {answer.text}"
     connected = answer.json()
     assert connected["status"] == "connected" and connected["tenant_id"] == tenant_id
     return connected

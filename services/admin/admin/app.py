@@ -12,12 +12,15 @@ from admin.admin_services import AdminServices
 from admin.api.activity_routes import activity_routes
 from admin.api.connect_routes import connect_routes
 from admin.api.context import EXTENSION, Forbidden, Unauthorised, authenticate
+from admin.api.credential_routes import credential_routes
 from admin.api.openapi import openapi_routes
 from admin.api.replay_routes import replay_routes
 from admin.api.sync_routes import sync_routes
 from admin.api.tenant_routes import tenant_routes
 from admin.console import console_routes
 from admin.tenant_operations import (
+    CompanyTaken,
+    KeyNotFound,
     NoPendingConnection,
     OrganisationTaken,
     ProcessingRefused,
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None, services: AdminServices | None 
             openapi_routes,
             tenant_routes,
             connect_routes,
+            credential_routes,
             sync_routes,
             activity_routes,
             replay_routes,
@@ -89,6 +93,14 @@ def _register_admin_errors(app: Flask) -> None:
             organisation_id=exc.organisation.organisation_id,
             tenant_id=exc.tenant_id,
         )
+
+    @app.errorhandler(KeyNotFound)
+    def _no_key(exc: KeyNotFound):
+        return error_body(404, "no such API key for this tenant", field="key_id")
+
+    @app.errorhandler(CompanyTaken)
+    def _company_taken(exc: CompanyTaken):
+        return error_body(409, str(exc), field="realmId")
 
     @app.errorhandler(NoPendingConnection)
     def _no_pending(exc: NoPendingConnection):

@@ -127,13 +127,38 @@ def _smoke(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if any_failed(results) else 0
 
 
+def _credentials(services: AdminServices, args: argparse.Namespace) -> int:
+    """Keys by id, any owner (operator keys too); hook tokens by tenant."""
+    if args.command == "api-keys":
+        for key in operations.tenant_api_keys(services, args.tenant):
+            print(f"{key.key_id}  {key.created_at:%Y-%m-%d %H:%M}  {key.label}")
+    elif args.command == "rotate-key":
+        issued = services.api_keys.rotate(args.key_id)
+        if issued is None:
+            print(f"no such API key: {args.key_id}", file=sys.stderr)
+            return 2
+        print(f"api key  {issued.secret}   (shown once; {args.key_id} no longer works)")
+    elif args.command == "revoke-key":
+        if services.api_keys.get(args.key_id) is None:
+            print(f"no such API key: {args.key_id}", file=sys.stderr)
+            return 2
+        services.api_keys.revoke(args.key_id)
+        print(f"api key {args.key_id} revoked")
+    elif args.command == "rotate-hook-token":
+        tenant = operations.rotate_hook_token(services, args.tenant)
+        print(f"hook url {operations.hook_url(services, tenant)}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicesync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-tenant", help="create a tenant and its API key")
     create.add_argument("--name", required=True)
     create.add_argument("--destination", required=True, choices=[d.value for d in Destination])
-    connect = commands.add_parser("connect", help="print the URL that connects a provider")
+    connect = commands.add_parser(
+        "connect", help="print the console page where the tenant connects a provider"
+    )
     connect.add_argument("tenant")
     connect.add_argument("provider", choices=["keap", "xero", "qbo"])
     sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
@@ -174,6 +199,18 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--dry-run", action="store_true", help="print it; send nothing and leave it waiting"
     )
+    keys = commands.add_parser("api-keys", help="a tenant's API keys (ids and labels)")
+    keys.add_argument("tenant")
+    rotate = commands.add_parser(
+        "rotate-key", help="a new API key in place of KEY_ID, which stops working at once"
+    )
+    rotate.add_argument("key_id")
+    revoke = commands.add_parser("revoke-key", help="revoke the API key KEY_ID")
+    revoke.add_argument("key_id")
+    hook = commands.add_parser(
+        "rotate-hook-token", help="a new Keap hook URL; the old one is refused from now on"
+    )
+    hook.add_argument("tenant")
     key = commands.add_parser("dev-key", help="the local operator API key (made once)")
     key.add_argument("--file", type=Path, default=DEV_KEY_FILE)
     return parser
@@ -201,7 +238,10 @@ def run(argv: list[str], settings: Settings) -> int:
             print(f"tenant   {tenant.id}\nhook url {operations.hook_url(services, tenant)}")
             print(f"api key  {key.secret}   (shown once)")
         elif args.command == "connect":
-            print(operations.connect_url(services, args.tenant, args.provider))
+            # A consent is bound to the browser that starts it: it starts in the console.
+            tenant = operations.require_tenant(services, args.tenant)
+            base = settings.public_base_url.rstrip("/")
+            print(f"{base}/tenants/{tenant.id}/connections  (sign in, Connect {args.provider})")
         elif args.command == "sync-id":
             event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
             print(f"invoice {args.invoice_id} queued (notification {event_id})")
@@ -211,6 +251,8 @@ def run(argv: list[str], settings: Settings) -> int:
             return _send_summary(services, args)
         elif args.command == "status":
             print(json.dumps(operations.tenant_status(services, args.tenant), indent=2))
+        else:
+            return _credentials(services, args)
         return 0
     except operations.TenantNotFound as exc:
         print(f"no such tenant: {exc}", file=sys.stderr)

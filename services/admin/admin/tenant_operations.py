@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,9 +12,9 @@ from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.ledger_poll_budget import ledger_poll_budget
 from admin.reference_data import reference_errors
-from admin.stores.api_keys import IssuedKey, Role
+from admin.stores.api_keys import ApiKey, IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
-from invoicesync.clients.oauth import TokenResponse
+from invoicesync.clients.oauth import OAuthRejected, TokenResponse
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.connection_health import ConnectionHealth, connection_health
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
@@ -31,12 +33,15 @@ from invoicesync.stores.connection_health import (
     health_json,
     health_policy_from_settings,
 )
+from invoicesync.stores.connection_owners import ConnectionOwners
 from invoicesync.stores.held_notifications import release_held
-from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
-from invoicesync.stores.tokens import ProviderConnection, connection_key
+from invoicesync.stores.tokens import ProviderConnection
 
 log = logging.getLogger(__name__)
+
+# Ledger organisations route webhooks to one tenant: `provider:external_id → tenant`.
+LEDGER_PROVIDERS = ("xero", "qbo")
 
 
 class TenantNotFound(Exception):
@@ -65,8 +70,27 @@ class OrganisationTaken(Exception):
         self.organisation = organisation
 
 
+class CompanyTaken(Exception):
+    """The QuickBooks company is connected to another tenant: one company, one tenant."""
+
+    def __init__(self, organisation: Organisation) -> None:
+        super().__init__(
+            f"the QuickBooks company {organisation.name or organisation.organisation_id} is "
+            "already connected to another tenant; disconnect it there before connecting it here"
+        )
+        self.organisation = organisation
+
+
 class NoPendingConnection(Exception):
-    """No Xero consent is waiting for a choice for this tenant (none, or it expired)."""
+    """No consent is waiting for a confirmation for this tenant (none, or it expired)."""
+
+
+class KeyNotFound(Exception):
+    """No API key with this id belongs to the tenant."""
+
+
+class NotStarter(Exception):
+    """Someone other than the key that started connecting tried to confirm it."""
 
 
 def hook_url(services: AdminServices, tenant: Tenant) -> str:
@@ -147,15 +171,29 @@ def set_processing(services: AdminServices, tenant_id: str, enabled: bool) -> Te
     return saved
 
 
-def connect_url(services: AdminServices, tenant_id: str, provider: str) -> str:
-    """The provider's authorize URL, carrying a single-use state bound to tenant and provider."""
+@dataclass(frozen=True)
+class ConsentStart:
+    """Where to send the browser, and the secret its cookie must carry back to the callback."""
+
+    url: str
+    browser_secret: str
+
+
+def connect_url(
+    services: AdminServices, tenant_id: str, provider: str, started_by: str
+) -> ConsentStart:
+    """The provider's authorize URL, carrying a single-use state bound to tenant, provider,
+    the starting key (`started_by`, its id) and the browser that will hold `browser_secret`."""
     tenant = require_tenant(services, tenant_id)
     if provider not in ("keap", tenant.destination.value):
         raise InvalidInput(
             f"this tenant connects keap and {tenant.destination.value}", field="provider"
         )
-    state = services.oauth_state.issue(tenant.id, provider)
-    return services.oauth_client(provider).authorize_url(state, services.redirect_uri(provider))
+    issued = services.oauth_state.issue(tenant.id, provider, started_by)
+    url = services.oauth_client(provider).authorize_url(
+        issued.state, services.redirect_uri(provider)
+    )
+    return ConsentStart(url, issued.browser_secret)
 
 
 def complete_connection(
@@ -164,109 +202,150 @@ def complete_connection(
     *,
     code: str,
     state: str,
+    browser_secret: str,
     realm_id: str | None = None,
     scope: str | None = None,
-) -> ProviderConnection | PendingConnection:
-    """The OAuth callback: check the state, exchange the code, store the tokens encrypted.
-    A Xero consent that connected several organisations, or one another tenant already has,
-    is parked instead (a PendingConnection, or OrganisationTaken) for `choose_organisation`."""
+) -> PendingConnection:
+    """The OAuth callback: check the state and the browser, exchange the code, find what the
+    consent connected (Xero: the organisations of this consent; QBO: the company, verified
+    with the new token) and park it until the starting key confirms (`confirm_connection`).
+    Nothing is saved as a connection here."""
     if provider not in PROVIDERS:
         raise InvalidInput(f"unknown provider {provider!r}", field="provider")
     if provider == "qbo" and not realm_id:
         raise InvalidInput("QuickBooks sends realmId with the code", field="realmId")
-    tenant_id = services.oauth_state.consume(state, provider)
+    start = services.oauth_state.consume(state, provider, browser_secret)
     client = services.oauth_client(provider)
     tokens = client.exchange_code(code, services.redirect_uri(provider))
     if provider == "xero":
-        return _bind_xero_consent(services, tenant_id, tokens)
-    external_id, external_name = realm_id or "", ""
-    if provider == "keap":
+        organisations = _xero_consent_organisations(services, tokens)
+    elif provider == "qbo":
+        organisations = (_verified_qbo_company(services, tokens, realm_id or ""),)
+    else:
         # Keap's callback scope reads "full|<app>.infusionsoft.com".
-        external_name = (scope or "").partition("|")[2]
-        external_id = external_name.split(".", 1)[0]
-    return _save_connection(services, provider, tenant_id, tokens, external_id, external_name)
+        app_name = (scope or "").partition("|")[2]
+        organisations = (Organisation(app_name.split(".", 1)[0], app_name),)
+    pending = PendingConnection(start.tenant_id, provider, tokens, organisations, start.started_by)
+    if len(organisations) == 1 and provider in LEDGER_PROVIDERS:
+        # Said now rather than after the confirmation; checked again when binding.
+        _refuse_if_taken(services, pending, organisations[0], confirmed=False)
+    services.pending_connections.park(pending)
+    log.info(
+        "consent awaits confirmation", extra={"tenant_id": start.tenant_id, "provider": provider}
+    )
+    return pending
 
 
-def _bind_xero_consent(
-    services: AdminServices, tenant_id: str, tokens: TokenResponse
-) -> ProviderConnection | PendingConnection:
+def _xero_consent_organisations(
+    services: AdminServices, tokens: TokenResponse
+) -> tuple[Organisation, ...]:
     rows = services.oauth_client("xero").xero_consented_connections(tokens.access_token)
     organisations = tuple(
         Organisation(str(row["tenantId"]), str(row.get("tenantName", ""))) for row in rows
     )
     if not organisations:
         raise InvalidInput("the Xero consent named no organisation", field="code")
-    pending = PendingConnection(tenant_id, "xero", tokens, organisations)
-    if len(organisations) > 1:
-        services.pending_connections.park(pending)
-        log.info("xero consent awaits a choice", extra={"tenant_id": tenant_id})
-        return pending
-    return _bind_organisation(services, pending, organisations[0], confirmed=False)
+    return organisations
 
 
-def pending_organisations(services: AdminServices, tenant_id: str) -> PendingConnection:
+def _verified_qbo_company(
+    services: AdminServices, tokens: TokenResponse, realm_id: str
+) -> Organisation:
+    """The callback's realmId is a URL parameter anyone can change: ask the company itself."""
+    try:
+        info = services.oauth_client("qbo").qbo_company_info(tokens.access_token, realm_id)
+    except OAuthRejected as exc:
+        log.warning("qbo realm not confirmed by its token", extra={"status": exc.status})
+        raise InvalidInput(
+            f"the QuickBooks consent does not give access to company {realm_id}",
+            field="realmId",
+        ) from exc
+    return Organisation(realm_id, str(info.get("CompanyName", "")))
+
+
+def pending_organisations(
+    services: AdminServices, tenant_id: str, provider: str = "xero"
+) -> PendingConnection:
     tenant = require_tenant(services, tenant_id)
-    pending = services.pending_connections.load(tenant.id, "xero")
+    pending = services.pending_connections.load(tenant.id, provider)
     if pending is None:
-        raise NoPendingConnection(f"no Xero consent is waiting for tenant {tenant.id}")
+        raise NoPendingConnection(f"no {provider} consent is waiting for tenant {tenant.id}")
     return pending
 
 
-def choose_organisation(
-    services: AdminServices, tenant_id: str, organisation_id: str, *, confirmed: bool
+def confirm_connection(
+    services: AdminServices,
+    tenant_id: str,
+    provider: str,
+    *,
+    confirmed_by: str,
+    organisation_id: str | None = None,
+    confirmed: bool = False,
 ) -> ProviderConnection:
-    """Bind the organisation the user picked from a parked consent; `confirmed` (operators
-    only) binds it even when another tenant has it already."""
-    pending = pending_organisations(services, tenant_id)
-    organisation = pending.organisation(organisation_id)
+    """Bind a parked consent, on the word of the key that started it (`confirmed_by`, its id).
+    `organisation_id` picks one when the consent connected several; `confirmed` (operators
+    only) binds a Xero organisation that another tenant has already."""
+    pending = pending_organisations(services, tenant_id, provider)
+    if not hmac.compare_digest(pending.started_by, confirmed_by):
+        raise NotStarter("only the key (or console sign-in) that started connecting may confirm it")
+    if organisation_id is None and len(pending.organisations) == 1:
+        organisation: Organisation | None = pending.organisations[0]
+    else:
+        organisation = pending.organisation(organisation_id or "")
     if organisation is None:
         raise InvalidInput(
             "this consent did not connect that organisation", field="organisation_id"
         )
-    return _bind_organisation(services, pending, organisation, confirmed=confirmed)
-
-
-def _bind_organisation(
-    services: AdminServices,
-    pending: PendingConnection,
-    organisation: Organisation,
-    *,
-    confirmed: bool,
-) -> ProviderConnection:
-    other = _tenant_bound_to(services, organisation.organisation_id, pending.tenant_id)
-    if other is not None and not confirmed:
-        services.pending_connections.park(pending)
-        log.warning(
-            "xero organisation already bound to another tenant",
-            extra={"tenant_id": pending.tenant_id, "other_tenant_id": other},
-        )
-        raise OrganisationTaken(pending.tenant_id, organisation)
-    if other is not None:
-        log.warning(
-            "xero organisation bound to a second tenant by an operator",
-            extra={"tenant_id": pending.tenant_id, "other_tenant_id": other},
-        )
-    services.pending_connections.discard(pending.tenant_id, "xero")
-    return _save_connection(
+    if provider in LEDGER_PROVIDERS:
+        _refuse_if_taken(services, pending, organisation, confirmed=confirmed)
+    services.pending_connections.discard(pending.tenant_id, provider)
+    previous = services.tokens.load(provider, pending.tenant_id)
+    connection = _save_connection(
         services,
-        "xero",
+        provider,
         pending.tenant_id,
         pending.tokens,
         organisation.organisation_id,
         organisation.name,
     )
+    if provider in LEDGER_PROVIDERS:
+        owners = ConnectionOwners(services.redis)
+        # An operator-confirmed second tenant of a Xero organisation does not take it over.
+        owners.claim(provider, organisation.organisation_id, pending.tenant_id)
+        if previous is not None and previous.external_id != organisation.organisation_id:
+            owners.release(provider, previous.external_id, pending.tenant_id)
+    return connection
 
 
-def _tenant_bound_to(services: AdminServices, organisation_id: str, tenant_id: str) -> str | None:
-    """Another tenant whose Xero connection names this organisation (connected or lost)."""
-    for other in services.tenants.ids():
-        if other == tenant_id:
-            continue
-        # One plain field: the other tenant's tokens stay encrypted and untouched.
-        bound = services.redis.hget(connection_key("xero", other), "external_id")
-        if bound is not None and reply_text(bound) == organisation_id:
-            return other
-    return None
+def _refuse_if_taken(
+    services: AdminServices,
+    pending: PendingConnection,
+    organisation: Organisation,
+    *,
+    confirmed: bool,
+) -> None:
+    owners = ConnectionOwners(services.redis)
+    other = owners.owner(pending.provider, organisation.organisation_id)
+    if other is None:
+        owners.claim_existing(pending.provider, services.tenants.ids())
+        other = owners.owner(pending.provider, organisation.organisation_id)
+    if other is None or other == pending.tenant_id:
+        return
+    log.warning(
+        "ledger organisation already bound to another tenant",
+        extra={
+            "tenant_id": pending.tenant_id,
+            "provider": pending.provider,
+            "other_tenant_id": other,
+            "confirmed": confirmed,
+        },
+    )
+    if pending.provider == "qbo":
+        services.pending_connections.discard(pending.tenant_id, "qbo")
+        raise CompanyTaken(organisation)
+    if not confirmed:
+        services.pending_connections.park(pending)
+        raise OrganisationTaken(pending.tenant_id, organisation)
 
 
 def _save_connection(
@@ -298,11 +377,66 @@ def _save_connection(
     return connection
 
 
-def _subscribe_to_keap_hooks(services: AdminServices, tenant_id: str) -> None:
+def rotate_hook_token(services: AdminServices, tenant_id: str) -> Tenant:
+    """A new hook URL for the tenant; the old one is refused from now on. Keap's subscriptions
+    move to the new URL when Keap is connected (else the poller's hourly check makes them)."""
+    tenant = require_tenant(services, tenant_id)
+    old_token, rotated = services.tenants.rotate_hook_token(tenant.id)
+    log.info("hook token rotated", extra={"tenant_id": tenant.id})
+    keap = services.tokens.load("keap", tenant.id)
+    if keap is not None and keap.status == "connected":
+        _subscribe_to_keap_hooks(services, tenant.id, retired_hook_token=old_token)
+    return rotated
+
+
+def tenant_api_keys(services: AdminServices, tenant_id: str) -> list[ApiKey]:
+    return services.api_keys.for_tenant(require_tenant(services, tenant_id).id)
+
+
+def issue_api_key(services: AdminServices, tenant_id: str, label: str) -> IssuedKey:
+    tenant = require_tenant(services, tenant_id)
+    issued = services.api_keys.issue(Role.TENANT, tenant.id, label=label)
+    log.info("api key issued", extra={"tenant_id": tenant.id, "key_id": issued.api_key.key_id})
+    return issued
+
+
+def rotate_api_key(services: AdminServices, tenant_id: str, key_id: str) -> IssuedKey:
+    """A new key in place of `key_id`, which stops working at once."""
+    _tenant_key(services, tenant_id, key_id)
+    issued = services.api_keys.rotate(key_id)
+    if issued is None:
+        raise KeyNotFound(key_id)
+    log.info(
+        "api key rotated",
+        extra={"tenant_id": tenant_id, "key_id": key_id, "new_key_id": issued.api_key.key_id},
+    )
+    return issued
+
+
+def revoke_api_key(services: AdminServices, tenant_id: str, key_id: str) -> None:
+    _tenant_key(services, tenant_id, key_id)
+    services.api_keys.revoke(key_id)
+    log.info("api key revoked", extra={"tenant_id": tenant_id, "key_id": key_id})
+
+
+def _tenant_key(services: AdminServices, tenant_id: str, key_id: str) -> ApiKey:
+    tenant = require_tenant(services, tenant_id)
+    key = services.api_keys.get(key_id)
+    if key is None or key.tenant_id != tenant.id:
+        raise KeyNotFound(key_id)
+    return key
+
+
+def _subscribe_to_keap_hooks(
+    services: AdminServices, tenant_id: str, *, retired_hook_token: str | None = None
+) -> None:
     """Keap's REST hooks drive the sync; the poller's hourly check retries what fails here."""
     try:
         check = ensure_hook_subscriptions(
-            tenant_id, settings=services.settings, client=services.redis
+            tenant_id,
+            settings=services.settings,
+            client=services.redis,
+            retired_hook_token=retired_hook_token,
         )
     except (Transient, InvalidInput) as exc:
         log.warning("keap hooks not ready", extra={"tenant_id": tenant_id, "error": str(exc)})

@@ -30,6 +30,7 @@ DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {
 }
 TOKEN_TIMEOUT = (5, 30)
 QBO_THROTTLE_SECONDS = 60.0
+QBO_MINOR_VERSION = "75"  # the QBO client uses the same
 
 
 class OAuthInvalidGrant(InvalidInput):
@@ -140,6 +141,31 @@ class OAuthClient:
                 error="authentication_event_id",
             )
         return self.xero_connections(access_token, event_id)
+
+    def qbo_company_info(self, access_token: str, realm_id: str) -> dict[str, Any]:
+        """QBO's `GET /v3/company/{realmId}/companyinfo/{realmId}` with a fresh token: the
+        callback's `realmId` is only a URL parameter, and a token answers for its own company
+        alone (qbo.md §1, §2.8). Any refusal: OAuthRejected."""
+        url = f"{self._endpoints.api_base}/v3/company/{realm_id}/companyinfo/{realm_id}"
+        try:
+            response = self._http.get(
+                url,
+                params={"minorversion": QBO_MINOR_VERSION},
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                timeout=TOKEN_TIMEOUT,
+            )
+        except requests.RequestException as exc:
+            raise Transient(f"qbo companyinfo: {type(exc).__name__}") from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise Transient(f"qbo companyinfo answered {response.status_code}")
+        info = _json_or_empty(response).get("CompanyInfo")
+        if response.status_code != 200 or not isinstance(info, dict):
+            raise OAuthRejected(
+                f"qbo companyinfo answered {response.status_code}",
+                status=response.status_code,
+                error="companyinfo",
+            )
+        return info
 
     def _token_request(self, form: dict[str, str], *, basic_auth: bool = True) -> TokenResponse:
         grant = form["grant_type"]

@@ -21,7 +21,7 @@ import redis
 import requests
 
 from invoicesync.clients.json_body import DecimalJsonSession
-from invoicesync.clients.oauth import OAuthClient
+from invoicesync.clients.oauth import QBO_MINOR_VERSION, OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
@@ -37,7 +37,7 @@ from invoicesync.stores.tokens import TokenStore
 log = logging.getLogger(__name__)
 
 PROVIDER = "qbo"
-MINOR_VERSION = "75"
+MINOR_VERSION = QBO_MINOR_VERSION
 BATCH_MAX_ITEMS = 30
 REFERENCE_TTL_SECONDS = 3600
 STALE_RETRIES = 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -80,6 +80,9 @@ class CanonicalInvoice:
     payment_plan: PaymentPlan | None = None
     tax_inclusive: bool = False
     content_hash: str = ""
+    # Keap's modification time of the order this content was read at: the content's version,
+    # so an older copy (a replayed dead letter) never overwrites newer ledger content.
+    keap_modified_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,17 @@ from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment
 
 # Bump when the hashed form changes on purpose, so old and new hashes never compare equal.
 _HASH_VERSION = "1"
+# Not content: when the content was read, which says nothing about what it is.
+_NOT_HASHED = frozenset({"content_hash", "keap_modified_at"})
 
 
 def content_hash(record: CanonicalInvoice | CanonicalPayment) -> str:
-    """Hex SHA-256 over every field except `content_hash`; equal amounts hash equally."""
+    """Hex SHA-256 over every content field (not `content_hash` itself, nor the version);
+    equal amounts hash equally."""
     content = {
         field.name: getattr(record, field.name)
         for field in dataclasses.fields(record)
-        if field.name != "content_hash"
+        if field.name not in _NOT_HASHED
     }
     text = json.dumps(
         [_HASH_VERSION, type(record).__name__, _plain(content)],

@@ -128,6 +128,7 @@ def canonical_invoice_from_keap_order(
         paid_at_creation=paid_at_creation,
         payment_plan=plan,
         tax_inclusive=keap.tax_handling is TaxHandling.INCLUSIVE,
+        keap_modified_at=order.modification_time,
     )
     return with_content_hash(invoice)
 

@@ -30,6 +30,8 @@ class MappedId:
     destination_id: str
     content_hash: str
     destination_status: str = ""
+    # The version of the content written (Keap's modification time, ISO-8601; "" unknown).
+    keap_modified_at: str = ""
 
 
 def ledger_key(tenant_id: str, destination: str, object_type: str, keap_id: str) -> str:
@@ -61,7 +63,11 @@ class IdMap:
         self, tenant_id: str, destination: str, object_type: str, keap_id: str
     ) -> MappedId | None:
         raw = self._redis.get(_redis_key(tenant_id, destination, object_type, keap_id))
-        return None if raw is None else MappedId(**json.loads(raw))
+        if raw is None:
+            return None
+        stored = json.loads(raw)
+        known = {name: stored[name] for name in MappedId.__dataclass_fields__ if name in stored}
+        return MappedId(**known)
 
     def keap_id_for(
         self, tenant_id: str, destination: str, object_type: str, destination_id: str
@@ -149,6 +155,7 @@ def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: flo
             destination_id=str(payload["destination_id"]),
             content_hash=str(payload["content_hash"]),
             destination_status=str(payload.get("destination_status", "")),
+            keap_modified_at=str(payload.get("keap_modified_at", "")),
         )
         # Only what Redis lost: a mapping written while the rebuild ran is newer than ours.
         pipeline.set(redis_key, json.dumps(asdict(mapped)), nx=True)

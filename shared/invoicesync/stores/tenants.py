@@ -83,6 +83,20 @@ class TenantStore:
     def ids(self) -> list[str]:
         return sorted(reply_text(member) for member in self._redis.smembers(_ALL_TENANTS))
 
+    def rotate_hook_token(self, tenant_id: str) -> tuple[str, Tenant]:
+        """A new hook token for the tenant; the old one stops working in the same transaction.
+        Returns the old token (its Keap subscriptions are to be removed) and the tenant."""
+        tenant = self.get(tenant_id)
+        if tenant is None:
+            raise UnknownTenant(tenant_id)
+        rotated = replace(tenant, hook_token=secrets.token_urlsafe(32))
+        pipe = self._redis.pipeline()
+        pipe.set(hook_token_key(rotated.hook_token), tenant.id)
+        pipe.delete(hook_token_key(tenant.hook_token))
+        pipe.hset(tenant_key(tenant.id), "hook_token", rotated.hook_token)
+        pipe.execute()
+        return tenant.hook_token, rotated
+
     def tenant_for_hook_token(self, token: str) -> str | None:
         if not token or len(token) > 128:
             return None

@@ -163,10 +163,23 @@ class CanonicalEventWriter:
                 code=SkipReason.ALREADY_WRITTEN,
             )
             return
+        if is_older_than_mapped(invoice, mapped):
+            reason = (
+                f"older than what the ledger has (Keap modified this copy at "
+                f"{_version_of(invoice)}; the ledger has the copy of {mapped.keap_modified_at})"
+            )
+            self._invoice_result(run, invoice, SyncAction.SKIPPED, reason, mapped.destination_id)
+            return
         current = self._ledger.invoice_state(run.tenant_id, mapped.destination_id)
-        self._update(run, invoice, current)
+        self._update(run, invoice, current, mapped)
 
-    def _update(self, run: _TenantRun, invoice: CanonicalInvoice, current: LedgerInvoice) -> None:
+    def _update(
+        self,
+        run: _TenantRun,
+        invoice: CanonicalInvoice,
+        current: LedgerInvoice,
+        mapped: MappedId | None = None,
+    ) -> None:
         """Write Keap's edit unless the ledger's invoice can no longer take it (an exception)."""
         decision = invoice_edit_decision(self._destination, invoice.invoice_number, current)
         if decision.action is EditAction.REFUSE:
@@ -174,7 +187,7 @@ class CanonicalEventWriter:
             self._invoice_result(run, invoice, SyncAction.FAILED, reason, current.destination_id)
             return
         outcome = self._ledger.update_invoice(run.tenant_id, current, invoice, run.settings)
-        self._after_write(run, invoice, outcome, SyncAction.UPDATED, current.destination_id)
+        self._after_write(run, invoice, outcome, SyncAction.UPDATED, current.destination_id, mapped)
 
     def _flush_creates(self, run: _TenantRun) -> None:
         if not run.pending:
@@ -245,10 +258,11 @@ class CanonicalEventWriter:
         outcome: WriteOutcome,
         action: SyncAction,
         known_id: str | None,
+        mapped: MappedId | None = None,
     ) -> None:
         destination_id = outcome.destination_id or known_id
         if outcome.written and destination_id:
-            self._map_invoice(run, invoice, destination_id, outcome.destination_status)
+            self._map_invoice(run, invoice, destination_id, outcome.destination_status, mapped)
             self._invoice_result(run, invoice, action, " ".join(outcome.notes), destination_id)
             return
         prefix = "exception: " if outcome.status is WriteStatus.REFUSED else ""
@@ -257,14 +271,21 @@ class CanonicalEventWriter:
         )
 
     def _map_invoice(
-        self, run: _TenantRun, invoice: CanonicalInvoice, destination_id: str, status: str
+        self,
+        run: _TenantRun,
+        invoice: CanonicalInvoice,
+        destination_id: str,
+        status: str,
+        previous: MappedId | None = None,
     ) -> None:
+        # A copy without a version keeps the version already known: never go backwards.
+        version = _version_of(invoice) or (previous.keap_modified_at if previous else "")
         self._id_map.put(
             run.tenant_id,
             self._destination.value,
             INVOICE,
             invoice.keap_invoice_id,
-            MappedId(destination_id, ledger_content_hash(invoice), status),
+            MappedId(destination_id, ledger_content_hash(invoice), status, version),
         )
 
     # -- payments --------------------------------------------------------------------------
@@ -444,6 +465,22 @@ class CanonicalEventWriter:
         except KeyError:
             log.warning("event for an unknown tenant ignored", extra={"tenant_id": tenant_id})
             return None
+
+
+def _version_of(invoice: CanonicalInvoice) -> str:
+    return invoice.keap_modified_at.isoformat() if invoice.keap_modified_at else ""
+
+
+def is_older_than_mapped(invoice: CanonicalInvoice, mapped: MappedId) -> bool:
+    """This copy was read from Keap before the one the ledger has: writing it would go back
+    in time (a replayed dead letter, a late retry). Unknown on either side: not older."""
+    if invoice.keap_modified_at is None or not mapped.keap_modified_at:
+        return False
+    try:
+        written = datetime.fromisoformat(mapped.keap_modified_at)
+    except ValueError:
+        return False
+    return invoice.keap_modified_at < written
 
 
 def ledger_content_hash(invoice: CanonicalInvoice) -> str:

@@ -31,3 +31,26 @@ def test_create_tenant_then_sync_id_and_status(admin_settings, capsys):
     assert (synced, status, missing) == (0, 0, 2)
     assert "invoice 991 queued" in output
     assert '"qbo": {' in output
+
+
+def test_keys_and_hook_tokens_are_rotated_and_revoked_from_the_cli(admin_settings, capsys):
+    run(["create-tenant", "--name", "Cli Co", "--destination", "xero"], admin_settings)
+    created = capsys.readouterr().out.split()
+    tenant_id, old_hook_url, old_key = created[1], created[4], created[7]
+    store = ApiKeyStore(redis_from_settings(admin_settings))
+    old_id = store.authenticate(old_key).key_id
+
+    assert run(["rotate-key", old_id], admin_settings) == 0
+    new_key = next(word for word in capsys.readouterr().out.split() if word.startswith("isk_"))
+    assert run(["api-keys", tenant_id], admin_settings) == 0
+    listed = capsys.readouterr().out
+    assert run(["rotate-hook-token", tenant_id], admin_settings) == 0
+    new_hook_url = capsys.readouterr().out.split()[-1]
+    new_id = store.authenticate(new_key).key_id
+    assert run(["revoke-key", new_id], admin_settings) == 0
+    assert run(["revoke-key", "nosuchid"], admin_settings) == 2
+
+    assert store.authenticate(old_key) is None
+    assert new_id in listed and old_id not in listed
+    assert new_hook_url.startswith("http") and new_hook_url != old_hook_url
+    assert store.authenticate(new_key) is None

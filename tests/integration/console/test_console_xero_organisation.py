@@ -67,12 +67,57 @@ def test_the_console_asks_which_organisation_when_a_consent_connected_several(xe
     assert "Xero is connected." in connections and "Org B" in connections
 
 
+def test_the_console_names_the_business_before_connecting_and_connects_once_confirmed(
+    xero_console,
+):
+    console, _ = xero_console
+    tenant_id, key = console.new_tenant("Acme Books")
+    console.sign_in(key)
+
+    back = consent_through_the_console(console, tenant_id)
+    confirm_path = urlsplit(back.headers["Location"]).path
+    page = console.client.get(confirm_path).get_data(as_text=True)
+    unconfirmed = console.services.tokens.load("xero", tenant_id)
+    confirmed = console.client.post(
+        confirm_path, data={"csrf_token": console.csrf_token(confirm_path)}
+    )
+
+    assert confirm_path == f"/tenants/{tenant_id}/connections/xero/organisation"
+    assert "Connect Xero to Acme Books?" in page
+    assert unconfirmed is None
+    assert confirmed.status_code == 302
+    assert console.services.tokens.load("xero", tenant_id) is not None
+
+
+def test_a_consent_link_opened_in_another_businesss_console_connects_nothing(xero_console):
+    console, _ = xero_console
+    attacker_id, attacker_key = console.new_tenant("Attacker")
+    _, victim_key = console.new_tenant("Victim")
+    console.sign_in(attacker_key)
+    path = f"/tenants/{attacker_id}/connections"
+    start = console.client.post(
+        f"/tenants/{attacker_id}/connect/xero", data={"csrf_token": console.csrf_token(path)}
+    )
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+
+    victim = Console(console.client.application.test_client(), console.services)
+    victim.sign_in(victim_key)
+    answer = victim.client.get(f"{callback.path}?{callback.query}")
+
+    assert answer.status_code == 302
+    assert "/connections/" not in answer.headers["Location"]
+    assert console.services.tokens.load("xero", attacker_id) is None
+    assert console.services.pending_connections.load(attacker_id, "xero") is None
+
+
 def test_the_console_explains_an_organisation_another_business_already_has(xero_console):
     console, _ = xero_console
     first_id, first_key = console.new_tenant("First")
     second_id, second_key = console.new_tenant("Second")
     console.sign_in(first_key)
-    consent_through_the_console(console, first_id)
+    confirm_page = consent_through_the_console(console, first_id).headers["Location"]
+    console.client.post(confirm_page, data={"csrf_token": console.csrf_token(confirm_page)})
     console.client.post(
         "/signout", data={"csrf_token": console.csrf_token(f"/tenants/{first_id}/connections")}
     )

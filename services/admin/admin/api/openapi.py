@@ -20,17 +20,19 @@ _PROVIDER = {
     "required": True,
     "schema": {"type": "string", "enum": ["keap", "xero", "qbo"]},
 }
+_KEY_ID = {"in": "path", "name": "key_id", "required": True, "schema": {"type": "string"}}
 _ERRORS = {
     status: {"description": text, "content": {_JSON: {"schema": "Error"}}}
     for status, text in (
         ("400", "invalid input; `error.field` names the field"),
         ("401", "no or unknown API key"),
         ("403", "the key may not act for this tenant"),
-        ("404", "no such tenant"),
+        ("404", "no such tenant (or API key, `error.field` key_id)"),
         (
             "409",
             "processing cannot be switched on yet, or the Xero organisation belongs to "
-            "another tenant (`error.field` is organisation_id; an operator may confirm)",
+            "another tenant (`error.field` is organisation_id; an operator may confirm), or "
+            "the QuickBooks company does (`error.field` is realmId)",
         ),
         ("503", "Kafka or Redis unavailable; retry"),
     )
@@ -98,25 +100,59 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
         },
         "/api/v1/oauth/{provider}/callback": {
             "get": _operation(
-                "the provider's redirect back with a code",
+                "the provider's redirect back with a code, in the browser that started "
+                "connecting; answers what to confirm",
                 path=(_PROVIDER,),
                 query=schemas.OAuthCallbackQuerySchema,
-                response=schemas.ConnectionSchema,
+                response=schemas.OrganisationChoiceSchema,
                 public=True,
             )
         },
-        "/api/v1/tenants/{tenant_id}/connect/xero/organisation": {
+        "/api/v1/tenants/{tenant_id}/connect/{provider}/organisation": {
             "get": _operation(
-                "the organisations a Xero consent connected, waiting for a choice",
-                path=tenant,
+                "what a consent connected, waiting for its confirmation or a choice",
+                path=(_TENANT, _PROVIDER),
                 response=schemas.OrganisationChoiceSchema,
             ),
             "post": _operation(
-                "bind the chosen Xero organisation (confirm: operators only)",
-                path=tenant,
+                "bind it, by the key that started connecting (confirm: operators only, "
+                "a Xero organisation another tenant has)",
+                path=(_TENANT, _PROVIDER),
                 body=schemas.ChooseOrganisationSchema,
                 response=schemas.ConnectionSchema,
             ),
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys": {
+            "get": _operation(
+                "the tenant's API keys (never the keys themselves)",
+                path=tenant,
+                response=schemas.ApiKeyListSchema,
+            ),
+            "post": _operation(
+                "issue another key for the tenant (shown once)",
+                ok="201",
+                path=tenant,
+                body=schemas.ApiKeyCreateSchema,
+                response=schemas.ApiKeySchema,
+            ),
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys/{key_id}/rotate": {
+            "post": _operation(
+                "a new key in place of this one, which stops working at once (shown once)",
+                ok="201",
+                path=(_TENANT, _KEY_ID),
+                response=schemas.ApiKeySchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/api-keys/{key_id}": {
+            "delete": _operation("revoke the key", ok="204", path=(_TENANT, _KEY_ID))
+        },
+        "/api/v1/tenants/{tenant_id}/hook-token/rotate": {
+            "post": _operation(
+                "a new Keap hook URL; the old one is refused from now on",
+                path=tenant,
+                response=schemas.HookUrlSchema,
+            )
         },
         "/api/v1/tenants/{tenant_id}/sync": {
             "post": _operation(

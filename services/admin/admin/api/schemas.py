@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, pre_load, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import SyncAction, Topic
@@ -19,9 +20,47 @@ class _Input(Schema):
         unknown = RAISE
 
 
+def _printable_name(name: str) -> None:
+    # The name goes into email subjects and headers: a line break there would start a header
+    # of its own (or stall the message), and other control characters have no place in it.
+    if any(unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") for char in name):
+        raise ValidationError("line breaks and control characters are not allowed")
+    if not name.strip():
+        raise ValidationError("must not be blank")
+
+
+def _printable_name_or_empty(name: str) -> None:
+    if name:
+        _printable_name(name)
+
+
 class TenantCreateSchema(_Input):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), _printable_name])
     destination = fields.Enum(Destination, by_value=True, required=True)
+
+
+class ApiKeyCreateSchema(_Input):
+    label = fields.String(
+        load_default="", validate=[validate.Length(max=200), _printable_name_or_empty]
+    )
+
+
+class ApiKeySchema(Schema):
+    key_id = fields.String()
+    role = fields.String()
+    tenant_id = fields.String(allow_none=True)
+    label = fields.String()
+    created_at = fields.String()
+    api_key = fields.String(metadata={"description": "the whole key; only when it is made"})
+
+
+class ApiKeyListSchema(Schema):
+    api_keys = fields.List(fields.Nested(ApiKeySchema))
+
+
+class HookUrlSchema(Schema):
+    tenant_id = fields.String()
+    hook_url = fields.String()
 
 
 class TenantSchema(Schema):
@@ -153,7 +192,8 @@ class OAuthCallbackQuerySchema(Schema):
 
 
 class ChooseOrganisationSchema(Schema):
-    organisation_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # Needed only when the consent connected several organisations.
+    organisation_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     # Operators only: bind an organisation another tenant already has.
     confirm = fields.Boolean(load_default=False)
 
@@ -164,13 +204,18 @@ class OrganisationSchema(Schema):
 
 
 class OrganisationChoiceSchema(Schema):
-    """The callback's answer when one Xero consent connected several organisations."""
+    """The callback's answer: what the consent connected and the tenant it would be bound to;
+    nothing is bound until the key that started connecting confirms."""
 
     tenant_id = fields.String()
+    tenant_name = fields.String()
     provider = fields.String()
-    status = fields.String(metadata={"enum": ["choose_organisation"]})
+    status = fields.String(metadata={"enum": ["confirm", "choose_organisation"]})
     organisations = fields.List(fields.Nested(OrganisationSchema))
-    choose = fields.String(metadata={"description": "POST the chosen organisation_id here"})
+    confirm = fields.String(
+        metadata={"description": "POST here (organisation_id when several) to bind it"}
+    )
+    choose = fields.String(metadata={"description": "the same as confirm"})
 
 
 class ConnectionSchema(Schema):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import socket
-from pathlib import Path
+import hmac
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin.console.console_session import (
     ConsoleForbidden,
@@ -18,7 +18,7 @@ from admin.console.csrf import CsrfRefused, check_csrf, csrf_token
 from admin.stores.api_keys import Role
 from admin.tenant_operations import TenantNotFound
 from invoicesync.errors import Transient
-from invoicesync.settings import Settings
+from invoicesync.settings import Settings, SettingsError
 
 console_routes = Blueprint(
     "console",
@@ -29,17 +29,32 @@ console_routes = Blueprint(
 )
 
 
-def development_secret_key() -> str:
-    """Stable for one checkout on one machine, different everywhere else."""
-    seed = f"invoicesync-console|{socket.gethostname()}|{Path(__file__).resolve()}"
-    return hashlib.sha256(seed.encode()).hexdigest()
+# The pages load only this site's script and styles, and no other site may frame them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+
+
+def console_secret_key(settings: Settings) -> str:
+    """INVOICESYNC_CONSOLE_SECRET_KEY, else one derived from the token encryption key (itself
+    generated once and required): never anything a stranger could work out. Neither: refuse."""
+    if settings.console_secret_key.strip():
+        return settings.console_secret_key.strip()
+    token_key = settings.token_encryption_key.split(",")[0].strip()
+    if not token_key:
+        raise SettingsError(
+            "console_secret_key and token_encryption_key are both empty: set "
+            "INVOICESYNC_CONSOLE_SECRET_KEY (or the token key it is derived from)"
+        )
+    return hmac.new(token_key.encode(), b"invoicesync console session", hashlib.sha256).hexdigest()
 
 
 @console_routes.record_once
 def _configure_session(state: BlueprintSetupState) -> None:
     settings: Settings = state.app.config["SETTINGS"]
     state.app.config.update(
-        SECRET_KEY=settings.console_secret_key or development_secret_key(),
+        SECRET_KEY=console_secret_key(settings),
         SESSION_COOKIE_NAME="invoicesync_console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -50,6 +65,15 @@ def _configure_session(state: BlueprintSetupState) -> None:
 @console_routes.before_request
 def _refuse_forged_forms() -> None:
     check_csrf()
+
+
+@console_routes.after_request
+def _security_headers(response: WerkzeugResponse) -> WerkzeugResponse:
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")  # for browsers without CSP 2
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 @console_routes.context_processor

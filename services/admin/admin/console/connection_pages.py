@@ -9,9 +9,10 @@ from flask import redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from admin import tenant_operations as operations
+from admin.api.connect_routes import redirect_to_consent
 from admin.api.context import services
 from admin.console.blueprint import console_routes
-from admin.console.console_session import SESSION_KEY, tenant_page_required
+from admin.console.console_session import SESSION_KEY, signed_in_key, tenant_page_required
 from admin.console.plain_words import FORM_ERROR, field_errors
 from invoicesync.domain.connection_health import ConnectionHealth, RiskKind
 from invoicesync.errors import InvalidInput
@@ -123,69 +124,95 @@ def ledger_webhook_status(
 @console_routes.post("/tenants/<tenant_id>/connect/<provider>")
 @tenant_page_required
 def connect(tenant_id: str, provider: str):
+    key = signed_in_key()
+    assert key is not None  # tenant_page_required let it through
     try:
-        target = operations.connect_url(services(), tenant_id, provider)
+        start = operations.connect_url(services(), tenant_id, provider, key.key_id)
     except InvalidInput as exc:
         message = field_errors(exc).popitem()[1]
         return redirect(url_for("console.connections", tenant_id=tenant_id, error=message))
-    return redirect(target)
+    return redirect_to_consent(start, provider)
 
 
-@console_routes.get("/tenants/<tenant_id>/connections/xero/organisation")
+EXPIRED = "That consent has expired. Connect {provider} again."
+
+
+@console_routes.get("/tenants/<tenant_id>/connections/<provider>/organisation")
 @tenant_page_required
-def choose_organisation(tenant_id: str):
-    """One Xero consent connected several organisations: the user picks the one to sync."""
+def choose_organisation(tenant_id: str, provider: str):
+    """What the consent connected, named beside this business, to confirm (or choose from)."""
     tenant = operations.require_tenant(services(), tenant_id)
+    name = PROVIDER_NAMES.get(provider)
+    if name is None:
+        return redirect(url_for("console.connections", tenant_id=tenant.id))
     try:
-        pending = operations.pending_organisations(services(), tenant.id)
+        pending = operations.pending_organisations(services(), tenant.id, provider)
     except operations.NoPendingConnection:
-        message = "That Xero consent has expired. Connect Xero again."
+        message = EXPIRED.format(provider=name)
         return redirect(url_for("console.connections", tenant_id=tenant.id, error=message))
     return render_template(
         "console/choose_organisation.html",
         tenant=tenant,
+        provider=provider,
+        provider_name=name,
         organisations=pending.organisations,
         error=request.args.get("error"),
         page="connections",
     )
 
 
-@console_routes.post("/tenants/<tenant_id>/connections/xero/organisation")
+@console_routes.post("/tenants/<tenant_id>/connections/<provider>/organisation")
 @tenant_page_required
-def choose_organisation_submit(tenant_id: str):
+def choose_organisation_submit(tenant_id: str, provider: str):
+    key = signed_in_key()
+    assert key is not None
+    name = PROVIDER_NAMES.get(provider, provider)
     try:
-        operations.choose_organisation(
-            services(), tenant_id, request.form.get("organisation_id", ""), confirmed=False
+        operations.confirm_connection(
+            services(),
+            tenant_id,
+            provider,
+            confirmed_by=key.key_id,
+            organisation_id=request.form.get("organisation_id") or None,
         )
     except operations.NoPendingConnection:
-        message = "That Xero consent has expired. Connect Xero again."
+        message = EXPIRED.format(provider=name)
+        return redirect(url_for("console.connections", tenant_id=tenant_id, error=message))
+    except operations.NotStarter:
+        message = f"Someone else started this {name} connection. Connect {name} again here."
         return redirect(url_for("console.connections", tenant_id=tenant_id, error=message))
     except operations.OrganisationTaken:
         return redirect(url_for("console.connections", tenant_id=tenant_id, error=TAKEN))
+    except operations.CompanyTaken as exc:
+        return redirect(url_for("console.connections", tenant_id=tenant_id, error=str(exc)))
     except InvalidInput:
         return redirect(
             url_for(
                 "console.choose_organisation",
                 tenant_id=tenant_id,
+                provider=provider,
                 error="Choose one of the organisations listed.",
             )
         )
-    return redirect(url_for("console.connections", tenant_id=tenant_id, connected="Xero"))
+    return redirect(url_for("console.connections", tenant_id=tenant_id, connected=name))
 
 
 @console_routes.after_app_request
 def _back_to_the_console(response: WerkzeugResponse) -> WerkzeugResponse:
     """The provider sends the browser to the API's callback; a signed-in console user sees
-    the connections page again (or the organisation choice) instead of the callback's JSON."""
+    the confirmation page (naming the business) instead of the callback's JSON."""
     if request.endpoint != CALLBACK_ENDPOINT or SESSION_KEY not in session:
         return response
     body = response.get_json(silent=True) or {}
     tenant_id = body.get("tenant_id")
-    if response.status_code == 200 and tenant_id and body.get("status") == "choose_organisation":
-        return redirect(url_for("console.choose_organisation", tenant_id=tenant_id))
     if response.status_code == 200 and tenant_id:
-        provider = PROVIDER_NAMES.get(body.get("provider", ""), "")
-        return redirect(url_for("console.connections", tenant_id=tenant_id, connected=provider))
+        return redirect(
+            url_for(
+                "console.choose_organisation",
+                tenant_id=tenant_id,
+                provider=body.get("provider", ""),
+            )
+        )
     error = body.get("error", {})
     if response.status_code == 409 and error.get("field") == "organisation_id":
         return redirect(url_for("console.connections", tenant_id=error["tenant_id"], error=TAKEN))

@@ -1,5 +1,6 @@
 """Who is signed in to the console: the API key, kept encrypted in the session cookie and
-checked with the API's own key store on every request, so a revoked key signs out at once."""
+checked with the API's own key store on every request, so a revoked key signs out at once;
+and a server-side session id beside it, so signing out ends a copied cookie too."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from flask import g, session
 from admin.access import AccessGuard, Refusal
 from admin.api.context import services
 from admin.stores.api_keys import ApiKey
+from admin.stores.console_sessions import ConsoleSessions
 from invoicesync.crypto import cipher_from_settings
 from invoicesync.errors import InvalidInput
 
 SESSION_KEY = "api_key"
+SESSION_ID = "session_id"
 
 
 class SignInRequired(Exception):
@@ -27,14 +30,20 @@ def sign_in(presented: str) -> ApiKey | None:
     key = services().api_keys.authenticate(presented.strip())
     if key is None:
         return None
-    session.clear()
+    sign_out()
     cipher = cipher_from_settings(services().settings)
     session[SESSION_KEY] = cipher.encrypt(presented.strip().encode()).decode()
+    session[SESSION_ID] = _sessions().start(key.key_id)
     return key
 
 
 def sign_out() -> None:
+    _sessions().end(str(session.get(SESSION_ID, "")))
     session.clear()
+
+
+def _sessions() -> ConsoleSessions:
+    return ConsoleSessions(services().redis)
 
 
 def signed_in_key() -> ApiKey | None:
@@ -42,12 +51,15 @@ def signed_in_key() -> ApiKey | None:
         return g.console_key
     key = None
     stored = session.get(SESSION_KEY)
-    if stored:
+    live = _sessions().key_id(str(session.get(SESSION_ID, ""))) if stored else None
+    if stored and live is not None:
         try:
             secret = cipher_from_settings(services().settings).decrypt(stored.encode()).decode()
         except InvalidInput:
             secret = ""
         key = services().api_keys.authenticate(secret) if secret else None
+        if key is not None and key.key_id != live:
+            key = None
     g.console_key = key
     return key
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
@@ -18,6 +21,18 @@ from admin.console.console_session import (
 from admin.console.plain_words import field_errors
 from admin.stores.api_keys import ApiKey, Role
 
+# A path of this console: one slash, then only printable URL characters. Browsers drop tabs
+# and newlines and read a backslash as a slash, so `/\t/evil.example` means `//evil.example`.
+_SAME_SITE_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
+
+
+def same_site_path(target: str) -> str | None:
+    """`target` when it is a relative path on this site, else None."""
+    if not _SAME_SITE_PATH.fullmatch(target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
 
 def home_for(key: ApiKey) -> str:
     if key.role is Role.OPERATOR:
@@ -33,20 +48,18 @@ def home():
 
 @console_routes.get("/signin")
 def sign_in_page():
-    return render_template("console/sign_in.html", error=None, next=request.args.get("next", ""))
+    target = same_site_path(request.args.get("next", "")) or ""
+    return render_template("console/sign_in.html", error=None, next=target)
 
 
 @console_routes.post("/signin")
 def sign_in_submit():
     key = sign_in(request.form.get("api_key", ""))
-    target = request.form.get("next", "")
+    target = same_site_path(request.form.get("next", "")) or ""
     if key is None:
         error = "That key was not recognised. Paste the whole key, starting with isk_."
         return render_template("console/sign_in.html", error=error, next=target), 401
-    # Only a path of this console, never another site.
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(home_for(key))
+    return redirect(target or home_for(key))
 
 
 @console_routes.post("/signout")

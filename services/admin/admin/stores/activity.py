@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
@@ -187,6 +188,10 @@ def _references(result: SyncResult) -> set[str]:
 def _parse_cursor(cursor: str) -> tuple[float, str]:
     score, _, entry_id = cursor.partition(":")
     try:
-        return float(score), entry_id
-    except ValueError as exc:
-        raise InvalidInput("cursor is not one this API issued", field="cursor") from exc
+        value = float(score)
+    except ValueError:
+        value = math.nan
+    # float() also reads "nan" and "inf", which Redis refuses as a score bound.
+    if not math.isfinite(value) or not entry_id:
+        raise InvalidInput("cursor is not one this API issued", field="cursor")
+    return value, entry_id

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import redis
 
+from invoicesync.stores.redis_connection import reply_text
+
 KEY_PREFIX = "isk"
 _INDEX = "invoicesync:api-keys"
 
@@ -83,16 +85,41 @@ class ApiKeyStore:
         record = json.loads(raw)
         if not hmac.compare_digest(record["hash"], _digest(presented)):
             return None
-        return ApiKey(
-            key_id=parts[1],
-            role=Role(record["role"]),
-            tenant_id=record["tenant_id"],
-            label=record.get("label", ""),
-            created_at=datetime.fromisoformat(record["created_at"]),
-        )
+        return _api_key(parts[1], record)
+
+    def get(self, key_id: str) -> ApiKey | None:
+        """A key's owner by its id (the part of the key between the underscores)."""
+        raw = self._redis.get(_record_key(key_id))
+        if raw is None:
+            return None
+        return _api_key(key_id, json.loads(raw))
+
+    def for_tenant(self, tenant_id: str) -> list[ApiKey]:
+        keys = [self.get(reply_text(key_id)) for key_id in self._redis.smembers(_INDEX)]
+        found = [key for key in keys if key is not None and key.tenant_id == tenant_id]
+        return sorted(found, key=lambda key: key.created_at)
+
+    def rotate(self, key_id: str) -> IssuedKey | None:
+        """A new key for the same owner and label; the old one is revoked. None: no such key."""
+        old = self.get(key_id)
+        if old is None:
+            return None
+        issued = self.issue(old.role, old.tenant_id, old.label)
+        self.revoke(key_id)
+        return issued
 
     def revoke(self, key_id: str) -> None:
         pipe = self._redis.pipeline()
         pipe.delete(_record_key(key_id))
         pipe.srem(_INDEX, key_id)
         pipe.execute()
+
+
+def _api_key(key_id: str, record: dict) -> ApiKey:
+    return ApiKey(
+        key_id=key_id,
+        role=Role(record["role"]),
+        tenant_id=record["tenant_id"],
+        label=record.get("label", ""),
+        created_at=datetime.fromisoformat(record["created_at"]),
+    )

@@ -1,8 +1,9 @@
-"""A Xero consent waiting for a decision: which organisation, or an operator's confirmation.
+"""A consent waiting for a decision: confirming the tenant, choosing among several Xero
+organisations, or an operator's confirmation for an organisation another tenant has.
 
-The callback cannot always bind at once (the consent connected several organisations, or the
-organisation already belongs to another tenant); it parks the tokens here, encrypted, until
-the follow-up call decides. Half an hour: the access token's own lifetime.
+The callback never binds at once: it parks the tokens here, encrypted, with the API key that
+started the flow, until that key (or its console session) confirms. Half an hour: the access
+token's own lifetime.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class PendingConnection:
     provider: str
     tokens: TokenResponse = field(repr=False)
     organisations: tuple[Organisation, ...]
+    started_by: str  # the API key id that started the flow; only it may confirm
 
     def organisation(self, organisation_id: str) -> Organisation | None:
         return next((o for o in self.organisations if o.organisation_id == organisation_id), None)
@@ -56,6 +58,7 @@ class PendingConnections:
             "expires_in": pending.tokens.expires_in,
             "x_refresh_token_expires_in": pending.tokens.x_refresh_token_expires_in,
             "organisations": [o.to_json() for o in pending.organisations],
+            "started_by": pending.started_by,
         }
         self._redis.set(
             pending_key(pending.tenant_id, pending.provider),
@@ -77,7 +80,8 @@ class PendingConnections:
         organisations = tuple(
             Organisation(o["organisation_id"], o["name"]) for o in document["organisations"]
         )
-        return PendingConnection(tenant_id, provider, tokens, organisations)
+        started_by = str(document.get("started_by", ""))
+        return PendingConnection(tenant_id, provider, tokens, organisations, started_by)
 
     def discard(self, tenant_id: str, provider: str) -> None:
         self._redis.delete(pending_key(tenant_id, provider))
