@@ -14,6 +14,8 @@ from invoicesync.clients.qbo import qbo_client_from_settings
 from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.failure_policies import DeadLetterPolicy
+from invoicesync.kafka.failure_reports import failed_sync_report
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
@@ -67,7 +69,14 @@ def build_service(settings: Settings) -> ReverseSyncService:
         check_interval_seconds=settings.connection_refresh_check_seconds,
     )
     handler = LedgerNotificationHandler(tenants, recorder, qbo, poller)
-    options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
+    # A ledger notification names its own ledger.
+    report = failed_sync_report(lambda envelope: str(envelope.payload.get("destination", "")))
+    options = LoopOptions.for_service(
+        settings,
+        GROUP_ID,
+        (Topic.LEDGER_NOTIFICATIONS,),
+        dead_letters=DeadLetterPolicy(reports=(report,)),
+    )
     loop = ConsumerLoop(
         settings,
         options,
