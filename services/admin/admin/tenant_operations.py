@@ -25,6 +25,7 @@ from invoicesync.events import (
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.held_notifications import release_held
+from invoicesync.stores.paused_work import PausedWorkBoard
 from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
 from invoicesync.stores.tokens import ProviderConnection, connection_key
@@ -348,6 +349,7 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         log.warning("consumer lag unavailable", extra={"error": str(exc)})
         lag = None
     job = services.backfill_jobs.current(tenant.id)
+    paused = PausedWorkBoard(services.redis).for_tenant(tenant.id)
     return {
         "tenant_id": tenant.id,
         "processing_enabled": services.tenants.processing_enabled(tenant.id),
@@ -356,6 +358,8 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         "consumer_lag": lag,
         "counts": services.activity.totals(tenant.id),
         "backfill": job.status.value if job else None,
+        # Work waiting because a provider or the broker is unavailable; retried by itself.
+        "paused": [pause.to_json() for pause in paused],
     }
 
 

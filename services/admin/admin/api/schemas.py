@@ -181,6 +181,15 @@ class ConnectionSchema(Schema):
     external_name = fields.String()
 
 
+class PausedWorkSchema(Schema):
+    group = fields.String(metadata={"description": "the consumer that paused the work"})
+    since = fields.String()
+    retry_at = fields.String()
+    reason = fields.String()
+    waiting = fields.Integer()
+    failures = fields.Integer()
+
+
 class StatusSchema(Schema):
     tenant_id = fields.String()
     processing_enabled = fields.Boolean()
@@ -189,6 +198,10 @@ class StatusSchema(Schema):
     consumer_lag = fields.Dict(allow_none=True)
     counts = fields.Dict()
     backfill = fields.String(allow_none=True)
+    paused = fields.List(
+        fields.Nested(PausedWorkSchema),
+        metadata={"description": "work waiting for an unavailable provider or broker"},
+    )
 
 
 class ErrorDetailSchema(Schema):
