@@ -320,14 +320,17 @@ def _operator_key(env: dict[str, str], key_file: Path) -> str:
 
 
 @contextmanager
-def running_stack(kafka_address: str, redis_address: str) -> Iterator[Stack]:
-    """Start every process, wait until each is ready, yield; then stop them all and check."""
+def running_stack(
+    kafka_address: str, redis_address: str, *, extra_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """Start every process, wait until each is ready, yield; then stop them all and check.
+    `extra_env` overrides settings for this stack only (e.g. a short provider timeout)."""
     base = _stack_settings(kafka_address, redis_address)
     ensure_topics(base)
     ports: dict[str, int] = {}
     specs = process_specs(ports)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = stack_environment(base, urls, ports)
+    env = stack_environment(base, urls, ports) | (extra_env or {})
     settings = Settings.from_env(env)
     log_dir = Path(tempfile.mkdtemp(prefix="invoicesync-e2e-"))
     processes = {spec.name: StackProcess(spec, env, log_dir / f"{spec.name}.log") for spec in specs}

@@ -43,6 +43,11 @@ class Settings:
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.5
     consumer_backoff_max_seconds: float = 30.0
+    # How long a message whose provider, Redis or Kafka is unavailable keeps being retried
+    # (its tenant paused meanwhile) before it is given up on as a dead letter.
+    consumer_retry_budget_hours: float = 24.0
+    # How long a provider call may take to answer before it is a timeout (retried as Transient).
+    provider_read_timeout_seconds: float = 30.0
     poll_interval_seconds: int = 3600
     held_payment_recheck_seconds: int = 300
     poll_overlap_seconds: int = 300

@@ -35,6 +35,8 @@ from invoicesync.stores.connection_health import (
 )
 from invoicesync.stores.connection_owners import ConnectionOwners
 from invoicesync.stores.held_notifications import release_held
+from invoicesync.stores.paused_work import PausedWorkBoard
+from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
 from invoicesync.stores.tokens import ProviderConnection
 
@@ -493,6 +495,7 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         log.warning("consumer lag unavailable", extra={"error": str(exc)})
         lag = None
     job = services.backfill_jobs.current(tenant.id)
+    paused = PausedWorkBoard(services.redis).for_tenant(tenant.id)
     return {
         "tenant_id": tenant.id,
         "processing_enabled": services.tenants.processing_enabled(tenant.id),
@@ -505,6 +508,8 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         "ledger_poll": ledger_poll_budget(
             services.redis, tenant.id, services.settings.reverse_sync_poll_interval_seconds
         ),
+        # Work waiting because a provider or the broker is unavailable; retried by itself.
+        "paused": [pause.to_json() for pause in paused],
     }
 
 

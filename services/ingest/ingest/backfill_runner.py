@@ -161,8 +161,8 @@ class BackfillRunner:
             while not stop.is_set():
                 try:
                     job = self.run_next(stop)
-                except Transient as exc:
-                    log.warning("backfill claim failed", extra={"error": str(exc)})
+                except Exception as exc:  # noqa: BLE001 - Redis or Kafka away: try again
+                    log.warning("backfill claim failed", extra={"error": repr(exc)})
                     job = None
                 if job is None:
                     if exit_when_idle:

@@ -7,33 +7,39 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from ingest.hook_deliveries import HookDeliverySchema, mark_seen, notices_for, unseen
-from invoicesync.errors import InvalidInput
-from invoicesync.events import Topic
+from ingest.hook_deliveries import HookDeliverySchema
+from ingest.hook_receiver import HookReceiver
+from ingest.outage_recoveries import OutageRecoveries, OutageWatch
+from invoicesync.errors import InvalidInput, Transient
 from invoicesync.http.app_factory import create_service_app, error_body
-from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.publisher import Publisher
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
-from invoicesync.stores.tenants import TenantStore
 
 log = logging.getLogger(__name__)
 
 # Keap deactivates a subscriber that takes 30 s: give up on Kafka well before that.
 PUBLISH_TIMEOUT_SECONDS = 8.0
-_REDIS = "invoicesync.redis"
-_PUBLISHER = "invoicesync.publisher"
+# ...and on Redis too: a delivery makes a few Redis calls, each given up on quickly.
+REDIS_TIMEOUT_SECONDS = 2.0
+# Keap's next attempts come 30-60 s, 5 min and 30 min after a failure whatever we say; the
+# header tells any other sender.
+RETRY_AFTER_SECONDS = 60
+_RECEIVER = "invoicesync.hook_receiver"
 
 hook_routes = Blueprint("keap_hooks", __name__)
 
 
 @hook_routes.post("/hooks/keap/<hook_token>")
 def keap_hook(hook_token: str):
-    client: redis.Redis = current_app.extensions[_REDIS]
-    tenant_id = TenantStore(client).tenant_for_hook_token(hook_token)
+    receiver: HookReceiver = current_app.extensions[_RECEIVER]
+    try:
+        tenant_id = receiver.tenant_for(hook_token)
+    except Transient as exc:
+        return _unavailable(exc)
     if tenant_id is None:
         return error_body(404, "unknown hook")
     secret = request.headers.get("X-Hook-Secret")
@@ -46,20 +52,27 @@ def keap_hook(hook_token: str):
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
     delivery = HookDeliverySchema().load(body)
-    notices = unseen(client, notices_for(tenant_id, delivery))
-    publisher: Publisher = current_app.extensions[_PUBLISHER]
-    publisher.publish_all([Outgoing(Topic.KEAP_NOTIFICATIONS, n.envelope) for n in notices])
-    mark_seen(client, notices)
+    try:
+        published = receiver.accept(tenant_id, delivery)
+    except Transient as exc:
+        return _unavailable(exc)
     log.info(
         "keap hook accepted",
         extra={
             "tenant_id": tenant_id,
             "event_key": delivery["event_key"],
             "ids": len(delivery["object_keys"]),
-            "published": len(notices),
+            "published": published,
         },
     )
-    return jsonify(accepted=len(delivery["object_keys"]), published=len(notices))
+    return jsonify(accepted=len(delivery["object_keys"]), published=published)
+
+
+def _unavailable(exc: Transient):
+    """503, never 410 (which deactivates the hook at once): Keap tries again."""
+    log.warning("keap hook refused for now", extra={"error": str(exc)})
+    body, status = error_body(503, "temporarily unavailable, retry later")
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def create_app(
@@ -70,11 +83,16 @@ def create_app(
     if settings is None:
         settings = Settings.from_env()
         configure_logging("ingest", settings.log_level)
-    client = redis_from_settings(settings)
+    client = redis_from_settings(settings, timeout_seconds=REDIS_TIMEOUT_SECONDS)
     publisher = Publisher(settings, timeout_seconds=publish_timeout_seconds)
     app = create_service_app(
         "ingest", settings, [hook_routes], readiness_checks=[client.ping, publisher.check_ready]
     )
-    app.extensions[_REDIS] = client
-    app.extensions[_PUBLISHER] = publisher
+    watch = OutageWatch(
+        OutageRecoveries(client),
+        probes=(client.ping, Publisher(settings, timeout_seconds=2).check_ready),
+    )
+    receiver = HookReceiver(client, publisher, watch)
+    receiver.learn_hook_tokens()
+    app.extensions[_RECEIVER] = receiver
     return app

@@ -76,3 +76,7 @@ class PollCursors:
 
     def mark_polled(self, tenant_id: str, at: datetime) -> None:
         self._redis.set(poll_last_key(tenant_id), at.isoformat())
+
+    def forget_last_poll(self, tenant_id: str) -> None:
+        """Make the tenant due at once; its cursors stay where they are."""
+        self._redis.delete(poll_last_key(tenant_id))

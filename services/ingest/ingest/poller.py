@@ -1,7 +1,9 @@
 """The hourly poll safety net (`python -m ingest.poller`): for each tenant with processing on,
 list the Keap orders modified since its cursor (minus an overlap for clock skew) and the sales
 payments newer than its payment cursor, and publish one notification per order and payment.
-One replica polls at a time; every replica runs a backfill runner.
+One replica polls at a time; every replica runs a backfill runner. When the hook receiver
+records the end of an outage, every tenant is due at once: its hook subscriptions re-verified
+and Keap polled from its cursor over what Keap may have dropped meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import redis
 from ingest.backfill_runner import BackfillRunner
 from ingest.keap_order_notices import order_notices, payment_notices
 from ingest.keap_poll_cursor import PollCursors
+from ingest.outage_recoveries import OutageRecoveries
 from invoicesync.clients.keap import (
     KeapClient,
     keap_client_from_settings,
@@ -82,6 +85,7 @@ class KeapPoller:
         self._publisher = publisher
         self._hooks = hooks
         self._clock = clock
+        self._recoveries = OutageRecoveries(client)
 
     def due_tenants(self) -> list[str]:
         """Tenants with processing on whose last poll is at least one interval old."""
@@ -100,6 +104,7 @@ class KeapPoller:
         """Poll every due tenant if this replica leads; None while another replica does."""
         if not self._lease.hold():
             return None
+        self._after_outages()
         polls = []
         for tenant_id in self.due_tenants():
             self._check_hooks(tenant_id)
@@ -112,6 +117,23 @@ class KeapPoller:
                 # Its last poll stays old, so the next tick tries this tenant again.
                 log.warning("keap poll failed", extra={"tenant_id": tenant_id, "error": str(exc)})
         return polls
+
+    def _after_outages(self) -> None:
+        """An outage the hook receiver met is over: every tenant is due now, not in an hour."""
+        pending = self._recoveries.pending()
+        if not pending:
+            return
+        tenants = [t for t in self._tenants.ids() if self._tenants.processing_enabled(t)]
+        for tenant_id in tenants:
+            self._cursors.forget_last_poll(tenant_id)
+        self._recoveries.acted_on(len(pending))
+        log.warning(
+            "outage over: hooks re-verified and Keap polled for every tenant now",
+            extra={
+                "outage_started": min(r.started for r in pending).isoformat(),
+                "tenants": len(tenants),
+            },
+        )
 
     def poll_tenant(self, tenant_id: str) -> TenantPoll:
         started = self._clock()
@@ -238,8 +260,8 @@ class KeapPoller:
             while not stop.is_set():
                 try:
                     self.run_once()
-                except Transient as exc:
-                    log.warning("keap poll cycle failed", extra={"error": str(exc)})
+                except Exception as exc:  # noqa: BLE001 - Redis or Kafka away: the next tick
+                    log.warning("keap poll cycle failed", extra={"error": repr(exc)})
                 stop.wait(self._settings.poll_tick_seconds)
         finally:
             self.close()

@@ -15,6 +15,8 @@ from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.crypto import TokenCipher
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
+from invoicesync.kafka.failure_policies import DeadLetterPolicy
+from invoicesync.kafka.failure_reports import failed_sync_report
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
@@ -83,7 +85,14 @@ def build_service(settings: Settings) -> ReverseSyncService:
         health_interval_seconds=settings.connection_health_check_seconds,
     )
     handler = LedgerNotificationHandler(tenants, poller)
-    options = LoopOptions.for_service(settings, GROUP_ID, (Topic.LEDGER_NOTIFICATIONS,))
+    # A ledger notification names its own ledger.
+    report = failed_sync_report(lambda envelope: str(envelope.payload.get("destination", "")))
+    options = LoopOptions.for_service(
+        settings,
+        GROUP_ID,
+        (Topic.LEDGER_NOTIFICATIONS,),
+        dead_letters=DeadLetterPolicy(reports=(report,)),
+    )
     loop = ConsumerLoop(
         settings,
         options,

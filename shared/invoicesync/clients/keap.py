@@ -328,6 +328,7 @@ def keap_client_from_settings(
         Limiter(client),
         rules_for=lambda _tenant_id: KEAP_APP,
         scope_key_for=lambda _tenant_id: KEAP_SCOPE_KEY,
+        timeout=(5, settings.provider_read_timeout_seconds),
     )
     return KeapClient(http, endpoints)
 

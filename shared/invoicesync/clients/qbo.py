@@ -458,6 +458,7 @@ def qbo_client_from_settings(
         scope_key_for=realms.scope_key,
         concurrency_for=lambda _tenant_id: QBO_REALM_CONCURRENCY,
         lost_access=qbo_lost_access,
+        timeout=(5, settings.provider_read_timeout_seconds),
     )
 
     def batch_gate(tenant_id: str) -> None:

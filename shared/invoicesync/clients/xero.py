@@ -299,6 +299,7 @@ def xero_client_from_settings(
         scope_key_for=xero_limiter_scope,
         concurrency_for=lambda _tenant_id: XERO_TENANT_CONCURRENCY,
         lost_access=xero_lost_access,
+        timeout=(5, settings.provider_read_timeout_seconds),
     )
     return XeroClient(http, endpoints, _XeroTenantIds(store), cache=client)
 

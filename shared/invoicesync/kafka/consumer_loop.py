@@ -6,10 +6,15 @@ to publish. The loop publishes them, and only then commits. Failures:
 - `RateLimited` for longer than a moment: that tenant's messages are set aside until the
   provider's wait is over, while other tenants on the partition go on; the committed offset
   never passes a message that is set aside;
+- a dependency down (`Transient`: a provider's 5xx or timeout, the broker): that tenant is
+  paused the same way and retried with capped exponential backoff for the retry budget (hours),
+  however many attempts that takes; the pause is on the tenant's status while it lasts;
 - Redis (our own infrastructure) unreachable: waited out, rewinding to the last commit; an
   outage is never counted as an attempt nor dead-lettered;
 - anything else: retried as the `RetryPolicy` says, then dead-lettered as the
   `DeadLetterPolicy` says.
+No error, not even one on the way to a dead letter, ends the loop: an iteration that fails
+rewinds to the last commit and is tried again after a backoff.
 Between polls it runs the service's `PeriodicTask`s. SIGTERM stops polling, commits what is
 finished and closes.
 """
@@ -24,6 +29,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
@@ -46,6 +52,8 @@ from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
 from invoicesync.settings import Settings
+from invoicesync.stores.paused_work import PausedWork, PausedWorkBoard
+from invoicesync.stores.redis_connection import redis_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +63,6 @@ AfterPublish = Callable[[Sequence[Outgoing]], None]
 UNKNOWN_TENANT = "unknown"
 # A provider wait shorter than this is slept through inline; longer ones set the tenant aside.
 INLINE_WAIT_SECONDS = 1.0
-MAX_DEFERRALS = 200
 
 
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
@@ -112,6 +119,7 @@ class ConsumerLoop:
         clock: Callable[[], float] = time.monotonic,
         periodic: Sequence[PeriodicTask] = (),
         after_publish: AfterPublish | None = None,
+        paused_work: PausedWorkBoard | None = None,
     ) -> None:
         self._settings = settings
         self._options = options
@@ -129,6 +137,8 @@ class ConsumerLoop:
         self._periodic = PeriodicSchedule(periodic, clock)
         self._after_publish = after_publish
         self._failed_iterations = 0
+        self._paused_work = paused_work or PausedWorkBoard(redis_from_settings(settings))
+        self._paused: dict[str, PausedWork] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -177,12 +187,13 @@ class ConsumerLoop:
             finished += self._handle_due_tenants()
             self._commit()
             self._run_due_periodic_tasks()
-        except Exception as exc:
-            if not isinstance(exc, (KafkaError, Transient)) and not self._retry.is_outage(exc):
-                raise
+        except Exception as exc:  # noqa: BLE001 - nothing may end the loop; redo from the commit
             self._failed_iterations += 1
-            log.warning(
+            expected = isinstance(exc, (KafkaError, Transient)) or self._retry.is_outage(exc)
+            log.log(
+                logging.WARNING if expected else logging.ERROR,
                 "loop iteration failed, rewinding to the last commit",
+                exc_info=not expected,
                 extra={"error": repr(exc), "failed_iterations": self._failed_iterations},
             )
             self._rewind()
@@ -230,7 +241,7 @@ class ConsumerLoop:
                 self._publish_handled(self._handler([item.envelope for item in chunk]))
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
-                    self._set_aside_run(tp, tenant_id, chunk, retry_after=exc.retry_after)
+                    self._set_aside_run(tp, tenant_id, chunk, exc.retry_after, exc)
                     return 0
                 self._sleep(max(exc.retry_after, 0.05))
                 attempts -= 1  # a provider's short wait is not a failure of ours
@@ -243,6 +254,8 @@ class ConsumerLoop:
             except Exception as exc:  # noqa: BLE001 - every other failure is retried, then parked
                 if self._retry.is_outage(exc):
                     raise  # not this message's fault: poll_once waits the outage out
+                if self._retry.is_dependency_down(exc):
+                    return self._pause_tenant(tp, tenant_id, chunk, exc)
                 if attempts >= self._retry.max_attempts:
                     if len(chunk) > 1:
                         return self._handle_singly(tp, tenant_id, chunk)
@@ -262,6 +275,7 @@ class ConsumerLoop:
             for item in chunk:
                 MESSAGES_HANDLED.labels(topic=item.record.topic, outcome="ok").inc()
                 self._finish(tp, item.record.offset)
+            self._resumed(tenant_id)
             return len(chunk)
 
     def _handle_singly(
@@ -291,12 +305,18 @@ class ConsumerLoop:
     # -- tenants set aside -----------------------------------------------------------------
 
     def _set_aside_run(
-        self, tp, tenant_id, run: list[PendingMessage], retry_after: float | None
+        self,
+        tp,
+        tenant_id,
+        run: list[PendingMessage],
+        retry_after: float | None,
+        error: BaseException | None = None,
     ) -> None:
         queue = self._set_aside[tenant_id]
+        now = self._clock()
         for item in reversed(run) if retry_after is not None else run:
-            item.deferrals += 1 if retry_after is not None else 0
             if retry_after is not None:
+                item.failed(now, error or Transient("rate-limited"))
                 queue.appendleft(item)
             else:
                 queue.append(item)
@@ -322,13 +342,78 @@ class ConsumerLoop:
                 if self._set_aside.get(tenant_id):
                     self._set_aside_run(tp, tenant_id, run, retry_after=None)
                     continue
-                overdue = [i for i in run if i.deferrals >= MAX_DEFERRALS]
+                overdue = [i for i in run if self._over_budget(i, now)]
                 for item in overdue:
-                    error = Transient(f"still rate-limited after {item.deferrals} waits")
-                    self._give_up(tp, tenant_id, item, error, item.deferrals, "failed")
+                    error = item.last_error or Transient(f"still failing after {item.failures}")
+                    self._give_up(tp, tenant_id, item, error, item.failures, "failed")
                 finished += len(overdue)
                 finished += self._handle_run(tp, tenant_id, [i for i in run if i not in overdue])
         return finished
+
+    def _pause_tenant(
+        self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage], error: Exception
+    ) -> int:
+        """Something the chunk needs is down: set the tenant aside for a backoff, or give the
+        chunk up once it has been failing for the whole retry budget."""
+        now = self._clock()
+        for item in chunk:
+            item.failed(now, error)
+        if any(self._over_budget(item, now) for item in chunk):
+            for item in chunk:
+                self._give_up(tp, tenant_id, item, error, item.failures, "failed")
+            self._resumed(tenant_id)
+            return len(chunk)
+        failures = max(item.failures for item in chunk)
+        delay = self._retry.delay(failures, self._random)
+        for item in reversed(chunk):
+            self._set_aside[tenant_id].appendleft(item)
+            self._progress[tp].set_aside.add(item.record.offset)
+        self._resume_at[tenant_id] = now + delay
+        log.warning(
+            "a dependency is unavailable, the tenant's work is paused",
+            extra={
+                "tenant_id": tenant_id,
+                "error": repr(error),
+                "failures": failures,
+                "retry_in": round(delay, 3),
+            },
+        )
+        failing_for = now - min(item.failing_since or now for item in chunk)
+        wall = datetime.now(UTC)
+        self._note_paused(
+            tenant_id,
+            PausedWork(
+                group=self._options.group_id,
+                since=wall - timedelta(seconds=failing_for),
+                retry_at=wall + timedelta(seconds=delay),
+                reason=str(error)[:300],
+                waiting=len(self._set_aside[tenant_id]),
+                failures=failures,
+            ),
+        )
+        return 0
+
+    def _over_budget(self, item: PendingMessage, now: float) -> bool:
+        return (
+            item.failing_since is not None
+            and now - item.failing_since >= self._retry.budget_seconds
+        )
+
+    def _note_paused(self, tenant_id: str, pause: PausedWork) -> None:
+        self._paused[tenant_id] = pause
+        try:
+            self._paused_work.record(tenant_id, pause)
+        except Exception as exc:  # noqa: BLE001 - the status board must never stop the work
+            log.warning("could not record a paused tenant", extra={"error": repr(exc)})
+
+    def _resumed(self, tenant_id: str) -> None:
+        if self._paused.pop(tenant_id, None) is None:
+            return
+        log.info("the tenant's work goes on", extra={"tenant_id": tenant_id})
+        try:
+            self._paused_work.clear(tenant_id, self._options.group_id)
+        except Exception as exc:  # noqa: BLE001 - the record expires by itself
+            log.warning("could not clear a paused tenant", extra={"error": repr(exc)})
 
     def _poll_timeout_ms(self) -> int:
         if not self._resume_at:

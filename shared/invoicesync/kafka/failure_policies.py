@@ -9,9 +9,12 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from kafka.errors import KafkaError
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError as RedisReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from invoicesync.errors import Transient
 from invoicesync.events import Envelope, Topic
 from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
 from invoicesync.kafka.publisher import Outgoing
@@ -20,19 +23,33 @@ from invoicesync.settings import Settings
 log = logging.getLogger(__name__)
 
 # Our own infrastructure being away: waited out, never counted as an attempt, never a dead letter.
-OUR_OUTAGES: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+# (A Redis still loading its data answers BusyLoadingError, a ConnectionError; a replica being
+# promoted answers ReadOnlyError.)
+OUR_OUTAGES: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    RedisReadOnlyError,
+)
+# Something the message needs is unavailable (a provider's 5xx, timeout or rate limit, the
+# broker): the message is not at fault, so it is retried for the whole budget, its tenant paused.
+DEPENDENCY_DOWN: tuple[type[BaseException], ...] = (Transient, KafkaError)
+HOUR_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries with exponential backoff; `jitter` is the share of each delay drawn at
-    random (0.5 is "equal jitter": between half the delay and all of it)."""
+    """Retries with capped exponential backoff; `jitter` is the share of each delay drawn at
+    random (0.5 is "equal jitter": between half the delay and all of it). A failure of the
+    message's own (a bug, an unexpected error) gets `max_attempts`; a dependency being down
+    gets `budget_seconds` of retries, however many that takes."""
 
     max_attempts: int = 5
     backoff_seconds: float = 0.5
     backoff_max_seconds: float = 30.0
     jitter: float = 0.5
     outages: tuple[type[BaseException], ...] = OUR_OUTAGES
+    budget_seconds: float = 24 * HOUR_SECONDS
+    dependency_down: tuple[type[BaseException], ...] = DEPENDENCY_DOWN
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
@@ -41,6 +58,7 @@ class RetryPolicy:
             max_attempts=settings.consumer_max_attempts,
             backoff_seconds=settings.consumer_backoff_seconds,
             backoff_max_seconds=settings.consumer_backoff_max_seconds,
+            budget_seconds=settings.consumer_retry_budget_hours * HOUR_SECONDS,
         )
 
     def delay(self, attempt: int, rng: random.Random) -> float:
@@ -51,6 +69,9 @@ class RetryPolicy:
 
     def is_outage(self, error: BaseException) -> bool:
         return isinstance(error, self.outages)
+
+    def is_dependency_down(self, error: BaseException) -> bool:
+        return isinstance(error, self.dependency_down)
 
 
 @dataclass(frozen=True)

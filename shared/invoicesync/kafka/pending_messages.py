@@ -16,7 +16,16 @@ from invoicesync.kafka.dead_letters import ConsumedRecord
 class PendingMessage:
     record: ConsumedRecord
     envelope: Envelope
-    deferrals: int = 0
+    # Times a provider, the broker or a rate limit made it wait, and since when (loop clock).
+    failures: int = 0
+    failing_since: float | None = None
+    last_error: BaseException | None = None
+
+    def failed(self, now: float, error: BaseException) -> None:
+        self.failures += 1
+        self.last_error = error
+        if self.failing_since is None:
+            self.failing_since = now
 
 
 @dataclass

@@ -14,15 +14,20 @@ from invoicesync.settings import Settings
 KEY_PREFIX = "invoicesync:"
 
 
-def redis_from_settings(settings: Settings) -> redis.Redis:
-    """A client for `settings.redis_url`. Create it after a gunicorn fork, never at import."""
+def redis_from_settings(settings: Settings, *, timeout_seconds: float | None = None) -> redis.Redis:
+    """A client for `settings.redis_url`. Create it after a gunicorn fork, never at import.
+    `timeout_seconds` makes a client that gives up on an unreachable Redis within about that
+    long (for a caller that must answer in time, such as the hook receiver)."""
+    connect, reply, retries = 5.0, 10.0, 3
+    if timeout_seconds is not None:
+        connect, reply, retries = timeout_seconds / 2, timeout_seconds / 2, 1
     return redis.Redis.from_url(
         settings.redis_url,
         decode_responses=False,
         health_check_interval=30,
-        socket_connect_timeout=5,
-        socket_timeout=10,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+        socket_connect_timeout=connect,
+        socket_timeout=reply,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
 

@@ -103,6 +103,15 @@ class TenantStore:
         found = self._redis.get(hook_token_key(token))
         return reply_text(found) if found is not None else None
 
+    def hook_tokens(self) -> dict[str, str]:
+        """Every tenant's hook token, token -> tenant id."""
+        tokens = {}
+        for tenant_id in self.ids():
+            tenant = self.get(tenant_id)
+            if tenant is not None:
+                tokens[tenant.hook_token] = tenant.id
+        return tokens
+
     def settings(self, tenant_id: str) -> TenantSettings:
         """The saved settings, or the defaults for the tenant's destination until then;
         `UnknownTenant` for a tenant we do not have (the one lookup every consumer uses)."""

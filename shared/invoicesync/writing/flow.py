@@ -80,6 +80,10 @@ class CanonicalEventWriter:
         self._clock = clock
         self._recheck_after = held_recheck_after
 
+    @property
+    def destination(self) -> Destination:
+        return self._destination
+
     def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
         """A run of canonical events (the loop gives one tenant's, in order) → results."""
         outgoing: list[Outgoing] = []

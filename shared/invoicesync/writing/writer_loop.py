@@ -9,6 +9,8 @@ import redis
 
 from invoicesync.events import Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.failure_policies import DeadLetterPolicy
+from invoicesync.kafka.failure_reports import failed_sync_report
 from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.settings import Settings
@@ -44,7 +46,11 @@ def writer_loop(
     max_run: int,
 ) -> ConsumerLoop:
     options = LoopOptions.for_service(
-        settings, group_id, (Topic.CANONICAL_EVENTS,), max_run=max_run
+        settings,
+        group_id,
+        (Topic.CANONICAL_EVENTS,),
+        max_run=max_run,
+        dead_letters=DeadLetterPolicy(reports=(failed_sync_report(writer.destination.value),)),
     )
 
     def upkeep(owns_tenant: TenantOwnership) -> list[Outgoing]:

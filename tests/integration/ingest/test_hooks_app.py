@@ -7,12 +7,14 @@ from dataclasses import replace
 import pytest
 
 from ingest.hooks_app import create_app
+from ingest.outage_recoveries import OutageRecoveries
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import Topic
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from tests.infrastructure import free_port
 from tests.integration.topic_reading import read_topic
+from tests.waiting import eventually
 
 
 def read_notifications(settings, expected: int) -> list[dict]:
@@ -94,6 +96,7 @@ def test_kafka_down_is_503_and_keaps_retry_is_published_once(settings, tenant):
 
     assert failed.status_code == 503
     assert failed.get_json()["error"]["status"] == 503
+    assert failed.headers["Retry-After"] == "60"
     assert retried.status_code == 200
     assert again.status_code == 200
     messages = read_notifications(settings, 1)
@@ -136,3 +139,30 @@ def test_a_body_over_the_limit_is_413(settings, tenant):
     )
 
     assert response.status_code == 413
+
+
+def test_redis_away_still_publishes_every_delivery_and_records_the_recovery(settings, own_redis):
+    own = replace(settings, redis_url=own_redis.address)
+    client = redis_from_settings(own)
+    tenant = TenantStore(client).create("Acme", Destination.XERO)
+    hooks = create_app(own, publish_timeout_seconds=5).test_client()
+    body = delivery("order.add", 7, 8)
+
+    own_redis.stop()
+    try:
+        first = hooks.post(f"/hooks/keap/{tenant.hook_token}", json=body)
+        again = hooks.post(f"/hooks/keap/{tenant.hook_token}", json=body)  # Keap's duplicate
+        unknown = hooks.post("/hooks/keap/never-seen-token", json=body)
+    finally:
+        own_redis.start()
+    recoveries = OutageRecoveries(client)
+    eventually(lambda: len(recoveries.pending()) == 1, "the end of the Redis outage recorded")
+    messages = read_notifications(settings, 4)
+    print(f"answers {first.status_code} {again.status_code} {unknown.status_code}")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert first.get_json()["published"] == 2
+    assert unknown.status_code == 503 and unknown.headers["Retry-After"]
+    # De-duplication moved downstream (transform's content hash): both copies are published.
+    assert sorted(m["payload"]["object_id"] for m in messages) == ["7", "7", "8", "8"]
+    client.close()

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
+import redis
 from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
 
-from invoicesync.errors import InvalidInput, RateLimited
+from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, EventType, Topic
 from invoicesync.kafka.consumer_loop import (
     ConsumerLoop,
@@ -22,10 +23,11 @@ from invoicesync.kafka.consumer_loop import (
     one_at_a_time,
     partition_for_key,
 )
-from invoicesync.kafka.failure_policies import RetryPolicy
+from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics, topic_name
+from invoicesync.stores.paused_work import PausedWorkBoard
 from tests.infrastructure import start_kafka
 from tests.integration.topic_reading import read_topic
 from tests.waiting import DEADLINE_SECONDS
@@ -323,3 +325,117 @@ def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published
     assert set(asked) == set(tenants), "the only consumer owns every tenant"
     assert {t: partition_for_key(t.encode(), 3) for t in tenants} == partitions_seen
     assert {"number": 99} in [m["payload"] for m in read_topic(settings, Topic.SYNC_RESULTS, 1)]
+
+
+def same_partition_tenants(count: int, partitions: int = 3) -> list[str]:
+    """Tenant ids whose messages share one partition: the worst case for head-of-line blocking."""
+    names = (f"tenant-{n}" for n in range(1000))
+    first = next(names)
+    wanted = partition_for_key(first.encode(), partitions)
+    return [first] + [n for n in names if partition_for_key(n.encode(), partitions) == wanted][
+        : count - 1
+    ]
+
+
+def test_a_provider_down_for_more_than_the_attempts_pauses_only_its_tenant_and_loses_nothing(
+    settings, unique_name
+):
+    down, other = same_partition_tenants(2)
+    publish(settings, [notification(down, 1), notification(other, 2), notification(down, 3)])
+    board = PausedWorkBoard(redis.Redis.from_url(settings.redis_url))
+    outage_calls = 12  # far more than the 3 attempts a message of its own fault gets
+    calls: list[int] = []
+    finished: list[int] = []
+    seen_paused: list[int] = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        if envelope.tenant_id == down and len(calls) < outage_calls:
+            calls.append(envelope.payload["number"])
+            seen_paused.append(len(board.for_tenant(down)))
+            raise Transient("xero answered 500")
+        finished.append(envelope.payload["number"])
+        return []
+
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(handler),
+        retry=RetryPolicy(max_attempts=3, backoff_seconds=0.02, backoff_max_seconds=0.1),
+    )
+    run_until(loop, lambda: len(finished) == 3)
+    after = board.for_tenant(down)
+    loop.close()
+    print(f"provider failures {len(calls)}, finished {finished}, paused seen {max(seen_paused)}")
+
+    assert len(calls) == outage_calls and set(calls) == {1}
+    assert finished.index(2) < finished.index(1), "the other tenant waited for the paused one"
+    assert finished.index(1) < finished.index(3), "the paused tenant's order changed"
+    assert max(seen_paused) == 1, "the pause was not on the tenant's status"
+    assert after == [], "the pause outlived the outage"
+    assert committed_offsets(settings, unique_name) == 3
+    assert read_topic(settings, Topic.DEAD_LETTERS, timeout=2) == []
+
+
+def test_a_provider_down_for_longer_than_the_retry_budget_is_dead_lettered(settings, unique_name):
+    publish(settings, [notification("tenant-a", 1)])
+    calls: list[float] = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        calls.append(time.monotonic())
+        raise Transient("qbo timed out")
+
+    given_up: list[DeadLetter] = []
+    budget = RetryPolicy(backoff_seconds=0.05, backoff_max_seconds=0.1, budget_seconds=1.0)
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(handler),
+        retry=budget,
+        dead_letters=DeadLetterPolicy(reports=(lambda dead: given_up.append(dead) or [],)),
+    )
+    run_until(loop, lambda: bool(given_up))
+    loop.poll_once()
+    loop.close()
+    assert committed_offsets(settings, unique_name) == 1
+
+    [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
+    assert calls[-1] - calls[0] >= 0.8, "given up before the budget was spent"
+    assert letter["payload"]["attempts"] == len(calls) > 5
+    assert letter["payload"]["error"] == {"type": "Transient", "message": "qbo timed out"}
+
+
+class DeadLetterPublishBreaksOnce(Publisher):
+    """A failure of an unforeseen kind on the loop's own way to a dead letter."""
+
+    broke = False
+
+    def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
+        if any(item.topic is Topic.DEAD_LETTERS for item in outgoing) and not self.broke:
+            self.broke = True
+            raise ValueError("unexpected failure while dead-lettering")
+        super().publish_all(outgoing)
+
+
+def test_an_unexpected_error_while_dead_lettering_does_not_end_the_loop(settings, unique_name):
+    publish(settings, [notification("tenant-a", 1), notification("tenant-a", 2)])
+    handled: list[int] = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        if envelope.payload["number"] == 1:
+            raise InvalidInput("the contact name is missing")
+        handled.append(envelope.payload["number"])
+        return []
+
+    publisher = DeadLetterPublishBreaksOnce(settings)
+    loop = ConsumerLoop(
+        settings,
+        LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,)),
+        one_at_a_time(handler),
+        publisher,
+    )
+    run_until(loop, lambda: handled == [2])  # poll_once would raise if the error escaped
+    loop.close()
+
+    assert publisher.broke
+    assert len(read_topic(settings, Topic.DEAD_LETTERS, 1)) == 1
+    assert committed_offsets(settings, unique_name) == 2

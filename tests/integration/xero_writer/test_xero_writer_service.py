@@ -17,6 +17,7 @@ from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.tokens import TokenStore
+from tests.integration.topic_reading import read_topic
 from tests.unit.domain.canonical_builders import invoice, product
 from tests.waiting import finished_with_everything_published, wait_for
 from xero_writer.main import GROUP_ID, build_loop
@@ -203,3 +204,26 @@ def _service_environment(settings) -> dict[str, str]:
         "INVOICESYNC_LOG_LEVEL": "WARNING",
     }
     return env
+
+
+def test_xero_down_past_the_retry_budget_dead_letters_with_a_failed_entry_in_the_activity_log(
+    xero_stack,
+):
+    tenant_id = xero_stack.connect_tenant("down")
+    xero_stack.control("PUT", "/faults", json={"error_rate": 1.0, "endpoints": ["/api.xro/"]})
+    one_second_budget = replace(xero_stack.settings, consumer_retry_budget_hours=1 / 3600)
+    with _RunningLoop(one_second_budget, "budget"):
+        xero_stack.publisher.publish(Topic.CANONICAL_EVENTS, _event(tenant_id, "d1"))
+        letters = read_topic(xero_stack.settings, Topic.DEAD_LETTERS, 1, tenant_id=tenant_id)
+        results = read_topic(xero_stack.settings, Topic.SYNC_RESULTS, 1, tenant_id=tenant_id)
+    xero_stack.control("PUT", "/faults", json={"error_rate": 0.0, "endpoints": []})
+
+    assert len(letters) == 1 and letters[0]["payload"]["error"]["type"] == "Transient"
+    assert letters[0]["payload"]["attempts"] > 1
+    [failed] = [r["payload"] for r in results]
+    assert (failed["action"], failed["object_type"], failed["keap_id"]) == (
+        "failed",
+        "invoice",
+        "d1",
+    )
+    assert failed["destination"] == "xero" and "500" in failed["reason"]

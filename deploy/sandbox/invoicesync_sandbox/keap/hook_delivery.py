@@ -125,7 +125,8 @@ class HookBatcher:
 
     @staticmethod
     def _settle(hook: Hook, outcome: DeliveryOutcome) -> None:
-        # Keap deactivates a hook whose receiver is slow, answers 410, or fails every attempt.
+        # Keap deactivates a hook whose receiver is slow, answers 410, or fails every attempt
+        # (reference/keap.md §2.6: four attempts, then Inactive until re-verified).
         if outcome.dropped:
             return
         if outcome.slow or not outcome.delivered:

@@ -226,6 +226,15 @@ class ConnectionSchema(Schema):
     external_name = fields.String()
 
 
+class PausedWorkSchema(Schema):
+    group = fields.String(metadata={"description": "the consumer that paused the work"})
+    since = fields.String()
+    retry_at = fields.String()
+    reason = fields.String()
+    waiting = fields.Integer()
+    failures = fields.Integer()
+
+
 class StatusSchema(Schema):
     tenant_id = fields.String()
     processing_enabled = fields.Boolean()
@@ -244,6 +253,10 @@ class StatusSchema(Schema):
             "calls_last_24_hours (every InvoiceSync call to the organisation); null when "
             "ReverseSync is off"
         },
+    )
+    paused = fields.List(
+        fields.Nested(PausedWorkSchema),
+        metadata={"description": "work waiting for an unavailable provider or broker"},
     )
 
 

@@ -1,0 +1,83 @@
+"""What the hook receiver does with a delivery, and what it does when Redis or Kafka is away:
+Keap is never failed for our own trouble if it can be helped (reference/keap.md §2.6: four
+failed attempts mark the subscription Inactive).
+
+- Redis away: tenants are found from the hook tokens this worker already knows, and every id is
+  published without de-duplication (transform's content hash catches the repeats);
+- Kafka away: `Transient`, answered 503 well within Keap's 30 s, and Keap retries;
+- either way the outage is noticed, so its end is recorded and the poller re-verifies the
+  tenant's hooks and polls over the gap at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+
+from ingest.hook_deliveries import HookNotice, mark_seen, notices_for, unseen
+from ingest.outage_recoveries import OutageWatch
+from invoicesync.errors import Transient
+from invoicesync.events import Topic
+from invoicesync.kafka.failure_policies import OUR_OUTAGES
+from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.stores.tenants import TenantStore
+
+log = logging.getLogger(__name__)
+
+
+class HookReceiver:
+    def __init__(self, client: redis.Redis, publisher: Publisher, watch: OutageWatch) -> None:
+        self._redis = client
+        self._tenants = TenantStore(client)
+        self._publisher = publisher
+        self._watch = watch
+        self._known_tokens: dict[str, str] = {}
+
+    def learn_hook_tokens(self) -> None:
+        """Know every tenant's hook token before Redis can go away (best effort)."""
+        try:
+            self._known_tokens.update(self._tenants.hook_tokens())
+        except OUR_OUTAGES as exc:
+            log.warning("hook tokens not loaded; Redis is away", extra={"error": repr(exc)})
+
+    def tenant_for(self, hook_token: str) -> str | None:
+        try:
+            tenant_id = self._tenants.tenant_for_hook_token(hook_token)
+        except OUR_OUTAGES as exc:
+            self._watch.noticed(exc)
+            if hook_token in self._known_tokens:
+                return self._known_tokens[hook_token]
+            raise Transient("Redis is away and this hook token is not known here") from exc
+        if tenant_id is not None:
+            self._known_tokens[hook_token] = tenant_id
+        return tenant_id
+
+    def accept(self, tenant_id: str, delivery: dict[str, Any]) -> int:
+        """Publish the delivery's ids; how many were published. `Transient` if Kafka is away."""
+        notices = notices_for(tenant_id, delivery)
+        try:
+            fresh = unseen(self._redis, notices)
+        except OUR_OUTAGES as exc:
+            self._watch.noticed(exc)
+            log.warning(
+                "Redis is away: the delivery is published undeduplicated",
+                extra={"tenant_id": tenant_id, "ids": len(notices)},
+            )
+            fresh = notices
+        try:
+            self._publisher.publish_all(
+                [Outgoing(Topic.KEAP_NOTIFICATIONS, n.envelope) for n in fresh]
+            )
+        except Transient as exc:
+            self._watch.noticed(exc)
+            raise
+        self._remember(fresh)
+        return len(fresh)
+
+    def _remember(self, published: list[HookNotice]) -> None:
+        try:
+            mark_seen(self._redis, published)
+        except OUR_OUTAGES as exc:
+            self._watch.noticed(exc)  # a repeat of these ids is published again: harmless

@@ -1,0 +1,66 @@
+"""A running system of these tests' own, on a Redis server they may stop and start (the
+session's Redis and stack are shared), with provider calls timing out after 2 s instead of 30 s
+so a provider outage made of timeouts is quick to stage."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+import requests
+
+from tests.infrastructure import start_redis
+from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.stack import Stack, running_stack
+
+OUTAGE_STACK_ENV = {"INVOICESYNC_PROVIDER_READ_TIMEOUT_SECONDS": "2"}
+
+
+@pytest.fixture(scope="package")
+def own_redis():
+    try:
+        server = start_redis()
+    except Exception as exc:  # noqa: BLE001 - no server here: the same skip as the session's
+        pytest.skip(f"no Redis server could be started: {exc}")
+    if not server.restartable():
+        pytest.skip("the Redis server is not ours to stop")
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="package")
+def outage_stack(kafka_server, own_redis):
+    with running_stack(
+        kafka_server.address, own_redis.address, extra_env=OUTAGE_STACK_ENV
+    ) as stack:
+        for url in (stack.xero_url, stack.qbo_url):
+            requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+        yield stack
+
+
+@pytest.fixture(scope="package")
+def stack_redis(outage_stack: Stack):
+    client = redis.Redis.from_url(outage_stack.settings.redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="package")
+def keap(outage_stack: Stack, stack_redis) -> KeapStandIn:
+    stand_in = KeapStandIn(outage_stack.keap_url, outage_stack.settings, stack_redis)
+    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
+    return stand_in
+
+
+@pytest.fixture(autouse=True)
+def stack_logs_on_failure(request):
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed and "outage_stack" in request.fixturenames:
+        print(request.getfixturevalue("outage_stack").log_tails(40))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
