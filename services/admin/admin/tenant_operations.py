@@ -36,7 +36,6 @@ from invoicesync.stores.connection_health import (
 from invoicesync.stores.connection_owners import ConnectionOwners
 from invoicesync.stores.held_notifications import release_held
 from invoicesync.stores.paused_work import PausedWorkBoard
-from invoicesync.stores.redis_connection import reply_text
 from invoicesync.stores.tenants import Tenant
 from invoicesync.stores.tokens import ProviderConnection
 
