@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
     sync.add_argument("tenant")
     sync.add_argument("invoice_id")
+    retry = commands.add_parser(
+        "retry-failed", help="sync again every invoice and payment whose last outcome failed"
+    )
+    retry.add_argument("tenant")
     backfill = commands.add_parser("backfill", help="start a backfill and show its progress")
     backfill.add_argument("tenant")
     start = backfill.add_mutually_exclusive_group()
@@ -165,6 +169,9 @@ def run(argv: list[str], settings: Settings) -> int:
         elif args.command == "sync-id":
             event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
             print(f"invoice {args.invoice_id} queued (notification {event_id})")
+        elif args.command == "retry-failed":
+            count = operations.retry_failed(services, args.tenant)
+            print(f"{count} failed invoices, payments or orders queued again")
         elif args.command == "backfill":
             return _backfill(services, args)
         elif args.command == "status":

@@ -9,6 +9,7 @@ from typing import Any
 from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.reference_data import reference_errors
+from admin.stores.activity import FailedObject
 from admin.stores.api_keys import IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
 from invoicesync.clients.oauth import TokenResponse
@@ -16,6 +17,7 @@ from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import (
+    Envelope,
     EventType,
     KeapNotification,
     NotificationSource,
@@ -23,6 +25,7 @@ from invoicesync.events import (
     envelope_for,
 )
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
+from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.held_notifications import release_held
 from invoicesync.stores.redis_connection import reply_text
@@ -319,6 +322,54 @@ def request_invoice_sync(services: AdminServices, tenant_id: str, invoice_id: st
     envelope = envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant.id, notification)
     services.publisher.publish(Topic.KEAP_NOTIFICATIONS, envelope)
     return envelope.event_id
+
+
+RETRY_EVENT_KEY = "manual.retry_failed"
+RECONNECT_EVENT_KEY = "manual.reconnected"
+# A failure is recorded just after the connection is marked lost (the writer learns of it while
+# writing): the look-back for a reconnection starts a little before that mark.
+RECONNECT_LOOK_BACK = timedelta(minutes=5)
+_RETRY_BATCH = 500
+
+
+def retry_failed(
+    services: AdminServices,
+    tenant_id: str,
+    *,
+    since: datetime | None = None,
+    event_key: str = RETRY_EVENT_KEY,
+) -> int:
+    """Drive every invoice, payment or order whose latest outcome is a failure (recorded since
+    `since`, if given) through the pipeline again, as Sync ID does. Returns how many."""
+    tenant = require_tenant(services, tenant_id)
+    failed = services.activity.failing(tenant.id, since=since)
+    for start in range(0, len(failed), _RETRY_BATCH):
+        batch = failed[start : start + _RETRY_BATCH]
+        services.publisher.publish_all(
+            [
+                Outgoing(Topic.KEAP_NOTIFICATIONS, _redrive(tenant.id, item, event_key))
+                for item in batch
+            ]
+        )
+        # Published: the new attempt's outcome decides from here (a new failure lists it again).
+        services.activity.forget_failures(tenant.id, batch)
+    if failed:
+        log.info(
+            "failed objects driven again",
+            extra={"tenant_id": tenant.id, "count": len(failed), "why": event_key},
+        )
+    return len(failed)
+
+
+def _redrive(tenant_id: str, failed: FailedObject, event_key: str) -> Envelope:
+    notification = KeapNotification(
+        object_type=failed.object_type,
+        object_id=failed.keap_id,
+        source=NotificationSource.MANUAL,
+        observed_at=datetime.now(UTC),
+        event_key=event_key,
+    )
+    return envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, notification)
 
 
 def start_backfill(

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from admin.cli import run
+from admin.stores.activity import ActivityLog
 from admin.stores.api_keys import ApiKeyStore, Role
+from invoicesync.events import SyncAction, SyncResult
 from invoicesync.stores.redis_connection import redis_from_settings
 
 
@@ -31,3 +35,21 @@ def test_create_tenant_then_sync_id_and_status(admin_settings, capsys):
     assert (synced, status, missing) == (0, 0, 2)
     assert "invoice 991 queued" in output
     assert '"qbo": {' in output
+
+
+def test_retry_failed_queues_what_failed_once(admin_settings, capsys):
+    run(["create-tenant", "--name", "Retry Co", "--destination", "xero"], admin_settings)
+    tenant_id = capsys.readouterr().out.split()[1]
+    failed = SyncResult("xero", "invoice", "812", SyncAction.FAILED, datetime.now(UTC))
+    ActivityLog(redis_from_settings(admin_settings)).record(tenant_id, "e1", failed)
+
+    first = run(["retry-failed", tenant_id], admin_settings)
+    second = run(["retry-failed", tenant_id], admin_settings)
+    missing = run(["retry-failed", "no-such-tenant"], admin_settings)
+
+    output = capsys.readouterr().out.splitlines()
+    assert (first, second, missing) == (0, 0, 2)
+    assert output == [
+        "1 failed invoices, payments or orders queued again",
+        "0 failed invoices, payments or orders queued again",
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from admin.stores.api_keys import Role
+from invoicesync.events import SyncAction, SyncResult
 
 pytestmark = pytest.mark.infra
 
@@ -84,6 +87,25 @@ def test_sync_id_shows_the_apis_validation_error_next_to_its_field(console):
     assert response.status_code == 400
     assert 'data-field="invoice_id"' in page
     assert "Keap invoice id must be a Keap invoice id: digits only" in page
+
+
+def test_the_retry_failed_button_sends_the_failed_invoices_again_and_says_how_many(console):
+    tenant_id, key = console.new_tenant("Acme")
+    console.sign_in(key)
+    failed = SyncResult("xero", "invoice", "4410", SyncAction.FAILED, datetime.now(UTC))
+    console.services.activity.record(tenant_id, "e1", failed)
+    path = f"/tenants/{tenant_id}/activity"
+    before = console.client.get(path).get_data(as_text=True)
+
+    response = console.client.post(
+        f"{path}/retry-failed", data={"csrf_token": console.csrf_token(path)}
+    )
+    after = console.client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "1 invoice or payment failed last time" in before and "Retry failed" in before
+    assert response.status_code == 302
+    assert "1 failed item was sent through the sync again" in after
+    assert "Retry failed" not in after  # nothing is waiting until a new outcome arrives
 
 
 def test_settings_errors_name_the_field_in_plain_words(console):

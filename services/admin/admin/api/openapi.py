@@ -127,6 +127,14 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 response=schemas.SyncAcceptedSchema,
             )
         },
+        "/api/v1/tenants/{tenant_id}/retry-failed": {
+            "post": _operation(
+                "retry failed: sync again every invoice and payment whose last outcome failed",
+                ok="202",
+                path=tenant,
+                response=schemas.RetryFailedSchema,
+            )
+        },
         "/api/v1/tenants/{tenant_id}/backfill": {
             "post": _operation(
                 "start a backfill (or get the one running)",

@@ -49,6 +49,12 @@ class SyncAcceptedSchema(Schema):
     invoice_id = fields.String()
 
 
+class RetryFailedSchema(Schema):
+    requested = fields.Integer(
+        metadata={"description": "invoices, payments and orders sent through the sync again"}
+    )
+
+
 class BackfillRequestSchema(_Input):
     start = fields.Nested(
         StartPointSchema,

@@ -70,8 +70,19 @@ def activity_page(tenant_id: str):
         filters=filters,
         next_cursor=next_cursor,
         errors=errors,
+        failing=len(services().activity.failing(tenant.id)),
+        retried=request.args.get("retried", type=int),
         page="activity",
     ), 400 if errors else 200
+
+
+@console_routes.post("/tenants/<tenant_id>/activity/retry-failed")
+@tenant_page_required
+def retry_failed(tenant_id: str):
+    """The Retry failed button: every invoice and payment whose last outcome failed, again."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    retried = operations.retry_failed(services(), tenant.id)
+    return redirect(url_for("console.activity_page", tenant_id=tenant.id, retried=retried))
 
 
 @console_routes.get("/tenants/<tenant_id>/health")
