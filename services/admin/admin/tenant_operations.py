@@ -286,11 +286,35 @@ def _save_connection(
         external_name=external_name,
         connected_at=now,
     )
+    previous = services.tokens.load(provider, tenant_id)
     services.tokens.save(connection)
     log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
     if provider == "keap":
         _subscribe_to_keap_hooks(services, tenant_id)
+    if previous is not None and previous.status == "disconnected":
+        _redrive_the_gap(services, tenant_id, provider, previous.disconnected_at)
     return connection
+
+
+def _redrive_the_gap(
+    services: AdminServices, tenant_id: str, provider: str, lost_at: datetime | None
+) -> None:
+    """A lost connection is back: what failed while it was lost goes through again (all that
+    failed last, when the moment it was lost is not known)."""
+    since = lost_at - RECONNECT_LOOK_BACK if lost_at is not None else None
+    try:
+        count = retry_failed(services, tenant_id, since=since, event_key=RECONNECT_EVENT_KEY)
+    except Transient as exc:
+        # The connection is saved; what failed stays listed for "retry failed".
+        log.warning(
+            "reconnected, but the failures were not driven again",
+            extra={"tenant_id": tenant_id, "provider": provider, "error": str(exc)},
+        )
+        return
+    log.info(
+        "reconnected: failures driven again",
+        extra={"tenant_id": tenant_id, "provider": provider, "count": count},
+    )
 
 
 def _subscribe_to_keap_hooks(services: AdminServices, tenant_id: str) -> None:

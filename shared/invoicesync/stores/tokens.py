@@ -32,6 +32,7 @@ class ProviderConnection:
     status: ConnectionStatus = "connected"
     disconnected_reason: str = ""
     refreshed_at: datetime | None = None  # None: not refreshed since `connected_at`
+    disconnected_at: datetime | None = None  # when it was marked lost (None: never, or unknown)
 
     @property
     def last_renewed_at(self) -> datetime:
@@ -64,6 +65,7 @@ class TokenStore:
             "status": connection.status,
             "disconnected_reason": connection.disconnected_reason,
             "refreshed_at": _iso_or_empty(connection.refreshed_at),
+            "disconnected_at": _iso_or_empty(connection.disconnected_at),
         }
         # One HSET: readers never see a new access token beside an old refresh token.
         self._redis.hset(connection_key(connection.provider, connection.tenant_id), mapping=fields)
@@ -88,13 +90,22 @@ class TokenStore:
             status="disconnected" if text.get("status") == "disconnected" else "connected",
             disconnected_reason=text.get("disconnected_reason", ""),
             refreshed_at=_datetime_or_none(text.get("refreshed_at", "")),
+            disconnected_at=_datetime_or_none(text.get("disconnected_at", "")),
         )
 
     def mark_disconnected(self, provider: str, tenant_id: str, reason: str) -> None:
         connection = self.load(provider, tenant_id)
         if connection is None:
             return
-        self.save(replace(connection, status="disconnected", disconnected_reason=reason))
+        # Lost already: the first loss is when the gap began.
+        lost_at = connection.disconnected_at if connection.status == "disconnected" else None
+        lost = replace(
+            connection,
+            status="disconnected",
+            disconnected_reason=reason,
+            disconnected_at=lost_at or datetime.now(UTC),
+        )
+        self.save(lost)
 
     def delete(self, provider: str, tenant_id: str) -> None:
         self._redis.delete(connection_key(provider, tenant_id))
