@@ -171,9 +171,17 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
         },
         "/api/v1/dlq": {
             "get": _operation(
-                "dead letters, newest first (operator)",
+                "dead letters, newest first, a page at a time (operator)",
                 query=schemas.DeadLetterQuerySchema,
                 response=schemas.DeadLetterListSchema,
+            )
+        },
+        "/api/v1/dlq/replay-all": {
+            "post": _operation(
+                "replay every dead letter of a tenant, consumer group and time range not "
+                "replayed before (operator)",
+                body=schemas.DeadLetterBulkReplaySchema,
+                response=schemas.DeadLetterBulkReplayedSchema,
             )
         },
         "/api/v1/dlq/replay": {
