@@ -8,6 +8,7 @@ import pytest
 
 from admin.stores.api_keys import Role
 from invoicesync.events import SyncAction, SyncResult
+from tests.integration.admin.test_replay_routes import publish_dead_letters
 
 pytestmark = pytest.mark.infra
 
@@ -151,3 +152,30 @@ def test_an_operator_sees_every_business_and_a_tenant_does_not(console):
 
     assert "Acme" in listing and "Globex" in listing
     assert console.client.get("/tenants").status_code == 403
+
+
+def test_an_operator_replays_all_of_a_businesss_dead_letters_with_one_button(console):
+    tenant_id, _ = console.new_tenant("Acme")
+    other_id, _ = console.new_tenant("Globex")
+    now = datetime.now(UTC)
+    publish_dead_letters(
+        console.services.settings,
+        [
+            (tenant_id, "invoicesync-transform", now, "1"),
+            (tenant_id, "invoicesync-xero-writer", now, "2"),
+            (other_id, "invoicesync-transform", now, "3"),
+        ],
+    )
+    console.sign_in(console.services.api_keys.issue(Role.OPERATOR, label="ops").secret)
+    path = f"/tenants/{tenant_id}/health"
+    before = console.client.get(path).get_data(as_text=True)
+
+    response = console.client.post(
+        f"/tenants/{tenant_id}/dead-letters/replay-all",
+        data={"csrf_token": console.csrf_token(path)},
+    )
+    after = console.client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "Replay all of this business" in before
+    assert "2 dead letters were sent back for another try" in after
+    assert "Replay all of this business" not in after  # each is replayed once

@@ -18,7 +18,12 @@ from admin.console.console_session import (
 from admin.console.health_chart import hourly_chart
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link
-from admin.replay import list_dead_letters, replay_dead_letter
+from admin.replay import (
+    DeadLetterFilter,
+    list_dead_letters,
+    replay_dead_letter,
+    replay_dead_letters,
+)
 from admin.stores.api_keys import Role
 from invoicesync.errors import Transient
 
@@ -108,6 +113,7 @@ def health_page(tenant_id: str):
         dead_letters=dead_letters,
         dead_letters_error=dead_letters_error,
         replayed=request.args.get("replayed"),
+        replayed_all=request.args.get("replayed_all", type=int),
         page="health",
     )
 
@@ -126,3 +132,19 @@ def dead_letter_replay(tenant_id: str):
     )
     outcome = "yes" if replayed else "already"
     return redirect(url_for("console.health_page", tenant_id=tenant_id, replayed=outcome))
+
+
+@console_routes.post("/tenants/<tenant_id>/dead-letters/replay-all")
+@operator_page_required
+def dead_letter_replay_all(tenant_id: str):
+    """Every dead letter of the tenant not replayed before, however old or many."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    outcome = replay_dead_letters(
+        services().settings,
+        DeadLetterFilter(tenant_id=tenant.id),
+        redis_client=services().redis,
+        publisher=services().publisher,
+    )
+    return redirect(
+        url_for("console.health_page", tenant_id=tenant.id, replayed_all=outcome.replayed)
+    )
