@@ -97,7 +97,7 @@ class QboLedgerWriter:
         rid = qbo_request_id(
             tenant_id,
             invoice.keap_invoice_id,
-            request_body_digest(prepared.body),
+            request_body_digest(invoice.content_hash, prepared.body),
             operation="update",
         )
         try:
@@ -129,7 +129,10 @@ class QboLedgerWriter:
             # Overpayments the tenant keeps: QBO applies what is due, the rest is credit.
             body["Line"][0]["Amount"] = invoice.amount_due
         rid = qbo_request_id(
-            tenant_id, payment.keap_payment_id, request_body_digest(body), operation="payment"
+            tenant_id,
+            payment.keap_payment_id,
+            request_body_digest(payment.content_hash, body),
+            operation="payment",
         )
         try:
             created = self._qbo.create_payment(tenant_id, body, rid)
@@ -157,7 +160,10 @@ class QboLedgerWriter:
         except QboMappingError as exc:
             return WriteOutcome(WriteStatus.REJECTED, reason=str(exc))
         rid = qbo_request_id(
-            tenant_id, refund.keap_payment_id, request_body_digest(body), operation="refund"
+            tenant_id,
+            refund.keap_payment_id,
+            request_body_digest(refund.content_hash, body),
+            operation="refund",
         )
         try:
             created = self._qbo.create_refund_receipt(tenant_id, body, rid)
@@ -207,7 +213,9 @@ class QboLedgerWriter:
     def _create_one(self, tenant_id: str, prepared: _Prepared) -> WriteOutcome:
         invoice, body = prepared.invoice, prepared.body
         assert body is not None
-        rid = qbo_request_id(tenant_id, invoice.keap_invoice_id, request_body_digest(body))
+        rid = qbo_request_id(
+            tenant_id, invoice.keap_invoice_id, request_body_digest(invoice.content_hash, body)
+        )
         try:
             created = self._qbo.create_invoice(tenant_id, body, rid)
         except QboFaulted as fault:
@@ -222,7 +230,9 @@ class QboLedgerWriter:
                 "Invoice",
                 p.body or {},
                 qbo_request_id(
-                    tenant_id, p.invoice.keap_invoice_id, request_body_digest(p.body or {})
+                    tenant_id,
+                    p.invoice.keap_invoice_id,
+                    request_body_digest(p.invoice.content_hash, p.body or {}),
                 ),
             )
             for p in chunk

@@ -58,7 +58,7 @@ class XeroLedger:
         key = xero_idempotency_key(
             tenant_id,
             ",".join(invoice.keap_invoice_id for invoice in invoices),
-            request_body_digest(*(body for body, _ in bodies)),
+            request_body_digest(*(i.content_hash for i in invoices), *(b for b, _ in bodies)),
             operation="invoice-batch",
         )
         results = self._client.create_invoices(tenant_id, [body for body, _ in bodies], key)
@@ -81,7 +81,7 @@ class XeroLedger:
         key = xero_idempotency_key(
             tenant_id,
             invoice.keap_invoice_id,
-            request_body_digest(body),
+            request_body_digest(invoice.content_hash, body),
             operation="invoice-update",
         )
         result = self._client.update_invoice(tenant_id, current.destination_id, body, key)
@@ -101,7 +101,10 @@ class XeroLedger:
             payment, invoice.destination_id, settings.xero.payment_account_code
         )
         key = xero_idempotency_key(
-            tenant_id, payment.keap_payment_id, request_body_digest(element), operation="payment"
+            tenant_id,
+            payment.keap_payment_id,
+            request_body_digest(payment.content_hash, element),
+            operation="payment",
         )
         [result] = self._client.create_payments(tenant_id, [element], key)
         return _payment_outcome(result, "PaymentID")
@@ -122,7 +125,10 @@ class XeroLedger:
             refund, invoice.number, invoice.contact_id, settings.xero
         )
         key = xero_idempotency_key(
-            tenant_id, refund.keap_payment_id, request_body_digest(note), operation="credit-note"
+            tenant_id,
+            refund.keap_payment_id,
+            request_body_digest(refund.content_hash, note),
+            operation="credit-note",
         )
         [created] = self._client.create_credit_notes(tenant_id, [note], key)
         if created.ok:
@@ -162,7 +168,7 @@ class XeroLedger:
             key = xero_idempotency_key(
                 tenant_id,
                 refund.keap_payment_id,
-                request_body_digest(element),
+                request_body_digest(refund.content_hash, element),
                 operation="refund-payment",
             )
             [paid] = self._client.create_payments(tenant_id, [element], key)
