@@ -12,7 +12,7 @@ from pathlib import Path
 
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
-from admin.replay import replay_topic
+from admin.replay import DeadLetterFilter, replay_dead_letters, replay_topic
 from admin.smoke.results import any_failed
 from admin.smoke.suite import PROVIDERS, SmokeNotRunnable, run_smoke_checks
 from admin.stores.api_keys import ApiKeyStore, Role
@@ -53,6 +53,15 @@ def _start_point(args: argparse.Namespace) -> StartPoint | None:
     if args.from_first:
         return StartPoint(StartPointKind.FIRST_INVOICE)
     return None
+
+
+def _aware(text: str | None, option: str) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise SystemExit(f"{option} needs a UTC offset, e.g. 2026-01-01T00:00:00+00:00")
+    return moment
 
 
 def _progress_line(published: int, total: int | None, pages: int, status: str) -> str:
@@ -164,6 +173,10 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
     sync.add_argument("tenant")
     sync.add_argument("invoice_id")
+    retry = commands.add_parser(
+        "retry-failed", help="sync again every invoice and payment whose last outcome failed"
+    )
+    retry.add_argument("tenant")
     backfill = commands.add_parser("backfill", help="start a backfill and show its progress")
     backfill.add_argument("tenant")
     start = backfill.add_mutually_exclusive_group()
@@ -176,6 +189,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--topic", required=True, choices=[t.value for t in Topic])
     replay.add_argument("--tenant", required=True)
     replay.add_argument("--from-time", required=True, help="ISO-8601 with a UTC offset")
+    dlq = commands.add_parser(
+        "dlq-replay",
+        help="replay every dead letter of a tenant, consumer group and time range, once",
+    )
+    dlq.add_argument("--tenant")
+    dlq.add_argument("--group", help="the consumer group that gave up, e.g. invoicesync-transform")
+    dlq.add_argument("--since", help="ISO-8601 with a UTC offset")
+    dlq.add_argument("--until", help="ISO-8601 with a UTC offset")
     status = commands.add_parser("status", help="a tenant's connections, last poll, lag, counts")
     status.add_argument("tenant")
     smoke = commands.add_parser(
@@ -227,6 +248,16 @@ def run(argv: list[str], settings: Settings) -> int:
             raise SystemExit("--from-time needs a UTC offset, e.g. 2026-01-01T00:00:00+00:00")
         print(replay_topic(settings, Topic(args.topic), args.tenant, from_time), "replayed")
         return 0
+    if args.command == "dlq-replay":
+        which = DeadLetterFilter(
+            args.tenant, args.group, _aware(args.since, "--since"), _aware(args.until, "--until")
+        )
+        outcome = replay_dead_letters(settings, which)
+        print(
+            f"{outcome.replayed} replayed, {outcome.already_replayed} replayed before "
+            f"({outcome.matched} matched)"
+        )
+        return 0
     if args.command == "smoke":
         return _smoke(settings, args)
     services = AdminServices.from_settings(settings)
@@ -245,6 +276,9 @@ def run(argv: list[str], settings: Settings) -> int:
         elif args.command == "sync-id":
             event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
             print(f"invoice {args.invoice_id} queued (notification {event_id})")
+        elif args.command == "retry-failed":
+            count = operations.retry_failed(services, args.tenant)
+            print(f"{count} failed invoices, payments or orders queued again")
         elif args.command == "backfill":
             return _backfill(services, args)
         elif args.command == "send-summary":

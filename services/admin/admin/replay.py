@@ -1,13 +1,17 @@
-"""Replay: re-publish a tenant's messages of a topic from a time, and dead letters one by one.
+"""Replay: re-publish a tenant's messages of a topic from a time, and dead letters, one by one
+or in bulk by tenant, consumer group and time range.
 
 Replays are safe because every consumer is idempotent (design.md §5); a dead letter is replayed
-at most once, remembered in Redis, so a second click does nothing.
+at most once, remembered in Redis, so a second click does nothing. Keap notifications come back
+with source=replay, which transform always publishes (a hook's repeat it would drop).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,8 +36,46 @@ from invoicesync.stores.redis_connection import redis_from_settings
 log = logging.getLogger(__name__)
 
 DLQ_PARTITION = 0  # the dead-letter topic has one partition: an offset names one letter
-DLQ_SCAN = 5_000
+# A listing reads the topic backwards this many letters at a time, and at most DLQ_PAGE_SCAN of
+# them per page: a page with fewer letters than asked for still carries a cursor to go on from.
+DLQ_CHUNK = 5_000
+DLQ_PAGE_SCAN = 50_000
 _READ_TIMEOUT_MS = 1_000
+
+
+@dataclass(frozen=True)
+class DeadLetterFilter:
+    """Which dead letters: one tenant's, one consumer group's, dead-lettered in [since, until)."""
+
+    tenant_id: str | None = None
+    group_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def matches(self, envelope: Envelope, timestamp_ms: int) -> bool:
+        if self.tenant_id is not None and envelope.tenant_id != self.tenant_id:
+            return False
+        if self.group_id is not None and envelope.payload.get("group_id") != self.group_id:
+            return False
+        if self.since is not None and timestamp_ms < _ms(self.since):
+            return False
+        return self.until is None or timestamp_ms < _ms(self.until)
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    letters: list[DeadLetter]
+    next_before: int | None  # pass as `before` for the next (older) page; None: no more
+
+
+@dataclass(frozen=True)
+class BulkReplay:
+    matched: int
+    replayed: int
+    already_replayed: int
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
 
 
 @dataclass(frozen=True)
@@ -95,20 +137,85 @@ def list_dead_letters(
     *,
     redis_client: redis.Redis | None = None,
 ) -> list[DeadLetter]:
-    """The newest dead letters first (of the last DLQ_SCAN), optionally one tenant's only."""
+    """The newest dead letters first, optionally one tenant's only (the first page)."""
+    return dead_letter_page(
+        settings, DeadLetterFilter(tenant_id=tenant_id), limit, redis_client=redis_client
+    ).letters
+
+
+def dead_letter_page(
+    settings: Settings,
+    which: DeadLetterFilter,
+    limit: int = 100,
+    *,
+    before: int | None = None,
+    redis_client: redis.Redis | None = None,
+) -> DeadLetterPage:
+    """Up to `limit` matching dead letters, newest first, from below offset `before` (the
+    previous page's `next_before`) down to the start of the range, however long the topic."""
     client = redis_client or redis_from_settings(settings)
     name = topic_name(Topic.DEAD_LETTERS, settings)
-    letters: list[DeadLetter] = []
-    for record in _records_from_end(settings, name, DLQ_SCAN):
-        try:
-            envelope = envelope_from_bytes(record.value)
-        except InvalidInput:
-            continue
-        if tenant_id is not None and envelope.tenant_id != tenant_id:
-            continue
-        letters.append(_dead_letter(record.offset, envelope, client, settings))
-    letters.reverse()
-    return letters[:limit]
+    found: list[tuple[int, Envelope]] = []
+    with _dlq_reader(settings, name) as reader:
+        low, high = reader.bounds(which)
+        if before is not None:
+            high = min(high, max(before, low))
+        scanned = 0
+        while high > low and len(found) < limit and scanned < DLQ_PAGE_SCAN:
+            start = max(low, high - DLQ_CHUNK)
+            chunk = [
+                (offset, envelope)
+                for offset, timestamp_ms, envelope in reader.letters(start, high)
+                if which.matches(envelope, timestamp_ms)
+            ]
+            found.extend(reversed(chunk))
+            scanned += high - start
+            high = start
+    page = found[:limit]
+    more = len(found) > limit or high > low
+    next_before = (page[-1][0] if len(found) > limit else high) if more else None
+    letters = [_dead_letter(offset, envelope, client, settings) for offset, envelope in page]
+    return DeadLetterPage(letters, next_before)
+
+
+def replay_dead_letters(
+    settings: Settings,
+    which: DeadLetterFilter,
+    *,
+    redis_client: redis.Redis | None = None,
+    publisher: Publisher | None = None,
+) -> BulkReplay:
+    """Replay every matching dead letter not replayed before, oldest first, over the whole
+    range (no cap on how many)."""
+    client = redis_client or redis_from_settings(settings)
+    name = topic_name(Topic.DEAD_LETTERS, settings)
+    own_publisher = publisher is None
+    publisher = publisher or Publisher(settings)
+    matched = replayed = 0
+    try:
+        with _dlq_reader(settings, name) as reader:
+            low, high = reader.bounds(which)
+            for start in range(low, high, DLQ_CHUNK):
+                end = min(high, start + DLQ_CHUNK)
+                for offset, timestamp_ms, envelope in reader.letters(start, end):
+                    if not which.matches(envelope, timestamp_ms):
+                        continue
+                    matched += 1
+                    if _replay_letter(settings, offset, envelope, client, publisher):
+                        replayed += 1
+    finally:
+        if own_publisher:
+            publisher.close()
+    log.info(
+        "dead letters replayed",
+        extra={
+            "tenant_id": which.tenant_id,
+            "group_id": which.group_id,
+            "matched": matched,
+            "replayed": replayed,
+        },
+    )
+    return BulkReplay(matched, replayed, matched - replayed)
 
 
 def replay_dead_letter(
@@ -118,7 +225,7 @@ def replay_dead_letter(
     redis_client: redis.Redis | None = None,
     publisher: Publisher | None = None,
 ) -> bool:
-    """Re-publish a dead letter's original bytes to its original topic. False if it was
+    """Re-publish a dead letter's original message to its original topic. False if it was
     replayed before. InvalidInput if there is no dead letter at that offset."""
     client = redis_client or redis_from_settings(settings)
     name = topic_name(Topic.DEAD_LETTERS, settings)
@@ -126,27 +233,53 @@ def replay_dead_letter(
     if record is None:
         raise InvalidInput(f"no dead letter at offset {dlq_offset}", field="offset")
     envelope = envelope_from_bytes(record.value)
+    own_publisher = publisher is None
+    publisher = publisher or Publisher(settings)
+    try:
+        return _replay_letter(settings, dlq_offset, envelope, client, publisher)
+    finally:
+        if own_publisher:
+            publisher.close()
+
+
+def _replay_letter(
+    settings: Settings,
+    dlq_offset: int,
+    envelope: Envelope,
+    client: redis.Redis,
+    publisher: Publisher,
+) -> bool:
     marker = _replayed_key(settings, dlq_offset)
     # Claim first so two clicks at once cannot both publish; released if the publish fails.
     if not client.set(marker, "claimed", nx=True):
         return False
     original_topic, key, value = original_message(envelope.payload)
-    own_publisher = publisher is None
-    publisher = publisher or Publisher(settings)
+    if original_topic == topic_name(Topic.KEAP_NOTIFICATIONS, settings) and value:
+        value = _replayed_notification_bytes(value)
     try:
         publisher.publish_raw(original_topic, key, value or b"")
     except Transient:
         client.delete(marker)
         raise
-    finally:
-        if own_publisher:
-            publisher.close()
     client.set(marker, "replayed")
     log.info(
         "dead letter replayed",
         extra={"offset": dlq_offset, "tenant_id": envelope.tenant_id, "topic": original_topic},
     )
     return True
+
+
+def _replayed_notification_bytes(raw: bytes) -> bytes:
+    """A dead-lettered Keap notification comes back as a replay, under its own event id;
+    unreadable bytes as they were (the consumer dead-letters them again, with the reason)."""
+    try:
+        envelope = envelope_from_bytes(raw)
+    except InvalidInput:
+        return raw
+    replayed = _as_replayed_notification(raw)
+    return replace(
+        replayed, event_id=envelope.event_id, occurred_at=envelope.occurred_at
+    ).to_bytes()
 
 
 def _replayed_key(settings: Settings, dlq_offset: int) -> str:
@@ -234,20 +367,57 @@ def _records_since(settings: Settings, name: str, from_time: datetime):
         consumer.close()
 
 
-def _records_from_end(settings: Settings, name: str, count: int):
+class _DeadLetterReader:
+    """The dead-letter topic's one partition, read by offset ranges."""
+
+    def __init__(self, consumer: KafkaConsumer, name: str) -> None:
+        self._consumer = consumer
+        self._tp = TopicPartition(name, DLQ_PARTITION)
+        _partitions(consumer, name)
+        consumer.assign([self._tp])
+
+    def bounds(self, which: DeadLetterFilter) -> tuple[int, int]:
+        """[first, end) offsets that can hold letters of the filter's time range."""
+        tp = self._tp
+        low = self._consumer.beginning_offsets([tp])[tp]
+        high = self._consumer.end_offsets([tp])[tp]
+        if which.since is not None:
+            low = max(low, self._offset_at(which.since, high))
+        if which.until is not None:
+            high = min(high, self._offset_at(which.until, high))
+        return low, max(low, high)
+
+    def letters(self, start: int, end: int) -> Iterator[tuple[int, int, Envelope]]:
+        """(offset, timestamp in ms, envelope) of the readable letters in [start, end), oldest
+        first."""
+        self._consumer.seek(self._tp, start)
+        for record in _read_until(self._consumer, {self._tp: end}):
+            if record.offset < start:
+                continue
+            try:
+                envelope = envelope_from_bytes(record.value)
+            except InvalidInput:
+                continue
+            yield record.offset, record.timestamp, envelope
+
+    def _offset_at(self, moment: datetime, end: int) -> int:
+        found = self._consumer.offsets_for_times({self._tp: max(0, _ms(moment))})[self._tp]
+        return found.offset if found is not None else end
+
+
+@contextmanager
+def _dlq_reader(settings: Settings, name: str) -> Iterator[_DeadLetterReader]:
     consumer = _consumer(settings)
     try:
-        partitions = _partitions(consumer, name)
-        consumer.assign(partitions)
-        ends = consumer.end_offsets(partitions)
-        beginnings = consumer.beginning_offsets(partitions)
-        for tp in partitions:
-            consumer.seek(tp, max(beginnings[tp], ends[tp] - count))
-        yield from _read_until(consumer, ends)
+        yield _DeadLetterReader(consumer, name)
     except KafkaError as exc:
         raise Transient(f"reading {name} failed: {exc}") from exc
     finally:
         consumer.close()
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def _record_at(settings: Settings, name: str, offset: int):

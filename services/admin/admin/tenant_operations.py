@@ -12,6 +12,7 @@ from admin.admin_services import PROVIDERS, AdminServices
 from admin.consumer_lag import consumer_lag
 from admin.ledger_poll_budget import ledger_poll_budget
 from admin.reference_data import reference_errors
+from admin.stores.activity import FailedObject
 from admin.stores.api_keys import ApiKey, IssuedKey, Role
 from admin.stores.pending_connections import Organisation, PendingConnection
 from invoicesync.clients.oauth import OAuthRejected, TokenResponse
@@ -20,6 +21,7 @@ from invoicesync.domain.connection_health import ConnectionHealth, connection_he
 from invoicesync.domain.tenant_settings import StartPoint, TenantSettings
 from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import (
+    Envelope,
     EventType,
     KeapNotification,
     NotificationSource,
@@ -27,6 +29,7 @@ from invoicesync.events import (
     envelope_for,
 )
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions, keap_hook_url
+from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.backfill_jobs import BackfillJob
 from invoicesync.stores.connection_health import (
     ConnectionHealthReader,
@@ -370,12 +373,36 @@ def _save_connection(
         external_name=external_name,
         connected_at=now,
     )
+    previous = services.tokens.load(provider, tenant_id)
     # Under the refresh lock: a refresh that was spending the old pair cannot save over these.
     services.access_tokens.save_connection(connection)
     log.info("provider connected", extra={"tenant_id": tenant_id, "provider": provider})
     if provider == "keap":
         _subscribe_to_keap_hooks(services, tenant_id)
+    if previous is not None and previous.status == "disconnected":
+        _redrive_the_gap(services, tenant_id, provider, previous.disconnected_at)
     return connection
+
+
+def _redrive_the_gap(
+    services: AdminServices, tenant_id: str, provider: str, lost_at: datetime | None
+) -> None:
+    """A lost connection is back: what failed while it was lost goes through again (all that
+    failed last, when the moment it was lost is not known)."""
+    since = lost_at - RECONNECT_LOOK_BACK if lost_at is not None else None
+    try:
+        count = retry_failed(services, tenant_id, since=since, event_key=RECONNECT_EVENT_KEY)
+    except Transient as exc:
+        # The connection is saved; what failed stays listed for "retry failed".
+        log.warning(
+            "reconnected, but the failures were not driven again",
+            extra={"tenant_id": tenant_id, "provider": provider, "error": str(exc)},
+        )
+        return
+    log.info(
+        "reconnected: failures driven again",
+        extra={"tenant_id": tenant_id, "provider": provider, "count": count},
+    )
 
 
 def rotate_hook_token(services: AdminServices, tenant_id: str) -> Tenant:
@@ -462,6 +489,54 @@ def request_invoice_sync(services: AdminServices, tenant_id: str, invoice_id: st
     envelope = envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant.id, notification)
     services.publisher.publish(Topic.KEAP_NOTIFICATIONS, envelope)
     return envelope.event_id
+
+
+RETRY_EVENT_KEY = "manual.retry_failed"
+RECONNECT_EVENT_KEY = "manual.reconnected"
+# A failure is recorded just after the connection is marked lost (the writer learns of it while
+# writing): the look-back for a reconnection starts a little before that mark.
+RECONNECT_LOOK_BACK = timedelta(minutes=5)
+_RETRY_BATCH = 500
+
+
+def retry_failed(
+    services: AdminServices,
+    tenant_id: str,
+    *,
+    since: datetime | None = None,
+    event_key: str = RETRY_EVENT_KEY,
+) -> int:
+    """Drive every invoice, payment or order whose latest outcome is a failure (recorded since
+    `since`, if given) through the pipeline again, as Sync ID does. Returns how many."""
+    tenant = require_tenant(services, tenant_id)
+    failed = services.activity.failing(tenant.id, since=since)
+    for start in range(0, len(failed), _RETRY_BATCH):
+        batch = failed[start : start + _RETRY_BATCH]
+        services.publisher.publish_all(
+            [
+                Outgoing(Topic.KEAP_NOTIFICATIONS, _redrive(tenant.id, item, event_key))
+                for item in batch
+            ]
+        )
+        # Published: the new attempt's outcome decides from here (a new failure lists it again).
+        services.activity.forget_failures(tenant.id, batch)
+    if failed:
+        log.info(
+            "failed objects driven again",
+            extra={"tenant_id": tenant.id, "count": len(failed), "why": event_key},
+        )
+    return len(failed)
+
+
+def _redrive(tenant_id: str, failed: FailedObject, event_key: str) -> Envelope:
+    notification = KeapNotification(
+        object_type=failed.object_type,
+        object_id=failed.keap_id,
+        source=NotificationSource.MANUAL,
+        observed_at=datetime.now(UTC),
+        event_key=event_key,
+    )
+    return envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, notification)
 
 
 def start_backfill(

@@ -21,6 +21,7 @@ from invoicesync.domain.canonical_to_qbo import (
     qbo_request_id,
     us_transaction_tax_code,
 )
+from invoicesync.domain.content_hash import request_body_digest
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
@@ -94,7 +95,10 @@ class QboLedgerWriter:
         if prepared.body is None:
             return prepared.rejected or WriteOutcome(WriteStatus.REJECTED)
         rid = qbo_request_id(
-            tenant_id, invoice.keap_invoice_id, invoice.content_hash, operation="update"
+            tenant_id,
+            invoice.keap_invoice_id,
+            request_body_digest(invoice.content_hash, prepared.body),
+            operation="update",
         )
         try:
             updated = self._qbo.update_invoice(tenant_id, destination_id, prepared.body, rid)
@@ -125,7 +129,10 @@ class QboLedgerWriter:
             # Overpayments the tenant keeps: QBO applies what is due, the rest is credit.
             body["Line"][0]["Amount"] = invoice.amount_due
         rid = qbo_request_id(
-            tenant_id, payment.keap_payment_id, payment.content_hash, operation="payment"
+            tenant_id,
+            payment.keap_payment_id,
+            request_body_digest(payment.content_hash, body),
+            operation="payment",
         )
         try:
             created = self._qbo.create_payment(tenant_id, body, rid)
@@ -153,7 +160,10 @@ class QboLedgerWriter:
         except QboMappingError as exc:
             return WriteOutcome(WriteStatus.REJECTED, reason=str(exc))
         rid = qbo_request_id(
-            tenant_id, refund.keap_payment_id, refund.content_hash, operation="refund"
+            tenant_id,
+            refund.keap_payment_id,
+            request_body_digest(refund.content_hash, body),
+            operation="refund",
         )
         try:
             created = self._qbo.create_refund_receipt(tenant_id, body, rid)
@@ -203,7 +213,9 @@ class QboLedgerWriter:
     def _create_one(self, tenant_id: str, prepared: _Prepared) -> WriteOutcome:
         invoice, body = prepared.invoice, prepared.body
         assert body is not None
-        rid = qbo_request_id(tenant_id, invoice.keap_invoice_id, invoice.content_hash)
+        rid = qbo_request_id(
+            tenant_id, invoice.keap_invoice_id, request_body_digest(invoice.content_hash, body)
+        )
         try:
             created = self._qbo.create_invoice(tenant_id, body, rid)
         except QboFaulted as fault:
@@ -217,7 +229,11 @@ class QboLedgerWriter:
             BatchItem(
                 "Invoice",
                 p.body or {},
-                qbo_request_id(tenant_id, p.invoice.keap_invoice_id, p.invoice.content_hash),
+                qbo_request_id(
+                    tenant_id,
+                    p.invoice.keap_invoice_id,
+                    request_body_digest(p.invoice.content_hash, p.body or {}),
+                ),
             )
             for p in chunk
         ]

@@ -1,7 +1,10 @@
 """Keap change notifications → canonical invoice and payment events, with the tenant's rules.
 
 Every notification is only a hint: the order and its payments are re-read from Keap, mapped by
-the pure domain functions, and published unless the same content was published before.
+the pure domain functions, and published. A hook or a poll publishes only content that differs
+from what was published last (Keap repeats itself); a request someone made (Sync ID, backfill,
+replay, retry) always publishes, so an unchanged invoice that failed downstream is driven again.
+The writers' id map makes a re-published, already-synced invoice a no-op there.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from invoicesync.events import (
     Envelope,
     EventType,
     KeapNotification,
+    NotificationSource,
     SyncAction,
     SyncResult,
     Topic,
@@ -59,6 +63,8 @@ _EVENT_TYPES = {
     "invoice": EventType.INVOICE_CANONICALISED,
     "payment": EventType.PAYMENT_CANONICALISED,
 }
+# Sources that repeat themselves: only what they report as changed is published again.
+DEDUPLICATED_SOURCES = frozenset({NotificationSource.HOOK, NotificationSource.POLL})
 
 
 class TenantSettingsSource(Protocol):
@@ -78,6 +84,7 @@ class _Run:
     tenant_id: str
     settings: TenantSettings
     outgoing: list[Outgoing]
+    deduplicate: bool = True  # False: publish even what was published before
 
 
 class TransformHandler:
@@ -109,7 +116,12 @@ class TransformHandler:
         settings = self._tenants.settings(tenant_id)
         if is_held(settings):
             return self._hold(envelope, notification, settings)
-        run = _Run(tenant_id, settings, self._released_holds(tenant_id))
+        run = _Run(
+            tenant_id,
+            settings,
+            self._released_holds(tenant_id),
+            deduplicate=notification.source in DEDUPLICATED_SOURCES,
+        )
         try:
             orders = self._orders_for(tenant_id, notification)
         except KeapNotFound:
@@ -221,7 +233,9 @@ class TransformHandler:
         self, run: _Run, kind: str, keap_id: str, payload: CanonicalInvoice | CanonicalPayment
     ) -> None:
         content_hash = payload.content_hash
-        if self._marks.last_published(run.tenant_id, kind, keap_id) == content_hash:
+        if run.deduplicate and self._marks.last_published(run.tenant_id, kind, keap_id) == (
+            content_hash
+        ):
             return
         event_type = _EVENT_TYPES[kind]
         envelope = envelope_for(event_type, run.tenant_id, payload)
@@ -233,7 +247,7 @@ class TransformHandler:
     ) -> None:
         reason = skip.summary
         marker = f"skipped:{reason}"
-        if self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
+        if run.deduplicate and self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
             return  # the same skip was reported already
         envelope = self._result(run, kind, keap_id, reason, number, code=skip.reason)
         self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), marker)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +18,7 @@ from invoicesync.domain.canonical_to_xero import (
     xero_payment_from_canonical,
     xero_refund_split,
 )
+from invoicesync.domain.content_hash import request_body_digest
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
@@ -58,7 +58,7 @@ class XeroLedger:
         key = xero_idempotency_key(
             tenant_id,
             ",".join(invoice.keap_invoice_id for invoice in invoices),
-            _digest(invoice.content_hash for invoice in invoices),
+            request_body_digest(*(i.content_hash for i in invoices), *(b for b, _ in bodies)),
             operation="invoice-batch",
         )
         results = self._client.create_invoices(tenant_id, [body for body, _ in bodies], key)
@@ -79,7 +79,10 @@ class XeroLedger:
         # go without LineItemIDs on purpose: Keap's lines replace Xero's.
         body["Status"] = current.status
         key = xero_idempotency_key(
-            tenant_id, invoice.keap_invoice_id, invoice.content_hash, operation="invoice-update"
+            tenant_id,
+            invoice.keap_invoice_id,
+            request_body_digest(invoice.content_hash, body),
+            operation="invoice-update",
         )
         result = self._client.update_invoice(tenant_id, current.destination_id, body, key)
         return _invoice_outcome(result, invoice, notes)
@@ -98,7 +101,10 @@ class XeroLedger:
             payment, invoice.destination_id, settings.xero.payment_account_code
         )
         key = xero_idempotency_key(
-            tenant_id, payment.keap_payment_id, payment.content_hash, operation="payment"
+            tenant_id,
+            payment.keap_payment_id,
+            request_body_digest(payment.content_hash, element),
+            operation="payment",
         )
         [result] = self._client.create_payments(tenant_id, [element], key)
         return _payment_outcome(result, "PaymentID")
@@ -119,7 +125,10 @@ class XeroLedger:
             refund, invoice.number, invoice.contact_id, settings.xero
         )
         key = xero_idempotency_key(
-            tenant_id, refund.keap_payment_id, refund.content_hash, operation="credit-note"
+            tenant_id,
+            refund.keap_payment_id,
+            request_body_digest(refund.content_hash, note),
+            operation="credit-note",
         )
         [created] = self._client.create_credit_notes(tenant_id, [note], key)
         if created.ok:
@@ -157,7 +166,10 @@ class XeroLedger:
                 refund, credit_note_id, settings.xero.payment_account_code, split.pay_out
             )
             key = xero_idempotency_key(
-                tenant_id, refund.keap_payment_id, refund.content_hash, operation="refund-payment"
+                tenant_id,
+                refund.keap_payment_id,
+                request_body_digest(refund.content_hash, element),
+                operation="refund-payment",
             )
             [paid] = self._client.create_payments(tenant_id, [element], key)
             if not paid.ok:
@@ -260,7 +272,3 @@ def _payment_outcome(result: XeroElementResult, id_field: str) -> WriteOutcome:
     return WriteOutcome(
         WriteStatus.REJECTED, reason="Xero refused the payment: " + "; ".join(result.messages)
     )
-
-
-def _digest(parts) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

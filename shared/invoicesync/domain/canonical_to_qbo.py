@@ -316,8 +316,9 @@ def qbo_customer_from_canonical(contact: Contact, display_name: str) -> dict[str
 def qbo_request_id(
     tenant_id: str, keap_id: str, content_hash: str, *, operation: str = "invoice"
 ) -> str:
-    """The `requestid` query parameter: stable per content, 36 characters, so it also fits
-    the tighter limit on /batch requests."""
+    """The `requestid` query parameter: stable per request (`content_hash` is the digest of the
+    body sent, `request_body_digest`), 36 characters, so it also fits the tighter limit on
+    /batch requests."""
     name = "\x1f".join(("qbo", tenant_id, operation, keap_id, content_hash))
     return str(uuid.uuid5(_REQUEST_ID_NAMESPACE, name))
 

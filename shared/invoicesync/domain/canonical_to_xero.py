@@ -243,7 +243,8 @@ def xero_contact_from_canonical(contact: Contact, unique_name: str) -> dict[str,
 def xero_idempotency_key(
     tenant_id: str, keap_id: str, content_hash: str, *, operation: str = "invoice"
 ) -> str:
-    """The Idempotency-Key header (≤128 chars): the same content always gets the same key."""
+    """The Idempotency-Key header (≤128 chars): the same request always gets the same key.
+    `content_hash` is the digest of the body sent (`request_body_digest`)."""
     digest = hashlib.sha256(
         "\x1f".join(("xero", tenant_id, operation, keap_id, content_hash)).encode()
     ).hexdigest()

@@ -57,3 +57,20 @@ def _plain(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
+
+
+def request_body_digest(*bodies: object) -> str:
+    """Hex SHA-256 of provider request bodies (dicts and lists of JSON values, Decimals and
+    dates), beside the content hashes they were made from. Idempotency keys are made of it,
+    not only of the Keap content: the same Keap invoice
+    sent with other settings (a fixed account code) is another request, and Xero answers 400 to
+    a key reused with a different body (xero.md "Idempotency-Key header"), QBO replays the first
+    answer to a reused requestid (qbo.md §2.6)."""
+    text = json.dumps(
+        [_HASH_VERSION, _plain(list(bodies))],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -41,6 +41,7 @@ class ProviderConnection:
     alert: str = ""
     forbidden_at: datetime | None = None  # the provider's last 403 for this connection
     forbidden_reason: str = ""
+    disconnected_at: datetime | None = None  # when it was marked lost (None: never, or unknown)
 
     @property
     def last_renewed_at(self) -> datetime:
@@ -84,6 +85,7 @@ class TokenStore:
             "alert": connection.alert,
             "forbidden_at": _iso_or_empty(connection.forbidden_at),
             "forbidden_reason": connection.forbidden_reason,
+            "disconnected_at": _iso_or_empty(connection.disconnected_at),
         }
         # One HSET: readers never see a new access token beside an old refresh token.
         self._redis.hset(connection_key(connection.provider, connection.tenant_id), mapping=fields)
@@ -114,6 +116,7 @@ class TokenStore:
             alert=text.get("alert", ""),
             forbidden_at=_datetime_or_none(text.get("forbidden_at", "")),
             forbidden_reason=text.get("forbidden_reason", ""),
+            disconnected_at=_datetime_or_none(text.get("disconnected_at", "")),
         )
 
     def mark_disconnected(
@@ -122,9 +125,16 @@ class TokenStore:
         connection = self.load(provider, tenant_id)
         if connection is None:
             return
-        self.save(
-            replace(connection, status="disconnected", disconnected_reason=reason, alert=alert)
+        # Lost already: the first loss is when the gap began.
+        lost_at = connection.disconnected_at if connection.status == "disconnected" else None
+        lost = replace(
+            connection,
+            status="disconnected",
+            disconnected_reason=reason,
+            alert=alert,
+            disconnected_at=lost_at or datetime.now(UTC),
         )
+        self.save(lost)
 
     def note(self, provider: str, tenant_id: str, **fields: datetime | str | None) -> None:
         """Set plain fields of a stored connection (refresh bookkeeping, the last 403) without

@@ -129,8 +129,8 @@ class CanonicalEventWriter:
         except Disconnected as exc:
             log.warning("destination disconnected", extra={"tenant_id": run.tenant_id})
             reason = (
-                f"{self._destination.value} connection lost ({exc}); reconnect it, then replay "
-                "these events"
+                f"{self._destination.value} connection lost ({exc}); reconnecting it syncs "
+                "these again"
             )
             return run.outgoing + [
                 self._result(run, _object_type(e), _keap_id(e), SyncAction.FAILED, reason)

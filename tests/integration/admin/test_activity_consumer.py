@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from admin.activity_consumer import activity_loop
@@ -86,3 +87,34 @@ def test_the_log_keeps_only_the_newest_entries(redis_client, unique_name):
     page = log.page(unique_name, limit=50)
     assert [e.entry_id for e in page.entries] == ["e7", "e6", "e5", "e4", "e3"]
     assert log.page(unique_name, query="1000").entries == []
+
+
+def outcome_of(keap_id: str, minute: int, action: SyncAction, **changes) -> SyncResult:
+    return replace(result(minute, action), keap_id=keap_id, **changes)
+
+
+def test_an_object_is_failing_until_a_later_outcome_settles_it(redis_client, unique_name):
+    log = ActivityLog(redis_client)
+    outcomes = [
+        outcome_of("1001", 1, SyncAction.FAILED),
+        outcome_of("1001", 3, SyncAction.CREATED),  # settled
+        outcome_of("1004", 4, SyncAction.FAILED),
+        outcome_of("1004", 5, SyncAction.HELD),  # held settles nothing
+        outcome_of("1006", 6, SyncAction.FAILED),
+        outcome_of("1006", 2, SyncAction.CREATED),  # older, arriving late: still failing
+        # A ReverseSync failure names a ledger payment: nothing Keap can be asked for again.
+        outcome_of("1007", 7, SyncAction.FAILED, object_type="reverse_payment"),
+    ]
+    for number, outcome in enumerate(outcomes):
+        log.record(unique_name, f"e{number}", outcome)
+
+    failing = log.failing(unique_name)
+    recent = log.failing(unique_name, since=START + timedelta(minutes=5))
+    log.forget_failures(unique_name, recent)
+
+    assert [(f.object_type, f.keap_id) for f in failing] == [
+        ("invoice", "1004"),
+        ("invoice", "1006"),
+    ]
+    assert [f.keap_id for f in recent] == ["1006"]
+    assert [f.keap_id for f in log.failing(unique_name)] == ["1004"]

@@ -10,6 +10,8 @@ from invoicesync.events import (
     EventType,
     KeapNotification,
     NotificationSource,
+    SyncAction,
+    SyncResult,
     Topic,
     envelope_for,
 )
@@ -344,3 +346,35 @@ def test_settings_read_with_get_can_be_edited_and_put_back(admin):
     assert saved.status_code == 200, saved.get_json()
     assert saved.get_json()["saved"] is True
     assert saved.get_json()["sync"]["due_date_days"] == 14
+
+
+def test_retry_failed_sends_every_object_whose_last_outcome_failed_through_again(
+    admin, admin_settings
+):
+    tenant = admin.create_tenant()
+    now = datetime.now(UTC)
+    for number, (object_type, keap_id, action) in enumerate(
+        [
+            ("invoice", "501", SyncAction.FAILED),
+            ("payment", "77", SyncAction.FAILED),
+            ("order", "9", SyncAction.FAILED),
+            ("invoice", "502", SyncAction.FAILED),
+            ("invoice", "502", SyncAction.CREATED),  # fixed since: not retried
+        ]
+    ):
+        outcome = SyncResult("xero", object_type, keap_id, action, now + timedelta(seconds=number))
+        admin.services.activity.record(tenant["id"], f"entry-{number}", outcome)
+    url = f"/api/v1/tenants/{tenant['id']}/retry-failed"
+
+    first = admin.client.post(url, headers=admin.headers(tenant["api_key"]))
+    second = admin.client.post(url, headers=admin.headers(tenant["api_key"]))
+
+    assert (first.status_code, first.get_json()) == (202, {"requested": 3})
+    assert second.get_json() == {"requested": 0}  # already driven again: its outcome decides
+    sent = read_topic(admin_settings, Topic.KEAP_NOTIFICATIONS, 3, tenant_id=tenant["id"])
+    assert sorted((m["payload"]["object_type"], m["payload"]["object_id"]) for m in sent) == [
+        ("invoice", "501"),
+        ("order", "9"),
+        ("payment", "77"),
+    ]
+    assert {m["payload"]["source"] for m in sent} == {"manual"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,9 +11,11 @@ import requests
 from admin.admin_services import AdminServices
 from admin.app import create_app
 from admin.stores.api_keys import Role
+from invoicesync.events import SyncAction, SyncResult, Topic
 from invoicesync.stores.tokens import connection_key
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from tests.integration.stores.local_servers import pointed_at_xero, serving
+from tests.integration.topic_reading import read_topic
 
 
 @pytest.fixture
@@ -179,3 +182,34 @@ def test_an_organisation_bound_to_another_tenant_needs_an_operator_to_confirm(xe
     assert unconfirmed.status_code == 409
     assert confirmed.status_code == 200, confirmed.get_json()
     assert services.tokens.load("xero", second_id).external_id == organisation["organisation_id"]
+
+
+def reconnect_xero(client, headers, tenant_id: str):
+    start = client.get(f"/api/v1/tenants/{tenant_id}/connect/xero", headers=headers)
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(consent.headers["Location"])
+    return client.get(f"{callback.path}?{callback.query}")
+
+
+def test_reconnecting_a_lost_connection_drives_again_what_failed_while_it_was_lost(
+    xero_admin,
+):
+    client, services, headers = xero_admin
+    tenant_id, _ = connect_xero(client, headers)
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    earlier = SyncResult("xero", "invoice", "601", SyncAction.FAILED, long_ago)
+    services.activity.record(tenant_id, "before-the-loss", earlier)
+    services.tokens.mark_disconnected("xero", tenant_id, "refresh token rejected")
+    for number, keap_id in enumerate(["602", "603"]):
+        failed = SyncResult("xero", "invoice", keap_id, SyncAction.FAILED, datetime.now(UTC))
+        services.activity.record(tenant_id, f"gap-{number}", failed)
+
+    answer = reconnect_xero(client, headers, tenant_id)
+    again = reconnect_xero(client, headers, tenant_id)  # connected already: nothing to heal
+
+    assert answer.status_code == again.status_code == 200, answer.get_json()
+    assert services.tokens.load("xero", tenant_id).status == "connected"
+    sent = read_topic(services.settings, Topic.KEAP_NOTIFICATIONS, 2, tenant_id=tenant_id)
+    assert sorted(m["payload"]["object_id"] for m in sent) == ["602", "603"]
+    assert {m["payload"]["source"] for m in sent} == {"manual"}
+    assert [f.keap_id for f in services.activity.failing(tenant_id)] == ["601"]

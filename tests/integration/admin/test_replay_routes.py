@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from kafka import KafkaProducer
+
 from invoicesync.events import (
     Envelope,
     EventType,
@@ -102,6 +104,7 @@ def test_a_dead_letter_is_listed_and_replayed_once(admin, admin_settings):
     assert relisted.get_json()["dead_letters"][0]["replayed"] is True
     messages = read_topic(admin_settings, Topic.KEAP_NOTIFICATIONS, 1)
     assert [m["event_id"] for m in messages] == [original.event_id]
+    assert messages[0]["payload"]["source"] == "replay"  # transform publishes it, unchanged too
 
 
 def test_replaying_a_dead_letter_that_does_not_exist_is_400(admin):
@@ -111,3 +114,83 @@ def test_replaying_a_dead_letter_that_does_not_exist_is_400(admin):
 
     assert response.status_code == 400
     assert response.get_json()["error"]["field"] == "offset"
+
+
+def publish_dead_letters(settings, letters: list[tuple[str, str, datetime, str]]) -> None:
+    """(tenant, consumer group, when dead-lettered, Keap invoice id) → the dead-letter topic,
+    each stamped with its own time, in this order."""
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20)
+    name = topic_name(Topic.DEAD_LETTERS, settings)
+    for offset, (tenant_id, group_id, when, object_id) in enumerate(letters):
+        original = notification(tenant_id, object_id)
+        record = ConsumedRecord(
+            topic=topic_name(Topic.KEAP_NOTIFICATIONS, settings),
+            partition=0,
+            offset=offset,
+            key=original.key,
+            value=original.to_bytes(),
+            timestamp_ms=0,
+        )
+        letter = dead_letter_envelope(
+            record, tenant_id=tenant_id, error=ValueError("boom"), attempts=5, group_id=group_id
+        )
+        producer.send(
+            name,
+            key=letter.key,
+            value=letter.to_bytes(),
+            partition=0,
+            timestamp_ms=int(when.timestamp() * 1000),
+        )
+    producer.flush(timeout=60)
+    producer.close()
+
+
+def test_dead_letters_of_a_tenant_group_and_time_range_page_and_replay_past_5000(
+    admin, admin_settings
+):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)
+    hour = timedelta(hours=1)
+    wanted = [("tenant-a", "invoicesync-transform", start, str(n)) for n in range(30)]
+    filler = [("tenant-b", "invoicesync-transform", start + hour, "0")] * 5_100
+    other_group = [("tenant-a", "invoicesync-xero-writer", start + hour, "x")] * 10
+    too_late = [("tenant-a", "invoicesync-transform", start + 2 * hour, "late")] * 5
+    publish_dead_letters(admin_settings, wanted + filler + other_group + too_late)
+    query = {
+        "tenant": "tenant-a",
+        "group": "invoicesync-transform",
+        "since": (start - hour).isoformat(),
+        "until": (start + 2 * hour).isoformat(),
+    }
+
+    first = admin.client.get(
+        "/api/v1/dlq", query_string=query | {"limit": 20}, headers=admin.headers()
+    )
+    page_one = first.get_json()
+    second = admin.client.get(
+        "/api/v1/dlq",
+        query_string=query | {"limit": 20, "before": page_one["next_before"]},
+        headers=admin.headers(),
+    )
+    replayed = admin.client.post("/api/v1/dlq/replay-all", json=query, headers=admin.headers())
+    again = admin.client.post("/api/v1/dlq/replay-all", json=query, headers=admin.headers())
+
+    assert first.status_code == 200, page_one
+    listed = page_one["dead_letters"] + second.get_json()["dead_letters"]
+    assert [letter["offset"] for letter in listed] == list(range(29, -1, -1))  # newest first
+    assert second.get_json()["next_before"] is None
+    assert replayed.get_json() == {"matched": 30, "replayed": 30, "already_replayed": 0}
+    assert again.get_json() == {"matched": 30, "replayed": 0, "already_replayed": 30}
+    messages = read_topic(admin_settings, Topic.KEAP_NOTIFICATIONS, 30)
+    assert sorted(int(m["payload"]["object_id"]) for m in messages) == list(range(30))
+    assert {m["payload"]["source"] for m in messages} == {"replay"}
+
+
+def test_a_dead_letter_range_that_runs_backwards_is_400_naming_until(admin):
+    response = admin.client.post(
+        "/api/v1/dlq/replay-all",
+        json={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
+        headers=admin.headers(),
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == "until"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from admin.stores.api_keys import Role
+from invoicesync.events import SyncAction, SyncResult
+from tests.integration.admin.test_replay_routes import publish_dead_letters
 
 pytestmark = pytest.mark.infra
 
@@ -86,6 +90,25 @@ def test_sync_id_shows_the_apis_validation_error_next_to_its_field(console):
     assert "Keap invoice id must be a Keap invoice id: digits only" in page
 
 
+def test_the_retry_failed_button_sends_the_failed_invoices_again_and_says_how_many(console):
+    tenant_id, key = console.new_tenant("Acme")
+    console.sign_in(key)
+    failed = SyncResult("xero", "invoice", "4410", SyncAction.FAILED, datetime.now(UTC))
+    console.services.activity.record(tenant_id, "e1", failed)
+    path = f"/tenants/{tenant_id}/activity"
+    before = console.client.get(path).get_data(as_text=True)
+
+    response = console.client.post(
+        f"{path}/retry-failed", data={"csrf_token": console.csrf_token(path)}
+    )
+    after = console.client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "1 invoice or payment failed last time" in before and "Retry failed" in before
+    assert response.status_code == 302
+    assert "1 failed item was sent through the sync again" in after
+    assert "Retry failed" not in after  # nothing is waiting until a new outcome arrives
+
+
 def test_settings_errors_name_the_field_in_plain_words(console):
     tenant_id, key = console.new_tenant("Acme")
     console.sign_in(key)
@@ -129,3 +152,30 @@ def test_an_operator_sees_every_business_and_a_tenant_does_not(console):
 
     assert "Acme" in listing and "Globex" in listing
     assert console.client.get("/tenants").status_code == 403
+
+
+def test_an_operator_replays_all_of_a_businesss_dead_letters_with_one_button(console):
+    tenant_id, _ = console.new_tenant("Acme")
+    other_id, _ = console.new_tenant("Globex")
+    now = datetime.now(UTC)
+    publish_dead_letters(
+        console.services.settings,
+        [
+            (tenant_id, "invoicesync-transform", now, "1"),
+            (tenant_id, "invoicesync-xero-writer", now, "2"),
+            (other_id, "invoicesync-transform", now, "3"),
+        ],
+    )
+    console.sign_in(console.services.api_keys.issue(Role.OPERATOR, label="ops").secret)
+    path = f"/tenants/{tenant_id}/health"
+    before = console.client.get(path).get_data(as_text=True)
+
+    response = console.client.post(
+        f"/tenants/{tenant_id}/dead-letters/replay-all",
+        data={"csrf_token": console.csrf_token(path)},
+    )
+    after = console.client.get(response.headers["Location"]).get_data(as_text=True)
+
+    assert "Replay all of this business" in before
+    assert "2 dead letters were sent back for another try" in after
+    assert "Replay all of this business" not in after  # each is replayed once

@@ -44,9 +44,14 @@ def test_redis_never_holds_a_token_in_clear_text(store_redis, cipher, unique_nam
 def test_mark_disconnected_keeps_the_connection_with_its_reason(store_redis, cipher, unique_name):
     store = TokenStore(store_redis, cipher)
     store.save(connection(unique_name))
+    before = datetime.now(UTC)
     store.mark_disconnected("xero", unique_name, "refresh token rejected")
+    first = store.load("xero", unique_name)
+    store.mark_disconnected("xero", unique_name, "the organisation removed the app")
     loaded = store.load("xero", unique_name)
     assert loaded.status == "disconnected"
-    assert loaded.disconnected_reason == "refresh token rejected"
+    assert loaded.disconnected_reason == "the organisation removed the app"
+    assert first.disconnected_at is not None and first.disconnected_at >= before
+    assert loaded.disconnected_at == first.disconnected_at  # when the gap began
     store.delete("xero", unique_name)
     assert store.load("xero", unique_name) is None

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 from invoicesync.domain.canonical import Destination
-from invoicesync.domain.content_hash import content_hash, with_content_hash
+from invoicesync.domain.content_hash import (
+    content_hash,
+    request_body_digest,
+    with_content_hash,
+)
 from invoicesync.domain.keap_to_canonical import canonical_invoice_from_keap_order
 from invoicesync.domain.tenant_settings import TenantSettings
 from tests.unit.domain import keap_corpus as corpus
@@ -46,3 +51,13 @@ def test_any_edit_changes_the_hash():
 
     assert invoice.content_hash not in hashes
     assert len(hashes) == len(edits)
+
+
+def test_a_request_sent_with_other_settings_gets_another_digest_for_its_idempotency_key():
+    line = {"AccountCode": "260", "LineAmount": Decimal("10.0"), "Date": date(2026, 3, 2)}
+    same = {"AccountCode": "260", "LineAmount": Decimal("10.00"), "Date": date(2026, 3, 2)}
+    fixed = {**line, "AccountCode": "200"}
+
+    assert request_body_digest({"Invoices": [line]}) == request_body_digest({"Invoices": [same]})
+    assert request_body_digest({"Invoices": [line]}) != request_body_digest({"Invoices": [fixed]})
+    assert request_body_digest(line, fixed) != request_body_digest(fixed, line)

@@ -62,11 +62,19 @@ class Harness:
             clock=lambda: NOW,
         )
 
-    def handle(self, tenant_id, object_type, object_id, *, acknowledge=True):
+    def handle(
+        self,
+        tenant_id,
+        object_type,
+        object_id,
+        *,
+        acknowledge=True,
+        source=NotificationSource.HOOK,
+    ):
         notification = KeapNotification(
             object_type=object_type,
             object_id=str(object_id),
-            source=NotificationSource.HOOK,
+            source=source,
             observed_at=NOW,
             event_key=f"{object_type}.edit",
         )
@@ -158,6 +166,37 @@ def test_a_replayed_notification_publishes_nothing_new(harness):
 
     assert harness.handle(tenant_id, "invoice", order["invoice_id"]) == []
     assert harness.handle(tenant_id, "order", order["id"]) == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [NotificationSource.MANUAL, NotificationSource.BACKFILL, NotificationSource.REPLAY],
+)
+def test_a_requested_sync_publishes_unchanged_content_again(harness, source):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    harness.keap.pay(order["id"], 20.00)
+    first = harness.handle(tenant_id, "invoice", order["invoice_id"])
+
+    again = harness.handle(tenant_id, "invoice", order["invoice_id"], source=source)
+    hook_after = harness.handle(tenant_id, "invoice", order["invoice_id"])
+
+    assert kinds(again) == kinds(first)
+    assert [payload_of(i.envelope).content_hash for i in again] == [
+        payload_of(i.envelope).content_hash for i in first
+    ]
+    assert hook_after == []  # the request leaves the hooks' dedup mark where it was
+
+
+def test_a_requested_sync_reports_a_skip_again(harness):
+    tenant_id = connected_tenant(harness, settings_with(sync_payments=False))
+    order = harness.keap.order(WIDGET_LINES)
+    harness.keap.pay(order["id"], 20.00)
+    harness.handle(tenant_id, "order", order["id"])
+
+    again = harness.handle(tenant_id, "order", order["id"], source=NotificationSource.MANUAL)
+
+    assert [r.reason.split(":")[0] for r in results(again)] == ["payments_not_synced"]
 
 
 def test_events_never_acknowledged_are_published_again_on_the_next_read(harness):

@@ -367,7 +367,7 @@ def test_a_batch_is_cut_at_the_ledgers_largest(destination):
     assert len(flow.ledger.invoices(TENANT)) == 5
 
 
-def test_a_disconnected_destination_fails_the_run_so_it_can_be_replayed():
+def test_a_disconnected_destination_fails_the_run_so_reconnecting_drives_it_again():
     flow = flow_for()
 
     def disconnected(*args, **kwargs):
@@ -377,4 +377,4 @@ def test_a_disconnected_destination_fails_the_run_so_it_can_be_replayed():
     [result] = flow.send(HUNDRED)
 
     assert result.action is SyncAction.FAILED
-    assert "connection lost" in result.reason and "replay" in result.reason
+    assert "connection lost" in result.reason and "reconnecting it syncs" in result.reason

@@ -102,3 +102,22 @@ def remove_app(tenant_id: str) -> Response:
     return jsonify(
         {"tenant_id": tenant_id, "connections_removed": current_state().remove_app(tenant_id)}
     )
+
+
+@xero_control.put("/organisations/<tenant_id>/accounts/<code>/status")
+def account_status(tenant_id: str, code: str) -> Response:
+    """`{"status": "ARCHIVED"}`: the organisation archives (or restores) one of its accounts, as
+    its accountant does in Xero. An archived account stays in `GET /Accounts` but no document
+    line may use it (spec/xero_accounting.yaml, Account.Status: "Accounts with a status of
+    ACTIVE can be updated to ARCHIVED"; documents.py refuses the line)."""
+    status = str((request.get_json(force=True) or {}).get("status", ""))
+    if status not in ("ACTIVE", "ARCHIVED"):
+        return jsonify({"error": "status is ACTIVE or ARCHIVED"}), 400
+    state = current_state()
+    books = state.store.books.get(tenant_id.lower())
+    account = books.account_by_code(code) if books is not None else None
+    if account is None:
+        return jsonify({"error": f"no account {code} in organisation {tenant_id}"}), 404
+    with state.store.lock:
+        account["Status"] = status
+    return jsonify({"code": code, "status": status})

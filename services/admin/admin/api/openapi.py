@@ -163,6 +163,14 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 response=schemas.SyncAcceptedSchema,
             )
         },
+        "/api/v1/tenants/{tenant_id}/retry-failed": {
+            "post": _operation(
+                "retry failed: sync again every invoice and payment whose last outcome failed",
+                ok="202",
+                path=tenant,
+                response=schemas.RetryFailedSchema,
+            )
+        },
         "/api/v1/tenants/{tenant_id}/backfill": {
             "post": _operation(
                 "start a backfill (or get the one running)",
@@ -199,9 +207,17 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
         },
         "/api/v1/dlq": {
             "get": _operation(
-                "dead letters, newest first (operator)",
+                "dead letters, newest first, a page at a time (operator)",
                 query=schemas.DeadLetterQuerySchema,
                 response=schemas.DeadLetterListSchema,
+            )
+        },
+        "/api/v1/dlq/replay-all": {
+            "post": _operation(
+                "replay every dead letter of a tenant, consumer group and time range not "
+                "replayed before (operator)",
+                body=schemas.DeadLetterBulkReplaySchema,
+                response=schemas.DeadLetterBulkReplayedSchema,
             )
         },
         "/api/v1/dlq/replay": {

@@ -5,7 +5,16 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import (
+    EXCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import SyncAction, Topic
@@ -88,6 +97,12 @@ class SyncAcceptedSchema(Schema):
     invoice_id = fields.String()
 
 
+class RetryFailedSchema(Schema):
+    requested = fields.Integer(
+        metadata={"description": "invoices, payments and orders sent through the sync again"}
+    )
+
+
 class BackfillRequestSchema(_Input):
     start = fields.Nested(
         StartPointSchema,
@@ -149,9 +164,42 @@ class ReplayedSchema(Schema):
     replayed = fields.Integer()
 
 
-class DeadLetterQuerySchema(_Input):
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+class _DeadLetterRange(_Input):
+    """Which dead letters: a tenant's, a consumer group's, dead-lettered in [since, until)."""
+
     tenant = fields.String(load_default=None, validate=_ID)
+    group = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the consumer group that gave up, e.g. invoicesync-transform"},
+    )
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+    @validates_schema
+    def _range_runs_forward(self, data: dict[str, Any], **_: Any) -> None:
+        since, until = data.get("since"), data.get("until")
+        if since is not None and until is not None and until <= since:
+            raise ValidationError("must be later than since", "until")
+
+
+class DeadLetterQuerySchema(_DeadLetterRange):
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    before = fields.Integer(
+        load_default=None,
+        validate=validate.Range(min=0),
+        metadata={"description": "the previous page's next_before: older letters only"},
+    )
+
+
+class DeadLetterBulkReplaySchema(_DeadLetterRange):
+    pass
+
+
+class DeadLetterBulkReplayedSchema(Schema):
+    matched = fields.Integer()
+    replayed = fields.Integer()
+    already_replayed = fields.Integer()
 
 
 class DeadLetterSchema(Schema):
@@ -170,6 +218,9 @@ class DeadLetterSchema(Schema):
 
 class DeadLetterListSchema(Schema):
     dead_letters = fields.List(fields.Nested(DeadLetterSchema))
+    next_before = fields.Integer(
+        allow_none=True, metadata={"description": "pass as `before` for older letters"}
+    )
 
 
 class DeadLetterReplaySchema(_Input):

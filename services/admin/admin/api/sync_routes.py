@@ -1,4 +1,5 @@
-"""Sync ID and backfill: publish one invoice now, or a tenant's history from a start point."""
+"""Sync ID, retry failed and backfill: publish one invoice now, every invoice and payment that
+failed last, or a tenant's history from a start point."""
 
 from __future__ import annotations
 
@@ -33,6 +34,13 @@ def sync_invoice(tenant_id: str):
     request = load_body(SyncRequestSchema())
     event_id = operations.request_invoice_sync(services(), tenant_id, request["invoice_id"])
     return jsonify(notification_id=event_id, invoice_id=request["invoice_id"]), 202
+
+
+@sync_routes.post("/<tenant_id>/retry-failed")
+@tenant_access_required
+def retry_failed(tenant_id: str):
+    requested = operations.retry_failed(services(), tenant_id)
+    return jsonify(requested=requested), 202
 
 
 @sync_routes.post("/<tenant_id>/backfill")

@@ -19,7 +19,12 @@ from admin.console.health_chart import hourly_chart
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link
 from admin.ledger_poll_budget import poll_budget_lines
-from admin.replay import list_dead_letters, replay_dead_letter
+from admin.replay import (
+    DeadLetterFilter,
+    list_dead_letters,
+    replay_dead_letter,
+    replay_dead_letters,
+)
 from admin.stores.api_keys import Role
 from invoicesync.errors import Transient
 
@@ -71,8 +76,19 @@ def activity_page(tenant_id: str):
         filters=filters,
         next_cursor=next_cursor,
         errors=errors,
+        failing=len(services().activity.failing(tenant.id)),
+        retried=request.args.get("retried", type=int),
         page="activity",
     ), 400 if errors else 200
+
+
+@console_routes.post("/tenants/<tenant_id>/activity/retry-failed")
+@tenant_page_required
+def retry_failed(tenant_id: str):
+    """The Retry failed button: every invoice and payment whose last outcome failed, again."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    retried = operations.retry_failed(services(), tenant.id)
+    return redirect(url_for("console.activity_page", tenant_id=tenant.id, retried=retried))
 
 
 @console_routes.get("/tenants/<tenant_id>/health")
@@ -99,6 +115,7 @@ def health_page(tenant_id: str):
         dead_letters=dead_letters,
         dead_letters_error=dead_letters_error,
         replayed=request.args.get("replayed"),
+        replayed_all=request.args.get("replayed_all", type=int),
         page="health",
     )
 
@@ -117,3 +134,19 @@ def dead_letter_replay(tenant_id: str):
     )
     outcome = "yes" if replayed else "already"
     return redirect(url_for("console.health_page", tenant_id=tenant_id, replayed=outcome))
+
+
+@console_routes.post("/tenants/<tenant_id>/dead-letters/replay-all")
+@operator_page_required
+def dead_letter_replay_all(tenant_id: str):
+    """Every dead letter of the tenant not replayed before, however old or many."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    outcome = replay_dead_letters(
+        services().settings,
+        DeadLetterFilter(tenant_id=tenant.id),
+        redis_client=services().redis,
+        publisher=services().publisher,
+    )
+    return redirect(
+        url_for("console.health_page", tenant_id=tenant.id, replayed_all=outcome.replayed)
+    )

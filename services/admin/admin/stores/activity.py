@@ -1,4 +1,5 @@
-"""The activity log: what happened to each invoice and payment, per tenant, newest first."""
+"""The activity log: what happened to each invoice and payment, per tenant, newest first, and
+which of them failed last (to drive them again)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 import redis
+from redis.client import Pipeline
 
 from invoicesync.errors import InvalidInput
 from invoicesync.events import SyncAction, SyncResult
@@ -45,6 +47,22 @@ class ActivityEntry:
 
 
 @dataclass(frozen=True)
+class FailedObject:
+    """A Keap order, invoice or payment whose latest outcome is a failure."""
+
+    object_type: str
+    keap_id: str
+    failed_at: float  # the failure's recorded_at, as a Unix timestamp
+
+
+# What the failing index keeps: Keap's own objects, which a notification can name again (a
+# ReverseSync failure names a ledger payment, which only its own feed brings back).
+KEAP_OBJECT_TYPES = frozenset({"order", "invoice", "payment"})
+# Outcomes that settle an object: a failure recorded before one of them is no longer the latest.
+_SETTLING = frozenset({SyncAction.CREATED, SyncAction.UPDATED, SyncAction.SKIPPED})
+
+
+@dataclass(frozen=True)
 class ActivityPage:
     entries: list[ActivityEntry]
     next_cursor: str | None
@@ -73,9 +91,36 @@ class ActivityLog:
             pipe.zadd(f"{base}:ref:{reference}", {entry_id: score})
         pipe.hincrby(f"{base}:hourly", f"{hour}|{result.action.value}", 1)
         pipe.expire(f"{base}:hourly", HOURLY_RETENTION_SECONDS)
+        _index_failure(pipe, base, result, score)
         pipe.execute()
         self._trim(tenant_id)
         return True
+
+    def failing(self, tenant_id: str, *, since: datetime | None = None) -> list[FailedObject]:
+        """Every object whose latest outcome is a failure (recorded at or after `since`), oldest
+        failure first. Not bounded by the log's retention: only a later outcome settles one."""
+        low = since.timestamp() if since else "-inf"
+        members = cast(
+            "list[tuple[bytes, float]]",
+            self._redis.zrangebyscore(f"{_base(tenant_id)}:failing", low, "+inf", withscores=True),
+        )
+        failed = []
+        for member, score in members:
+            object_type, _, keap_id = reply_text(member).partition(":")
+            failed.append(FailedObject(object_type, keap_id, score))
+        return failed
+
+    def forget_failures(self, tenant_id: str, failed: list[FailedObject]) -> None:
+        """They were driven again: their next outcome decides. A failure recorded after the
+        one listed stays."""
+        if not failed:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for item in failed:
+            member = _failing_member(item.object_type, item.keap_id)
+            key = f"{_base(tenant_id)}:failing"
+            pipe.eval(_FORGET_IF_NOT_NEWER, 1, key, member, repr(item.failed_at))
+        pipe.execute()
 
     def page(
         self,
@@ -176,6 +221,30 @@ class ActivityLog:
                 for reference in _references(entry.result):
                     pipe.zrem(f"{base}:ref:{reference}", member)
             pipe.execute()
+
+
+def _index_failure(pipe: Pipeline, base: str, result: SyncResult, score: float) -> None:
+    """A failure lists the object as failing; a later settling outcome takes it off."""
+    if result.object_type not in KEAP_OBJECT_TYPES:
+        return
+    member = _failing_member(result.object_type, result.keap_id)
+    if result.action is SyncAction.FAILED:
+        pipe.zadd(f"{base}:failing", {member: score}, gt=True)
+    elif result.action in _SETTLING:
+        pipe.eval(_FORGET_IF_NOT_NEWER, 1, f"{base}:failing", member, repr(score))
+
+
+def _failing_member(object_type: str, keap_id: str) -> str:
+    return f"{object_type}:{keap_id}"
+
+
+_FORGET_IF_NOT_NEWER = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then
+  return redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
 
 
 def _references(result: SyncResult) -> set[str]:
