@@ -30,6 +30,7 @@ from invoicesync_sandbox.developer_portal import (
     register_ledger_webhooks,
 )
 from tests.infrastructure import REPO, free_port
+from tests.waiting import DEADLINE_SECONDS
 
 PROCESSES_TSV = REPO / "deploy" / "local" / "processes.tsv"
 SANDBOX_ENV = REPO / "deploy" / "local" / "sandbox.env"
@@ -38,7 +39,7 @@ VENV_BIN = REPO / ".venv" / "bin"
 LEFT_OUT = frozenset({"smtp-sink", "notifications"})
 # FLUSHDB in a test must not reach data other tests keep in database 0.
 STACK_REDIS_DB = 9
-READY_TIMEOUT_SECONDS = 60.0
+READY_TIMEOUT_SECONDS = DEADLINE_SECONDS
 CONSUMER_STARTED = "consumer loop started"
 METRICS_PORT = re.compile(r"INVOICESYNC_METRICS_PORT=\d+")
 # ReverseSync's payment poll, shortened from its 300 s default so a test can watch a ledger

@@ -102,6 +102,9 @@ share.coordinator.state.topic.min.isr=1
 # Fast, strict behaviour for development and tests.
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
+# A node starved of CPU (a busy machine) misses heartbeats to its own controller; at the
+# default 9 s it fences itself and refuses to create topics until it catches up.
+broker.session.timeout.ms=30000
 auto.create.topics.enable=false
 num.partitions=1
 

@@ -22,6 +22,10 @@ env_file="$repo_root/var/local.env"
 supervisor_conf="$run_dir/supervisord.conf"
 supervisor_pid_file="$run_dir/supervisord.pid"
 supervisor_socket="$run_dir/supervisor.sock"
+# A Unix socket path must fit in 108 bytes: a checkout deep in the tree gets a short one in /tmp.
+if ((${#supervisor_socket} > 100)); then
+    supervisor_socket="/tmp/invoicesync-$(printf '%s' "$repo_root" | sha1sum | cut -c1-12).sock"
+fi
 restarts_file="$run_dir/restarts.tsv"
 # A process that lives this long counts as started; one that dies sooner is retried with backoff.
 start_seconds=5

@@ -109,6 +109,13 @@ def onboard(
             json={"organisations": [created["name"]]},
             timeout=5,
         ).raise_for_status()
+    else:
+        # One QuickBooks company, one tenant: each business signs in to a company of its own.
+        requests.put(
+            f"{stack.qbo_url}/_sandbox/qbo/consent",
+            json={"company_name": created["name"]},
+            timeout=5,
+        ).raise_for_status()
     connect(api, created["id"], "keap")
     ledger_id = connect(api, created["id"], destination)["external_id"]
     section = ledger_settings(ledger_id) if callable(ledger_settings) else ledger_settings

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlreadyExistsError
 
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
@@ -73,16 +73,29 @@ def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[
         ]
         created: list[str] = []
         for new_topic in wanted:
-            try:
-                admin.create_topics([new_topic], timeout_ms=30_000)
+            if _create_topic(admin, new_topic):
                 created.append(new_topic.name)
-            except TopicAlreadyExistsError:
-                pass
         if created:
             log.info("created topics", extra={"topics": created})
         return created
     finally:
         admin.close()
+
+
+def _create_topic(admin: KafkaAdminClient, new_topic: NewTopic, wait_seconds: float = 120) -> bool:
+    """Create one topic; False when it exists. A broker that is fenced for the moment (it
+    missed its controller's heartbeats) has no replica to offer: waited out, not fatal."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            admin.create_topics([new_topic], timeout_ms=30_000)
+            return True
+        except TopicAlreadyExistsError:
+            return False
+        except InvalidReplicationFactorError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def _single_broker(admin: KafkaAdminClient) -> bool:

@@ -188,7 +188,10 @@ def reconnect_xero(client, headers, tenant_id: str):
     start = client.get(f"/api/v1/tenants/{tenant_id}/connect/xero", headers=headers)
     consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
     callback = urlsplit(consent.headers["Location"])
-    return client.get(f"{callback.path}?{callback.query}")
+    answer = client.get(f"{callback.path}?{callback.query}")
+    if answer.status_code == 200 and answer.get_json()["status"] == "confirm":
+        answer = client.post(answer.get_json()["confirm"], json={}, headers=headers)
+    return answer
 
 
 def test_reconnecting_a_lost_connection_drives_again_what_failed_while_it_was_lost(

@@ -83,9 +83,10 @@ def test_authorize_urls_ask_each_provider_for_its_own_scopes():
 def test_keap_connect_flow_exchanges_the_code_and_refresh_rotates(states, unique_name):
     with serving(create_keap_app()) as base_url:
         client = keap_client(base_url)
-        state = states.issue(unique_name, "keap")
-        callback = follow_consent(client.authorize_url(state, REDIRECT_URI))
-        assert states.consume(callback["state"], "keap") == unique_name
+        issued = states.issue(unique_name, "keap", "key-1")
+        callback = follow_consent(client.authorize_url(issued.state, REDIRECT_URI))
+        started = states.consume(callback["state"], "keap", issued.browser_secret)
+        assert started.tenant_id == unique_name
 
         tokens = client.exchange_code(callback["code"], REDIRECT_URI)
         assert tokens.expires_in == 86400
@@ -121,9 +122,10 @@ def test_wrong_client_credentials_are_rejected_not_treated_as_a_lost_grant():
 def test_xero_connect_flow_finds_the_connected_organisation(states, unique_name):
     with serving(create_xero_app()) as base_url:
         client = xero_client(base_url)
-        state = states.issue(unique_name, "xero")
-        callback = follow_consent(client.authorize_url(state, REDIRECT_URI))
-        assert states.consume(callback["state"], "xero") == unique_name
+        issued = states.issue(unique_name, "xero", "key-1")
+        callback = follow_consent(client.authorize_url(issued.state, REDIRECT_URI))
+        started = states.consume(callback["state"], "xero", issued.browser_secret)
+        assert started.tenant_id == unique_name
 
         tokens = client.exchange_code(callback["code"], REDIRECT_URI)
         connections = client.xero_connections(tokens.access_token)
@@ -150,7 +152,7 @@ def test_an_app_created_after_march_2026_can_connect_xero_with_the_default_scope
         ).raise_for_status()
         client = xero_client(base_url, "new-app", "new-secret")
         callback = follow_consent(
-            client.authorize_url(states.issue(unique_name, "xero"), REDIRECT_URI)
+            client.authorize_url(states.issue(unique_name, "xero", "key-1").state, REDIRECT_URI)
         )
 
         assert "error" not in callback, callback

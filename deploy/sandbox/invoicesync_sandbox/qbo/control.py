@@ -112,3 +112,17 @@ def company_flags(realm_id: str) -> Response:
             "tax_codes": added,
         }
     )
+
+
+@control.put("/consent")
+def consent() -> Response:
+    """The company the consent screen connects from now on: a new one, as a user who signs in
+    with another Intuit login (or picks another of their companies) would connect."""
+    body = request.get_json(silent=True) or {}
+    name = body.get("company_name")
+    if not isinstance(name, str) or not name.strip():
+        return _bad("company_name is required")
+    state = _state()
+    company = state.company_for(None, name.strip(), body.get("country") or "US")
+    state.default_realm_id = company.realm_id
+    return jsonify({"realm_id": company.realm_id, "name": company.name})
