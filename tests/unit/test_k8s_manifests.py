@@ -6,9 +6,11 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,15 +28,31 @@ SCHEMAS = K8S / "schemas"
 HTTP_PROBE_PATHS = {"readinessProbe": "/readyz", "livenessProbe": "/healthz"}
 # Local stand-ins with no place in a cluster.
 LOCAL_ONLY = {"sandbox-keap", "sandbox-xero", "sandbox-qbo", "smtp-sink"}
+# kubectl without a kubeconfig may look for an API server on 127.0.0.1:8080 (the local admin's
+# port), and with a user's own it could reach a real cluster: this one names a closed port.
+NO_CLUSTER_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: none, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: none, user: {}}]
+contexts: [{name: none, context: {cluster: none, user: none}}]
+current-context: none
+"""
 
 
 def kustomize(directory: Path) -> list[dict[str, Any]]:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl (with its built-in kustomize) is not installed")
-    rendered = subprocess.run(
-        [kubectl, "kustomize", str(directory)], capture_output=True, text=True, check=True
-    ).stdout
+    with tempfile.TemporaryDirectory() as home:
+        kubeconfig = Path(home) / "config"
+        kubeconfig.write_text(NO_CLUSTER_KUBECONFIG)
+        rendered = subprocess.run(
+            [kubectl, "kustomize", str(directory)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        ).stdout
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
