@@ -10,6 +10,7 @@
 #   KAFKA_PORT [19092]  KAFKA_CONTROLLER_PORT [19093]  KAFKA_DATA_DIR [<repo>/var/kafka]
 #   KAFKA_HEAP [-Xms256m -Xmx512m]  PYTHON [<repo>/.venv/bin/python]
 #   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
+#   KAFKA_READY_TIMEOUT_SECONDS [90]: how long `start` waits for the broker to be ready
 set -euo pipefail
 
 # shellcheck source=deploy/server_process.sh
@@ -34,7 +35,7 @@ properties="$data_dir/server.properties"
 logs_dir="$data_dir/logs"
 server_log="$logs_dir/server.log"
 bootstrap="127.0.0.1:$port"
-ready_timeout_s=90
+ready_timeout_s="${KAFKA_READY_TIMEOUT_SECONDS:-90}"
 stop_timeout_s=30
 
 die() {

@@ -63,6 +63,9 @@ AfterPublish = Callable[[Sequence[Outgoing]], None]
 UNKNOWN_TENANT = "unknown"
 # A provider wait shorter than this is slept through inline; longer ones set the tenant aside.
 INLINE_WAIT_SECONDS = 1.0
+# How long a rewind waits for the broker to say where the last commit is (kafka-python waits
+# for ever by default, which would hold the loop, and SIGTERM, for a whole broker outage).
+COMMITTED_TIMEOUT_MS = 10_000
 
 
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
@@ -176,8 +179,8 @@ class ConsumerLoop:
 
     def poll_once(self) -> int:
         """Poll once, handle what came and what is due, commit. Returns messages finished."""
-        consumer = self._client()
         try:
+            consumer = self._client()
             batches = consumer.poll(
                 timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
             )
@@ -196,7 +199,7 @@ class ConsumerLoop:
                 exc_info=not expected,
                 extra={"error": repr(exc), "failed_iterations": self._failed_iterations},
             )
-            self._rewind()
+            self._back_to_last_commit()
             self._sleep(self._retry.delay(self._failed_iterations, self._random))
             return 0
         self._failed_iterations = 0
@@ -469,13 +472,37 @@ class ConsumerLoop:
         for tp, meta in offsets.items():
             self._progress[tp].next_to_commit = meta.offset
 
+    def _back_to_last_commit(self) -> None:
+        """Rewind; when the broker cannot even say where the last commit is (it is away), start
+        over with a new consumer, which begins at the last commit once the broker is back."""
+        try:
+            self._rewind()
+        except Exception as exc:  # noqa: BLE001 - the loop's failure path must not end it
+            log.warning(
+                "rewind failed; the consumer starts over from the last commit",
+                extra={"error": repr(exc)},
+            )
+            self._drop_consumer()
+
+    def _drop_consumer(self) -> None:
+        consumer, self._consumer = self._consumer, None
+        self._set_aside.clear()
+        self._resume_at.clear()
+        self._progress.clear()
+        if consumer is None:
+            return
+        try:
+            consumer.close(autocommit=False)
+        except Exception as exc:  # noqa: BLE001 - a broken client is dropped all the same
+            log.debug("closing a failed consumer raised", extra={"error": repr(exc)})
+
     def _rewind(self) -> None:
         if self._consumer is None:
             return
         self._set_aside.clear()
         self._resume_at.clear()
         for tp in self._consumer.assignment():
-            committed = self._consumer.committed(tp)
+            committed = self._consumer.committed(tp, timeout_ms=COMMITTED_TIMEOUT_MS)
             progress = self._progress[tp]
             progress.set_aside.clear()
             progress.finished_up_to = -1 if committed is None else committed - 1
@@ -525,6 +552,8 @@ class ConsumerLoop:
                 heartbeat_interval_ms=3_000,
                 # A broker back from a restart is found within seconds, not kafka-python's 30 s.
                 reconnect_backoff_max_ms=2_000,
+                # A broker away when the loop starts: give up on it soon, poll_once tries again.
+                bootstrap_timeout_ms=10_000,
                 client_id=self._options.group_id,
             )
             names = [topic_name(topic, self._settings) for topic in self._options.topics]

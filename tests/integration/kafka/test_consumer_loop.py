@@ -28,7 +28,7 @@ from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics, topic_name
 from invoicesync.stores.paused_work import PausedWorkBoard
-from tests.infrastructure import start_kafka
+from tests.infrastructure import free_port, start_kafka
 from tests.integration.topic_reading import read_topic
 from tests.waiting import DEADLINE_SECONDS
 
@@ -288,6 +288,23 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(settings, uniq
     publisher.close()
     assert received == set(range(total))
     assert committed_offsets(settings, unique_name) == total
+
+
+def test_a_loop_whose_broker_is_away_when_it_starts_waits_instead_of_ending(settings, unique_name):
+    """A service (re)started while the broker is down: its first poll cannot even build the
+    consumer (kafka-python gives up bootstrapping with KafkaTimeoutError), and that iteration
+    fails like any other instead of ending the loop and the process."""
+    away = replace(settings, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
+    loop = ConsumerLoop(
+        away,
+        LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,)),
+        one_at_a_time(lambda envelope: []),
+        Publisher(away),
+        sleep=lambda seconds: None,
+    )
+
+    assert loop.poll_once() == 0
+    loop.close()
 
 
 def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published(
