@@ -482,9 +482,10 @@ def test_a_polls_outputs_go_to_the_broker_as_one_batch_and_a_refused_batch_loses
         one_at_a_time(handler),
         publisher,
     )
-    run_until(loop, lambda: committed_offsets(settings, unique_name) == 40)
+    run_until(loop, lambda: sum(publisher.batches) >= 40)
     loop.close()
 
+    assert committed_offsets(settings, unique_name) == 40
     assert sum(publisher.batches) == 40, "each message's event published once after the refusal"
     assert len(publisher.batches) < 10, f"published run by run: {publisher.batches}"
     per_tenant = [[n for n in handled if n % 4 == t] for t in range(4)]
