@@ -30,6 +30,8 @@ REDIS_TIMEOUT_SECONDS = 2.0
 # header tells any other sender.
 RETRY_AFTER_SECONDS = 60
 _RECEIVER = "invoicesync.hook_receiver"
+# One schema for every request: building it is a good part of a small hook's cost.
+_DELIVERY_SCHEMA = HookDeliverySchema()
 
 hook_routes = Blueprint("keap_hooks", __name__)
 
@@ -63,7 +65,7 @@ def keap_hook(hook_token: str):
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
-    delivery = HookDeliverySchema().load(body)
+    delivery = _DELIVERY_SCHEMA.load(body)
     try:
         published = receiver.accept(tenant_id, delivery)
     except Transient as exc:
@@ -76,7 +78,7 @@ def _valid_delivery(body: object) -> dict | None:
     if not isinstance(body, dict):
         return None
     try:
-        return HookDeliverySchema().load(body)
+        return _DELIVERY_SCHEMA.load(body)
     except ValidationError:
         return None
 
