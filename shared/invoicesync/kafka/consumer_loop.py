@@ -321,12 +321,38 @@ class ConsumerLoop:
         try:
             self._publisher.publish_all(outgoing)
         except Exception as exc:
-            if self._retry.is_outage(exc) or not self._retry.is_dependency_down(exc):
+            if self._retry.is_outage(exc):
                 raise  # poll_once redoes the iteration from the last commit
+            if not self._retry.is_dependency_down(exc):
+                return self._publish_run_by_run(staged)
             finished = 0
             for run in reversed(staged):  # each pause goes in front: keep the tenants' order
                 finished += self._pause_tenant(run.tp, run.tenant_id, run.chunk, exc)
             return finished
+        return self._published(staged, outgoing)
+
+    def _publish_run_by_run(self, staged: list[_Staged]) -> int:
+        """A batch failed in a way of its own (an event that cannot be sent): each run alone,
+        so only a run whose events cannot be published is dead-lettered."""
+        finished = 0
+        for position, run in enumerate(staged):
+            try:
+                self._publisher.publish_all(run.outgoing)
+            except Exception as exc:
+                if self._retry.is_outage(exc):
+                    raise
+                if self._retry.is_dependency_down(exc):
+                    for later in reversed(staged[position:]):
+                        finished += self._pause_tenant(later.tp, later.tenant_id, later.chunk, exc)
+                    return finished
+                for item in run.chunk:
+                    self._give_up(run.tp, run.tenant_id, item, exc, 1, "failed")
+                finished += len(run.chunk)
+                continue
+            finished += self._published([run], run.outgoing)
+        return finished
+
+    def _published(self, staged: list[_Staged], outgoing: Sequence[Outgoing]) -> int:
         if self._after_publish is not None:
             self._after_publish(outgoing)
         for run in staged:

@@ -492,3 +492,32 @@ def test_a_polls_outputs_go_to_the_broker_as_one_batch_and_a_refused_batch_loses
     for order in per_tenant:
         assert order[-10:] == sorted(order[-10:]), "a tenant's order changed after the refusal"
     assert len(read_topic(settings, Topic.SYNC_RESULTS, 40)) >= 40
+
+
+def test_a_run_whose_events_cannot_be_sent_is_dead_lettered_and_the_batch_goes_on(
+    settings, unique_name
+):
+    tenants = same_partition_tenants(2)
+    publish(settings, [notification(tenants[0], 1), notification(tenants[1], 2)])
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        number = envelope.payload["number"]
+        payload = {"unsendable": object()} if number == 1 else {"number": 100 + number}
+        event = Envelope(EventType.SYNC_RESULT_RECORDED, "t", payload)
+        return [Outgoing(Topic.SYNC_RESULTS, event)]
+
+    given_up: list[DeadLetter] = []
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(handler),
+        dead_letters=DeadLetterPolicy(reports=(lambda dead: given_up.append(dead) or [],)),
+    )
+    run_until(loop, lambda: bool(given_up))
+    loop.poll_once()
+    loop.close()
+
+    assert [m["payload"] for m in read_topic(settings, Topic.SYNC_RESULTS, 1)] == [{"number": 102}]
+    [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
+    assert letter["payload"]["error"]["type"] == "TypeError"
+    assert committed_offsets(settings, unique_name) == 2
