@@ -97,6 +97,20 @@ def unseen(client: redis.Redis, notices: list[HookNotice]) -> list[HookNotice]:
     return [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]
 
 
+def token_owner_and_unseen(
+    client: redis.Redis, token_key: str, notices: list[HookNotice]
+) -> tuple[str | None, list[HookNotice]]:
+    """The tenant a hook token belongs to and the notices not seen before, in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    pipe.get(token_key)
+    if notices:
+        pipe.mget([notice.seen_key for notice in notices])
+    replies = pipe.execute()
+    owner = replies[0].decode() if isinstance(replies[0], bytes) else replies[0]
+    flags = replies[1] if notices else []
+    return owner, [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]
+
+
 def mark_seen(client: redis.Redis, notices: list[HookNotice]) -> None:
     """Only after Kafka acknowledged: a failed publish must leave Keap's retry unseen."""
     pipe = client.pipeline(transaction=False)

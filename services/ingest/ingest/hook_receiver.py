@@ -16,15 +16,24 @@ from typing import Any
 
 import redis
 
-from ingest.hook_deliveries import HookNotice, mark_seen, notices_for, unseen
+from ingest.hook_deliveries import (
+    HookNotice,
+    mark_seen,
+    notices_for,
+    token_owner_and_unseen,
+    unseen,
+)
 from ingest.outage_recoveries import OutageWatch
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
 from invoicesync.kafka.failure_policies import OUR_OUTAGES
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.stores.tenants import TenantStore
+from invoicesync.stores.tenants import TenantStore, hook_token_key
 
 log = logging.getLogger(__name__)
+
+# TenantStore.tenant_for_hook_token answers None for longer tokens without asking Redis.
+MAX_HOOK_TOKEN_LENGTH = 128
 
 
 class HookReceiver:
@@ -54,6 +63,29 @@ class HookReceiver:
             self._known_tokens[hook_token] = tenant_id
         return tenant_id
 
+    def known_tenant(self, hook_token: str) -> str | None:
+        """The tenant this worker last found for the token (to be confirmed by Redis)."""
+        return self._known_tokens.get(hook_token)
+
+    def accept_for_token(
+        self, hook_token: str, tenant_id: str, delivery: dict[str, Any]
+    ) -> int | None:
+        """`accept` for a token this worker knows, with the token's lookup and the ids'
+        de-duplication in one Redis round trip. None when Redis no longer gives the token to
+        `tenant_id` (rotated, removed): the caller looks it up afresh."""
+        notices = notices_for(tenant_id, delivery)
+        if not 0 < len(hook_token) <= MAX_HOOK_TOKEN_LENGTH:
+            return None
+        try:
+            owner, fresh = token_owner_and_unseen(self._redis, hook_token_key(hook_token), notices)
+        except OUR_OUTAGES as exc:
+            self._watch.noticed(exc)
+            return self._publish(tenant_id, notices, deduplicated=False)
+        if owner != tenant_id:
+            self._known_tokens.pop(hook_token, None)
+            return None
+        return self._publish(tenant_id, fresh)
+
     def accept(self, tenant_id: str, delivery: dict[str, Any]) -> int:
         """Publish the delivery's ids; how many were published. `Transient` if Kafka is away."""
         notices = notices_for(tenant_id, delivery)
@@ -61,11 +93,17 @@ class HookReceiver:
             fresh = unseen(self._redis, notices)
         except OUR_OUTAGES as exc:
             self._watch.noticed(exc)
+            return self._publish(tenant_id, notices, deduplicated=False)
+        return self._publish(tenant_id, fresh)
+
+    def _publish(
+        self, tenant_id: str, fresh: list[HookNotice], *, deduplicated: bool = True
+    ) -> int:
+        if not deduplicated:
             log.warning(
                 "Redis is away: the delivery is published undeduplicated",
-                extra={"tenant_id": tenant_id, "ids": len(notices)},
+                extra={"tenant_id": tenant_id, "ids": len(fresh)},
             )
-            fresh = notices
         try:
             self._publisher.publish_all(
                 [Outgoing(Topic.KEAP_NOTIFICATIONS, n.envelope) for n in fresh]

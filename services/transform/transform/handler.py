@@ -101,21 +101,37 @@ class TransformHandler:
         self._marks = marks
         self._held = held
         self._clock = clock
+        # What the run being handled has read and claimed (reset by each `handle`).
+        self._settings_this_run: dict[str, TenantSettings] = {}
+        self._marks_this_run: dict[str, str] = {}
+        self._released_this_run: set[str] = set()
 
     def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        """A run of notifications: each tenant's settings are read once, a held tenant's
+        notifications are kept in one round trip, and what an earlier notification of the run
+        publishes counts as published for the later ones (the loop publishes the run's events
+        together, or none of them)."""
+        self._marks_this_run.clear()
+        self._released_this_run.clear()
+        self._settings_this_run.clear()
         outgoing: list[Outgoing] = []
+        held: list[tuple[Envelope, KeapNotification]] = []
         for envelope in envelopes:
-            outgoing.extend(self.handle_one(envelope))
+            if envelope.type is not EventType.KEAP_CHANGE_NOTIFIED:
+                continue
+            if is_held(self._settings_for(envelope.tenant_id)):
+                held.append((envelope, payload_of(envelope)))
+                continue
+            outgoing.extend(self._hold_all(held))
+            held = []
+            outgoing.extend(self._handle_one(envelope))
+        outgoing.extend(self._hold_all(held))
         return outgoing
 
-    def handle_one(self, envelope: Envelope) -> list[Outgoing]:
-        if envelope.type is not EventType.KEAP_CHANGE_NOTIFIED:
-            return []
+    def _handle_one(self, envelope: Envelope) -> list[Outgoing]:
         notification: KeapNotification = payload_of(envelope)
         tenant_id = envelope.tenant_id
-        settings = self._tenants.settings(tenant_id)
-        if is_held(settings):
-            return self._hold(envelope, notification, settings)
+        settings = self._settings_for(tenant_id)
         run = _Run(
             tenant_id,
             settings,
@@ -141,28 +157,40 @@ class TransformHandler:
 
     # -- held ------------------------------------------------------------------------------
 
-    def _hold(
-        self, envelope: Envelope, notification: KeapNotification, settings: TenantSettings
-    ) -> list[Outgoing]:
-        if not self._held.hold(envelope, notification):
-            return []  # already held: one activity entry per held object is enough
-        result = SyncResult(
-            destination=settings.destination.value,
-            object_type=notification.object_type,
-            keap_id=notification.object_id,
-            action=SyncAction.HELD,
-            recorded_at=self._clock(),
-            reason="processing is off",
-        )
-        return [
-            Outgoing(
-                Topic.SYNC_RESULTS,
-                envelope_for(EventType.SYNC_RESULT_RECORDED, envelope.tenant_id, result),
+    def _settings_for(self, tenant_id: str) -> TenantSettings:
+        if tenant_id not in self._settings_this_run:
+            self._settings_this_run[tenant_id] = self._tenants.settings(tenant_id)
+        return self._settings_this_run[tenant_id]
+
+    def _hold_all(self, held: list[tuple[Envelope, KeapNotification]]) -> list[Outgoing]:
+        if not held:
+            return []
+        outgoing = []
+        for (envelope, notification), new in zip(held, self._held.hold_all(held), strict=True):
+            if not new:
+                continue  # already held: one activity entry per held object is enough
+            result = SyncResult(
+                destination=self._settings_for(envelope.tenant_id).destination.value,
+                object_type=notification.object_type,
+                keap_id=notification.object_id,
+                action=SyncAction.HELD,
+                recorded_at=self._clock(),
+                reason="processing is off",
             )
-        ]
+            outgoing.append(
+                Outgoing(
+                    Topic.SYNC_RESULTS,
+                    envelope_for(EventType.SYNC_RESULT_RECORDED, envelope.tenant_id, result),
+                )
+            )
+        return outgoing
 
     def _released_holds(self, tenant_id: str) -> list[Outgoing]:
-        """Processing is on: anything held earlier goes back to the notifications topic."""
+        """Processing is on: anything held earlier goes back to the notifications topic
+        (once per run: the run's first notification releases them)."""
+        if tenant_id in self._released_this_run:
+            return []
+        self._released_this_run.add(tenant_id)
         released = []
         for item in self._held.held(tenant_id):
             event = item.released()
@@ -233,13 +261,11 @@ class TransformHandler:
         self, run: _Run, kind: str, keap_id: str, payload: CanonicalInvoice | CanonicalPayment
     ) -> None:
         content_hash = payload.content_hash
-        if run.deduplicate and self._marks.last_published(run.tenant_id, kind, keap_id) == (
-            content_hash
-        ):
+        if run.deduplicate and self._last_published(run.tenant_id, kind, keap_id) == (content_hash):
             return
         event_type = _EVENT_TYPES[kind]
         envelope = envelope_for(event_type, run.tenant_id, payload)
-        self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), content_hash)
+        self._mark_after(envelope, hash_key(run.tenant_id, kind, keap_id), content_hash)
         run.outgoing.append(Outgoing(Topic.CANONICAL_EVENTS, envelope))
 
     def _skipped(
@@ -247,10 +273,20 @@ class TransformHandler:
     ) -> None:
         reason = skip.summary
         marker = f"skipped:{reason}"
-        if run.deduplicate and self._marks.last_published(run.tenant_id, kind, keap_id) == marker:
+        if run.deduplicate and self._last_published(run.tenant_id, kind, keap_id) == marker:
             return  # the same skip was reported already
         envelope = self._result(run, kind, keap_id, reason, number, code=skip.reason)
-        self._marks.set_after(envelope, hash_key(run.tenant_id, kind, keap_id), marker)
+        self._mark_after(envelope, hash_key(run.tenant_id, kind, keap_id), marker)
+
+    def _last_published(self, tenant_id: str, kind: str, keap_id: str) -> str | None:
+        key = hash_key(tenant_id, kind, keap_id)
+        if key in self._marks_this_run:
+            return self._marks_this_run[key]
+        return self._marks.last_published(tenant_id, kind, keap_id)
+
+    def _mark_after(self, envelope: Envelope, key: str, value: str) -> None:
+        self._marks.set_after(envelope, key, value)
+        self._marks_this_run[key] = value
 
     def _result(
         self,

@@ -17,6 +17,9 @@ from transform.handler import TransformHandler
 from transform.publication_marks import PublicationMarks
 
 GROUP_ID = "invoicesync-transform"
+# A tenant's notifications handled (and published) together: a held tenant's whole poll in one
+# round trip; a Keap rate limit or outage sets at most this many aside to be read again.
+MAX_RUN = 50
 
 
 def build_loop(settings: Settings) -> ConsumerLoop:
@@ -34,6 +37,7 @@ def build_loop(settings: Settings) -> ConsumerLoop:
         settings,
         GROUP_ID,
         (Topic.KEAP_NOTIFICATIONS,),
+        max_run=MAX_RUN,
         dead_letters=DeadLetterPolicy(reports=(failed_notification_report(tenants),)),
     )
     return ConsumerLoop(

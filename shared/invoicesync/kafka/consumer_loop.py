@@ -1,14 +1,18 @@
 """The one consumer loop: poll, decode, handle, publish, commit; retry, defer, dead-letter, drain.
 
 A handler receives a run of envelopes of one tenant, in partition order, and returns the events
-to publish. The loop publishes them, and only then commits. Failures:
+to publish. The loop publishes what one poll's handlers returned as one batch (sent together,
+each send's acknowledgement awaited), and only then counts those messages finished and commits,
+once per poll. Before a tenant's next run in the same poll, what its earlier run returned is
+published first, so a handler always sees its tenant's earlier work as published. Failures:
 - `InvalidInput` (or an undecodable message): dead-lettered at once;
 - `RateLimited` for longer than a moment: that tenant's messages are set aside until the
   provider's wait is over, while other tenants on the partition go on; the committed offset
   never passes a message that is set aside;
-- a dependency down (`Transient`: a provider's 5xx or timeout, the broker): that tenant is
-  paused the same way and retried with capped exponential backoff for the retry budget (hours),
-  however many attempts that takes; the pause is on the tenant's status while it lasts;
+- a dependency down (`Transient`: a provider's 5xx or timeout, the broker, a batch that the
+  broker did not acknowledge): that tenant is paused the same way and retried with capped
+  exponential backoff for the retry budget (hours), however many attempts that takes; the
+  pause is on the tenant's status while it lasts;
 - Redis (our own infrastructure) unreachable: waited out, rewinding to the last commit; an
   outage is never counted as an attempt nor dead-lettered;
 - anything else: retried as the `RetryPolicy` says, then dead-lettered as the
@@ -80,6 +84,17 @@ def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandl
     return handle_run
 
 
+@dataclass
+class _Staged:
+    """A run its handler finished, waiting for the poll's batch to be acknowledged."""
+
+    tp: TopicPartition
+    tenant_id: str
+    chunk: list[PendingMessage]
+    outgoing: Sequence[Outgoing]
+    handler_seconds: float
+
+
 @dataclass(frozen=True)
 class LoopOptions:
     group_id: str
@@ -142,6 +157,7 @@ class ConsumerLoop:
         self._failed_iterations = 0
         self._paused_work = paused_work or PausedWorkBoard(redis_from_settings(settings))
         self._paused: dict[str, PausedWork] = {}
+        self._staged: list[_Staged] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -188,6 +204,7 @@ class ConsumerLoop:
             for tp, records in batches.items():
                 finished += self._handle_partition_batch(tp, records)
             finished += self._handle_due_tenants()
+            finished += self._publish_staged()
             self._commit()
             self._run_due_periodic_tasks()
         except Exception as exc:  # noqa: BLE001 - nothing may end the loop; redo from the commit
@@ -199,6 +216,7 @@ class ConsumerLoop:
                 exc_info=not expected,
                 extra={"error": repr(exc), "failed_iterations": self._failed_iterations},
             )
+            self._staged.clear()
             self._back_to_last_commit()
             self._sleep(self._retry.delay(self._failed_iterations, self._random))
             return 0
@@ -236,34 +254,40 @@ class ConsumerLoop:
         return finished
 
     def _handle_chunk(self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]) -> int:
+        finished = 0
+        if any(staged.tenant_id == tenant_id for staged in self._staged):
+            finished += self._publish_staged()  # the tenant's earlier run first, as published
+            if self._set_aside.get(tenant_id):  # ...which the broker did not take
+                self._set_aside_run(tp, tenant_id, chunk, retry_after=None)
+                return finished
         attempts = 0
         while True:
             attempts += 1
             started = time.perf_counter()
             try:
-                self._publish_handled(self._handler([item.envelope for item in chunk]))
+                outgoing = self._handler([item.envelope for item in chunk])
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
                     self._set_aside_run(tp, tenant_id, chunk, exc.retry_after, exc)
-                    return 0
+                    return finished
                 self._sleep(max(exc.retry_after, 0.05))
                 attempts -= 1  # a provider's short wait is not a failure of ours
                 continue
             except InvalidInput as exc:
                 if len(chunk) > 1:
-                    return self._handle_singly(tp, tenant_id, chunk)
+                    return finished + self._handle_singly(tp, tenant_id, chunk)
                 self._give_up(tp, tenant_id, chunk[0], exc, attempts, "invalid")
-                return 1
+                return finished + 1
             except Exception as exc:  # noqa: BLE001 - every other failure is retried, then parked
                 if self._retry.is_outage(exc):
                     raise  # not this message's fault: poll_once waits the outage out
                 if self._retry.is_dependency_down(exc):
-                    return self._pause_tenant(tp, tenant_id, chunk, exc)
+                    return finished + self._pause_tenant(tp, tenant_id, chunk, exc)
                 if attempts >= self._retry.max_attempts:
                     if len(chunk) > 1:
-                        return self._handle_singly(tp, tenant_id, chunk)
+                        return finished + self._handle_singly(tp, tenant_id, chunk)
                     self._give_up(tp, tenant_id, chunk[0], exc, attempts, "failed")
-                    return 1
+                    return finished + 1
                 log.warning(
                     "handler failed, will retry",
                     extra={"tenant_id": tenant_id, "attempt": attempts, "error": repr(exc)},
@@ -272,14 +296,10 @@ class ConsumerLoop:
                 if self._stop.is_set():
                     raise Transient("stopping before the retry") from exc
                 continue
-            HANDLER_SECONDS.labels(topic=chunk[0].record.topic).observe(
-                time.perf_counter() - started
+            self._staged.append(
+                _Staged(tp, tenant_id, chunk, outgoing, time.perf_counter() - started)
             )
-            for item in chunk:
-                MESSAGES_HANDLED.labels(topic=item.record.topic, outcome="ok").inc()
-                self._finish(tp, item.record.offset)
-            self._resumed(tenant_id)
-            return len(chunk)
+            return finished
 
     def _handle_singly(
         self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]
@@ -293,10 +313,58 @@ class ConsumerLoop:
             finished += self._handle_chunk(tp, tenant_id, [item])
         return finished
 
-    def _publish_handled(self, outgoing: Sequence[Outgoing]) -> None:
-        self._publisher.publish_all(outgoing)
+    def _publish_staged(self) -> int:
+        """Publish every finished run's events as one batch; once the broker has them all, the
+        service's after-publish step runs and the runs' messages count as finished. A batch the
+        broker did not take pauses the tenants of its runs, as a failed publish always has."""
+        staged, self._staged = self._staged, []
+        if not staged:
+            return 0
+        outgoing = [item for run in staged for item in run.outgoing]
+        try:
+            self._publisher.publish_all(outgoing)
+        except Exception as exc:
+            if self._retry.is_outage(exc):
+                raise  # poll_once redoes the iteration from the last commit
+            if not self._retry.is_dependency_down(exc):
+                return self._publish_run_by_run(staged)
+            finished = 0
+            for run in reversed(staged):  # each pause goes in front: keep the tenants' order
+                finished += self._pause_tenant(run.tp, run.tenant_id, run.chunk, exc)
+            return finished
+        return self._published(staged, outgoing)
+
+    def _publish_run_by_run(self, staged: list[_Staged]) -> int:
+        """A batch failed in a way of its own (an event that cannot be sent): each run alone,
+        so only a run whose events cannot be published is dead-lettered."""
+        finished = 0
+        for position, run in enumerate(staged):
+            try:
+                self._publisher.publish_all(run.outgoing)
+            except Exception as exc:
+                if self._retry.is_outage(exc):
+                    raise
+                if self._retry.is_dependency_down(exc):
+                    for later in reversed(staged[position:]):
+                        finished += self._pause_tenant(later.tp, later.tenant_id, later.chunk, exc)
+                    return finished
+                for item in run.chunk:
+                    self._give_up(run.tp, run.tenant_id, item, exc, 1, "failed")
+                finished += len(run.chunk)
+                continue
+            finished += self._published([run], run.outgoing)
+        return finished
+
+    def _published(self, staged: list[_Staged], outgoing: Sequence[Outgoing]) -> int:
         if self._after_publish is not None:
             self._after_publish(outgoing)
+        for run in staged:
+            HANDLER_SECONDS.labels(topic=run.chunk[0].record.topic).observe(run.handler_seconds)
+            for item in run.chunk:
+                MESSAGES_HANDLED.labels(topic=item.record.topic, outcome="ok").inc()
+                self._finish(run.tp, item.record.offset)
+            self._resumed(run.tenant_id)
+        return sum(len(run.chunk) for run in staged)
 
     def _give_up(
         self, tp, tenant_id, item: PendingMessage, error: BaseException, attempts, outcome

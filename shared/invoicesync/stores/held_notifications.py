@@ -6,6 +6,7 @@ switching processing on republishes each held object once to `keap.notifications
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
@@ -43,6 +44,21 @@ class HeldNotifications:
         """Keep the notification; True when this object was not held already."""
         field = f"{notification.object_type}:{notification.object_id}"
         return bool(self._redis.hsetnx(held_key(envelope.tenant_id), field, envelope.to_bytes()))
+
+    def hold_all(self, notifications: Sequence[tuple[Envelope, KeapNotification]]) -> list[bool]:
+        """Keep each notification, in one round trip; for each, True when its object was not
+        held already or was held by this very notification (a run handled again after a
+        failure reports its holds again rather than losing them)."""
+        pipe = self._redis.pipeline(transaction=False)
+        raws = []
+        for envelope, notification in notifications:
+            field = f"{notification.object_type}:{notification.object_id}"
+            raw = envelope.to_bytes()
+            raws.append(raw)
+            pipe.hsetnx(held_key(envelope.tenant_id), field, raw)
+            pipe.hget(held_key(envelope.tenant_id), field)
+        replies = pipe.execute()
+        return [bool(replies[2 * n]) or replies[2 * n + 1] == raw for n, raw in enumerate(raws)]
 
     def held(self, tenant_id: str) -> list[HeldNotification]:
         stored = self._redis.hgetall(held_key(tenant_id))

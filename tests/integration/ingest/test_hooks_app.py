@@ -166,3 +166,21 @@ def test_redis_away_still_publishes_every_delivery_and_records_the_recovery(sett
     # De-duplication moved downstream (transform's content hash): both copies are published.
     assert sorted(m["payload"]["object_id"] for m in messages) == ["7", "7", "8", "8"]
     client.close()
+
+
+def test_a_rotated_token_is_refused_by_a_worker_that_knew_it(hooks, tenant, settings):
+    known = hooks.post(f"/hooks/keap/{tenant.hook_token}", json=delivery("order.add", 51))
+    client = redis_from_settings(settings)
+    old_token, rotated = TenantStore(client).rotate_hook_token(tenant.id)
+    client.close()
+
+    refused = hooks.post(f"/hooks/keap/{old_token}", json=delivery("order.add", 52))
+    accepted = hooks.post(f"/hooks/keap/{rotated.hook_token}", json=delivery("order.add", 53))
+
+    assert known.status_code == 200
+    assert refused.status_code == 404
+    assert accepted.status_code == 200
+    assert sorted(m["payload"]["object_id"] for m in read_notifications(settings, 2)) == [
+        "51",
+        "53",
+    ]

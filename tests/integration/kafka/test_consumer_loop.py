@@ -456,3 +456,85 @@ def test_an_unexpected_error_while_dead_lettering_does_not_end_the_loop(settings
     assert publisher.broke
     assert len(read_topic(settings, Topic.DEAD_LETTERS, 1)) == 1
     assert committed_offsets(settings, unique_name) == 2
+
+
+class CountingPublisher(Publisher):
+    """Counts the batches the loop hands over; refuses the first `refuse` of them."""
+
+    def __init__(self, settings, refuse: int = 0) -> None:
+        super().__init__(settings)
+        self.batches: list[int] = []
+        self.refuse = refuse
+
+    def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
+        if outgoing and self.refuse > 0:
+            self.refuse -= 1
+            raise Transient("the broker did not acknowledge the batch")
+        if outgoing:
+            self.batches.append(len(outgoing))
+        super().publish_all(outgoing)
+
+
+def test_a_polls_outputs_go_to_the_broker_as_one_batch_and_a_refused_batch_loses_nothing(
+    settings, unique_name
+):
+    tenants = same_partition_tenants(4)
+    messages = [notification(tenants[n % 4], n) for n in range(40)]
+    publish(settings, messages)
+    handled: list[int] = []
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        handled.append(envelope.payload["number"])
+        return [Outgoing(Topic.SYNC_RESULTS, notification(envelope.tenant_id, 1000 + len(handled)))]
+
+    publisher = CountingPublisher(settings, refuse=1)
+    loop = ConsumerLoop(
+        settings,
+        LoopOptions(
+            group_id=unique_name,
+            topics=(Topic.KEAP_NOTIFICATIONS,),
+            max_run=20,
+            retry=RetryPolicy(backoff_seconds=0.02, backoff_max_seconds=0.1),
+        ),
+        one_at_a_time(handler),
+        publisher,
+    )
+    run_until(loop, lambda: sum(publisher.batches) >= 40)
+    loop.close()
+
+    assert committed_offsets(settings, unique_name) == 40
+    assert sum(publisher.batches) == 40, "each message's event published once after the refusal"
+    assert len(publisher.batches) < 10, f"published run by run: {publisher.batches}"
+    per_tenant = [[n for n in handled if n % 4 == t] for t in range(4)]
+    for order in per_tenant:
+        assert order[-10:] == sorted(order[-10:]), "a tenant's order changed after the refusal"
+    assert len(read_topic(settings, Topic.SYNC_RESULTS, 40)) >= 40
+
+
+def test_a_run_whose_events_cannot_be_sent_is_dead_lettered_and_the_batch_goes_on(
+    settings, unique_name
+):
+    tenants = same_partition_tenants(2)
+    publish(settings, [notification(tenants[0], 1), notification(tenants[1], 2)])
+
+    def handler(envelope: Envelope) -> list[Outgoing]:
+        number = envelope.payload["number"]
+        payload = {"unsendable": object()} if number == 1 else {"number": 100 + number}
+        event = Envelope(EventType.SYNC_RESULT_RECORDED, "t", payload)
+        return [Outgoing(Topic.SYNC_RESULTS, event)]
+
+    given_up: list[DeadLetter] = []
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(handler),
+        dead_letters=DeadLetterPolicy(reports=(lambda dead: given_up.append(dead) or [],)),
+    )
+    run_until(loop, lambda: bool(given_up))
+    loop.poll_once()
+    loop.close()
+
+    assert [m["payload"] for m in read_topic(settings, Topic.SYNC_RESULTS, 1)] == [{"number": 102}]
+    [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
+    assert letter["payload"]["error"]["type"] == "TypeError"
+    assert committed_offsets(settings, unique_name) == 2

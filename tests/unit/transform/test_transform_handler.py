@@ -382,3 +382,54 @@ def test_payment_rows_that_read_as_cents_fail_against_total_paid(harness):
 def test_a_notification_for_an_unknown_tenant_is_invalid_input(harness, unique_name):
     with pytest.raises(InvalidInput):
         harness.handle(unique_name, "order", "1")
+
+
+def notified(tenant_id, object_type, object_id):
+    notification = KeapNotification(
+        object_type=object_type,
+        object_id=str(object_id),
+        source=NotificationSource.HOOK,
+        observed_at=NOW,
+        event_key=f"{object_type}.edit",
+    )
+    return envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, notification)
+
+
+def test_a_held_run_holds_each_object_once_and_a_retried_run_reports_its_holds_again(harness):
+    tenant_id = connected_tenant(harness, settings_with(processing=False))
+    run = [
+        notified(tenant_id, "order", 101),
+        notified(tenant_id, "order", 102),
+        notified(tenant_id, "order", 101),  # a repeat of an object held in the same run
+    ]
+
+    first = harness.handler.handle(run)
+    retried = harness.handler.handle(run)  # the loop handles a run again after a failure
+    later = harness.handler.handle([notified(tenant_id, "order", 102)])
+
+    assert [(r.action, r.keap_id) for r in results(first)] == [
+        (SyncAction.HELD, "101"),
+        (SyncAction.HELD, "102"),
+    ]
+    assert [r.keap_id for r in results(retried)] == ["101", "102"]
+    assert later == []
+    assert HeldNotifications(harness.redis).count(tenant_id) == 2
+
+
+def test_a_run_publishes_an_unchanged_invoice_once_and_releases_holds_once(harness):
+    tenant_id = connected_tenant(harness, settings_with(processing=False))
+    order = harness.keap.order(WIDGET_LINES)
+    harness.handle(tenant_id, "invoice", order["invoice_id"])
+    TenantStore(harness.redis).set_processing(tenant_id, True)
+
+    outgoing = harness.handler.handle(
+        [
+            notified(tenant_id, "order", order["id"]),
+            notified(tenant_id, "invoice", order["invoice_id"]),
+        ]
+    )
+
+    assert kinds(outgoing) == [
+        (Topic.KEAP_NOTIFICATIONS, EventType.KEAP_CHANGE_NOTIFIED),
+        (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED),
+    ]
