@@ -8,6 +8,7 @@
 #
 # Environment (defaults in brackets): REDIS_PORT [16379]  REDIS_DATA_DIR [<repo>/var/redis]
 #   REDIS_LOAD_TIMEOUT [600]  seconds 'start' waits while a large append-only file loads
+#   REDIS_MAXMEMORY [512mb]  the most memory the dataset may use; past it writes are refused
 set -euo pipefail
 
 # shellcheck source=deploy/server_process.sh
@@ -19,6 +20,7 @@ repo_root="$(cd "$script_dir/../.." && pwd)"
 
 port="${REDIS_PORT:-16379}"
 data_dir="${REDIS_DATA_DIR:-$repo_root/var/redis}"
+maxmemory="${REDIS_MAXMEMORY:-512mb}"
 
 config="$data_dir/redis.conf"
 pid_file="$data_dir/redis.pid"
@@ -61,6 +63,11 @@ dir "$data_dir"
 appendonly yes
 appendfsync everysec
 save ""
+# A bounded dataset that is never evicted: losing tokens, id maps or locks silently is worse
+# than refused writes, which the services treat as Redis being away. Health and /status warn
+# as used memory nears the limit.
+maxmemory $maxmemory
+maxmemory-policy noeviction
 EOF
 }
 

@@ -59,6 +59,24 @@ class Settings:
     backfill_page_size: int = 500
     backfill_lease_seconds: float = 120.0
     hook_body_limit_bytes: int = 1_048_576
+    # Per-tenant shares (token buckets: a burst, then a steady rate), so one tenant cannot
+    # starve the others. Keap: a share of the app's 1,500 calls/minute summed over every tenant
+    # (reference/keap.md §6, "budget per tenant"): 480/min leaves room for everyone else.
+    keap_tenant_burst: int = 300
+    keap_tenant_calls_per_second: float = 8.0
+    # Keap hook deliveries per tenant (Keap batches up to 1,000 ids a POST, one POST per event
+    # key every 30-60 s); Sync ID requests and /status reads per tenant.
+    hook_tenant_burst: int = 30
+    hook_tenant_per_second: float = 0.5
+    sync_id_tenant_burst: int = 30
+    sync_id_tenant_per_second: float = 1.0
+    status_tenant_burst: int = 60
+    status_tenant_per_second: float = 2.0
+    # Repeats of one hook id (same event key) within this window publish once, whatever
+    # timestamp the caller sends; a later real change is also caught by the poll.
+    hook_dedup_window_seconds: int = 60
+    # Health and /status warn when Redis's used memory passes this share of its maxmemory.
+    redis_memory_warning_ratio: float = 0.8
     keap_api_base: str = "https://api.infusionsoft.com/crm"
     keap_authorize_url: str = "https://accounts.infusionsoft.com/app/oauth/authorize"
     keap_token_url: str = "https://api.infusionsoft.com/token"

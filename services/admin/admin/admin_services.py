@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import redis
 import requests
 
+from admin.consumer_lag import ConsumerLagReader
 from admin.reference_data import QboReferenceData, ReferenceData, XeroReferenceData
 from admin.stores.activity import ActivityLog
 from admin.stores.api_keys import ApiKeyStore
@@ -29,6 +30,7 @@ from invoicesync.stores.limiter import (
     XERO_TENANT,
     XERO_TENANT_CONCURRENCY,
     Limiter,
+    TokenBucket,
 )
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
@@ -44,6 +46,14 @@ class AdminServices:
     publisher: Publisher
     tokens: TokenStore
     session: requests.Session = field(default_factory=requests.Session)
+    _consumer_lag: ConsumerLagReader | None = field(default=None, repr=False)
+
+    @property
+    def consumer_lag(self) -> ConsumerLagReader:
+        """One per process, opened on first use (after a gunicorn fork)."""
+        if self._consumer_lag is None:
+            self._consumer_lag = ConsumerLagReader(self.settings)
+        return self._consumer_lag
 
     @classmethod
     def from_settings(
@@ -124,7 +134,16 @@ class AdminServices:
             lost_access=xero_lost_access if provider == "xero" else qbo_lost_access,
         )
 
+    def take_tenant_share(self, tenant_id: str, action: str) -> None:
+        """One `sync_id` or `status` call from the tenant's share; RateLimited (a 429) once the
+        share is spent, so one tenant's loop cannot crowd out everyone else's."""
+        burst = getattr(self.settings, f"{action}_tenant_burst")
+        rate = getattr(self.settings, f"{action}_tenant_per_second")
+        Limiter(self.redis).take(tenant_id, TokenBucket(action, burst, rate, min_retry_seconds=0))
+
     def close(self) -> None:
+        if self._consumer_lag is not None:
+            self._consumer_lag.close()
         self.publisher.close()
         self.session.close()
         self.redis.close()

@@ -1,6 +1,15 @@
-"""Consumer lag per group and topic: end offsets minus committed offsets, from the broker."""
+"""Consumer lag per group and topic: end offsets minus committed offsets, from the broker.
+
+One reader per admin process keeps one admin client and one consumer open and reuses a
+reading for a few seconds: a tenant polling /status must not open broker connections per call.
+"""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import suppress
 
 from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
@@ -11,20 +20,49 @@ from invoicesync.events import Topic
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
 
+Lag = dict[str, dict[str, int]]
+# Lag changes slowly next to how often a dashboard asks: every caller within this many seconds
+# shares one reading.
+READING_TTL_SECONDS = 5.0
 
-def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
-    """{group: {topic: messages not yet committed}} for every group reading our topics."""
-    ours = {topic_name(topic, settings): topic.value for topic in Topic}
-    try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id="invoicesync-status",
-            request_timeout_ms=5_000,
-        )
-    except KafkaError as exc:
-        raise Transient(f"Kafka unreachable: {exc}") from exc
-    consumer = None
-    try:
+
+class ConsumerLagReader:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ttl_seconds: float = READING_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._admin: KafkaAdminClient | None = None
+        self._consumer: KafkaConsumer | None = None
+        self._reading: tuple[float, Lag] | None = None
+
+    def lag(self) -> Lag:
+        """{group: {topic: messages not yet committed}} for every group reading our topics."""
+        with self._lock:
+            now = self._clock()
+            if self._reading is not None and now - self._reading[0] < self._ttl:
+                return self._reading[1]
+            try:
+                lag = self._read()
+            except KafkaError as exc:
+                self._close_clients()  # a broken connection is opened afresh next time
+                raise Transient(f"reading consumer offsets failed: {exc}") from exc
+            self._reading = (now, lag)
+            return lag
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_clients()
+
+    def _read(self) -> Lag:
+        ours = {topic_name(topic, self._settings): topic.value for topic in Topic}
+        admin = self._admin_client()
         group_ids = [group["group_id"] for group in admin.list_groups()]
         committed_by_group = {}
         if group_ids:
@@ -34,12 +72,9 @@ def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
                     committed_by_group[group_id] = mine
         if not committed_by_group:
             return {}
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-        )
         partitions = {tp for committed in committed_by_group.values() for tp in committed}
-        ends = consumer.end_offsets(list(partitions))
-        lag: dict[str, dict[str, int]] = {}
+        ends = self._end_offsets_consumer().end_offsets(list(partitions))
+        lag: Lag = {}
         for group_id, committed in sorted(committed_by_group.items()):
             per_topic: dict[str, int] = {}
             for tp, offset in committed.items():
@@ -47,9 +82,28 @@ def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
                 per_topic[topic] = per_topic.get(topic, 0) + max(0, ends.get(tp, 0) - offset)
             lag[group_id] = per_topic
         return lag
-    except KafkaError as exc:
-        raise Transient(f"reading consumer offsets failed: {exc}") from exc
-    finally:
-        admin.close()
-        if consumer is not None:
-            consumer.close()
+
+    def _admin_client(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                client_id="invoicesync-status",
+                request_timeout_ms=5_000,
+            )
+        return self._admin
+
+    def _end_offsets_consumer(self) -> KafkaConsumer:
+        if self._consumer is None:
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                enable_auto_commit=False,
+            )
+        return self._consumer
+
+    def _close_clients(self) -> None:
+        for client in (self._admin, self._consumer):
+            if client is not None:
+                with suppress(Exception):  # closing a broken client is best effort
+                    client.close()
+        self._admin = self._consumer = None
+        self._reading = None

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from admin.admin_services import PROVIDERS, AdminServices
-from admin.consumer_lag import consumer_lag
 from admin.ledger_poll_budget import ledger_poll_budget
+from admin.redis_memory import redis_memory
 from admin.reference_data import reference_errors
 from admin.stores.activity import FailedObject
 from admin.stores.api_keys import ApiKey, IssuedKey, Role
@@ -564,10 +564,17 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         )
     last_poll = services.tenants.last_poll(tenant.id)
     try:
-        lag: dict[str, Any] | None = consumer_lag(services.settings)
+        lag: dict[str, Any] | None = services.consumer_lag.lag()
     except Transient as exc:
         log.warning("consumer lag unavailable", extra={"error": str(exc)})
         lag = None
+    try:
+        memory: dict[str, Any] | None = redis_memory(
+            services.redis, services.settings.redis_memory_warning_ratio
+        )
+    except Transient as exc:
+        log.warning("Redis memory unavailable", extra={"error": str(exc)})
+        memory = None
     job = services.backfill_jobs.current(tenant.id)
     paused = PausedWorkBoard(services.redis).for_tenant(tenant.id)
     return {
@@ -577,6 +584,7 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         "connection_health": health,
         "last_poll": last_poll.isoformat() if last_poll else None,
         "consumer_lag": lag,
+        "redis_memory": memory,
         "counts": services.activity.totals(tenant.id),
         "backfill": job.status.value if job else None,
         "ledger_poll": ledger_poll_budget(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from invoicesync.events import (
     Envelope,
@@ -19,14 +19,32 @@ from invoicesync.events import (
 )
 
 MAX_OBJECT_KEYS = 1000
-SEEN_TTL_SECONDS = 7 * 24 * 3600  # longer than Keap's whole retry schedule
+# Keap's ids are int64 (reference/keap.md §2.4 "the id is numeric"; specs/keap/keap_rest_v2.yml
+# types ids `integer`/`int64`): anything longer could never be read back, only dead-lettered.
+MAX_KEAP_ID = 2**63 - 1
+
+
+class KeapObjectId(fields.Field):
+    """A positive int64, as a JSON number or a string of digits; nothing else."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValidationError("must be a whole number")
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit():
+            raise ValidationError("must be a whole number (digits only)")
+        if len(text) > len(str(MAX_KEAP_ID)) or int(text) > MAX_KEAP_ID:
+            raise ValidationError(f"too long: Keap ids are at most {MAX_KEAP_ID}")
+        if int(text) < 1:
+            raise ValidationError("must be at least 1")
+        return int(text)
 
 
 class ObjectKeySchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    id = fields.Integer(required=True, strict=False, validate=validate.Range(min=1))
+    id = KeapObjectId(required=True)
     apiUrl = fields.String(load_default="", allow_none=True)  # noqa: N815 - Keap's name
     timestamp = fields.String(load_default="", allow_none=True, validate=validate.Length(max=64))
 
@@ -67,6 +85,14 @@ class HookNotice:
     envelope: Envelope
 
 
+def first_error_field(messages: Any, prefix: str = "") -> str:
+    """`object_keys.3.id` for marshmallow's nested {"object_keys": {3: {"id": [...]}}}."""
+    if not isinstance(messages, dict) or not messages:
+        return prefix or "body"
+    name, inner = next(iter(messages.items()))
+    return first_error_field(inner, f"{prefix}.{name}" if prefix else str(name))
+
+
 def notices_for(tenant_id: str, delivery: dict[str, Any]) -> list[HookNotice]:
     object_type = object_type_for(delivery["event_key"])
     if object_type is None:
@@ -75,7 +101,8 @@ def notices_for(tenant_id: str, delivery: dict[str, Any]) -> list[HookNotice]:
     notices: dict[str, HookNotice] = {}
     for object_key in delivery["object_keys"]:
         object_id = str(object_key["id"])
-        identity = f"{delivery['event_key']}|{object_id}|{object_key.get('timestamp') or ''}"
+        # Not the caller's timestamp: a flood that changes it must not defeat de-duplication.
+        identity = f"{delivery['event_key']}|{object_id}"
         digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
         seen_key = f"invoicesync:tenant:{tenant_id}:hook-seen:{digest}"
         notification = KeapNotification(
@@ -111,9 +138,9 @@ def token_owner_and_unseen(
     return owner, [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]
 
 
-def mark_seen(client: redis.Redis, notices: list[HookNotice]) -> None:
+def mark_seen(client: redis.Redis, notices: list[HookNotice], window_seconds: int) -> None:
     """Only after Kafka acknowledged: a failed publish must leave Keap's retry unseen."""
     pipe = client.pipeline(transaction=False)
     for notice in notices:
-        pipe.set(notice.seen_key, "1", ex=SEEN_TTL_SECONDS)
+        pipe.set(notice.seen_key, "1", ex=window_seconds)
     pipe.execute()

@@ -37,8 +37,16 @@ MAX_HOOK_TOKEN_LENGTH = 128
 
 
 class HookReceiver:
-    def __init__(self, client: redis.Redis, publisher: Publisher, watch: OutageWatch) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        publisher: Publisher,
+        watch: OutageWatch,
+        *,
+        dedup_window_seconds: int,
+    ) -> None:
         self._redis = client
+        self._dedup_window_seconds = dedup_window_seconds
         self._tenants = TenantStore(client)
         self._publisher = publisher
         self._watch = watch
@@ -116,6 +124,6 @@ class HookReceiver:
 
     def _remember(self, published: list[HookNotice]) -> None:
         try:
-            mark_seen(self._redis, published)
+            mark_seen(self._redis, published, self._dedup_window_seconds)
         except OUR_OUTAGES as exc:
             self._watch.noticed(exc)  # a repeat of these ids is published again: harmless

@@ -6,18 +6,20 @@ gunicorn: `ingest.hooks_app:create_app()`.
 from __future__ import annotations
 
 import logging
+import math
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
-from ingest.hook_deliveries import HookDeliverySchema
+from ingest.hook_deliveries import HookDeliverySchema, first_error_field
 from ingest.hook_receiver import HookReceiver
 from ingest.outage_recoveries import OutageRecoveries, OutageWatch
-from invoicesync.errors import InvalidInput, Transient
+from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.http.app_factory import create_service_app, error_body
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.logging import configure_logging
 from invoicesync.settings import Settings
+from invoicesync.stores.limiter import Limiter, TokenBucket
 from invoicesync.stores.redis_connection import redis_from_settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ RETRY_AFTER_SECONDS = 60
 _RECEIVER = "invoicesync.hook_receiver"
 # One schema for every request: building it is a good part of a small hook's cost.
 _DELIVERY_SCHEMA = HookDeliverySchema()
+_SHARES = "invoicesync.hook_shares"
 
 hook_routes = Blueprint("keap_hooks", __name__)
 
@@ -62,10 +65,25 @@ def keap_hook(hook_token: str):
         response = Response(status=200)
         response.headers["X-Hook-Secret"] = secret
         return response
+    limiter, share = current_app.extensions[_SHARES]
+    try:
+        limiter.take(tenant_id, share)
+    except RateLimited as exc:
+        log.warning("keap hook over the tenant's share", extra={"tenant_id": tenant_id})
+        retry_after = max(1, math.ceil(exc.retry_after))
+        body, status = error_body(429, "too many hook deliveries for this tenant, retry later")
+        return body, status, {"Retry-After": str(retry_after)}
+    except Transient:
+        pass  # Redis away: deliveries are still taken (see hook_receiver), unmetered
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
-    delivery = _DELIVERY_SCHEMA.load(body)
+    try:
+        delivery = _DELIVERY_SCHEMA.load(body)
+    except ValidationError as exc:
+        field = first_error_field(exc.messages)
+        log.info("keap hook rejected", extra={"tenant_id": tenant_id, "field": field})
+        return error_body(400, "invalid delivery", field=field, fields=exc.messages)
     try:
         published = receiver.accept(tenant_id, delivery)
     except Transient as exc:
@@ -120,7 +138,13 @@ def create_app(
         OutageRecoveries(client),
         probes=(client.ping, Publisher(settings, timeout_seconds=2).check_ready),
     )
-    receiver = HookReceiver(client, publisher, watch)
+    receiver = HookReceiver(
+        client, publisher, watch, dedup_window_seconds=settings.hook_dedup_window_seconds
+    )
     receiver.learn_hook_tokens()
     app.extensions[_RECEIVER] = receiver
+    app.extensions[_SHARES] = (
+        Limiter(client),
+        TokenBucket("hooks", settings.hook_tenant_burst, settings.hook_tenant_per_second),
+    )
     return app

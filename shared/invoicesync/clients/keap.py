@@ -34,7 +34,7 @@ from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.errors import InvalidInput
 from invoicesync.settings import ProviderEndpoints, Settings
 from invoicesync.stores.access_tokens import AccessTokens
-from invoicesync.stores.limiter import KEAP_APP, Limiter
+from invoicesync.stores.limiter import KEAP_APP, Limiter, TokenBucket
 from invoicesync.stores.tokens import TokenStore
 
 PROVIDER = "keap"
@@ -329,6 +329,9 @@ def keap_client_from_settings(
         rules_for=lambda _tenant_id: KEAP_APP,
         scope_key_for=lambda _tenant_id: KEAP_SCOPE_KEY,
         timeout=(5, settings.provider_read_timeout_seconds),
+        tenant_share=TokenBucket(
+            "keap-tenant", settings.keap_tenant_burst, settings.keap_tenant_calls_per_second
+        ),
     )
     return KeapClient(http, endpoints)
 

@@ -19,7 +19,7 @@ import requests
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.metrics import PROVIDER_CALLS
 from invoicesync.stores.access_tokens import AccessTokens
-from invoicesync.stores.limiter import Limiter, RateLimit
+from invoicesync.stores.limiter import Limiter, RateLimit, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class ProviderHttp:
         concurrency_for: Callable[[str], int | None] = lambda _tenant_id: None,
         lost_access: Callable[[requests.Response], str | None] = lambda _response: None,
         limiter_max_wait: float = 10.0,
+        tenant_share: TokenBucket | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.provider = provider
@@ -71,6 +72,7 @@ class ProviderHttp:
         self._lost_access = lost_access
         self._timeout = timeout
         self._max_wait = limiter_max_wait
+        self._tenant_share = tenant_share
         self._sleep = sleep
         self._throttle_strikes: dict[str, int] = {}
 
@@ -151,6 +153,10 @@ class ProviderHttp:
         json: Any,
         headers: dict[str, str],
     ) -> requests.Response:
+        if self._tenant_share is not None:
+            # First the tenant's own share, so one tenant's flood is set aside before it can
+            # spend the app-wide budget every other tenant needs.
+            self._limiter.take(tenant_id, self._tenant_share)
         self._limiter.acquire(
             self._scope_key_for(tenant_id),
             self._rules_for(tenant_id),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -11,7 +12,7 @@ from marshmallow import ValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from invoicesync.errors import InvalidInput, Transient
+from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,12 @@ def register_json_errors(app: Flask) -> None:
     def _invalid(exc: InvalidInput):
         log.info("rejected input", extra={"path": request.path, "error": str(exc)})
         return error_body(400, str(exc), field=exc.field)
+
+    @app.errorhandler(RateLimited)
+    def _rate_limited(exc: RateLimited):
+        log.info("over a share", extra={"path": request.path, "tenant_id": exc.tenant_id})
+        body, status = error_body(429, "too many requests, retry later")
+        return body, status, {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
 
     @app.errorhandler(Transient)
     def _transient(exc: Transient):

@@ -1,4 +1,5 @@
-"""The one rate limiter every replica shares: sliding windows, penalties and concurrency leases.
+"""The one rate limiter every replica shares: sliding windows, penalties, concurrency leases and
+per-tenant token buckets (each tenant's fair share of app-wide capacity).
 
 Each rule counts calls in `BUCKETS` sub-windows of its window (a Redis hash per rule), checked
 and recorded for every rule of a call in one Lua script, so replicas can never overshoot
@@ -52,6 +53,42 @@ QBO_REALM: tuple[RateLimit, ...] = (
 )
 QBO_REALM_CONCURRENCY = 10
 QBO_BATCH: tuple[RateLimit, ...] = (RateLimit("qbo-realm-batch-minute", 40, 60),)
+
+
+@dataclass(frozen=True)
+class TokenBucket:
+    """A tenant's share: up to `capacity` calls at once, refilled at `refill_per_second`.
+
+    An empty bucket is never waited for inline: `take` answers at once with at least
+    `min_retry_seconds`, long enough that the consumer loop sets the tenant's work aside and
+    goes on with other tenants, and an HTTP caller is told to come back."""
+
+    name: str
+    capacity: float
+    refill_per_second: float
+    min_retry_seconds: float = 2.0
+
+
+# KEYS: the bucket hash. ARGV: now, capacity, refill per second, min retry. Returns 0 when a
+# token was taken, otherwise the seconds to wait (as a string).
+_TAKE = """
+local now = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local rate = tonumber(ARGV[3])
+local stored = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(stored[1] or ARGV[2])
+local at = tonumber(stored[2] or ARGV[1])
+if now > at then tokens = math.min(capacity, tokens + (now - at) * rate) end
+local ttl_ms = math.ceil(capacity / rate * 1000) + 1000
+if tokens >= 1 then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', tostring(math.max(now, at)))
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+  return 0
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(math.max(now, at)))
+redis.call('PEXPIRE', KEYS[1], ttl_ms)
+return tostring(math.max((1 - tokens) / rate, tonumber(ARGV[4])))
+"""
 
 # KEYS: penalty key, then one hash per rule. ARGV: now, then (limit, window) per rule.
 # Returns 0 when the call was recorded, otherwise the seconds to wait (as a string).
@@ -143,6 +180,10 @@ def _rule_key(scope_key: str, rule: RateLimit) -> str:
     return f"invoicesync:limiter:{owner}:{rule.name}"
 
 
+def _bucket_key(tenant_id: str, bucket: TokenBucket) -> str:
+    return f"invoicesync:limiter:tenant:{tenant_id}:{bucket.name}"
+
+
 def _slots_key(scope_key: str) -> str:
     return f"invoicesync:limiter:{scope_key}:slots"
 
@@ -163,6 +204,18 @@ class Limiter:
         self._acquire = client.register_script(_ACQUIRE)
         self._penalise = client.register_script(_PENALISE)
         self._lease = client.register_script(_LEASE)
+        self._take = client.register_script(_TAKE)
+
+    def take(self, tenant_id: str, bucket: TokenBucket) -> None:
+        """Take one token from the tenant's bucket, or raise RateLimited at once (never waits)."""
+        args = [self._clock(), bucket.capacity, bucket.refill_per_second, bucket.min_retry_seconds]
+        wait = float(self._run(self._take, [_bucket_key(tenant_id, bucket)], args))
+        if wait > 0:
+            raise RateLimited(
+                f"tenant {tenant_id} is over its {bucket.name} share",
+                retry_after=round(wait, 3),
+                tenant_id=tenant_id,
+            )
 
     def acquire(
         self,

@@ -294,6 +294,13 @@ class StatusSchema(Schema):
     connection_health = fields.Dict()
     last_poll = fields.String(allow_none=True)
     consumer_lag = fields.Dict(allow_none=True)
+    redis_memory = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "used_bytes, max_bytes, policy, and near_limit (used past the "
+            "warning share of maxmemory, or no limit set); null while Redis cannot say"
+        },
+    )
     counts = fields.Dict()
     backfill = fields.String(allow_none=True)
     ledger_poll = fields.Dict(

@@ -31,6 +31,7 @@ def backfill_json(job: BackfillJob) -> dict:
 @sync_routes.post("/<tenant_id>/sync")
 @tenant_access_required
 def sync_invoice(tenant_id: str):
+    services().take_tenant_share(tenant_id, "sync_id")
     request = load_body(SyncRequestSchema())
     event_id = operations.request_invoice_sync(services(), tenant_id, request["invoice_id"])
     return jsonify(notification_id=event_id, invoice_id=request["invoice_id"]), 202

@@ -71,4 +71,5 @@ def put_processing(tenant_id: str):
 @tenant_routes.get("/<tenant_id>/status")
 @tenant_access_required
 def get_status(tenant_id: str):
+    services().take_tenant_share(tenant_id, "status")
     return jsonify(operations.tenant_status(services(), tenant_id))

@@ -50,6 +50,7 @@ def sync_page(tenant_id: str):
 @tenant_page_required
 def sync_submit(tenant_id: str):
     tenant = operations.require_tenant(services(), tenant_id)
+    services().take_tenant_share(tenant.id, "sync_id")
     invoice_id = request.form.get("invoice_id", "").strip()
     try:
         loaded = SyncRequestSchema().load({"invoice_id": invoice_id})

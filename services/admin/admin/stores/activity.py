@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
 
@@ -19,6 +19,10 @@ from invoicesync.stores.redis_connection import reply_text
 DEFAULT_RETENTION = 10_000
 HOURLY_RETENTION_SECONDS = 35 * 24 * 3600
 _SCAN_BATCH = 200
+# Ids Keap does not know (a hook flood of made-up ids, deleted orders) collapse into one entry
+# per tenant per hour, so they can never push real entries out of the retained log.
+NOT_FOUND_CODE = "not_found_in_keap"
+_COLLAPSED_SEEN_SECONDS = 3 * 3600
 
 
 def _base(tenant_id: str) -> str:
@@ -78,6 +82,8 @@ class ActivityLog:
     def record(self, tenant_id: str, entry_id: str, result: SyncResult) -> bool:
         """Store one result once (a redelivered event is a no-op). True if it was new."""
         base = _base(tenant_id)
+        if result.reason_code == NOT_FOUND_CODE:
+            return self._record_not_found(tenant_id, entry_id, result)
         entry = ActivityEntry(entry_id, tenant_id, result)
         if self._redis.hexists(f"{base}:entries", entry_id):
             return False
@@ -92,6 +98,30 @@ class ActivityLog:
         pipe.hincrby(f"{base}:hourly", f"{hour}|{result.action.value}", 1)
         pipe.expire(f"{base}:hourly", HOURLY_RETENTION_SECONDS)
         _index_failure(pipe, base, result, score)
+        pipe.execute()
+        self._trim(tenant_id)
+        return True
+
+    def _record_not_found(self, tenant_id: str, entry_id: str, result: SyncResult) -> bool:
+        """One entry per hour says how many ids Keap did not know, and the latest of them."""
+        base = _base(tenant_id)
+        hour = result.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H")
+        seen = f"{base}:not-found-seen:{hour}"
+        if not self._redis.sadd(seen, entry_id):
+            return False  # a redelivered event
+        self._redis.expire(seen, _COLLAPSED_SEEN_SECONDS)
+        count = int(self._redis.scard(seen))
+        collapsed_id = f"not-found-{hour}"
+        reason = f"{result.reason}: {count} ids this hour, the latest {result.keap_id}"
+        collapsed = ActivityEntry(collapsed_id, tenant_id, replace(result, reason=reason))
+        score = result.recorded_at.timestamp()
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(f"{base}:entries", collapsed_id, json.dumps(collapsed.to_json()))
+        pipe.zadd(f"{base}:all", {collapsed_id: score})
+        pipe.zadd(f"{base}:outcome:{result.action.value}", {collapsed_id: score})
+        # No per-id search index: a flood of made-up ids must not grow Redis by a key per id.
+        pipe.hincrby(f"{base}:hourly", f"{hour}|{result.action.value}", 1)
+        pipe.expire(f"{base}:hourly", HOURLY_RETENTION_SECONDS)
         pipe.execute()
         self._trim(tenant_id)
         return True
