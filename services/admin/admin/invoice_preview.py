@@ -8,12 +8,14 @@ settings may be unsaved ones the user is trying out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from admin.admin_services import AdminServices
+from invoicesync.clients.json_body import dump_json
 from invoicesync.clients.keap import KeapClient, keap_client_from_settings
 from invoicesync.clients.qbo import QboFaulted, qbo_client_from_settings
 from invoicesync.clients.xero import xero_client_from_settings
@@ -495,3 +497,17 @@ def preview_text(preview: InvoicePreview) -> str:
     out.extend(f"    - {rule}" for rule in preview.rules)
     out.append("  nothing was written")
     return "\n".join(out)
+
+
+def indented_json(value: Any, depth: int = 0) -> str:
+    """JSON for people: indented, every amount with exactly the digits the writer sends."""
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = [
+            f"{inner}{json.dumps(str(k))}: {indented_json(v, depth + 1)}" for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list | tuple) and value:
+        items = [inner + indented_json(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return dump_json(value)
