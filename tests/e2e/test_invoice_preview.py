@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 import requests
 
+from admin.cli import run
 from invoicesync.clients.json_body import dump_json
 from tests.e2e.destinations import tenant_of
 from tests.e2e.journey import Tenant, retire
@@ -62,7 +63,7 @@ def _without_contact(document: dict) -> dict:
     return {k: v for k, v in document.items() if k not in ("Contact", "CustomerRef")}
 
 
-def test_a_preview_is_what_the_writer_then_posts_field_for_field(stack, keap, tenant):
+def test_a_preview_is_what_the_writer_then_posts_field_for_field(stack, keap, tenant, capsys):
     ledger_url = stack.xero_url if tenant.destination == "xero" else stack.qbo_url
     tenant.api.ok("PUT", f"/tenants/{tenant.id}/processing", {"enabled": False})
     placed = place_order(keap, taxed_order(keap))
@@ -77,6 +78,13 @@ def test_a_preview_is_what_the_writer_then_posts_field_for_field(stack, keap, te
     assert any("processing is off" in rule for rule in before["rules"])
     assert [p["amount"] for p in before["payments"]] == [Decimal("10.00")]
     assert before["totals"]["total"] == Decimal("32.00")
+    assert run(["preview", tenant.id, invoice_id, "--json"], stack.settings) == 0
+    printed = json.loads(capsys.readouterr().out, parse_float=Decimal, parse_int=Decimal)
+    assert printed["document"] == before["document"]  # the CLI shows the same document
+    assert run(["preview", tenant.id, "--next", "2"], stack.settings) == 0
+    listed = capsys.readouterr().out  # earlier tests' orders come first in a shared Keap app
+    assert 1 <= listed.count(f"→ {tenant.destination}: create") <= 2, listed
+    assert listed.count("nothing was written") == listed.count("Keap invoice ")
     assert _posted_documents(ledger_url, number) == []  # nothing was written
 
     tenant.api.ok("PUT", f"/tenants/{tenant.id}/processing", {"enabled": True})
