@@ -18,6 +18,15 @@ LINES = [
 ]
 
 
+def _taxed_lines(keap) -> list[dict]:
+    """A taxable product and Keap's sales tax on it: the ledger shows the tax as tax."""
+    widget = keap.product("Widget", 1250, sku="WID-1", taxable=True)
+    return [
+        {"product_id": widget, "quantity": 2, "item_type": "PRODUCT", "price_per_unit": "12.50"},
+        {"name": "Sales tax", "quantity": 1, "item_type": "TAX", "price_per_unit": "2.00"},
+    ]
+
+
 def _sign_in(page, stack, key: str) -> None:
     page.goto(f"{stack.url}/")
     page.fill("#api_key", key)
@@ -79,7 +88,7 @@ def _set_up_business(page, stack, screenshot, destination: Destination, shots: b
 
 def _run_the_scenario(page, stack, screenshot, destination: Destination, shots: bool) -> None:
     tenant_id = _set_up_business(page, stack, screenshot, destination, shots)
-    order = stack.keap.order(LINES)
+    order = stack.keap.order(_taxed_lines(stack.keap))
 
     _sync(page, str(order["invoice_id"]))
     assert page.get_attribute("#sync-result [data-outcome]", "data-outcome") == "created"
@@ -142,6 +151,44 @@ def test_a_new_quickbooks_business_sets_up_syncs_backfills_and_finds_a_failure(
     console_stack, page, screenshot
 ):
     _run_the_scenario(page, console_stack, screenshot, Destination.QBO, shots=False)
+
+
+def test_a_preview_on_the_sync_id_page_shows_the_document_and_writes_nothing(
+    console_stack, page, screenshot
+):
+    tenant, key = operations.create_tenant(console_stack.services, "Preview Ltd", Destination.XERO)
+    _sign_in(page, console_stack, key.secret)
+    _connect(page, "Keap")
+    _connect(page, "Xero")
+    page.click("nav >> text=Settings")
+    assert page.text_content("select[name='xero.default_account_code'] option[value='200']") == (
+        "200 — Sales"
+    )
+    page.select_option("select[name='xero.default_account_code']", "200")
+    page.select_option("select[name='xero.taxable_tax_type']", "OUTPUT")
+    page.click("button:has-text('Save settings')")
+    page.wait_for_selector("text=Settings saved.")
+    order = console_stack.keap.order(_taxed_lines(console_stack.keap))  # processing stays off
+
+    page.click("nav >> text=Sync ID")
+    page.fill("#invoice_id", str(order["invoice_id"]))
+    page.click("button:has-text('Preview')")
+    page.wait_for_selector("#sync-preview")
+
+    assert page.get_attribute("#sync-preview", "data-action") == "create"
+    assert page.text_content("[data-total='preview-total']") == "27.00"
+    rows = page.locator("#preview-lines tbody tr")
+    assert rows.count() == 1  # Keap's sales tax is the line's tax, not a line of its own
+    widget = rows.first.text_content()
+    assert "Widget" in widget and "200 — Sales" in widget and "OUTPUT — " in widget
+    assert page.locator("#preview-lines tbody td.num").first.text_content() == "2"
+    assert "to be created" in page.text_content("[data-fact='contact']")
+    rules = page.text_content("#preview-rules")
+    assert "processing is off" in rules and "Xero status AUTHORISED" in rules
+    document = page.text_content("#preview-document")
+    assert '"InvoiceNumber"' in document and '"LineAmount": 25.00' in document  # exact digits
+    screenshot(page, "sync_preview")
+    assert console_stack.services.activity.totals(tenant.id)["created"] == 0
 
 
 def test_an_api_error_is_shown_in_words_next_to_its_field(console_stack, page, screenshot):

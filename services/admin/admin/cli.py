@@ -12,10 +12,12 @@ from pathlib import Path
 
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
+from admin.invoice_preview import preview_invoice, preview_json, preview_next, preview_text
 from admin.replay import DeadLetterFilter, replay_dead_letters, replay_topic
 from admin.smoke.results import any_failed
 from admin.smoke.suite import PROVIDERS, SmokeNotRunnable, run_smoke_checks
 from admin.stores.api_keys import ApiKeyStore, Role
+from invoicesync.clients.json_body import dump_json
 from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
@@ -26,6 +28,7 @@ from invoicesync.settings import Settings
 from invoicesync.stores.backfill_jobs import JobStatus
 from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.redis_connection import redis_from_settings
+from invoicesync.tenant_settings_schema import settings_from_json
 
 DEV_KEY_FILE = Path("var/dev-operator-key")
 BAR_WIDTH = 40
@@ -159,6 +162,25 @@ def _credentials(services: AdminServices, args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(services: AdminServices, args: argparse.Namespace) -> int:
+    tenant = operations.require_tenant(services, args.tenant)
+    settings = None
+    if args.settings:
+        settings = settings_from_json(json.loads(args.settings.read_text()))
+    if args.invoice_id:
+        previews = [preview_invoice(services, tenant.id, args.invoice_id, settings)]
+    else:
+        previews = preview_next(services, tenant.id, args.next, settings)
+    for preview in previews:
+        if args.json:
+            print(dump_json(preview_json(preview)))
+        else:
+            print(preview_text(preview))
+    if not previews:
+        print("nothing would sync")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoicesync", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +195,15 @@ def _parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync-id", help="sync one Keap invoice now")
     sync.add_argument("tenant")
     sync.add_argument("invoice_id")
+    preview = commands.add_parser(
+        "preview", help="show what syncing an invoice would post; nothing is written"
+    )
+    preview.add_argument("tenant")
+    which = preview.add_mutually_exclusive_group(required=True)
+    which.add_argument("invoice_id", nargs="?", help="a Keap invoice id")
+    which.add_argument("--next", type=int, help="the next N invoices a sync would write")
+    preview.add_argument("--json", action="store_true", help="the ledger documents as JSON")
+    preview.add_argument("--settings", type=Path, help="a settings JSON file to try instead")
     retry = commands.add_parser(
         "retry-failed", help="sync again every invoice and payment whose last outcome failed"
     )
@@ -276,6 +307,8 @@ def run(argv: list[str], settings: Settings) -> int:
         elif args.command == "sync-id":
             event_id = operations.request_invoice_sync(services, args.tenant, args.invoice_id)
             print(f"invoice {args.invoice_id} queued (notification {event_id})")
+        elif args.command == "preview":
+            return _preview(services, args)
         elif args.command == "retry-failed":
             count = operations.retry_failed(services, args.tenant)
             print(f"{count} failed invoices, payments or orders queued again")

@@ -31,6 +31,15 @@ class ReferenceData(Protocol):
 
     def us_company(self) -> bool: ...
 
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Per list ("accounts", "tax_rates", "items"): each value with the words a person
+        picks it by ("200 — Sales", "OUTPUT — Tax on Sales", an item's name)."""
+        ...
+
+
+def labelled(code: str, name: str) -> str:
+    return f"{code} — {name}" if name and name != code else code
+
 
 class XeroReferenceData:
     """Account codes, tax types and item codes of one Xero organisation."""
@@ -42,10 +51,24 @@ class XeroReferenceData:
         self._headers = {"xero-tenant-id": xero_tenant_id, "Accept": "application/json"}
 
     def _list(self, path: str, collection: str, key: str) -> set[str]:
+        return set(self._named(path, collection, key))
+
+    def _named(self, path: str, collection: str, key: str) -> dict[str, str]:
         response = self._http.request(
             "GET", f"{self._base}/{path}", self._tenant_id, headers=self._headers
         )
-        return {str(row[key]) for row in response.json().get(collection, []) if row.get(key)}
+        return {
+            str(row[key]): labelled(str(row[key]), str(row.get("Name") or ""))
+            for row in response.json().get(collection, [])
+            if row.get(key)
+        }
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        return {
+            "accounts": self._named("Accounts", "Accounts", "Code"),
+            "tax_rates": self._named("TaxRates", "TaxRates", "TaxType"),
+            "items": self._named("Items", "Items", "Code"),
+        }
 
     def accounts(self) -> set[str]:
         return self._list("Accounts", "Accounts", "Code")
@@ -101,15 +124,22 @@ class QboReferenceData:
         return set()
 
     def items(self) -> set[str]:
-        found: set[str] = set()
+        return set(self._item_names())
+
+    def _item_names(self) -> dict[str, str]:
+        found: dict[str, str] = {}
         start = 1
         while True:
-            query = f"select Id from Item startposition {start} maxresults {QBO_PAGE}"
+            query = f"select Id, Name from Item startposition {start} maxresults {QBO_PAGE}"
             rows = self._get(self._url, {"query": query}).get("QueryResponse", {}).get("Item", [])
-            found.update(str(row["Id"]) for row in rows if row.get("Id"))
+            found |= {str(row["Id"]): str(row.get("Name") or row["Id"]) for row in rows}
             if len(rows) < QBO_PAGE:
                 return found
             start += QBO_PAGE
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        codes = {code: labelled(code, name) for code, name in self.tax_codes().items()}
+        return {"accounts": {}, "tax_rates": codes, "items": self._item_names()}
 
 
 def reference_errors(settings: TenantSettings, reference: ReferenceData) -> dict[str, list[str]]:

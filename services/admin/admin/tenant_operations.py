@@ -564,7 +564,7 @@ def tenant_status(services: AdminServices, tenant_id: str) -> dict[str, Any]:
         )
     last_poll = services.tenants.last_poll(tenant.id)
     try:
-        lag: dict[str, Any] | None = services.consumer_lag.lag()
+        lag: dict[str, Any] | None = services.consumer_lag.lag(tenant.id)
     except Transient as exc:
         log.warning("consumer lag unavailable", extra={"error": str(exc)})
         lag = None

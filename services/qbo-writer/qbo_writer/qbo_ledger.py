@@ -6,20 +6,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicesync.clients.qbo import BatchItem, QboClient, QboFaulted, QboInvoice
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
 from invoicesync.domain.canonical_to_qbo import (
-    QboItemRef,
     QboMappingError,
-    QboTaxRateRef,
-    qbo_invoice_from_canonical,
     qbo_payment_from_canonical,
     qbo_refund_receipt_from_refund,
     qbo_request_id,
-    us_transaction_tax_code,
 )
 from invoicesync.domain.content_hash import request_body_digest
 from invoicesync.domain.money import to_cents
@@ -27,6 +23,7 @@ from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Transient
 from invoicesync.writing.ledger import WriteOutcome, WriteStatus
+from invoicesync.writing.qbo_documents import qbo_invoice_document
 
 log = logging.getLogger(__name__)
 
@@ -179,30 +176,13 @@ class QboLedgerWriter:
     def _prepare(
         self, tenant_id: str, invoice: CanonicalInvoice, settings: TenantSettings
     ) -> _Prepared:
-        qbo_settings = settings.qbo
-        us_company = self._qbo.company(tenant_id).us_tax_model
-        items_by_sku: dict[str, QboItemRef] = {}
-        if qbo_settings.sku_matching:
-            for item in self._qbo.items(tenant_id):
-                if item.sku:
-                    items_by_sku.setdefault(item.sku.strip(), QboItemRef(item.id, item.name))
-        vat_rates: list[QboTaxRateRef] = []
-        if not us_company and qbo_settings.tax_code_id:
-            vat_rates = self._qbo.sales_tax_rates(tenant_id).get(qbo_settings.tax_code_id, [])
         try:
-            if us_company and not qbo_settings.tax_code_id:
-                # QBO honours Keap's TotalTax only beside a TxnTaxCodeRef (else AST recomputes
-                # it); the code names the agency, so it is never guessed among several.
-                code = us_transaction_tax_code("", self._qbo.tax_codes(tenant_id))
-                qbo_settings = replace(qbo_settings, tax_code_id=code)
-            customer_id = self._qbo.customer_for(tenant_id, invoice.contact)
-            body = qbo_invoice_from_canonical(
+            body = qbo_invoice_document(
+                self._qbo,
+                tenant_id,
                 invoice,
-                qbo_settings,
-                customer_id,
-                items_by_sku,
-                us_company,
-                vat_rates,
+                settings.qbo,
+                lambda contact: self._qbo.customer_for(tenant_id, contact),
             )
         except QboMappingError as exc:
             return _Prepared(invoice, None, WriteOutcome(WriteStatus.REJECTED, reason=str(exc)))

@@ -23,9 +23,8 @@ from invoicesync.domain.contact_names import (
 )
 from invoicesync.errors import InvalidInput
 from invoicesync.stores.redis_connection import reply_text
+from invoicesync.writing.xero_documents import find_xero_contact_ids
 
-# Keap ids and emails per `where` query: keeps the URL far below common server limits.
-LOOKUP_CHUNK = 20
 NAME_TAKEN = "already assigned to another contact"
 
 
@@ -53,22 +52,7 @@ class XeroContacts:
         return found
 
     def _look_up(self, tenant_id: str, contacts: list[Contact]) -> dict[str, str]:
-        rows: list[dict] = []
-        for start in range(0, len(contacts), LOOKUP_CHUNK):
-            clauses = []
-            for contact in contacts[start : start + LOOKUP_CHUNK]:
-                clauses.append(f'ContactNumber=="{contact.keap_id}"')
-                email = (contact.email or "").strip()
-                if email and '"' not in email and "\\" not in email:
-                    clauses.append(f'EmailAddress=="{email}"')
-            rows += self._client.contacts_where(tenant_id, " OR ".join(clauses))
-        by_number = {row.get("ContactNumber"): row for row in rows if row.get("ContactNumber")}
-        resolved = {}
-        for contact in contacts:
-            row = by_number.get(contact.keap_id) or _unowned_with_email(rows, contact.email)
-            if row is not None:
-                resolved[contact.keap_id] = row["ContactID"]
-        return resolved
+        return find_xero_contact_ids(self._client, tenant_id, contacts)
 
     def _create(self, tenant_id: str, contacts: list[Contact]) -> dict[str, str]:
         resolved: dict[str, str] = {}
@@ -114,18 +98,6 @@ class XeroContacts:
         if not result.ok:
             raise InvalidInput(f"Xero refused contact {contact.keap_id}: {result.messages}")
         return result.element["ContactID"]
-
-
-def _unowned_with_email(rows: list[dict], email: str | None) -> dict | None:
-    if not email:
-        return None
-    wanted = email.strip().casefold()
-    for row in rows:
-        if (row.get("EmailAddress") or "").strip().casefold() == wanted and not row.get(
-            "ContactNumber"
-        ):
-            return row
-    return None
 
 
 def _batch_key(tenant_id: str, elements: list[dict]) -> str:

@@ -10,11 +10,9 @@ from decimal import Decimal
 from invoicesync.clients.xero import XeroClient, XeroElementResult
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, Destination
 from invoicesync.domain.canonical_to_xero import (
-    XeroItemRef,
     xero_credit_note_from_refund,
     xero_credit_note_refund_payment,
     xero_idempotency_key,
-    xero_invoice_from_canonical,
     xero_payment_from_canonical,
     xero_refund_split,
 )
@@ -22,8 +20,8 @@ from invoicesync.domain.content_hash import request_body_digest
 from invoicesync.domain.money import to_cents
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
 from invoicesync.domain.tenant_settings import TenantSettings
-from invoicesync.domain.xero_rounding import reconcile_xero_invoice
 from invoicesync.writing.ledger import WriteOutcome, WriteStatus
+from invoicesync.writing.xero_documents import xero_invoice_document, xero_reference
 from xero_writer.xero_contacts import XeroContacts
 
 log = logging.getLogger(__name__)
@@ -192,39 +190,19 @@ class XeroLedger:
         self, tenant_id: str, invoices: Sequence[CanonicalInvoice], settings: TenantSettings
     ) -> list[tuple[dict, tuple[str, ...]]]:
         contact_ids = self._contacts.contact_ids(tenant_id, [i.contact for i in invoices])
-        rates = self._tax_rates(tenant_id)
-        items = self._items(tenant_id) if settings.xero.sku_matching else {}
+        reference = xero_reference(self._client, tenant_id, settings.xero)
         bodies = []
         for invoice in invoices:
-            body = xero_invoice_from_canonical(
-                invoice, settings.xero, contact_ids[invoice.contact.keap_id], items
+            body, notes = xero_invoice_document(
+                invoice, settings.xero, contact_ids[invoice.contact.keap_id], reference
             )
-            reconciled = reconcile_xero_invoice(body, invoice, rates, settings.xero)
-            for note in reconciled.notes:
+            for note in notes:
                 log.info(
                     "xero totals reconciled",
                     extra={"tenant_id": tenant_id, "invoice": invoice.invoice_number, "note": note},
                 )
-            bodies.append((reconciled.body, reconciled.notes))
+            bodies.append((body, notes))
         return bodies
-
-    def _tax_rates(self, tenant_id: str) -> dict[str, Decimal]:
-        rates = {}
-        for row in self._client.tax_rates(tenant_id):
-            rate = row.get("EffectiveRate", row.get("DisplayTaxRate"))
-            if rate is None:
-                rate = sum((Decimal(str(c["Rate"])) for c in row.get("TaxComponents", [])), 0)
-            rates[row["TaxType"]] = Decimal(str(rate))
-        return rates
-
-    def _items(self, tenant_id: str) -> dict[str, XeroItemRef]:
-        return {
-            row["Code"]: XeroItemRef(
-                row["Code"], str((row.get("SalesDetails") or {}).get("AccountCode") or "")
-            )
-            for row in self._client.items(tenant_id)
-            if row.get("Code")
-        }
 
 
 def _ledger_invoice(row: Mapping) -> LedgerInvoice:

@@ -216,6 +216,14 @@ class QboClient:
         self._cache.set(key, customer_id, ex=self._ttl * 24)
         return customer_id
 
+    def find_customer(self, tenant_id: str, contact: Contact) -> str | None:
+        """Read only: the Customer Id `customer_for` would use without creating one, or None
+        when it would create one."""
+        cached = self._cache.get(self._key(tenant_id, f"customer:{contact.keap_id}"))
+        if cached is not None:
+            return reply_text(cached)
+        return self._find_customer(tenant_id, contact)
+
     def _find_customer(self, tenant_id: str, contact: Contact) -> str | None:
         email = (contact.email or "").strip()
         if email:

@@ -59,6 +59,8 @@ def test_sync_results_become_a_paged_filterable_log(settings, unique_name):
     failed = log.page("tenant-a", outcome=SyncAction.FAILED)
     found = log.page("tenant-a", query="inv-0004")
     recent = log.page("tenant-a", since=START + timedelta(minutes=7))
+    part_of_a_number = log.page("tenant-a", contains="v-000", limit=3)
+    part_of_a_reason = log.page("tenant-a", contains="ARCHIVED", limit=2)
 
     numbers = [e.result.invoice_number for e in first.entries + second.entries + third.entries]
     assert numbers == [f"INV-{n:04d}" for n in range(8, -1, -1)]  # newest first, no repeats
@@ -66,6 +68,8 @@ def test_sync_results_become_a_paged_filterable_log(settings, unique_name):
     assert [e.result.keap_id for e in failed.entries] == ["1007", "1004", "1001"]
     assert [e.result.keap_id for e in found.entries] == ["1004"]
     assert [e.result.keap_id for e in recent.entries] == ["1008", "1007"]
+    assert [e.result.keap_id for e in part_of_a_number.entries] == ["1008", "1007", "1006"]
+    assert [e.result.keap_id for e in part_of_a_reason.entries] == ["1007", "1004"]
     assert log.totals("tenant-a") == {
         "created": 3,
         "updated": 0,

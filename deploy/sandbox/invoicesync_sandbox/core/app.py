@@ -88,6 +88,8 @@ def _log_request(response: Response) -> Response:
                 if key.lower() not in HIDDEN_HEADERS
             },
             "body_size": request.content_length or 0,
+            # What the client sent, so a test can compare a posted document field for field.
+            "body": request.get_json(silent=True) if request.is_json else None,
         }
     )
     return response

@@ -20,6 +20,7 @@ def activity(tenant_id: str):
         tenant.id,
         outcome=query["outcome"],
         query=query["q"],
+        contains=query["contains"],
         since=query["since"],
         cursor=query["cursor"],
         limit=query["limit"],

@@ -163,6 +163,15 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 response=schemas.SyncAcceptedSchema,
             )
         },
+        "/api/v1/tenants/{tenant_id}/preview": {
+            "post": _operation(
+                "dry run: the ledger document a sync would post for one Keap invoice, or the "
+                "next N, with the rules that applied; nothing is written",
+                path=tenant,
+                body=schemas.PreviewRequestSchema,
+                response=schemas.PreviewAnswerSchema,
+            )
+        },
         "/api/v1/tenants/{tenant_id}/retry-failed": {
             "post": _operation(
                 "retry failed: sync again every invoice and payment whose last outcome failed",

@@ -92,6 +92,37 @@ class SyncRequestSchema(_Input):
     )
 
 
+class PreviewRequestSchema(_Input):
+    """One Keap invoice, or the next N a sync would write; `settings` tries unsaved settings."""
+
+    invoice_id = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[0-9]{1,19}$", error="a Keap invoice id"),
+    )
+    next = fields.Integer(load_default=None, validate=validate.Range(min=1, max=50))
+    settings = fields.Nested(
+        TenantSettingsSchema,
+        load_default=None,
+        metadata={"description": "settings to try instead of the saved ones; nothing is saved"},
+    )
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("invoice_id") is None) == (data.get("next") is None):
+            raise ValidationError("give invoice_id or next, not both", "invoice_id")
+
+
+class PreviewAnswerSchema(Schema):
+    previews = fields.List(
+        fields.Dict(),
+        metadata={
+            "description": "per invoice: action, contact, dates, status, lines, payments, "
+            "rules and the ledger document exactly as the writer would send it"
+        },
+    )
+    written = fields.Boolean(metadata={"description": "always false"})
+
+
 class SyncAcceptedSchema(Schema):
     notification_id = fields.String()
     invoice_id = fields.String()
@@ -131,6 +162,11 @@ class ActivityQuerySchema(_Input):
         load_default=None,
         validate=validate.Length(min=1, max=100),
         metadata={"description": "an invoice number or Keap id"},
+    )
+    contains = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "any part of an invoice number, Keap id, ledger id or reason"},
     )
     since = fields.AwareDateTime(load_default=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))

@@ -3,11 +3,14 @@ failed last, or a tenant's history from a start point."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from admin import tenant_operations as operations
 from admin.api.context import load_body, services, tenant_access_required
-from admin.api.schemas import BackfillRequestSchema, SyncRequestSchema
+from admin.api.schemas import BackfillRequestSchema, PreviewRequestSchema, SyncRequestSchema
+from admin.invoice_preview import preview_invoice, preview_json, preview_next
+from invoicesync.clients.json_body import dump_json
+from invoicesync.errors import InvalidInput
 from invoicesync.stores.backfill_jobs import BackfillJob, start_point_json
 
 sync_routes = Blueprint("sync", __name__, url_prefix="/api/v1/tenants")
@@ -35,6 +38,24 @@ def sync_invoice(tenant_id: str):
     request = load_body(SyncRequestSchema())
     event_id = operations.request_invoice_sync(services(), tenant_id, request["invoice_id"])
     return jsonify(notification_id=event_id, invoice_id=request["invoice_id"]), 202
+
+
+@sync_routes.post("/<tenant_id>/preview")
+@tenant_access_required
+def preview(tenant_id: str):
+    """Dry run: what a sync would post, nothing written. Amounts are exact JSON numbers, as
+    the writer sends them."""
+    request = load_body(PreviewRequestSchema())
+    tenant = operations.require_tenant(services(), tenant_id)
+    settings = request["settings"]
+    if settings is not None and settings.destination is not tenant.destination:
+        raise InvalidInput("the tenant's destination cannot change", field="settings.destination")
+    if request["invoice_id"] is not None:
+        previews = [preview_invoice(services(), tenant.id, request["invoice_id"], settings)]
+    else:
+        previews = preview_next(services(), tenant.id, request["next"], settings)
+    body = {"previews": [preview_json(p) for p in previews], "written": False}
+    return Response(dump_json(body), mimetype="application/json")
 
 
 @sync_routes.post("/<tenant_id>/retry-failed")

@@ -31,7 +31,7 @@ from invoicesync.errors import Transient
 ACTIVITY_LABELS = {
     "outcome": "Outcome",
     "since": "From date",
-    "q": "Invoice number",
+    "q": "Invoice number or text",
     "cursor": "Page",
 }
 DEAD_LETTERS_SHOWN = 50
@@ -54,7 +54,7 @@ def activity_page(tenant_id: str):
         page = services().activity.page(
             tenant.id,
             outcome=loaded["outcome"],
-            query=loaded["q"],
+            contains=loaded["q"],
             since=loaded["since"],
             cursor=loaded["cursor"],
             limit=loaded["limit"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from decimal import Decimal
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
@@ -27,6 +28,15 @@ console_routes = Blueprint(
     static_folder="static",
     static_url_path="/console/static",
 )
+
+
+@console_routes.app_template_filter("quantity")
+def quantity_words(value: object) -> str:
+    """2 not 2.0, 1.5 not 1.5000: a quantity as people write it."""
+    text = format(value, "f") if isinstance(value, Decimal) else str(value)
+    if "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 # The pages load only this site's script and styles, and no other site may frame them.

@@ -67,16 +67,18 @@ def _render(tenant: Tenant, values: dict[str, str], errors: dict[str, str], *, s
     )
 
 
-def _reference_choices(tenant: Tenant) -> dict[str, list[str]] | None:
-    """The ledger's own lists (sorted), or None while it is not connected or not answering."""
+def _reference_choices(tenant: Tenant) -> dict[str, list[tuple[str, str]]] | None:
+    """The ledger's own lists as (value, "200 — Sales") pairs, sorted by value, or None while
+    it is not connected or not answering."""
     reference = services().reference_data(tenant.id, tenant.destination)
     if reference is None:
         return None
     try:
+        labels = reference.labels()
         return {
-            "accounts": sorted(reference.accounts()),
-            "tax_rates": sorted(reference.tax_rates()),
-            "items": sorted(reference.items(), key=lambda item: (len(item), item)),
+            "accounts": sorted(labels["accounts"].items()),
+            "tax_rates": sorted(labels["tax_rates"].items()),
+            "items": sorted(labels["items"].items(), key=lambda item: (len(item[0]), item[0])),
         }
     except (Transient, InvalidInput) as exc:
         log.warning("reference data unavailable", extra={"tenant_id": tenant.id, "error": str(exc)})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask import jsonify, redirect, render_template, request, url_for
@@ -16,8 +18,15 @@ from admin.console.blueprint import console_routes
 from admin.console.console_session import tenant_page_required
 from admin.console.plain_words import field_errors
 from admin.console.side_by_side import destination_link, side_by_side
+from admin.invoice_preview import indented_json, preview_invoice
+from admin.reference_data import labelled
+from invoicesync.domain.canonical import Destination
+from invoicesync.errors import InvalidInput, Transient
 from invoicesync.stores.backfill_jobs import JobStatus
 
+log = logging.getLogger(__name__)
+
+DESTINATION_NAMES = {Destination.XERO: "Xero", Destination.QBO: "QuickBooks Online"}
 SYNC_LABELS = {"invoice_id": "Keap invoice id"}
 BACKFILL_LABELS = {
     "start.kind": "Start from",
@@ -30,6 +39,35 @@ OUTCOME_WORDS = {
     "skipped": "Skipped",
     "failed": "Failed",
 }
+
+
+@dataclass(frozen=True)
+class CodeNames:
+    """Ledger codes in the words a person knows them by ("200 — Sales"), the code alone when
+    the ledger's lists cannot be read."""
+
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def account(self, code: str) -> str:
+        return self.labels.get("accounts", {}).get(code, code)
+
+    def tax(self, code: str) -> str:
+        return self.labels.get("tax_rates", {}).get(code, code)
+
+    def item(self, code: str) -> str:
+        name = self.labels.get("items", {}).get(code, "")
+        return labelled(code, name) if name and code not in name else (name or code)
+
+
+def code_names(tenant) -> CodeNames:
+    reference = services().reference_data(tenant.id, tenant.destination)
+    if reference is None:
+        return CodeNames()
+    try:
+        return CodeNames(reference.labels())
+    except (Transient, InvalidInput) as exc:
+        log.warning("reference data unavailable", extra={"tenant_id": tenant.id, "error": str(exc)})
+        return CodeNames()
 
 
 @console_routes.get("/tenants/<tenant_id>/sync")
@@ -73,6 +111,40 @@ def sync_submit(tenant_id: str):
             invoice_id=loaded["invoice_id"],
             since=requested_at.isoformat(),
         )
+    )
+
+
+@console_routes.post("/tenants/<tenant_id>/sync/preview")
+@tenant_page_required
+def sync_preview(tenant_id: str):
+    """Dry run on the Sync ID page: the document a sync would post, nothing written."""
+    tenant = operations.require_tenant(services(), tenant_id)
+    invoice_id = request.form.get("invoice_id", "").strip()
+    try:
+        loaded = SyncRequestSchema().load({"invoice_id": invoice_id})
+    except ValidationError as exc:
+        errors = field_errors(exc, SYNC_LABELS)
+        return render_template(
+            "console/sync.html",
+            tenant=tenant,
+            invoice_id=invoice_id,
+            since="",
+            errors=errors,
+            page="sync",
+        ), 400
+    preview = preview_invoice(services(), tenant.id, loaded["invoice_id"])
+    document = preview.document
+    return render_template(
+        "console/sync.html",
+        tenant=tenant,
+        invoice_id="",
+        since="",
+        errors={},
+        page="sync",
+        preview=preview,
+        destination_name=DESTINATION_NAMES[tenant.destination],
+        names=code_names(tenant),
+        document_json=indented_json(document) if document else "",
     )
 
 

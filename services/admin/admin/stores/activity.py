@@ -161,8 +161,11 @@ class ActivityLog:
         since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 50,
+        contains: str | None = None,
     ) -> ActivityPage:
-        """Newest first. `cursor` is the `next_cursor` of the previous page."""
+        """Newest first. `cursor` is the `next_cursor` of the previous page. `query` is an exact
+        invoice number or Keap id (indexed); `contains` any part of the invoice number, Keap id,
+        ledger id or reason (read through the newest entries)."""
         base = _base(tenant_id)
         index = f"{base}:all"
         if query:
@@ -194,6 +197,8 @@ class ActivityLog:
                     continue
                 entry = self._load(base, entry_id, tenant_id)
                 if entry is None or (outcome and entry.result.action is not outcome):
+                    continue
+                if contains and not _contains(entry.result, contains):
                     continue
                 entries.append(entry)
                 if len(entries) == limit:
@@ -282,6 +287,12 @@ def _references(result: SyncResult) -> set[str]:
     if result.invoice_number:
         found.add(result.invoice_number.lower())
     return found
+
+
+def _contains(result: SyncResult, text: str) -> bool:
+    wanted = text.strip().casefold()
+    fields = (result.keap_id, result.invoice_number, result.destination_id, result.reason)
+    return any(wanted in (value or "").casefold() for value in fields)
 
 
 def _parse_cursor(cursor: str) -> tuple[float, str]:
