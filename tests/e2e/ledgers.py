@@ -88,6 +88,22 @@ class XeroLedger:
         """The amounts of the payments applied to the invoice, oldest first."""
         return [payment["Amount"] for payment in self.invoice(invoice_id).get("Payments", [])]
 
+    def edit_invoice(self, invoice_id: str, changes: dict) -> dict:
+        """A bookkeeper's edit in Xero (updateOrCreateInvoices with the InvoiceID)."""
+        element = {"InvoiceID": invoice_id} | changes
+        body = _decimal_json(
+            requests.post(
+                f"{self.base_url}/api.xro/2.0/Invoices",
+                params={"summarizeErrors": "false"},
+                data=json.dumps({"Invoices": [element]}, default=str),
+                headers=self._headers | {"Content-Type": "application/json"},
+                timeout=10,
+            )
+        )
+        [invoice] = body["Invoices"]
+        assert not invoice.get("HasErrors"), invoice
+        return invoice
+
     def record_payment(self, invoice_id: str, amount: Decimal) -> str:
         """A payment a bookkeeper enters in Xero against the invoice; returns its id."""
         element = {

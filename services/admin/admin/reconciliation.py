@@ -315,8 +315,12 @@ def _keap_side(
 ) -> tuple[CanonicalInvoice, list[CanonicalPayment]] | None:
     """The order's invoice (numbered as the ledger numbers it) and payments, or None when its
     invoice date is outside the period. Payments are read only for orders with money paid."""
-    payments = keap.list_order_payments(job.tenant_id, order.id) if order.total_paid else []
     try:
+        # The invoice date needs no payments: read them only for an order of the period.
+        dated = canonical_invoice_from_keap_order(order, settings, job.tenant_id)
+        if not job.first <= dated.invoice_date <= job.last:
+            return None
+        payments = keap.list_order_payments(job.tenant_id, order.id) if order.total_paid else []
         invoice = canonical_invoice_from_keap_order(order, settings, job.tenant_id, payments)
         canonical_payments = canonical_payments_from_keap(order, payments, settings, job.tenant_id)
     except (KeapOrderMismatch, KeapAmountMismatch, InvalidInput) as exc:
@@ -324,8 +328,6 @@ def _keap_side(
             "order left out of reconciliation",
             extra={"tenant_id": job.tenant_id, "order": order.id, "why": str(exc)},
         )
-        return None
-    if not job.first <= invoice.invoice_date <= job.last:
         return None
     prefix = settings.sync.invoice_number_prefix
     invoice = replace(invoice, invoice_number=ledger_invoice_number(invoice.invoice_number, prefix))
@@ -518,22 +520,25 @@ RESYNC_EVENT_KEY = "manual.reconciliation"
 def resync(services: AdminServices, job: ReconciliationJob) -> list[str]:
     """Drive the orders of every missing or different row through the pipeline again, as Sync
     ID does. The id map first forgets what it knows of them, so the writer looks again: a
-    mapping to a deleted or voided ledger invoice is dropped (the writer creates it anew), and
-    a mapping to an edited one loses its content hash (the writer rewrites it). Returns the
-    order ids driven."""
+    mapping to a deleted ledger invoice is dropped (the writer creates it anew), a mapping to
+    an edited or voided one loses its content hash (the writer rewrites it, or says why it
+    cannot), a payment the ledger no longer shows loses its mapping (applied again). Returns
+    the order ids driven."""
     report = report_of(services, job)
     tenant_id = job.tenant_id
     id_map = IdMap(services.redis, services.publisher, services.settings)
-    gone = {
+    # A deleted invoice frees its number; a voided one keeps it (Xero, QBO), so the writer
+    # can only say so: its mapping stays, and its refusal is the report's next last word.
+    deleted = {
         row["ledger_id"]
         for row in ReconciliationJobs(services.redis).rows(job, "ledger_invoices")
-        if row["status"] in GONE_STATUSES
+        if row["status"] == "DELETED"
     }
     for row in report.to_resync():
         mapped = id_map.get(tenant_id, "xero", row.kind, row.keap_id)
         if mapped is None:
             continue
-        if row.kind == "invoice" and mapped.destination_id in gone:
+        if row.kind == "invoice" and mapped.destination_id in deleted:
             id_map.delete(tenant_id, "xero", "invoice", row.keap_id)
         elif row.kind == "invoice":
             id_map.put(tenant_id, "xero", "invoice", row.keap_id, replace(mapped, content_hash=""))
