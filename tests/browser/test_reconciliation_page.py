@@ -27,10 +27,7 @@ def test_the_reconciliation_page_shows_each_group_and_resyncs(console_stack, pag
     edited, voided = (
         ledger.invoices(keap_figures(order).invoice_number)[0] for order in orders[:2]
     )
-    lines = ledger.invoice_lines(edited.id)
-    lines[0]["UnitAmount"] = Decimal("30.00")
-    lines[0].pop("LineAmount", None)
-    lines[0].pop("TaxAmount", None)
+    lines = ledger.line_with_unit_amount(edited.id, Decimal("30.00"))
     ledger.edit_invoice(edited.id, {"LineItems": lines})
     ledger.edit_invoice(voided.id, {"Status": "VOIDED"})
 

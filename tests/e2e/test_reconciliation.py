@@ -69,10 +69,7 @@ def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repai
 
     # Behind the system's back: a total edited and an invoice voided (Xero's delete for an
     # AUTHORISED invoice) in Xero, a payment entered in Xero, an order deleted in Keap.
-    lines_a = ledger.invoice_lines(invoices["A"].id)
-    lines_a[0]["UnitAmount"] = Decimal("20.00")
-    lines_a[0].pop("LineAmount", None)
-    lines_a[0].pop("TaxAmount", None)
+    lines_a = ledger.line_with_unit_amount(invoices["A"].id, Decimal("20.00"))
     ledger.edit_invoice(invoices["A"].id, {"LineItems": lines_a})
     ledger.edit_invoice(invoices["B"].id, {"Status": "VOIDED"})
     stray_payment = ledger.record_payment(invoices["C"].id, Decimal("10.00"))

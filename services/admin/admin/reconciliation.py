@@ -356,7 +356,7 @@ def _read_ledger_page(
                         ledger_id=payment_id,
                         invoice_number=document.number,
                         currency=document.currency,
-                        amount=Decimal(str(paid.get("Amount", "0"))),
+                        amount=_cents(paid.get("Amount")),
                         payment_date=_xero_date(paid.get("Date")) or document.invoice_date,
                         status=str(paid.get("Status", "")),
                         keap_payment_id=keap_id,
@@ -679,14 +679,14 @@ def _xero_invoice(row: dict) -> LedgerInvoice:
         number=str(row.get("InvoiceNumber", "")),
         status=str(row.get("Status", "")).upper(),
         currency=str(row.get("CurrencyCode") or ""),
-        total=Decimal(str(row.get("Total", "0"))),
-        tax=Decimal(str(row.get("TotalTax", "0"))),
-        amount_due=Decimal(str(row.get("AmountDue", "0"))),
+        total=_cents(row.get("Total")),
+        tax=_cents(row.get("TotalTax")),
+        amount_due=_cents(row.get("AmountDue")),
         invoice_date=_xero_date(row.get("DateString") or row.get("Date")) or date.min,
         due_date=_xero_date(row.get("DueDateString") or row.get("DueDate")),
         contact=str((row.get("Contact") or {}).get("Name") or ""),
         lines=tuple(
-            LedgerLine(str(line.get("Description", "")), Decimal(str(line.get("LineAmount", "0"))))
+            LedgerLine(str(line.get("Description", "")), _cents(line.get("LineAmount")))
             for line in row.get("LineItems") or []
         ),
         keap_order_id=keap_order_id_in_marker(Destination.XERO, str(row.get("Reference") or "")),
@@ -703,6 +703,11 @@ def _xero_date(value: Any) -> date | None:
         return date.fromisoformat(text[:10]) if text else None
     except ValueError:
         return None
+
+
+def _cents(value: Any) -> Decimal:
+    """Xero's amounts are 2-dp money; its JSON may write 10.0 for 10.00."""
+    return Decimal(str(value or "0")).quantize(Decimal("0.01"))
 
 
 def _text(amount: Decimal | None) -> str | None:
