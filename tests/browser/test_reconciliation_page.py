@@ -36,7 +36,8 @@ def test_the_reconciliation_page_shows_each_group_and_resyncs(console_stack, pag
     page.fill("#to", "2026-04-30")
     page.click("button:has-text('Reconcile')")
     page.wait_for_selector("#reconciliation[data-status='done']")
-    assert page.locator("table.report[data-group='matched'] tbody tr").count() == 1
+    shown = page.text_content("#reconciliation-report")
+    assert page.locator("table.report[data-group='matched'] tbody tr").count() == 1, shown
     different = page.text_content("table.report[data-group='different']")
     assert "total: Keap 27.00 · ledger" in different
     missing = page.text_content("table.report[data-group='missing_in_ledger']")

@@ -21,7 +21,7 @@ from admin.stores.api_keys import ApiKeyStore, Role
 from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
-from invoicesync.errors import Transient
+from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import Topic
 from invoicesync.notification_summaries import send_summary_now, summary_now
 from invoicesync.settings import Settings
@@ -357,6 +357,9 @@ def run(argv: list[str], settings: Settings) -> int:
         return 0
     except operations.TenantNotFound as exc:
         print(f"no such tenant: {exc}", file=sys.stderr)
+        return 2
+    except InvalidInput as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     finally:
         services.close()

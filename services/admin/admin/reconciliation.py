@@ -567,7 +567,7 @@ def _invoice_json(invoice: CanonicalInvoice) -> dict:
         "total": str(invoice.totals.total),
         "tax": str(invoice.totals.tax),
         "due": str(invoice.totals.due),
-        "lines": [str(line.line_amount) for line in invoice.lines if line.kind is not LineKind.TAX],
+        "lines": [[str(line.line_amount), line.kind.value, line.taxable] for line in invoice.lines],
     }
 
 
@@ -583,7 +583,8 @@ def _invoice_from(row: dict) -> CanonicalInvoice:
         invoice_date=date.fromisoformat(row["date"]),
         due_date=date.fromisoformat(row["due_date"]),
         lines=tuple(
-            Line(LineKind.PRODUCT, "", Decimal(1), Decimal(a), Decimal(a)) for a in row["lines"]
+            Line(LineKind(kind), "", Decimal(1), Decimal(amount), Decimal(amount), taxable)
+            for amount, kind, taxable in row["lines"]
         ),
         totals=Totals(total - tax, tax, total, total - due, due),
     )

@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, LineKind
+from invoicesync.domain.provider_rounding import lines_for_ledger
+from invoicesync.domain.xero_rounding import ROUNDING_DESCRIPTION
 
 
 class Group(enum.StrEnum):
@@ -225,16 +227,20 @@ def _invoice_rows(
 def invoice_differences(
     invoice: CanonicalInvoice, doc: LedgerInvoice
 ) -> tuple[FieldDifference, ...]:
-    """Which compared fields disagree, with Keap's value and the ledger's."""
+    """Which compared fields disagree, with Keap's value and the ledger's. Keap's side is what
+    the writers post: its tax lines become plain lines (and no ledger tax) when no line is
+    taxable; a ledger's rounding adjustment line is the writer's own, not a difference."""
+    posted = lines_for_ledger(invoice)
+    taxed = any(line.taxable for line in invoice.lines)
     keap_values = {
         "total": _money(invoice.totals.total),
-        "tax": _money(invoice.totals.tax),
+        "tax": _money(invoice.totals.tax if taxed else Decimal(0)),
         "amount_due": _money(invoice.totals.due),
         "date": invoice.invoice_date.isoformat(),
         "due_date": invoice.due_date.isoformat(),
         "contact": invoice.contact.name.strip(),
         "lines": _lines_text(
-            line.line_amount for line in invoice.lines if line.kind is not LineKind.TAX
+            line.line_amount for line in posted if line.kind is not LineKind.TAX or not taxed
         ),
     }
     ledger_values = {
@@ -244,7 +250,9 @@ def invoice_differences(
         "date": doc.invoice_date.isoformat(),
         "due_date": doc.due_date.isoformat() if doc.due_date else "",
         "contact": doc.contact.strip(),
-        "lines": _lines_text(line.amount for line in doc.lines),
+        "lines": _lines_text(
+            line.amount for line in doc.lines if line.description != ROUNDING_DESCRIPTION
+        ),
     }
     differences = []
     for name in INVOICE_FIELDS:

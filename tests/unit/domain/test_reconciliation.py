@@ -28,7 +28,9 @@ from tests.unit.domain.canonical_builders import (
 
 
 def keap_invoice(number: str, order_id: str, *amounts: str, currency: str = "USD"):
-    lines = [product(amount, description=f"Item {i}") for i, amount in enumerate(amounts)]
+    lines = [
+        product(amount, description=f"Item {i}", taxable=True) for i, amount in enumerate(amounts)
+    ]
     made = invoice(*lines, charge(LineKind.TAX, "1.00"), invoice_number=number, currency=currency)
     return dataclasses.replace(made, keap_invoice_id=f"inv-{order_id}", keap_order_id=order_id)
 
@@ -201,3 +203,20 @@ def test_resync_names_the_orders_of_missing_and_different_rows_once() -> None:
     )
     report = reconcile([edited, deleted], [unpaid], [ledger_copy(edited, tax=Decimal("0.00"))], [])
     assert orders_to_resync(report) == ["11", "12"]
+
+
+def test_untaxed_keap_tax_posted_as_a_plain_line_and_a_rounding_line_are_no_difference() -> None:
+    untaxed = keap_invoice("1001", "11", "10.00")
+    untaxed = dataclasses.replace(
+        untaxed, lines=tuple(dataclasses.replace(line, taxable=False) for line in untaxed.lines)
+    )
+    doc = ledger_copy(
+        untaxed,
+        tax=Decimal("0.00"),
+        lines=(
+            LedgerLine("Item 0", Decimal("10.00")),
+            LedgerLine("Sales tax", Decimal("1.00")),
+            LedgerLine("Rounding", Decimal("0.01")),
+        ),
+    )
+    assert reconcile([untaxed], [], [doc], []).all_matched
