@@ -70,6 +70,16 @@ class XeroLedger:
             if row["Status"] not in ("DELETED", "VOIDED")
         ]
 
+    def line_with_unit_amount(self, invoice_id: str, unit_amount: Decimal) -> list[dict]:
+        """The invoice's lines as an edit sends them, the first at a new unit amount."""
+        kept = ("LineItemID", "Description", "Quantity", "UnitAmount", "AccountCode", "TaxType")
+        lines = [
+            {name: line[name] for name in kept if name in line}
+            for line in self.invoice_lines(invoice_id)
+        ]
+        lines[0]["UnitAmount"] = unit_amount
+        return lines
+
     def invoice_lines(self, invoice_id: str) -> list[dict]:
         return self.invoice(invoice_id)["LineItems"]
 
@@ -87,6 +97,22 @@ class XeroLedger:
     def payment_amounts(self, invoice_id: str) -> list[Decimal]:
         """The amounts of the payments applied to the invoice, oldest first."""
         return [payment["Amount"] for payment in self.invoice(invoice_id).get("Payments", [])]
+
+    def edit_invoice(self, invoice_id: str, changes: dict) -> dict:
+        """A bookkeeper's edit in Xero (updateOrCreateInvoices with the InvoiceID)."""
+        element = {"InvoiceID": invoice_id} | changes
+        response = requests.post(
+            f"{self.base_url}/api.xro/2.0/Invoices",
+            params={"summarizeErrors": "false"},
+            data=json.dumps({"Invoices": [element]}, default=float),
+            headers=self._headers | {"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        body = _decimal_json(response)
+        [invoice] = body["Invoices"]
+        assert not invoice.get("HasErrors"), invoice
+        return invoice
 
     def record_payment(self, invoice_id: str, amount: Decimal) -> str:
         """A payment a bookkeeper enters in Xero against the invoice; returns its id."""

@@ -14,6 +14,7 @@ from admin.api.connect_routes import connect_routes
 from admin.api.context import EXTENSION, Forbidden, Unauthorised, authenticate
 from admin.api.credential_routes import credential_routes
 from admin.api.openapi import openapi_routes
+from admin.api.reconciliation_routes import ReportNotFound, reconciliation_routes
 from admin.api.replay_routes import replay_routes
 from admin.api.sync_routes import sync_routes
 from admin.api.tenant_routes import tenant_routes
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, services: AdminServices | None 
             sync_routes,
             activity_routes,
             replay_routes,
+            reconciliation_routes,
             console_routes,
         ],
         readiness_checks=[services.redis.ping, services.publisher.check_ready],
@@ -79,6 +81,10 @@ def _register_admin_errors(app: Flask) -> None:
     @app.errorhandler(Forbidden)
     def _forbidden(exc: Forbidden):
         return error_body(403, str(exc))
+
+    @app.errorhandler(ReportNotFound)
+    def _no_report(exc: ReportNotFound):
+        return error_body(404, str(exc), field=exc.field)
 
     @app.errorhandler(TenantNotFound)
     def _not_found(exc: TenantNotFound):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from admin import reconciliation
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
 from admin.invoice_preview import preview_invoice, preview_json, preview_next, preview_text
@@ -21,7 +23,7 @@ from invoicesync.clients.json_body import dump_json
 from invoicesync.clients.smtp_mail import SmtpMailer
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.tenant_settings import StartPoint, StartPointKind
-from invoicesync.errors import Transient
+from invoicesync.errors import InvalidInput, Transient
 from invoicesync.events import Topic
 from invoicesync.notification_summaries import send_summary_now, summary_now
 from invoicesync.settings import Settings
@@ -86,6 +88,56 @@ def _backfill(services: AdminServices, args: argparse.Namespace) -> int:
             print()
             return 0 if job.status is JobStatus.DONE else 1
         time.sleep(args.interval)
+    return 0
+
+
+def _reconcile(services: AdminServices, args: argparse.Namespace) -> int:
+    """Read the period (resuming --job where it stopped), print the groups, totals and calls."""
+    jobs = reconciliation.ReconciliationJobs(services.redis)
+    if args.job:
+        job = jobs.get(args.tenant, args.job)
+        if job is None:
+            print(f"no reconciliation {args.job}", file=sys.stderr)
+            return 2
+    else:
+        job = reconciliation.start_reconciliation(
+            services, args.tenant, date.fromisoformat(args.from_date), date.fromisoformat(args.to)
+        )
+    print(f"reconciliation {job.id} ({job.first} to {job.last})")
+
+    def progress(current: reconciliation.ReconciliationJob) -> None:
+        print(
+            f"\r{current.phase}: {current.orders_read} orders, "
+            f"{current.ledger_invoices_read} ledger invoices, {current.api_calls} API calls",
+            end="",
+            flush=True,
+        )
+
+    job = reconciliation.run_reconciliation(services, job, on_progress=progress)
+    print()
+    if job.status != "done":
+        print(f"{job.status}: {job.error} (resume with --job {job.id})", file=sys.stderr)
+        return 1
+    report = reconciliation.report_of(services, job)
+    for total in report.totals:
+        print(
+            f"{total.group.value:<18} {total.currency} {total.count:>5}  "
+            f"Keap {total.keap_amount}  ledger {total.ledger_amount}"
+        )
+    for row in report.rows:
+        if row.group.value == "matched":
+            continue
+        detail = "; ".join(f"{d.name} Keap {d.keap} / ledger {d.ledger}" for d in row.differences)
+        word = f"last: {row.last_word.outcome} {row.last_word.reason}" if row.last_word else ""
+        print(f"  {row.group.value} {row.kind} {row.number} {detail}{word}".rstrip())
+    print(f"api calls: {job.api_calls} (Keap {job.keap_calls}, ledger {job.ledger_calls})")
+    if args.csv:
+        with open(args.csv, "w", newline="") as out:
+            csv.writer(out).writerows(reconciliation.report_csv_rows(report))
+        print(f"written to {args.csv}")
+    if args.resync:
+        orders = reconciliation.resync(services, job)
+        print(f"re-sync: {len(orders)} orders driven again")
     return 0
 
 
@@ -251,6 +303,17 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--dry-run", action="store_true", help="print it; send nothing and leave it waiting"
     )
+    recon = commands.add_parser(
+        "reconcile", help="Keap beside the ledger for a period, in four groups; CSV, re-sync"
+    )
+    recon.add_argument("tenant")
+    recon.add_argument("--from", dest="from_date", help="YYYY-MM-DD")
+    recon.add_argument("--to", help="YYYY-MM-DD")
+    recon.add_argument("--job", help="resume this reconciliation instead of starting one")
+    recon.add_argument("--csv", type=Path, help="also write the report to this CSV file")
+    recon.add_argument(
+        "--resync", action="store_true", help="then drive the missing and different again"
+    )
     keys = commands.add_parser("api-keys", help="a tenant's API keys (ids and labels)")
     keys.add_argument("tenant")
     rotate = commands.add_parser(
@@ -314,6 +377,10 @@ def run(argv: list[str], settings: Settings) -> int:
             print(f"{count} failed invoices, payments or orders queued again")
         elif args.command == "backfill":
             return _backfill(services, args)
+        elif args.command == "reconcile":
+            if not args.job and not (args.from_date and args.to):
+                raise SystemExit("reconcile needs --from and --to, or --job")
+            return _reconcile(services, args)
         elif args.command == "send-summary":
             return _send_summary(services, args)
         elif args.command == "status":
@@ -323,6 +390,9 @@ def run(argv: list[str], settings: Settings) -> int:
         return 0
     except operations.TenantNotFound as exc:
         print(f"no such tenant: {exc}", file=sys.stderr)
+        return 2
+    except InvalidInput as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     finally:
         services.close()

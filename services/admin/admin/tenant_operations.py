@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -526,6 +527,29 @@ def retry_failed(
             extra={"tenant_id": tenant.id, "count": len(failed), "why": event_key},
         )
     return len(failed)
+
+
+def redrive_objects(
+    services: AdminServices,
+    tenant_id: str,
+    objects: Sequence[tuple[str, str]],
+    event_key: str,
+) -> int:
+    """Drive Keap objects (`(object_type, keap_id)`: order, invoice or payment) through the
+    pipeline again, as Sync ID and retry-failed do. Returns how many were published."""
+    tenant = require_tenant(services, tenant_id)
+    for start in range(0, len(objects), _RETRY_BATCH):
+        batch = objects[start : start + _RETRY_BATCH]
+        services.publisher.publish_all(
+            [
+                Outgoing(
+                    Topic.KEAP_NOTIFICATIONS,
+                    _redrive(tenant.id, FailedObject(kind, keap_id, 0.0), event_key),
+                )
+                for kind, keap_id in batch
+            ]
+        )
+    return len(objects)
 
 
 def _redrive(tenant_id: str, failed: FailedObject, event_key: str) -> Envelope:

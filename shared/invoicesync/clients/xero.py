@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import redis
@@ -78,6 +78,16 @@ class XeroClient:
             reply = self._get(tenant_id, "/Invoices", {"InvoiceNumbers": ",".join(chunk)})
             found += reply.get("Invoices", [])
         return found
+
+    def invoices_dated_page(
+        self, tenant_id: str, first: date, last: date, page: int, page_size: int = 1000
+    ) -> list[dict]:
+        """One page of ACCREC invoices dated `first`..`last`, any status, with line items and
+        payments (`page` is what brings the lines; `pageSize` up to 1,000, reference §2). Fewer
+        than `page_size` rows means the last page."""
+        where = f'Type=="ACCREC" AND Date>={_xero_datetime(first)} AND Date<={_xero_datetime(last)}'
+        params = {"where": where, "page": str(page), "pageSize": str(page_size)}
+        return self._get(tenant_id, "/Invoices", params).get("Invoices", [])
 
     def get_invoice(self, tenant_id: str, invoice_id: str) -> dict:
         return self._get(tenant_id, f"/Invoices/{invoice_id}")["Invoices"][0]
@@ -270,6 +280,10 @@ def _validation_messages(reply: Mapping) -> tuple[str, ...]:
         errors += line.get("ValidationErrors") or []
     messages = tuple(str(e.get("Message") or e.get("Description") or e) for e in errors)
     return messages or ("Xero rejected the element without saying why",)
+
+
+def _xero_datetime(day: date) -> str:
+    return f"DateTime({day.year}, {day.month:02d}, {day.day:02d})"
 
 
 def _chunks(values: Sequence[str], size: int) -> Iterator[Sequence[str]]:

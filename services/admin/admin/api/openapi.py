@@ -20,6 +20,7 @@ _PROVIDER = {
     "required": True,
     "schema": {"type": "string", "enum": ["keap", "xero", "qbo"]},
 }
+_JOB_ID = {"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"}}
 _KEY_ID = {"in": "path", "name": "key_id", "required": True, "schema": {"type": "string"}}
 _ERRORS = {
     status: {"description": text, "content": {_JSON: {"schema": "Error"}}}
@@ -178,6 +179,33 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
                 ok="202",
                 path=tenant,
                 response=schemas.RetryFailedSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/reconciliations": {
+            "post": _operation(
+                "start a reconciliation report for a period (read in the background)",
+                ok="202",
+                path=tenant,
+                body=schemas.ReconciliationRequestSchema,
+                response=schemas.ReconciliationJobSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/reconciliations/{job_id}": {
+            "get": _operation(
+                "a reconciliation's progress, and its report once done",
+                path=(_TENANT, _JOB_ID),
+                response=schemas.ReconciliationJobSchema,
+            )
+        },
+        "/api/v1/tenants/{tenant_id}/reconciliations/{job_id}/csv": {
+            "get": _operation("a finished reconciliation as CSV", path=(_TENANT, _JOB_ID))
+        },
+        "/api/v1/tenants/{tenant_id}/reconciliations/{job_id}/resync": {
+            "post": _operation(
+                "re-sync: drive the orders of every missing or different row again",
+                ok="202",
+                path=(_TENANT, _JOB_ID),
+                response=schemas.ResyncedSchema,
             )
         },
         "/api/v1/tenants/{tenant_id}/backfill": {

@@ -376,3 +376,27 @@ class SettingsDocumentSchema(TenantSettingsSchema):
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if key != "saved"}
         return data
+
+
+class ReconciliationRequestSchema(_Input):
+    first = fields.Date(required=True, data_key="from", metadata={"description": "YYYY-MM-DD"})
+    last = fields.Date(required=True, data_key="to", metadata={"description": "YYYY-MM-DD"})
+
+
+class ReconciliationJobSchema(Schema):
+    id = fields.String()
+    tenant_id = fields.String()
+    period = fields.Dict(keys=fields.String(), values=fields.String())
+    status = fields.String(metadata={"description": "running, done or failed"})
+    phase = fields.String(metadata={"description": "keap, ledger, confirm or done"})
+    orders_read = fields.Integer()
+    ledger_invoices_read = fields.Integer()
+    api_calls = fields.Dict(keys=fields.String(), values=fields.Integer())
+    error = fields.String()
+    all_matched = fields.Boolean(metadata={"description": "once done"})
+    rows = fields.List(fields.Dict(), metadata={"description": "once done: one per object"})
+    totals = fields.List(fields.Dict(), metadata={"description": "per group and currency"})
+
+
+class ResyncedSchema(Schema):
+    orders = fields.List(fields.String(), metadata={"description": "Keap orders driven again"})

@@ -3,6 +3,7 @@
 from admin.console import (  # noqa: F401 - importing a page module registers its routes
     activity_pages,
     connection_pages,
+    reconciliation_pages,
     settings_pages,
     sign_in_pages,
     summary_pages,

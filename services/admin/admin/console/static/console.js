@@ -36,4 +36,21 @@ document.addEventListener("DOMContentLoaded", () => {
       return job.status === "done" || job.status === "failed";
     });
   }
+  const recon = document.getElementById("reconciliation");
+  if (recon) {
+    const words = document.getElementById("reconciliation-words");
+    poll(recon.dataset.poll, 700, (job) => {
+      if (job.status === "none") return true;
+      recon.dataset.status = job.status;
+      const calls = `${job.api_calls.total} API calls`;
+      if (job.status === "done") {
+        words.textContent = `Done · ${calls}`;
+        document.getElementById("reconciliation-report").innerHTML = job.html;
+        return true;
+      }
+      const paused = job.error ? ` · ${job.error}` : "";
+      words.textContent = `${job.status} · reading ${job.phase} · ${job.orders_read} Keap orders, ${job.ledger_invoices_read} ledger invoices · ${calls}${paused}`;
+      return job.status === "failed";
+    });
+  }
 });

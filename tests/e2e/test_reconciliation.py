@@ -1,0 +1,131 @@
+"""The reconciliation report through the running stack (issue 19): orders synced to Xero, the
+ledger then changed behind the system's back and one order deleted in Keap; the report puts
+each in its group with the fields that differ, and re-sync repairs what the pipeline can."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.destinations import XERO_SETTINGS
+from tests.e2e.journey import Tenant, onboard_from_here, retire
+from tests.e2e.keap_orders import newest_invoice_id, pay, payment_ids, taxed_order
+from tests.e2e.ledgers import XeroLedger, keap_figures, landed
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.infra]
+
+# A day no other test orders on: the period holds this test's orders only (the Keap sandbox
+# is shared by the whole run).
+ORDER_TIME = "2025-11-14T10:00:00Z"
+PERIOD = {"from": "2025-11-14", "to": "2025-11-14"}
+
+
+@pytest.fixture
+def tenant(stack, keap, stack_redis):
+    running = onboard_from_here(
+        stack, newest_invoice_id(keap), stack_redis, "xero", ledger_settings=XERO_SETTINGS
+    )
+    yield running
+    retire(stack, running)
+
+
+def report(tenant: Tenant) -> dict:
+    started = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations", PERIOD)
+    path = f"/tenants/{tenant.id}/reconciliations/{started['id']}"
+    return eventually(
+        lambda: (body := tenant.api.ok("GET", path))["status"] == "done" and body,
+        f"reconciliation {started['id']} done",
+    )
+
+
+def rows_by(body: dict) -> dict[tuple[str, str], dict]:
+    """(kind, Keap id) → row; a ledger-only invoice by its number, payment by its ledger id."""
+
+    def key(row: dict) -> tuple[str, str]:
+        if row["keap_id"]:
+            return row["kind"], row["keap_id"]
+        return row["kind"], row["ledger_id"] if row["kind"] == "payment" else row["number"]
+
+    return {key(row): row for row in body["rows"]}
+
+
+def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repairs_it(
+    stack, keap, tenant
+):
+    ledger = XeroLedger(stack.xero_url, tenant.ledger_id)
+    placed = {name: keap.order(taxed_order(keap), order_time=ORDER_TIME) for name in "ABCDE"}
+    pay(keap, placed["E"]["id"], Decimal("32.00"))
+    numbers = {name: keap_figures(order).invoice_number for name, order in placed.items()}
+    invoices = {
+        name: eventually(lambda n=number: landed(ledger, n), f"invoice {number} in Xero")
+        for name, number in numbers.items()
+    }
+    [paid_e] = payment_ids(keap, placed["E"]["id"])
+    eventually(
+        lambda: "created" in tenant.activity_outcomes(paid_e, "payment"), "E's payment in Xero"
+    )
+
+    # Behind the system's back: a total edited and an invoice voided (Xero's delete for an
+    # AUTHORISED invoice) in Xero, a payment entered in Xero, an order deleted in Keap.
+    lines_a = ledger.line_with_unit_amount(invoices["A"].id, Decimal("20.00"))
+    ledger.edit_invoice(invoices["A"].id, {"LineItems": lines_a})
+    ledger.edit_invoice(invoices["B"].id, {"Status": "VOIDED"})
+    stray_payment = ledger.record_payment(invoices["C"].id, Decimal("10.00"))
+    keap.api("DELETE", f"/orders/{placed['D']['id']}")
+
+    body = report(tenant)
+    rows = rows_by(body)
+    invoice_id = {name: str(order["invoice_id"]) for name, order in placed.items()}
+    edited = rows[("invoice", invoice_id["A"])]
+    assert edited["group"] == "different"
+    changed = {d["field"]: (d["keap"], d["ledger"]) for d in edited["differences"]}
+    assert changed["total"][0] == "32.00" and changed["total"][1] != "32.00"
+    assert set(changed) >= {"total", "amount_due", "lines"}
+    voided = rows[("invoice", invoice_id["B"])]
+    assert voided["group"] == "missing_in_ledger"
+    assert voided["last_word"]["outcome"] == "created"  # the log's last word: it was written
+    paid_in_xero = rows[("invoice", invoice_id["C"])]
+    assert paid_in_xero["group"] == "different"
+    assert [d["field"] for d in paid_in_xero["differences"]] == ["amount_due"]
+    assert rows[("payment", stray_payment)]["group"] == "ledger_only"
+    assert rows[("payment", stray_payment)]["ledger_amount"] == "10.00"
+    deleted = rows[("invoice", numbers["D"])]
+    assert deleted["group"] == "ledger_only"
+    assert deleted["keap_order_id"] == str(placed["D"]["id"])
+    assert rows[("invoice", invoice_id["E"])]["group"] == "matched"
+    assert rows[("payment", paid_e)]["group"] == "matched"
+    assert len(body["rows"]) == 7
+    usd = {t["group"]: t for t in body["totals"] if t["currency"] == "USD"}
+    assert usd["matched"]["count"] == 2 and usd["matched"]["keap_amount"] == "64.00"
+    assert usd["different"]["count"] == 2 and usd["ledger_only"]["count"] == 2
+    assert body["api_calls"]["ledger"] == 1  # one page of up to 1,000 invoices
+    assert body["api_calls"]["keap"] >= 1
+
+    csv_text = tenant.api.call("GET", f"/tenants/{tenant.id}/reconciliations/{body['id']}/csv").text
+    assert csv_text.splitlines()[0].startswith("group,kind,number")
+    assert len(csv_text.splitlines()) == 8
+
+    resynced = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations/{body['id']}/resync")
+    assert sorted(resynced["orders"]) == sorted(str(placed[n]["id"]) for n in "ABC")
+    eventually(
+        lambda: "updated" in tenant.activity_outcomes(invoice_id["A"]), "A rewritten in Xero"
+    )
+    eventually(
+        lambda: tenant.activity_outcomes(invoice_id["B"])[0] == "failed", "B's refusal logged"
+    )
+
+    after = rows_by(report(tenant))
+    # Re-sync rewrote the edited invoice from Keap.
+    assert after[("invoice", invoice_id["A"])]["group"] == "matched"
+    # A voided Xero invoice keeps its number and cannot be edited: the writer says so.
+    still_voided = after[("invoice", invoice_id["B"])]
+    assert still_voided["group"] == "missing_in_ledger"
+    assert still_voided["last_word"]["outcome"] == "failed"
+    assert "VOIDED" in still_voided["last_word"]["reason"]
+    # What only the ledger holds is the bookkeeper's to settle: re-sync leaves it alone, and
+    # the invoice with Xero's payment on it can no longer be rewritten.
+    assert after[("invoice", invoice_id["C"])]["group"] == "different"
+    assert after[("payment", stray_payment)]["group"] == "ledger_only"
+    assert after[("invoice", numbers["D"])]["group"] == "ledger_only"
