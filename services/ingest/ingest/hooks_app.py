@@ -47,6 +47,9 @@ def keap_hook(hook_token: str):
         # A token this worker has seen: its lookup rides along with the ids' de-duplication.
         delivery = _valid_delivery(request.get_json(silent=True))
         if delivery is not None:
+            refused = _over_share(known)
+            if refused is not None:
+                return refused
             try:
                 published = receiver.accept_for_token(hook_token, known, delivery)
             except Transient as exc:
@@ -65,16 +68,9 @@ def keap_hook(hook_token: str):
         response = Response(status=200)
         response.headers["X-Hook-Secret"] = secret
         return response
-    limiter, share = current_app.extensions[_SHARES]
-    try:
-        limiter.take(tenant_id, share)
-    except RateLimited as exc:
-        log.warning("keap hook over the tenant's share", extra={"tenant_id": tenant_id})
-        retry_after = max(1, math.ceil(exc.retry_after))
-        body, status = error_body(429, "too many hook deliveries for this tenant, retry later")
-        return body, status, {"Retry-After": str(retry_after)}
-    except Transient:
-        pass  # Redis away: deliveries are still taken (see hook_receiver), unmetered
+    refused = _over_share(tenant_id)
+    if refused is not None:
+        return refused
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object", field="body")
@@ -112,6 +108,21 @@ def _accepted(tenant_id: str, delivery: dict, published: int):
         },
     )
     return jsonify(accepted=len(delivery["object_keys"]), published=published)
+
+
+def _over_share(tenant_id: str):
+    """A 429 when the tenant has used up its share of deliveries, else None."""
+    limiter, share = current_app.extensions[_SHARES]
+    try:
+        limiter.take(tenant_id, share)
+    except RateLimited as exc:
+        log.warning("keap hook over the tenant's share", extra={"tenant_id": tenant_id})
+        retry_after = max(1, math.ceil(exc.retry_after))
+        body, status = error_body(429, "too many hook deliveries for this tenant, retry later")
+        return body, status, {"Retry-After": str(retry_after)}
+    except Transient:
+        pass  # Redis away: deliveries are still taken (see hook_receiver), unmetered
+    return None
 
 
 def _unavailable(exc: Transient):
