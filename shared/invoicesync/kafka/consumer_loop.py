@@ -152,6 +152,10 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
         self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
+        # Tenants whose run outgrew their rate-limit share: one message per handler call until
+        # their set-aside work is done, so each call needs only what one message needs (a run
+        # that fails part-way is redone whole and would never fit an always-drained share).
+        self._one_at_a_time: set[str] = set()
         self._periodic = PeriodicSchedule(periodic, clock)
         self._after_publish = after_publish
         self._failed_iterations = 0
@@ -245,8 +249,9 @@ class ConsumerLoop:
 
     def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[PendingMessage]) -> int:
         finished = 0
-        for chunk_start in range(0, len(run), self._options.max_run):
-            chunk = run[chunk_start : chunk_start + self._options.max_run]
+        size = 1 if tenant_id in self._one_at_a_time else self._options.max_run
+        for chunk_start in range(0, len(run), size):
+            chunk = run[chunk_start : chunk_start + size]
             if self._set_aside.get(tenant_id):
                 self._set_aside_run(tp, tenant_id, chunk, retry_after=None)
                 continue
@@ -268,6 +273,8 @@ class ConsumerLoop:
                 outgoing = self._handler([item.envelope for item in chunk])
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
+                    if len(chunk) > 1:
+                        self._one_at_a_time.add(tenant_id)
                     self._set_aside_run(tp, tenant_id, chunk, exc.retry_after, exc)
                     return finished
                 self._sleep(max(exc.retry_after, 0.05))
@@ -419,6 +426,8 @@ class ConsumerLoop:
                     self._give_up(tp, tenant_id, item, error, item.failures, "failed")
                 finished += len(overdue)
                 finished += self._handle_run(tp, tenant_id, [i for i in run if i not in overdue])
+            if not self._set_aside.get(tenant_id):
+                self._one_at_a_time.discard(tenant_id)
         return finished
 
     def _pause_tenant(

@@ -237,6 +237,49 @@ def test_a_rate_limited_tenant_does_not_stall_another_on_the_same_partition(sett
     assert committed_offsets(settings, unique_name) == 3
 
 
+class Share:
+    """A tenant's rate-limit share as the providers' clients keep it: `capacity` calls, refilled
+    at `per_second`, and an empty share answered at once with a wait."""
+
+    def __init__(self, capacity: int, per_second: float) -> None:
+        self.capacity, self.per_second = capacity, per_second
+        self.tokens, self.at = float(capacity), time.monotonic()
+
+    def take(self) -> None:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_second)
+        self.at = now
+        if self.tokens < 1:
+            raise RateLimited("share used up", retry_after=1.5, tenant_id="busy")
+        self.tokens -= 1
+
+
+def test_a_run_larger_than_the_tenants_share_still_gets_through(settings, unique_name):
+    # A run is redone whole after a rate limit: a run needing more calls than the share ever
+    # holds would be set aside and redone forever, spending what trickles in each time.
+    publish(settings, [notification("busy", n) for n in range(30)])
+    share = Share(capacity=5, per_second=5.0)
+    handled: list[int] = []
+
+    def run_handler(envelopes: list[Envelope]) -> list[Outgoing]:
+        for _ in envelopes:
+            share.take()  # one call per message, all made before any of the run counts
+        handled.extend(e.payload["number"] for e in envelopes)
+        return []
+
+    loop = ConsumerLoop(
+        settings,
+        LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,), max_run=20),
+        run_handler,
+        Publisher(settings),
+    )
+    run_until(loop, lambda: len(handled) >= 30)
+    loop.close()
+
+    assert handled == list(range(30))
+    assert committed_offsets(settings, unique_name) == 30
+
+
 @pytest.fixture
 def own_kafka():
     """A broker this test may stop and start: the run's one is shared by every worker."""
