@@ -1,33 +1,33 @@
 """A payment a bookkeeper enters in Xero or QBO reaches the Keap order through the running
-system: with no ledger webhook, by ReverseSync's payment poll within its interval (shortened to
-REVERSE_SYNC_POLL_SECONDS for the stack); with the webhook `make up` registers, within 5 s."""
+system: with no ledger webhook, by ReverseSync's scheduled payment poll; with the webhook
+`make up` registers and the schedule held off, by the poll the webhook asks for.
+
+Which path carried a payment is read from reverse-sync's own "poll done" log lines (their
+`trigger`), not from how long it took: speed is the benchmarks' business."""
 
 from __future__ import annotations
 
+import json
 import time
 from decimal import Decimal
 
 import pytest
 
 from invoicesync.domain.sync_rules import is_reverse_sync_note
+from invoicesync.stores.locks import tenant_lock
 from invoicesync_sandbox.developer_portal import (
     register_ledger_webhooks,
     unregister_ledger_webhooks,
 )
-from reverse_sync.poller import last_poll_key
+from reverse_sync.poller import POLLER_LOCK, last_poll_key
 from tests.e2e.destinations import ledger_of, tenant_of
 from tests.e2e.journey import retire
 from tests.e2e.keap_orders import place_order, taxed_order
 from tests.e2e.ledgers import keap_figures, landed
-from tests.stack import REVERSE_SYNC_POLL_SECONDS
-from tests.waiting import eventually
+from tests.waiting import DEADLINE_SECONDS, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 
-WEBHOOK_SECONDS = 5.0
-# A poll round comes a tenth of the interval late at most; then one read and one Keap write,
-# on a busy machine.
-POLL_SLACK_SECONDS = 10.0
 REVERSE_SYNC = {"reverse_sync_enabled": True, "reverse_sync_start_date": "2026-01-01"}
 
 
@@ -53,11 +53,29 @@ def just_after_a_poll(client, tenant_id: str) -> None:
     eventually(lambda: client.get(last_poll_key(tenant_id)) not in (None, polled), "a poll")
 
 
+def triggers_that_recorded(stack, tenant_id: str, since: int) -> list[str]:
+    """The triggers of the tenant's polls, logged after offset `since`, that recorded a payment."""
+    found = []
+    for line in stack.process("reverse-sync").log_text()[since:].splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if (
+            entry.get("message") == "reverse-sync poll done"
+            and entry.get("tenant_id") == tenant_id
+            and entry.get("results", 0) > 0
+        ):
+            found.append(entry.get("trigger"))
+    return found
+
+
 @pytest.mark.parametrize("destination", ["xero", "qbo"])
-def test_a_ledger_payment_reaches_keap_by_the_poll_and_within_5_s_by_webhook(
+def test_a_ledger_payment_reaches_keap_by_the_poll_and_by_the_webhook(
     stack, keap, stack_redis, destination
 ):
     targets = stack.ledger_webhooks
+    reverse_sync_log = stack.process("reverse-sync")
     # No webhook at all while the invoice is written either: none may be in flight later.
     unregister_ledger_webhooks(targets)
     tenant = tenant_of(stack, destination, sync=REVERSE_SYNC)
@@ -68,9 +86,12 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_within_5_s_by_webhook(
         invoice = eventually(lambda: landed(ledger, number), f"invoice {number} in {destination}")
 
         just_after_a_poll(stack_redis, tenant.id)
+        mark = len(reverse_sync_log.log_text())
         by_poll = seconds_until_in_keap(
             keap, placed["id"], 1, lambda: ledger.record_payment(invoice.id, Decimal("10.00"))
         )
+        eventually(lambda: triggers_that_recorded(stack, tenant.id, mark), "the poll's log line")
+        assert set(triggers_that_recorded(stack, tenant.id, mark)) == {"schedule"}
 
         # Xero documents no payment events; its stand-in can send the INVOICE UPDATE a payment
         # may cause (xero.md §11), which is what a webhook can do for Xero payments at best.
@@ -78,21 +99,20 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_within_5_s_by_webhook(
             targets, xero_invoice_events_on_payment=destination == "xero"
         )
         assert registered.xero_verified, registered.xero
-        # The next scheduled poll is REVERSE_SYNC_POLL_SECONDS away: a payment in Keap within
-        # WEBHOOK_SECONDS came by the webhook.
-        just_after_a_poll(stack_redis, tenant.id)
-        by_webhook = seconds_until_in_keap(
-            keap, placed["id"], 2, lambda: ledger.record_payment(invoice.id, Decimal("5.00"))
-        )
+        # Holding the scheduled rounds' lock leaves the webhook as the only way in.
+        with tenant_lock(stack_redis, POLLER_LOCK, "all", DEADLINE_SECONDS * 2, DEADLINE_SECONDS):
+            mark = len(reverse_sync_log.log_text())
+            by_webhook = seconds_until_in_keap(
+                keap, placed["id"], 2, lambda: ledger.record_payment(invoice.id, Decimal("5.00"))
+            )
+            eventually(
+                lambda: triggers_that_recorded(stack, tenant.id, mark), "the poll's log line"
+            )
+            assert set(triggers_that_recorded(stack, tenant.id, mark)) == {"webhook"}
     finally:
         retire(stack, tenant)
         register_ledger_webhooks(targets)  # as the stack registered them
 
     print(f"{destination}: by poll {by_poll:.1f} s, by webhook {by_webhook:.1f} s")
-    # Paid just after a poll, so it waits out (most of) an interval for the next one.
-    assert (
-        REVERSE_SYNC_POLL_SECONDS - 2 <= by_poll <= REVERSE_SYNC_POLL_SECONDS + POLL_SLACK_SECONDS
-    )
-    assert by_webhook < WEBHOOK_SECONDS
     amounts = sorted(Decimal(str(p["amount"])) for p in reverse_payments(keap, placed["id"]))
     assert amounts == [Decimal("5.00"), Decimal("10.00")]

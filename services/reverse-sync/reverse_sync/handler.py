@@ -40,4 +40,6 @@ class LedgerNotificationHandler:
             and notification.entity not in XERO_PAYMENT_BEARING
         ):
             return []
-        return self._poller.poll_tenant(tenant_id, unless_polled_since=notification.observed_at)
+        return self._poller.poll_tenant(
+            tenant_id, unless_polled_since=notification.observed_at, trigger="webhook"
+        )

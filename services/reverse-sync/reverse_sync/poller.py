@@ -89,6 +89,7 @@ class PaymentPoller:
         *,
         lock_wait_seconds: float = 30.0,
         unless_polled_since: datetime | None = None,
+        trigger: str = "schedule",
     ) -> list[Outgoing]:
         """Record every payment changed since the tenant's cursor; returns the sync results.
         The cursor moves once the payments are dealt with (each is marked in Redis, so a
@@ -96,7 +97,8 @@ class PaymentPoller:
 
         `unless_polled_since`: nothing to do when a poll that began at or after that moment
         has finished (a webhook's catch-up, when a burst of webhooks or the schedule already
-        looked after the change it announced)."""
+        looked after the change it announced). `trigger` (what asked for the poll: "schedule"
+        or "webhook") goes into the log line, where operators see how payments arrive."""
         settings = self._tenants.settings(tenant_id)
         start = settings.sync.reverse_sync_start_date
         if not settings.sync.reverse_sync_enabled or start is None:
@@ -124,6 +126,7 @@ class PaymentPoller:
             "reverse-sync poll done",
             extra={
                 "tenant_id": tenant_id,
+                "trigger": trigger,
                 "seen": len(seen),
                 "results": len(outgoing),
                 "ledger_calls": reading.calls,
