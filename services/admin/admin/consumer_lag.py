@@ -85,7 +85,9 @@ class ConsumerLagReader:
             if self._reading is None or now - self._reading[0] >= self._ttl:
                 try:
                     self._reading = (now, self._read())
-                except KafkaError as exc:
+                # kafka-python raises KeyError from end_offsets when the broker's answer
+                # leaves out a partition (its leader moving, its topic just made).
+                except (KafkaError, KeyError) as exc:
                     self._close_clients()  # a broken connection is opened afresh next time
                     raise Transient(f"reading consumer offsets failed: {exc}") from exc
             return self._reading[1].summed(tenant_id)
