@@ -22,19 +22,23 @@ _kafka_key = pytest.StashKey[object]()
 _kafka_error_key = pytest.StashKey[str]()
 
 
-# Tests that share the session-wide process stack run on one worker, so only one is started.
-STACK_TESTS = "tests/e2e/"
+# Tests that share a process stack run on one worker, so each stack is started once: the
+# session-wide one of tests/e2e, and the one tests/resilience stops parts of.
+SHARED_STACK_GROUPS = {"tests/e2e/": "e2e-stack", "tests/resilience/": "resilience-stack"}
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """With `--dist loadgroup`, a file's tests stay on one worker (its module fixtures start
-    once), and so do all the tests of the e2e stack."""
+    once), and so do all the tests of one shared stack."""
     if not hasattr(config, "workerinput"):
         return
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        group = "e2e-stack" if path.startswith(STACK_TESTS) else path
+        group = next(
+            (name for prefix, name in SHARED_STACK_GROUPS.items() if path.startswith(prefix)),
+            path,
+        )
         item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -1,6 +1,7 @@
-"""A running system of these tests' own, on a Redis server they may stop and start (the
-session's Redis and stack are shared), with provider calls timing out after 2 s instead of 30 s
-so a provider outage made of timeouts is quick to stage."""
+"""A running system of these tests' own, on a Kafka broker and a Redis server they may stop and
+start (the run's broker and the session's Redis are shared), with provider calls timing out
+after 2 s instead of 30 s so a provider outage made of timeouts is quick to stage. One system
+serves every test here: they run one after another on one worker (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import redis
 import requests
 
-from tests.infrastructure import start_redis
+from tests.infrastructure import ScriptServer, start_kafka, start_redis
 from tests.integration.transform.keap_stand_in import KeapStandIn
 from tests.stack import Stack, running_stack
 
@@ -28,10 +29,21 @@ def own_redis():
 
 
 @pytest.fixture(scope="package")
-def outage_stack(kafka_server, own_redis):
-    with running_stack(
-        kafka_server.address, own_redis.address, extra_env=OUTAGE_STACK_ENV
-    ) as stack:
+def own_broker():
+    try:
+        server = start_kafka()
+    except Exception as exc:  # noqa: BLE001 - no broker here: the same skip as the session's
+        pytest.skip(f"no Kafka broker could be started: {exc}")
+    if not isinstance(server, ScriptServer):
+        server.remove()
+        pytest.skip("the Kafka broker is not one these tests may stop and start")
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="package")
+def outage_stack(own_broker, own_redis):
+    with running_stack(own_broker.address, own_redis.address, extra_env=OUTAGE_STACK_ENV) as stack:
         for url in (stack.xero_url, stack.qbo_url):
             requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
         yield stack

@@ -1,4 +1,4 @@
-"""The Kafka broker restarted mid-stream, on a broker and a stack of this file's own (the run's
+"""The Kafka broker restarted mid-stream, on the broker and stack of these tests' own (the run's
 shared broker is never stopped): Keap orders flow before, during and after a broker outage longer
 than the consumers' 10 s group session. Afterwards every order is in Xero exactly once, nothing
 was dead-lettered, every process started before the outage is still running (none exited, none
@@ -13,13 +13,9 @@ gap as soon as the receiver sees the broker again.
 from __future__ import annotations
 
 import pytest
-import redis
-import requests
 
 from tests.e2e.journey import retire, verified_hooks
 from tests.e2e.ledgers import XeroLedger
-from tests.infrastructure import ScriptServer, start_kafka, start_redis
-from tests.integration.transform.keap_stand_in import KeapStandIn
 from tests.resilience.test_outages import (
     HOOK_KEYS,
     dead_letters_of,
@@ -27,7 +23,6 @@ from tests.resilience.test_outages import (
     orders_during,
     xero_tenant,
 )
-from tests.stack import running_stack
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
@@ -37,55 +32,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 BROKER_OUTAGE_SECONDS = 15.0
 
 
-@pytest.fixture(scope="module")
-def own_broker():
-    try:
-        server = start_kafka()
-    except Exception as exc:  # noqa: BLE001 - no broker here: the same skip as the session's
-        pytest.skip(f"no Kafka broker could be started: {exc}")
-    if not isinstance(server, ScriptServer):
-        server.remove()
-        pytest.skip("the Kafka broker is not one this test may stop and start")
-    yield server
-    server.remove()
-
-
-@pytest.fixture(scope="module")
-def broker_stack(own_broker):
-    server = start_redis()
-    try:
-        with running_stack(own_broker.address, server.address) as stack:
-            # The test reads Xero often; the stand-in's rate limit is not what is tested here.
-            requests.put(f"{stack.xero_url}/_sandbox/limits", json={"enabled": False}, timeout=5)
-            yield stack
-    finally:
-        server.remove()
-
-
-@pytest.fixture(scope="module")
-def stack_redis(broker_stack):
-    client = redis.Redis.from_url(broker_stack.settings.redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def keap(broker_stack, stack_redis) -> KeapStandIn:
-    stand_in = KeapStandIn(broker_stack.keap_url, broker_stack.settings, stack_redis)
-    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
-    return stand_in
-
-
 def test_broker_restarted_mid_stream_loses_no_order_and_no_process(
-    own_broker, broker_stack, keap, stack_redis
+    own_broker, outage_stack, keap, stack_redis
 ):
-    tenant = xero_tenant(broker_stack, keap, stack_redis)
-    ledger = XeroLedger(broker_stack.xero_url, tenant.ledger_id)
+    tenant = xero_tenant(outage_stack, keap, stack_redis)
+    ledger = XeroLedger(outage_stack.xero_url, tenant.ledger_id)
     before = orders_during(keap, 4)
     own_broker.stop()
     try:
         during = orders_during(keap, BROKER_OUTAGE_SECONDS)
-        down_while_ordering = [p.name for p in broker_stack.processes.values() if not p.alive()]
+        down_while_ordering = [p.name for p in outage_stack.processes.values() if not p.alive()]
     finally:
         # A JVM start on a busy two-core machine can take longer than the script's 90 s.
         own_broker.env["KAFKA_READY_TIMEOUT_SECONDS"] = "200"
@@ -93,9 +49,9 @@ def test_broker_restarted_mid_stream_loses_no_order_and_no_process(
     after = orders_during(keap, 6)
     numbers = before + during + after
     found = every_order_once(ledger, numbers)
-    letters = dead_letters_of(broker_stack, tenant)
-    hooks_back = wait_for(lambda: len(verified_hooks(broker_stack, tenant)) >= HOOK_KEYS)
-    hooks = verified_hooks(broker_stack, tenant)
+    letters = dead_letters_of(outage_stack, tenant)
+    hooks_back = wait_for(lambda: len(verified_hooks(outage_stack, tenant)) >= HOOK_KEYS)
+    hooks = verified_hooks(outage_stack, tenant)
     refused = [
         d
         for d in keap.control("GET", "/_sandbox/webhooks/deliveries")
@@ -112,5 +68,5 @@ def test_broker_restarted_mid_stream_loses_no_order_and_no_process(
     assert letters == []
     assert hooks_back, f"hooks not re-verified after the outage: {hooks}"
     assert down_while_ordering == []
-    broker_stack.check_all_alive()
-    retire(broker_stack, tenant)
+    outage_stack.check_all_alive()
+    retire(outage_stack, tenant)
