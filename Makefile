@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # pytest worker processes for `make test`; the tests mostly wait on servers, so more than cores.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 3
 
 .PHONY: help venv up down status test lint format bench clean
 

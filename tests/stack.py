@@ -364,8 +364,9 @@ def running_stack(
             raise StackFailure("; ".join(failures))
 
 
-@pytest.fixture(scope="session", name="stack")
+@pytest.fixture(scope="package", name="stack")
 def stack_fixture(kafka_server, redis_server) -> Iterator[Stack]:
-    """Import it into a conftest to use `stack` there; one stack per test run."""
+    """Import it into a package's conftest to use `stack` there: one stack for the package's
+    tests, stopped after its last one (idle, its processes would still load the machine)."""
     with running_stack(kafka_server.address, redis_server.address) as running:
         yield running

@@ -8,7 +8,7 @@ import redis
 import requests
 
 from tests.integration.transform.keap_stand_in import KeapStandIn
-from tests.stack import Stack, stack_fixture  # noqa: F401 - the session-wide `stack`
+from tests.stack import Stack, stack_fixture  # noqa: F401 - this package's `stack`
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -27,14 +27,14 @@ def stack_logs_on_failure(request):
         print(running.log_tails(40))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack_redis(stack) -> redis.Redis:
     client = redis.Redis.from_url(stack.settings.redis_url)
     yield client
     client.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def keap(stack, stack_redis) -> KeapStandIn:
     """Seeding through Keap's real endpoints; hooks fire as soon as a change is recorded."""
     stand_in = KeapStandIn(stack.keap_url, stack.settings, stack_redis)
@@ -42,7 +42,7 @@ def keap(stack, stack_redis) -> KeapStandIn:
     return stand_in
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def ledger_limits_off(stack) -> None:
     """The sandboxes' per-organisation minute limits would also count the tests' own reads;
     throttling is covered by the writers' own tests."""
