@@ -205,14 +205,17 @@ class KeapApi:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def newest_invoice_id(self) -> int:
-        """The highest invoice id Keap has issued so far (0 for an empty app)."""
+    def v2(self, path: str, params: dict | None = None) -> Any:
         response = requests.get(
-            f"{self.base_url}/crm/rest/v2/orders",
-            params={"order_by": "id desc", "page_size": 1},
+            f"{self.base_url}/crm/rest/v2{path}",
+            params=params,
             headers={"Authorization": f"Bearer {self._token}"},
             timeout=5,
         )
         response.raise_for_status()
-        orders = response.json()["orders"]
+        return response.json()
+
+    def newest_invoice_id(self) -> int:
+        """The highest invoice id Keap has issued so far (0 for an empty app)."""
+        orders = self.v2("/orders", {"order_by": "id desc", "page_size": 1})["orders"]
         return int(orders[0]["invoice_id"]) if orders else 0

@@ -21,7 +21,7 @@ from invoicesync_sandbox.developer_portal import (
 )
 from reverse_sync.poller import POLLER_LOCK, last_poll_key
 from tests.e2e.destinations import ledger_of, tenant_of
-from tests.e2e.journey import retire
+from tests.e2e.journey import KeapApi, retire
 from tests.e2e.keap_orders import place_order, taxed_order
 from tests.e2e.ledgers import keap_figures, landed
 from tests.waiting import DEADLINE_SECONDS, eventually
@@ -31,18 +31,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 REVERSE_SYNC = {"reverse_sync_enabled": True, "reverse_sync_start_date": "2026-01-01"}
 
 
-def reverse_payments(keap, order_id) -> list[dict]:
-    rows = keap.api("GET", f"/orders/{order_id}/payments")["invoice_order_payments"]
+def reverse_payments(keap: KeapApi, order_id) -> list[dict]:
+    rows = keap.v2(f"/orders/{order_id}/payments")["invoice_order_payments"]
     return [row for row in rows if is_reverse_sync_note(row.get("note"))]
 
 
-def seconds_until_in_keap(keap, order_id, count: int, record) -> float:
+def seconds_until_in_keap(keap: KeapApi, order_id, count: int, record) -> float:
     started = time.monotonic()
     record()
     eventually(
         lambda: len(reverse_payments(keap, order_id)) >= count,
         f"payment {count} in Keap",
-        step=0.5,  # Keap's stand-in throttles the tests' own client as Keap would
+        step=0.5,  # Keap's stand-in throttles each client as Keap would
     )
     return time.monotonic() - started
 
@@ -75,6 +75,7 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_by_the_webhook(
     stack, keap, stack_redis, destination
 ):
     targets = stack.ledger_webhooks
+    inspector = KeapApi(stack.keap_url)  # reads with a client of its own, not the seeding one
     reverse_sync_log = stack.process("reverse-sync")
     # No webhook at all while the invoice is written either: none may be in flight later.
     unregister_ledger_webhooks(targets)
@@ -88,7 +89,7 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_by_the_webhook(
         just_after_a_poll(stack_redis, tenant.id)
         mark = len(reverse_sync_log.log_text())
         by_poll = seconds_until_in_keap(
-            keap, placed["id"], 1, lambda: ledger.record_payment(invoice.id, Decimal("10.00"))
+            inspector, placed["id"], 1, lambda: ledger.record_payment(invoice.id, Decimal("10.00"))
         )
         eventually(lambda: triggers_that_recorded(stack, tenant.id, mark), "the poll's log line")
         assert set(triggers_that_recorded(stack, tenant.id, mark)) == {"schedule"}
@@ -103,7 +104,10 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_by_the_webhook(
         with tenant_lock(stack_redis, POLLER_LOCK, "all", DEADLINE_SECONDS * 2, DEADLINE_SECONDS):
             mark = len(reverse_sync_log.log_text())
             by_webhook = seconds_until_in_keap(
-                keap, placed["id"], 2, lambda: ledger.record_payment(invoice.id, Decimal("5.00"))
+                inspector,
+                placed["id"],
+                2,
+                lambda: ledger.record_payment(invoice.id, Decimal("5.00")),
             )
             eventually(
                 lambda: triggers_that_recorded(stack, tenant.id, mark), "the poll's log line"
@@ -114,5 +118,5 @@ def test_a_ledger_payment_reaches_keap_by_the_poll_and_by_the_webhook(
         register_ledger_webhooks(targets)  # as the stack registered them
 
     print(f"{destination}: by poll {by_poll:.1f} s, by webhook {by_webhook:.1f} s")
-    amounts = sorted(Decimal(str(p["amount"])) for p in reverse_payments(keap, placed["id"]))
+    amounts = sorted(Decimal(str(p["amount"])) for p in reverse_payments(inspector, placed["id"]))
     assert amounts == [Decimal("5.00"), Decimal("10.00")]
