@@ -21,26 +21,12 @@ from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_
 from invoicesync.kafka.failure_policies import DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.tenants import TenantStore
-from tests.infrastructure import start_redis
 from tests.integration.kafka.test_consumer_loop import committed_offsets
 from tests.integration.transform.test_transform_service import TopicReader, notify
 from tests.waiting import DEADLINE_SECONDS
 from transform.failures import failed_notification_report
 
 pytestmark = pytest.mark.infra
-
-
-@pytest.fixture
-def own_redis():
-    """A Redis server this test may stop and start (the session's one is shared)."""
-    try:
-        server = start_redis()
-    except Exception as exc:  # noqa: BLE001 - no server here: the same skip as the session's
-        pytest.skip(f"no Redis server could be started: {exc}")
-    if not server.restartable():
-        pytest.skip("the Redis server is not ours to stop")
-    yield server
-    server.remove()
 
 
 def test_a_redis_outage_while_dead_lettering_is_waited_out_and_the_failure_still_reported(

@@ -84,24 +84,32 @@ def sync_page(tenant_id: str):
     )
 
 
-@console_routes.post("/tenants/<tenant_id>/sync")
-@tenant_page_required
-def sync_submit(tenant_id: str):
-    tenant = operations.require_tenant(services(), tenant_id)
-    services().take_tenant_share(tenant.id, "sync_id")
+def _sync_form(tenant):
+    """The Sync ID form, loaded; or, when the id is not one, the page again naming the field."""
     invoice_id = request.form.get("invoice_id", "").strip()
     try:
-        loaded = SyncRequestSchema().load({"invoice_id": invoice_id})
+        return SyncRequestSchema().load({"invoice_id": invoice_id}), None
     except ValidationError as exc:
         errors = field_errors(exc, SYNC_LABELS)
-        return render_template(
+        page = render_template(
             "console/sync.html",
             tenant=tenant,
             invoice_id=invoice_id,
             since="",
             errors=errors,
             page="sync",
-        ), 400
+        )
+        return None, (page, 400)
+
+
+@console_routes.post("/tenants/<tenant_id>/sync")
+@tenant_page_required
+def sync_submit(tenant_id: str):
+    tenant = operations.require_tenant(services(), tenant_id)
+    services().take_tenant_share(tenant.id, "sync_id")
+    loaded, refused = _sync_form(tenant)
+    if refused is not None:
+        return refused
     requested_at = datetime.now(UTC) - timedelta(seconds=1)
     operations.request_invoice_sync(services(), tenant.id, loaded["invoice_id"])
     return redirect(
@@ -119,19 +127,9 @@ def sync_submit(tenant_id: str):
 def sync_preview(tenant_id: str):
     """Dry run on the Sync ID page: the document a sync would post, nothing written."""
     tenant = operations.require_tenant(services(), tenant_id)
-    invoice_id = request.form.get("invoice_id", "").strip()
-    try:
-        loaded = SyncRequestSchema().load({"invoice_id": invoice_id})
-    except ValidationError as exc:
-        errors = field_errors(exc, SYNC_LABELS)
-        return render_template(
-            "console/sync.html",
-            tenant=tenant,
-            invoice_id=invoice_id,
-            since="",
-            errors=errors,
-            page="sync",
-        ), 400
+    loaded, refused = _sync_form(tenant)
+    if refused is not None:
+        return refused
     preview = preview_invoice(services(), tenant.id, loaded["invoice_id"])
     document = preview.document
     return render_template(

@@ -1,4 +1,5 @@
-"""A Redis server of a test's own, which it may stop and start (the session's one is shared)."""
+"""Integration fixtures: a Redis server of a test's own, which it may stop and start (the
+session's one is shared)."""
 
 from __future__ import annotations
 
