@@ -28,6 +28,7 @@ class ProviderEndpoints:
 class Settings:
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     redis_url: str = "redis://127.0.0.1:16379/0"
+    # Put before every topic and consumer group name: deployments sharing a broker stay apart.
     topic_prefix: str = ""
     topic_partitions: int = 6
     token_encryption_key: str = ""

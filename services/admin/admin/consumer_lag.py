@@ -104,8 +104,9 @@ class ConsumerLagReader:
         if group_ids:
             for group_id, offsets in admin.list_group_offsets(dict.fromkeys(group_ids)).items():
                 mine = {tp: meta.offset for tp, meta in offsets.items() if tp.topic in ours}
-                if mine:
-                    committed_by_group[group_id] = mine
+                if mine:  # shown by the service's own name, without the deployment prefix
+                    prefix = self._settings.topic_prefix
+                    committed_by_group[group_id.removeprefix(prefix)] = mine
         if not committed_by_group:
             return LagReading({}, {}, ours)
         partitions = {tp for committed in committed_by_group.values() for tp in committed}

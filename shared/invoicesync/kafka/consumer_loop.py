@@ -53,7 +53,7 @@ from invoicesync.kafka.pending_messages import (
 )
 from invoicesync.kafka.periodic_tasks import PeriodicSchedule, PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.kafka.topics import topic_name
+from invoicesync.kafka.topics import group_name, topic_name
 from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
 from invoicesync.settings import Settings
 from invoicesync.stores.paused_work import PausedWork, PausedWorkBoard
@@ -621,7 +621,7 @@ class ConsumerLoop:
         if self._consumer is None:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                group_id=self._options.group_id,
+                group_id=group_name(self._options.group_id, self._settings),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=self._options.max_poll_records,

@@ -44,6 +44,12 @@ def topic_name(topic: Topic, settings: Settings) -> str:
     return f"{settings.topic_prefix}{topic.value}"
 
 
+def group_name(group: str, settings: Settings) -> str:
+    """The broker-side consumer group: the service's group behind the same prefix as its topics,
+    so two deployments (or test stacks) on one broker never join each other's groups."""
+    return f"{settings.topic_prefix}{group}"
+
+
 def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[str]:
     """Create every registered topic that does not exist yet; returns the names created."""
     deadline = time.monotonic() + timeout_seconds

@@ -26,7 +26,7 @@ from invoicesync.kafka.consumer_loop import (
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.kafka.topics import ensure_topics, topic_name
+from invoicesync.kafka.topics import ensure_topics, group_name, topic_name
 from invoicesync.stores.paused_work import PausedWorkBoard
 from tests.infrastructure import free_port, start_kafka
 from tests.integration.topic_reading import read_topic
@@ -56,8 +56,9 @@ def run_until(loop: ConsumerLoop, done, timeout: float = DEADLINE_SECONDS) -> No
 
 def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> int:
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    kafka_group = group_name(group, settings)
     try:
-        offsets = admin.list_group_offsets({group: None}).get(group, {})
+        offsets = admin.list_group_offsets({kafka_group: None}).get(kafka_group, {})
     finally:
         admin.close()
     name = topic_name(topic, settings)

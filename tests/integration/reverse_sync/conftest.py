@@ -19,7 +19,7 @@ from invoicesync.domain.sync_rules import is_reverse_sync_note
 from invoicesync.domain.tenant_settings import SyncSettings, TenantSettings
 from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.kafka.topics import topic_name
+from invoicesync.kafka.topics import group_name, topic_name
 from invoicesync.stores.id_map import IdMap, MappedId
 from invoicesync.stores.locks import lock_key
 from invoicesync.stores.tenants import TenantStore
@@ -245,7 +245,7 @@ class ReverseStack:
         """Wait until reverse-sync has handled every ledger notice published so far."""
         finished_with_everything_published(
             self.settings.kafka_bootstrap_servers,
-            GROUP_ID,
+            group_name(GROUP_ID, self.settings),
             [topic_name(Topic.LEDGER_NOTIFICATIONS, self.settings)],
         )
 

@@ -15,7 +15,7 @@ import requests
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
-from invoicesync.kafka.topics import topic_name
+from invoicesync.kafka.topics import group_name, topic_name
 from invoicesync.stores.tokens import TokenStore
 from tests.integration.topic_reading import read_topic
 from tests.unit.domain.canonical_builders import invoice, product
@@ -149,7 +149,9 @@ def test_replaying_the_topic_from_the_start_creates_nothing_new(xero_stack):
 
 def _finish_published_events(settings, group_id: str) -> None:
     finished_with_everything_published(
-        settings.kafka_bootstrap_servers, group_id, [topic_name(Topic.CANONICAL_EVENTS, settings)]
+        settings.kafka_bootstrap_servers,
+        group_name(group_id, settings),
+        [topic_name(Topic.CANONICAL_EVENTS, settings)],
     )
 
 
