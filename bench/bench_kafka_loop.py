@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 from bench.figures import Figure, percentile
-from bench.infrastructure import running_infrastructure
+from bench.infrastructure import running_settings
 from invoicesync.events import Envelope, EventType, Topic
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
 
 MESSAGES = 300
@@ -18,13 +16,7 @@ CAPACITY_MESSAGES = 3000
 
 
 def run() -> list[Figure]:
-    with running_infrastructure() as (bootstrap, redis_url):
-        settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
-            redis_url=redis_url,
-            topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-        )
-        ensure_topics(settings)
+    with running_settings() as settings:
         publisher = Publisher(settings)
         latencies: list[float] = []
 

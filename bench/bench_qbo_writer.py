@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from bench.figures import Figure, percentile
-from bench.infrastructure import running_infrastructure
+from bench.infrastructure import running_settings
 from invoicesync.clients.qbo import QboClient, qbo_client_from_settings
 from invoicesync.domain.canonical_to_qbo import qbo_request_id
 from invoicesync.events import Envelope, Topic, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from qbo_writer.main import build_loop
 from qbo_writer.qbo_ledger import QboLedgerWriter
@@ -40,19 +37,12 @@ LATENCY_SAMPLES = 40
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with running_infrastructure() as (bootstrap, redis_url):
-        settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
-            redis_url=redis_url,
-            topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-        )
-        ensure_topics(settings)
-        with qbo_sandbox(settings) as sandbox:
-            sandbox.set_limits(False)
-            backfill = _backfill(sandbox)
-            naive_calls = _naive_calls(sandbox)
-            latency = _latency(sandbox, naive=False)
-            naive_latency = _latency(sandbox, naive=True)
+    with running_settings() as settings, qbo_sandbox(settings) as sandbox:
+        sandbox.set_limits(False)
+        backfill = _backfill(sandbox)
+        naive_calls = _naive_calls(sandbox)
+        latency = _latency(sandbox, naive=False)
+        naive_latency = _latency(sandbox, naive=True)
     return [
         Figure("qbo_backfill_api_calls_per_invoice", backfill, "calls"),
         Figure("qbo_naive_api_calls_per_invoice", naive_calls, "calls"),

@@ -4,14 +4,10 @@ time before and during the flood (the issue's bound: no more than 5 s more)."""
 
 from __future__ import annotations
 
-import uuid
-
 import redis
 
 from bench.figures import Figure
-from bench.infrastructure import running_infrastructure
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.settings import Settings
+from bench.infrastructure import running_settings
 from tests.integration.transform.tenant_flood import run_flood, transform_with_small_shares
 
 DELIVERIES = 20
@@ -19,15 +15,8 @@ IDS = 1_000
 
 
 def run() -> list[Figure]:
-    with running_infrastructure() as (bootstrap, redis_url):
-        settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
-            redis_url=redis_url,
-            topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-            topic_partitions=3,
-        )
-        ensure_topics(settings)
-        client = redis.Redis.from_url(redis_url)
+    with running_settings(topic_partitions=3) as settings:
+        client = redis.Redis.from_url(settings.redis_url)
         try:
             with transform_with_small_shares(settings, client) as keap:
                 outcome = run_flood(keap, client, DELIVERIES, IDS)

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+from invoicesync.kafka.topics import ensure_topics
+from invoicesync.settings import Settings
 from tests.infrastructure import start_kafka, start_redis
+
+
+@contextmanager
+def running_settings(**overrides) -> Iterator[Settings]:
+    """Settings on freshly started servers, behind a topic prefix of the run's own, with every
+    topic made."""
+    with running_infrastructure() as (bootstrap, redis_url):
+        settings = Settings(
+            kafka_bootstrap_servers=bootstrap,
+            redis_url=redis_url,
+            topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
+            **overrides,
+        )
+        ensure_topics(settings)
+        yield settings
 
 
 @contextmanager

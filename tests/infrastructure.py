@@ -9,8 +9,12 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
@@ -110,6 +114,23 @@ def start_kafka():
     )
     server.start()
     return server
+
+
+@contextmanager
+def restartable_redis() -> Iterator[ScriptServer | ExternalServer]:
+    """A Redis server of the caller's own, which it may stop and start; the test is skipped
+    where none can be started, as it is for the session's."""
+    try:
+        server = start_redis()
+    except Exception as exc:  # noqa: BLE001 - no server here: the same skip as the session's
+        pytest.skip(f"no Redis server could be started: {exc}")
+    if not server.restartable():
+        server.remove()
+        pytest.skip("the Redis server is not ours to stop")
+    try:
+        yield server
+    finally:
+        server.remove()
 
 
 def start_redis():

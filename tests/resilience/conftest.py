@@ -9,7 +9,7 @@ import pytest
 import redis
 import requests
 
-from tests.infrastructure import ScriptServer, start_kafka, start_redis
+from tests.infrastructure import ScriptServer, restartable_redis, start_kafka
 from tests.integration.transform.keap_stand_in import KeapStandIn
 from tests.stack import Stack, running_stack
 
@@ -18,14 +18,8 @@ OUTAGE_STACK_ENV = {"INVOICESYNC_PROVIDER_READ_TIMEOUT_SECONDS": "2"}
 
 @pytest.fixture(scope="package")
 def own_redis():
-    try:
-        server = start_redis()
-    except Exception as exc:  # noqa: BLE001 - no server here: the same skip as the session's
-        pytest.skip(f"no Redis server could be started: {exc}")
-    if not server.restartable():
-        pytest.skip("the Redis server is not ours to stop")
-    yield server
-    server.remove()
+    with restartable_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="package")
