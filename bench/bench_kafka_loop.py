@@ -12,14 +12,15 @@ from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
+from tests.infrastructure import kafka_settings
 
 MESSAGES = 300
 
 
 def run() -> list[Figure]:
-    with running_infrastructure() as (bootstrap, redis_url):
+    with running_infrastructure() as (kafka, redis_url):
         settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
+            **kafka_settings(kafka),
             redis_url=redis_url,
             topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
         )

@@ -24,6 +24,7 @@ from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from qbo_writer.main import build_loop
 from qbo_writer.qbo_ledger import QboLedgerWriter
+from tests.infrastructure import kafka_settings
 from tests.integration.qbo_writer.corpus import (
     corpus_invoice,
     events_for,
@@ -40,9 +41,9 @@ LATENCY_SAMPLES = 40
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with running_infrastructure() as (bootstrap, redis_url):
+    with running_infrastructure() as (kafka, redis_url):
         settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
+            **kafka_settings(kafka),
             redis_url=redis_url,
             topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
         )

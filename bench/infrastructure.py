@@ -12,7 +12,7 @@ def running_infrastructure():
     kafka = start_kafka()
     redis = start_redis()
     try:
-        yield kafka.address, redis.address
+        yield kafka, redis.address
     finally:
         redis.remove()
         kafka.remove()

@@ -29,9 +29,7 @@ def own_redis():
 
 @pytest.fixture(scope="package")
 def outage_stack(kafka_server, own_redis):
-    with running_stack(
-        kafka_server.address, own_redis.address, extra_env=OUTAGE_STACK_ENV
-    ) as stack:
+    with running_stack(kafka_server, own_redis.address, extra_env=OUTAGE_STACK_ENV) as stack:
         for url in (stack.xero_url, stack.qbo_url):
             requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
         yield stack

@@ -8,6 +8,7 @@ from kafka.errors import KafkaError
 
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
 
@@ -17,7 +18,7 @@ def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
     ours = {topic_name(topic, settings): topic.value for topic in Topic}
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_connection(settings),
             client_id="invoicesync-status",
             request_timeout_ms=5_000,
         )
@@ -34,9 +35,7 @@ def consumer_lag(settings: Settings) -> dict[str, dict[str, int]]:
                     committed_by_group[group_id] = mine
         if not committed_by_group:
             return {}
-        consumer = KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
-        )
+        consumer = KafkaConsumer(**kafka_connection(settings), enable_auto_commit=False)
         partitions = {tp for committed in committed_by_group.values() for tp in committed}
         ends = consumer.end_offsets(list(partitions))
         lag: dict[str, dict[str, int]] = {}
