@@ -14,7 +14,8 @@
 #   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
 #   KAFKA_ADMIN_PASSWORD (required by 'start'): the password of user "admin", the broker's own
 #     identity, with which 'start' checks readiness
-#   KAFKA_USERS ["" ]: more SCRAM users, "name=password name2=password2", made at format time
+#   KAFKA_USERS [""]: more SCRAM users, "name=password name2=password2", made at format time
+#     and granted every topic and group at each start (only admin manages users and ACLs)
 # Passwords are 16 or more of A-Z a-z 0-9 _ - (they go into the JAAS and format syntax as is).
 set -euo pipefail
 
@@ -108,6 +109,12 @@ sasl.mechanism.controller.protocol=PLAIN
 listener.name.controller.sasl.enabled.mechanisms=PLAIN
 listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$KAFKA_ADMIN_PASSWORD" user_admin="$KAFKA_ADMIN_PASSWORD";
 
+# Only the admin user may manage users, ACLs and the cluster; every other user does what its
+# ACLs allow (KAFKA_USERS get topics, groups and topic creation: GRANTS in admin_round_trip).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
+
 # One node: every internal topic has one replica.
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=2
@@ -189,12 +196,30 @@ print(i)' >"$cluster_id_file"
 
 admin_round_trip() {
     # The password goes by environment, not argument, so it is not in a process listing.
-    KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" "$python" - "$bootstrap" "$1" <<'EOF'
+    KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" KAFKA_USERS="${KAFKA_USERS:-}" \
+        "$python" - "$bootstrap" "$1" <<'EOF'
 import os
 import sys
 import time
 
-from kafka.admin import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourceType,
+)
+
+# What each of KAFKA_USERS may do (creating the same ACL again is harmless): every topic and
+# group, creating topics; never users, ACLs or cluster configuration.
+GRANTS = [
+    (ResourceType.TOPIC, "*", ACLOperation.ALL),
+    (ResourceType.GROUP, "*", ACLOperation.ALL),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.CREATE),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.DESCRIBE),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE),
+]
 
 bootstrap, timeout_s = sys.argv[1], float(sys.argv[2])
 deadline = time.monotonic() + timeout_s
@@ -211,6 +236,17 @@ while True:
         )
         try:
             admin.list_topics()
+            users = [user.split("=", 1)[0] for user in os.environ["KAFKA_USERS"].split()]
+            acls = [
+                ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW,
+                    ResourcePattern(resource, name))
+                for user in users
+                for resource, name, operation in GRANTS
+            ]
+            if acls:
+                failed = admin.create_acls(acls)["failed"]
+                if failed:
+                    sys.exit(f"creating ACLs failed: {failed!r}")
             break
         finally:
             admin.close()

@@ -10,7 +10,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    ResourcePattern,
+    ResourceType,
+    ScramMechanism,
+    UserScramCredentialUpsertion,
+)
 from kafka.errors import KafkaError
 
 from invoicesync.events import Topic
@@ -87,3 +96,30 @@ def test_kafka_refuses_a_producer_without_credentials(settings):
     finally:
         producer.close()
     assert sum(end_offsets(settings, [events]).values()) == 1
+
+
+def test_the_services_user_cannot_make_users_or_grant_itself_more(settings):
+    """A leaked service password does not give the cluster away: users and ACLs are the
+    admin's alone."""
+    if not settings.kafka_username and os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        pytest.skip("this run's broker comes from KAFKA_BOOTSTRAP_SERVERS without a user")
+    admin = KafkaAdminClient(**kafka_connection(settings))
+    try:
+        made = admin.alter_user_scram_credentials(
+            [UserScramCredentialUpsertion("intruder", ScramMechanism.SCRAM_SHA_512, "x" * 20)]
+        )
+        granted = admin.create_acls(
+            [
+                ACL(
+                    "User:intruder",
+                    "*",
+                    ACLOperation.ALL,
+                    ACLPermissionType.ALLOW,
+                    ResourcePattern(ResourceType.CLUSTER, "kafka-cluster"),
+                )
+            ]
+        )
+    finally:
+        admin.close()
+    assert made.get("intruder"), f"the services' user made a user: {made}"
+    assert granted["failed"] and not granted["succeeded"], f"it granted an ACL: {granted}"
