@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -30,7 +30,7 @@ class Settings:
     # This service's Kafka user (SASL/SCRAM-SHA-512); empty connects without authenticating,
     # which only a broker with an open listener accepts (the project's brokers have none).
     kafka_username: str = ""
-    kafka_password: str = ""
+    kafka_password: str = field(default="", repr=False)
     # The password, if Redis asks for one, goes in the URL: redis://:<password>@host:port/db.
     redis_url: str = "redis://127.0.0.1:16379/0"
     topic_prefix: str = ""
