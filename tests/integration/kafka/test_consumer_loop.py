@@ -31,7 +31,7 @@ from invoicesync.kafka.topics import ensure_topics, topic_name
 from invoicesync.stores.paused_work import PausedWorkBoard
 from tests.infrastructure import kafka_environment, kafka_settings, start_kafka
 from tests.integration.topic_reading import read_topic
-from tests.waiting import DEADLINE_SECONDS
+from tests.waiting import DEADLINE_SECONDS, end_offsets
 
 BROKER_OUTAGE_SECONDS = 1.0
 
@@ -291,7 +291,11 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(settings, uniq
     loop.close()
     publisher.close()
     assert received == set(range(total))
-    assert committed_offsets(settings, unique_name) == total
+    # Everything on the topic is committed. A publish that timed out during the outage may
+    # have reached the log before the producer resent it: at least once, never lost.
+    on_topic = sum(end_offsets(settings, [topic_name(Topic.KEAP_NOTIFICATIONS, settings)]).values())
+    assert on_topic >= total
+    assert committed_offsets(settings, unique_name) == on_topic
 
 
 def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published(
