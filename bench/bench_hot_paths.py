@@ -40,6 +40,9 @@ def _settings(bootstrap: str, redis_url: str):
 
     settings = Settings(
         kafka_bootstrap_servers=bootstrap,
+        # The broker's user comes through the environment, as it does for the services.
+        kafka_username=os.environ.get("INVOICESYNC_KAFKA_USERNAME", ""),
+        kafka_password=os.environ.get("INVOICESYNC_KAFKA_PASSWORD", ""),
         redis_url=redis_url,
         topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
         token_encryption_key=generate_key(),
@@ -49,12 +52,12 @@ def _settings(bootstrap: str, redis_url: str):
 
 
 def _hooks_server(settings, repo: Path) -> tuple[subprocess.Popen, str]:
-    from tests.infrastructure import free_port
+    from tests.infrastructure import free_port, kafka_environment
 
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("INVOICESYNC_")},
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_environment(settings),
         "REDIS_URL": settings.redis_url,
         "INVOICESYNC_TOPIC_PREFIX": settings.topic_prefix,
         "INVOICESYNC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
@@ -242,6 +245,8 @@ def run():
     from bench.figures import Figure
 
     kafka, redis_server = _infrastructure()
+    os.environ["INVOICESYNC_KAFKA_USERNAME"] = kafka.username  # read by this and _on_checkout's
+    os.environ["INVOICESYNC_KAFKA_PASSWORD"] = kafka.password
     baseline = os.environ.get("INVOICESYNC_BENCH_BASELINE")
     lines: list[str] = []
     try:

@@ -36,6 +36,7 @@ from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
+from tests.infrastructure import kafka_settings
 from tests.integration.stores.local_servers import serving
 from tests.integration.transform.keap_stand_in import keap_stand_in
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
@@ -62,9 +63,9 @@ XERO_CALLS_PER_DAY = 5_000
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with running_infrastructure() as (bootstrap, redis_url), serving(create_xero_app()) as xero:
+    with running_infrastructure() as (kafka, redis_url), serving(create_xero_app()) as xero:
         base = Settings(
-            kafka_bootstrap_servers=bootstrap,
+            **kafka_settings(kafka),
             redis_url=redis_url,
             topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
             xero_api_base=xero,

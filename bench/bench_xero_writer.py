@@ -41,6 +41,7 @@ from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore
 from invoicesync_sandbox.xero.app import create_app
+from tests.infrastructure import kafka_settings
 from tests.integration.stores.local_servers import serving
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 from tests.unit.domain.canonical_builders import invoice, product
@@ -57,9 +58,9 @@ BATCH = 50
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per sandbox call
-    with running_infrastructure() as (bootstrap, redis_url), serving(create_app()) as url:
+    with running_infrastructure() as (kafka, redis_url), serving(create_app()) as url:
         settings = Settings(
-            kafka_bootstrap_servers=bootstrap,
+            **kafka_settings(kafka),
             redis_url=redis_url,
             topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
             xero_api_base=url,

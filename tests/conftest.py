@@ -6,6 +6,7 @@ some tests flush or stop a database and Redis costs a fraction of a second to st
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -14,7 +15,7 @@ import redis
 
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
-from tests.infrastructure import ExternalServer, start_kafka, start_redis
+from tests.infrastructure import ExternalServer, kafka_settings, start_kafka, start_redis
 
 SHARED_KAFKA = "invoicesync_kafka_address"
 SHARED_KAFKA_ERROR = "invoicesync_kafka_error"
@@ -69,7 +70,19 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     server = node.config.stash.get(_kafka_key, None)
-    node.workerinput[SHARED_KAFKA] = server.address if server else ""
+    # The address and the users' credentials: the workers' clients must authenticate too.
+    node.workerinput[SHARED_KAFKA] = (
+        json.dumps(
+            {
+                "address": server.address,
+                "username": server.username,
+                "password": server.password,
+                "admin_password": server.admin_password,
+            }
+        )
+        if server
+        else ""
+    )
     node.workerinput[SHARED_KAFKA_ERROR] = node.config.stash.get(_kafka_error_key, "")
 
 
@@ -85,7 +98,7 @@ def _kafka_of_this_run(config: pytest.Config):
         return start_kafka()
     if worker_input[SHARED_KAFKA_ERROR]:
         raise RuntimeError(worker_input[SHARED_KAFKA_ERROR])
-    return ExternalServer(worker_input[SHARED_KAFKA])
+    return ExternalServer(**json.loads(worker_input[SHARED_KAFKA]))
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +124,7 @@ def unique_name() -> str:
 def settings(kafka_server, redis_server, unique_name) -> Settings:
     """Settings for one test: the shared servers, topics of its own behind a unique prefix."""
     test_settings = Settings(
-        kafka_bootstrap_servers=kafka_server.address,
+        **kafka_settings(kafka_server),
         redis_url=redis_server.address,
         topic_prefix=f"{unique_name}.",
         topic_partitions=3,

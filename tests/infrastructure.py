@@ -1,9 +1,15 @@
 """Real Kafka and Redis for the test run: existing servers from the environment, a Docker
-container where an engine answers, otherwise the project's own scripts on free ports."""
+container where an engine answers, otherwise the project's own scripts on free ports.
+
+The scripts' servers take no one without credentials: Redis a password (carried in its URL),
+Kafka SCRAM users made at start (`KAFKA_APP_USER` for the services, "admin" for the broker
+itself). Servers from the environment take theirs from INVOICESYNC_KAFKA_USERNAME /
+INVOICESYNC_KAFKA_PASSWORD (KAFKA_ADMIN_PASSWORD) and the password in REDIS_URL."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -20,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 KAFKA_SCRIPT = REPO / "deploy" / "kafka" / "kafka.sh"
 REDIS_SCRIPT = REPO / "deploy" / "redis" / "redis.sh"
 KAFKA_IMAGE = "apache/kafka:4.3.1"
+KAFKA_APP_USER = "invoicesync"
 
 
 def free_port() -> int:
@@ -37,6 +44,10 @@ class ScriptServer:
     address: str
     data_dir: Path
     log_files: list[str] = field(default_factory=list)
+    # Kafka's: the services' user and password, and the broker's own (admin) password.
+    username: str = ""
+    password: str = ""
+    admin_password: str = ""
 
     def start(self) -> None:
         result = subprocess.run(
@@ -70,6 +81,9 @@ class ScriptServer:
 @dataclass
 class ExternalServer:
     address: str
+    username: str = ""
+    password: str = ""
+    admin_password: str = ""
 
     def start(self) -> None:  # not ours to manage
         pass
@@ -97,20 +111,31 @@ def docker_engine_answers() -> bool:
 def start_kafka():
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
-        return ExternalServer(external)
+        return ExternalServer(
+            external,
+            os.environ.get("INVOICESYNC_KAFKA_USERNAME", ""),
+            os.environ.get("INVOICESYNC_KAFKA_PASSWORD", ""),
+            os.environ.get("KAFKA_ADMIN_PASSWORD", ""),
+        )
     if docker_engine_answers():
         return _kafka_container()
     data_dir = Path(tempfile.mkdtemp(prefix="invoicesync-kafka-"))
     port, controller_port = free_port(), free_port()
+    password, admin_password = secrets.token_hex(16), secrets.token_hex(16)
     server = ScriptServer(
         KAFKA_SCRIPT,
         {
             "KAFKA_PORT": str(port),
             "KAFKA_CONTROLLER_PORT": str(controller_port),
             "KAFKA_DATA_DIR": str(data_dir),
+            "KAFKA_ADMIN_PASSWORD": admin_password,
+            "KAFKA_USERS": f"{KAFKA_APP_USER}={password}",
         },
         f"127.0.0.1:{port}",
         data_dir,
+        username=KAFKA_APP_USER,
+        password=password,
+        admin_password=admin_password,
     )
     server.start()
     return server
@@ -133,16 +158,35 @@ def restartable_redis() -> Iterator[ScriptServer | ExternalServer]:
         server.remove()
 
 
+def kafka_settings(server) -> dict[str, str]:
+    """The Settings fields that reach `server` as the services' user."""
+    return {
+        "kafka_bootstrap_servers": server.address,
+        "kafka_username": server.username,
+        "kafka_password": server.password,
+    }
+
+
+def kafka_environment(settings) -> dict[str, str]:
+    """The Kafka part of `settings` as the environment a service process reads it from."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "INVOICESYNC_KAFKA_USERNAME": settings.kafka_username,
+        "INVOICESYNC_KAFKA_PASSWORD": settings.kafka_password,
+    }
+
+
 def start_redis():
     external = os.environ.get("REDIS_URL")
     if external:
         return ExternalServer(external)
     data_dir = Path(tempfile.mkdtemp(prefix="invoicesync-redis-"))
     port = free_port()
+    password = secrets.token_hex(16)
     server = ScriptServer(
         REDIS_SCRIPT,
-        {"REDIS_PORT": str(port), "REDIS_DATA_DIR": str(data_dir)},
-        f"redis://127.0.0.1:{port}/0",
+        {"REDIS_PORT": str(port), "REDIS_DATA_DIR": str(data_dir), "REDIS_PASSWORD": password},
+        f"redis://:{password}@127.0.0.1:{port}/0",
         data_dir,
     )
     server.start()
@@ -156,6 +200,9 @@ def _kafka_container():
     host_port = free_port()
 
     class _Container:
+        # This container's listener is open (no users); clients connect without credentials.
+        username = password = admin_password = ""
+
         def __init__(self) -> None:
             self.address = f"localhost:{host_port}"
             self._container = (

@@ -29,7 +29,7 @@ from invoicesync_sandbox.developer_portal import (
     new_webhook_secrets,
     register_ledger_webhooks,
 )
-from tests.infrastructure import REPO, free_port
+from tests.infrastructure import REPO, free_port, kafka_environment, kafka_settings
 from tests.waiting import DEADLINE_SECONDS
 
 PROCESSES_TSV = REPO / "deploy" / "local" / "processes.tsv"
@@ -270,7 +270,7 @@ def stack_environment(
         env[name] = value
     env |= new_webhook_secrets()  # made once per checkout by stack.sh; once per run here
     env |= {
-        "KAFKA_BOOTSTRAP_SERVERS": base.kafka_bootstrap_servers,
+        **kafka_environment(base),
         "REDIS_URL": base.redis_url,
         "INVOICESYNC_TOPIC_PREFIX": base.topic_prefix,
         "INVOICESYNC_TOPIC_PARTITIONS": str(base.topic_partitions),
@@ -295,10 +295,10 @@ def stack_environment(
     return env
 
 
-def _stack_settings(kafka_address: str, redis_address: str) -> Settings:
+def _stack_settings(kafka, redis_address: str) -> Settings:
     redis_url = redis_address.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
     return Settings(
-        kafka_bootstrap_servers=kafka_address,
+        **kafka_settings(kafka),
         redis_url=redis_url,
         topic_prefix=f"e2e{uuid.uuid4().hex[:8]}.",
         topic_partitions=3,
@@ -325,11 +325,12 @@ def _operator_key(env: dict[str, str], key_file: Path) -> str:
 
 @contextmanager
 def running_stack(
-    kafka_address: str, redis_address: str, *, extra_env: dict[str, str] | None = None
+    kafka, redis_address: str, *, extra_env: dict[str, str] | None = None
 ) -> Iterator[Stack]:
     """Start every process, wait until each is ready, yield; then stop them all and check.
+    `kafka` is the broker's server (tests/infrastructure.py): its address and the users.
     `extra_env` overrides settings for this stack only (e.g. a short provider timeout)."""
-    base = _stack_settings(kafka_address, redis_address)
+    base = _stack_settings(kafka, redis_address)
     ensure_topics(base)
     ports: dict[str, int] = {}
     specs = process_specs(ports)
@@ -368,5 +369,5 @@ def running_stack(
 def stack_fixture(kafka_server, redis_server) -> Iterator[Stack]:
     """Import it into a package's conftest to use `stack` there: one stack for the package's
     tests, stopped after its last one (idle, its processes would still load the machine)."""
-    with running_stack(kafka_server.address, redis_server.address) as running:
+    with running_stack(kafka_server, redis_server.address) as running:
         yield running

@@ -10,6 +10,9 @@ from typing import TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from invoicesync.kafka.connection import kafka_connection
+from invoicesync.settings import Settings
+
 T = TypeVar("T")
 
 # Real work (brokers, sandboxes, processes) on two busy cores: minutes, not seconds.
@@ -38,8 +41,8 @@ def eventually(
     return value
 
 
-def end_offsets(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers)
+def end_offsets(settings: Settings, topics: Iterable[str]) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(**kafka_connection(settings))
     try:
         partitions = [
             TopicPartition(topic, partition)
@@ -54,8 +57,8 @@ def end_offsets(bootstrap_servers: str, topics: Iterable[str]) -> dict[TopicPart
         consumer.close()
 
 
-def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartition, int]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers)
+def committed_offsets(settings: Settings, group_id: str) -> dict[TopicPartition, int]:
+    admin = KafkaAdminClient(**kafka_connection(settings))
     try:
         committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
     finally:
@@ -64,17 +67,17 @@ def committed_offsets(bootstrap_servers: str, group_id: str) -> dict[TopicPartit
 
 
 def finished_with_everything_published(
-    bootstrap_servers: str, group_id: str, topics: Iterable[str]
+    settings: Settings, group_id: str, topics: Iterable[str]
 ) -> None:
     """Wait until the group has committed every message in `topics` now. Commits come after
     effects, so the group is then done with all of it: the positive signal a test asserting
     that something did *not* happen (no duplicate) waits on instead of a sleep."""
     topic_names = list(topics)
-    ends = {tp: end for tp, end in end_offsets(bootstrap_servers, topic_names).items() if end}
+    ends = {tp: end for tp, end in end_offsets(settings, topic_names).items() if end}
     assert ends, f"nothing was published to {topic_names}"
 
     def caught_up() -> bool:
-        committed = committed_offsets(bootstrap_servers, group_id)
+        committed = committed_offsets(settings, group_id)
         return all(committed.get(tp, -1) >= end for tp, end in ends.items())
 
     eventually(caught_up, f"group {group_id} to commit to the end of {topic_names}", step=0.25)

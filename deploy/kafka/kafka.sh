@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Runs a real single-node Apache Kafka broker (KRaft, broker+controller) from Maven Central jars.
+# Every connection authenticates: clients with SASL/SCRAM-SHA-512 on the client listener, the
+# broker to its own controller with SASL/PLAIN; users are made when the storage is formatted.
 #
 #   kafka.sh fetch    download the broker's jars into .cache/kafka/<version>/libs (once)
 #   kafka.sh start    write the config, format storage once, start in the background, wait ready
@@ -11,6 +13,11 @@
 #   KAFKA_HEAP [-Xms256m -Xmx512m]  PYTHON [<repo>/.venv/bin/python]
 #   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
 #   KAFKA_READY_TIMEOUT_SECONDS [90]: how long `start` waits for the broker to be ready
+#   KAFKA_ADMIN_PASSWORD (required by 'start'): the password of user "admin", the broker's own
+#     identity, with which 'start' checks readiness
+#   KAFKA_USERS [""]: more SCRAM users, "name=password name2=password2", made at format time
+#     and granted every topic and group at each start (only admin manages users and ACLs)
+# Passwords are 16 or more of A-Z a-z 0-9 _ - (they go into the JAAS and format syntax as is).
 set -euo pipefail
 
 # shellcheck source=deploy/server_process.sh
@@ -79,17 +86,35 @@ fetch() {
 }
 
 write_properties() {
+    # The file holds the admin password: readable by its owner only.
+    (umask 077 && : >"$properties")
     cat >"$properties" <<EOF
 # Written by deploy/kafka/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
 log.dirs=$data_dir/store
+
+# Clients authenticate with SCRAM (users live in the cluster metadata, made at format time).
+# The controller listener uses PLAIN with its one user in this file: SCRAM users are metadata
+# the controller itself serves, so they cannot guard the way to it.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$KAFKA_ADMIN_PASSWORD";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$KAFKA_ADMIN_PASSWORD" user_admin="$KAFKA_ADMIN_PASSWORD";
+
+# Only the admin user may manage users, ACLs and the cluster; every other user does what its
+# ACLs allow (KAFKA_USERS get topics, groups and topic creation: GRANTS in admin_round_trip).
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin
+allow.everyone.if.no.acl.found=false
 
 # One node: every internal topic has one replica.
 offsets.topic.replication.factor=1
@@ -121,8 +146,39 @@ java_base=(java -XX:+UseSerialGC -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$script_dir/log4j2.properties"
     "-Dkafka.logs.dir=$logs_dir")
 
+# Format-time users: admin, then each of KAFKA_USERS.
+scram_arguments() {
+    local user
+    echo "--add-scram"
+    echo "SCRAM-SHA-512=[name=admin,password=$KAFKA_ADMIN_PASSWORD]"
+    for user in ${KAFKA_USERS:-}; do
+        echo "--add-scram"
+        echo "SCRAM-SHA-512=[name=${user%%=*},password=${user#*=}]"
+    done
+}
+
+check_credentials() {
+    local user
+    valid_password "${KAFKA_ADMIN_PASSWORD:-}" ||
+        die "set KAFKA_ADMIN_PASSWORD (16 or more of A-Z a-z 0-9 _ -): the broker never runs open"
+    for user in ${KAFKA_USERS:-}; do
+        [[ "$user" == *=* && "${user%%=*}" =~ ^[A-Za-z0-9_-]+$ ]] && valid_password "${user#*=}" ||
+            die "KAFKA_USERS holds '${user%%=*}', not name=password with a valid password"
+    done
+}
+
+valid_password() {
+    [[ "$1" =~ ^[A-Za-z0-9_-]{16,}$ ]]
+}
+
 format_storage_once() {
-    [[ -f "$data_dir/store/meta.properties" ]] && return 0
+    local users_marker="$data_dir/users" user
+    if [[ -f "$data_dir/store/meta.properties" ]]; then
+        # A store formatted before the broker required users has none: nobody could log in.
+        [[ -f "$users_marker" ]] ||
+            die "$data_dir/store was formatted without users; remove $data_dir to start afresh"
+        return 0
+    fi
     local cluster_id_file="$data_dir/cluster.id"
     if [[ ! -s "$cluster_id_file" ]]; then
         # Like Kafka's own Uuid.randomUuid: never an id starting with "-", which the
@@ -132,28 +188,69 @@ while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).s
 print(i)' >"$cluster_id_file"
     fi
     # No --standalone: StorageTool refuses it together with static controller.quorum.voters.
+    local scram=()
+    mapfile -t scram < <(scram_arguments)
     "${java_base[@]}" -Dkafka.log.file=storage-format.log -cp "$libs_dir/*" \
         kafka.tools.StorageTool format -t "$(cat "$cluster_id_file")" -c "$properties" \
-        >"$logs_dir/storage-format.out" 2>&1 ||
+        "${scram[@]}" >"$logs_dir/storage-format.out" 2>&1 ||
         { cat "$logs_dir/storage-format.out" >&2; die "storage format failed"; }
+    # The names only: which users this store was made with.
+    for user in admin ${KAFKA_USERS:-}; do echo "${user%%=*}"; done >"$users_marker"
 }
 
 admin_round_trip() {
-    "$python" - "$bootstrap" "$1" <<'EOF'
+    # The password goes by environment, not argument, so it is not in a process listing.
+    KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" KAFKA_USERS="${KAFKA_USERS:-}" \
+        "$python" - "$bootstrap" "$1" <<'EOF'
+import os
 import sys
 import time
 
-from kafka.admin import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLOperation,
+    ACLPermissionType,
+    KafkaAdminClient,
+    ResourcePattern,
+    ResourceType,
+)
+
+# What each of KAFKA_USERS may do (creating the same ACL again is harmless): every topic and
+# group, creating topics; never users, ACLs or cluster configuration.
+GRANTS = [
+    (ResourceType.TOPIC, "*", ACLOperation.ALL),
+    (ResourceType.GROUP, "*", ACLOperation.ALL),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.CREATE),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.DESCRIBE),
+    (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE),
+]
 
 bootstrap, timeout_s = sys.argv[1], float(sys.argv[2])
 deadline = time.monotonic() + timeout_s
 while True:
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=5000, bootstrap_timeout_ms=5000
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=5000,
+            bootstrap_timeout_ms=5000,
+            security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username="admin",
+            sasl_plain_password=os.environ["KAFKA_ADMIN_PASSWORD"],
         )
         try:
             admin.list_topics()
+            users = [user.split("=", 1)[0] for user in os.environ["KAFKA_USERS"].split()]
+            acls = [
+                ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW,
+                    ResourcePattern(resource, name))
+                for user in users
+                for resource, name, operation in GRANTS
+            ]
+            if acls:
+                failed = admin.create_acls(acls)["failed"]
+                if failed:
+                    sys.exit(f"creating ACLs failed: {failed!r}")
             break
         finally:
             admin.close()
@@ -193,6 +290,7 @@ start() {
         echo "already running $pid on $bootstrap"
         return 0
     fi
+    check_credentials
     fetch
     require java "Kafka $kafka_version needs Java 17 or newer"
     [[ -x "$python" ]] || die "no Python at $python (set PYTHON); it is needed for the readiness check"

@@ -48,10 +48,23 @@ load_env() {
         chmod 600 "$env_file"
     fi
     grep -q '^INVOICESYNC_XERO_WEBHOOK_KEY=' "$env_file" || "$bin/python" -m invoicesync_sandbox.developer_portal secrets >>"$env_file"
+    # Redis and Kafka take no client without these, made once per checkout too.
+    grep -q '^REDIS_PASSWORD=' "$env_file" || echo "REDIS_PASSWORD=$(new_password)" >>"$env_file"
+    grep -q '^KAFKA_ADMIN_PASSWORD=' "$env_file" || echo "KAFKA_ADMIN_PASSWORD=$(new_password)" >>"$env_file"
+    if ! grep -q '^INVOICESYNC_KAFKA_PASSWORD=' "$env_file"; then
+        { echo "INVOICESYNC_KAFKA_USERNAME=invoicesync"; echo "INVOICESYNC_KAFKA_PASSWORD=$(new_password)"; } >>"$env_file"
+    fi
     set -a
     # shellcheck disable=SC1090
     source "$env_file"
+    # The services' clients give Redis its password in the URL; the broker makes their user.
+    [[ "$REDIS_URL" == *@* ]] || REDIS_URL="redis://:$REDIS_PASSWORD@${REDIS_URL#redis://}"
+    KAFKA_USERS="$INVOICESYNC_KAFKA_USERNAME=$INVOICESYNC_KAFKA_PASSWORD"
     set +a
+}
+
+new_password() {
+    "$bin/python" -c 'import secrets; print(secrets.token_hex(24))'
 }
 
 # A process whose Python module is not in this checkout yet is left out, not failed.

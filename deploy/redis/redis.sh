@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the project's own Redis server (append-only file, 127.0.0.1 only) beside any system Redis.
+# Runs the project's own Redis server (append-only file, 127.0.0.1 only, a password required)
+# beside any system Redis.
 #
 #   redis.sh install  install Debian's redis-server if it is missing
 #   redis.sh start    install redis-server if missing, write the config, start, wait for PONG
@@ -7,6 +8,7 @@
 #   redis.sh status   "running <pid>" and exit 0, or exit 1
 #
 # Environment (defaults in brackets): REDIS_PORT [16379]  REDIS_DATA_DIR [<repo>/var/redis]
+#   REDIS_PASSWORD (required by 'start'; clients give it in REDIS_URL, redis://:<password>@...)
 #   REDIS_LOAD_TIMEOUT [600]  seconds 'start' waits while a large append-only file loads
 #   REDIS_MAXMEMORY [512mb]  the most memory the dataset may use; past it writes are refused
 set -euo pipefail
@@ -28,6 +30,8 @@ log_file="$data_dir/redis.log"
 ready_timeout_s=20
 load_timeout_s="${REDIS_LOAD_TIMEOUT:-600}"
 stop_timeout_s=20
+# redis-cli reads the password from here, so it never shows in a process listing.
+export REDISCLI_AUTH="${REDIS_PASSWORD:-}"
 
 die() {
     echo "redis.sh: $*" >&2
@@ -50,6 +54,8 @@ install_redis() {
 }
 
 write_config() {
+    # The file holds the password: readable by its owner only.
+    (umask 077 && : >"$config")
     cat >"$config" <<EOF
 # Written by deploy/redis/redis.sh on every start; edit the script, not this file.
 bind 127.0.0.1
@@ -68,6 +74,8 @@ save ""
 # as used memory nears the limit.
 maxmemory $maxmemory
 maxmemory-policy noeviction
+# No client is served before it authenticates.
+requirepass $REDIS_PASSWORD
 EOF
 }
 
@@ -139,6 +147,8 @@ start() {
         echo "already running $pid on 127.0.0.1:$port"
         return 0
     fi
+    [[ "${REDIS_PASSWORD:-}" =~ ^[A-Za-z0-9_-]{16,}$ ]] ||
+        die "set REDIS_PASSWORD (16 or more of A-Z a-z 0-9 _ -): Redis never runs without one"
     install_redis
     mkdir -p "$data_dir"
     rm -f "$pid_file"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -27,6 +27,11 @@ class ProviderEndpoints:
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    # This service's Kafka user (SASL/SCRAM-SHA-512); empty connects without authenticating,
+    # which only a broker with an open listener accepts (the project's brokers have none).
+    kafka_username: str = ""
+    kafka_password: str = field(default="", repr=False)
+    # The password, if Redis asks for one, goes in the URL: redis://:<password>@host:port/db.
     redis_url: str = "redis://127.0.0.1:16379/0"
     # Put before every topic and consumer group name: deployments sharing a broker stay apart.
     topic_prefix: str = ""

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from invoicesync.crypto import generate_key
-from tests.infrastructure import REPO, free_port
+from tests.infrastructure import REPO, free_port, kafka_environment
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -31,7 +31,7 @@ def _answers(url: str) -> bool:
 def test_hook_tokens_and_oauth_codes_never_reach_the_access_log(settings, tmp_path: Path):
     port = free_port()
     env = os.environ | {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_environment(settings),
         "REDIS_URL": settings.redis_url,
         "INVOICESYNC_TOKEN_ENCRYPTION_KEY": generate_key(),
         "INVOICESYNC_HTTP_WORKERS": "1",

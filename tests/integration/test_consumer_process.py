@@ -13,7 +13,7 @@ from invoicesync.crypto import generate_key
 from invoicesync.events import Envelope, EventType, Topic
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
-from tests.infrastructure import free_port
+from tests.infrastructure import free_port, kafka_environment
 from tests.waiting import eventually
 
 
@@ -21,7 +21,7 @@ def test_a_consumer_process_serves_metrics_and_stops_cleanly_on_sigterm(settings
     port = free_port()
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_environment(settings),
         "REDIS_URL": settings.redis_url,
         "INVOICESYNC_TOPIC_PREFIX": settings.topic_prefix,
         "INVOICESYNC_METRICS_PORT": str(port),

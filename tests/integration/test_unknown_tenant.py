@@ -20,6 +20,7 @@ from invoicesync.events import (
     Topic,
     envelope_for,
 )
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.locks import lock_key
 from qbo_writer.main import build_loop as qbo_writer_loop
@@ -75,7 +76,7 @@ SERVICES = {
 def _dead_letters(settings, timeout: float = 0.5) -> list[dict]:
     consumer = KafkaConsumer(
         topic_name(Topic.DEAD_LETTERS, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_connection(settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=int(timeout * 1000),
     )

@@ -8,6 +8,7 @@ import time
 from kafka import KafkaConsumer
 
 from invoicesync.events import Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from tests.waiting import DEADLINE_SECONDS
 
@@ -25,7 +26,7 @@ def read_topic(
     there once `timeout` has passed."""
     consumer = KafkaConsumer(
         topic_name(topic, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_connection(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         consumer_timeout_ms=1000,

@@ -37,7 +37,7 @@ def own_broker():
 
 @pytest.fixture(scope="package")
 def outage_stack(own_broker, own_redis):
-    with running_stack(own_broker.address, own_redis.address, extra_env=OUTAGE_STACK_ENV) as stack:
+    with running_stack(own_broker, own_redis.address, extra_env=OUTAGE_STACK_ENV) as stack:
         for url in (stack.xero_url, stack.qbo_url):
             requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
         yield stack

@@ -50,3 +50,37 @@ def test_every_service_has_a_restart_policy():
     assert policies["topics"] == "on-failure"  # a one-shot job: done is done
     long_running = {name: policy for name, policy in policies.items() if name != "topics"}
     assert set(long_running.values()) == {"unless-stopped"}, long_running
+
+
+def test_every_published_port_is_bound_to_the_loopback_interface():
+    """Kafka and Redis, and every HTTP surface, answer the host only, never the network."""
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    published = {
+        name: port
+        for name, service in document["services"].items()
+        for port in service.get("ports", [])
+    }
+    assert published
+    assert all(port.startswith("127.0.0.1:") for port in published.values()), published
+
+
+def test_kafka_and_redis_clients_carry_credentials():
+    """No service reaches Kafka or Redis anonymously: both servers refuse that."""
+    document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    clients = {
+        name: service["environment"]
+        for name, service in document["services"].items()
+        if "KAFKA_BOOTSTRAP_SERVERS" in service.get("environment", {})
+    }
+    assert clients
+    for name, env in clients.items():
+        assert env["INVOICESYNC_KAFKA_USERNAME"], name
+        assert "${INVOICESYNC_KAFKA_PASSWORD:?" in env["INVOICESYNC_KAFKA_PASSWORD"], name
+        if "REDIS_URL" in env:
+            assert env["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?"), name
+    redis_command = " ".join(document["services"]["redis"]["command"])
+    assert "requirepass" in redis_command
+    assert (
+        "${KAFKA_ADMIN_PASSWORD:?"
+        in document["services"]["kafka"]["environment"]["KAFKA_ADMIN_PASSWORD"]
+    )

@@ -21,6 +21,7 @@ from kafka.structs import TopicPartition
 
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
 
@@ -125,7 +126,7 @@ class ConsumerLagReader:
     def _admin_client(self) -> KafkaAdminClient:
         if self._admin is None:
             self._admin = KafkaAdminClient(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **kafka_connection(self._settings),
                 client_id="invoicesync-status",
                 request_timeout_ms=5_000,
             )
@@ -134,7 +135,7 @@ class ConsumerLagReader:
     def _end_offsets_consumer(self) -> KafkaConsumer:
         if self._consumer is None:
             self._consumer = KafkaConsumer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **kafka_connection(self._settings),
                 enable_auto_commit=False,
             )
         return self._consumer

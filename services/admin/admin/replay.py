@@ -27,6 +27,7 @@ from invoicesync.events import (
     Topic,
     envelope_from_bytes,
 )
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.dead_letters import original_message
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
@@ -316,7 +317,7 @@ def _dead_letter(offset: int, envelope: Envelope, client: redis.Redis, settings)
 def _consumer(settings: Settings) -> KafkaConsumer:
     try:
         return KafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **kafka_connection(settings),
             enable_auto_commit=False,
             group_id=None,
             consumer_timeout_ms=_READ_TIMEOUT_MS,

@@ -42,6 +42,7 @@ from kafka.structs import OffsetAndMetadata
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
 from invoicesync.kafka.pending_messages import (
     PartitionProgress,
@@ -620,7 +621,7 @@ class ConsumerLoop:
     def _client(self) -> KafkaConsumer:
         if self._consumer is None:
             self._consumer = KafkaConsumer(
-                bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                **kafka_connection(self._settings),
                 group_id=group_name(self._options.group_id, self._settings),
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",

@@ -11,6 +11,7 @@ from kafka.errors import KafkaError
 
 from invoicesync.errors import Transient
 from invoicesync.events import Envelope, Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from invoicesync.metrics import MESSAGES_PUBLISHED
 from invoicesync.settings import Settings
@@ -38,7 +39,7 @@ class Publisher:
         if self._producer is None:
             try:
                 self._producer = KafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    **kafka_connection(self._settings),
                     acks="all",
                     enable_idempotence=True,
                     linger_ms=2,

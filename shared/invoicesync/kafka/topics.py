@@ -11,6 +11,7 @@ from kafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlready
 
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[
     while True:
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=settings.kafka_bootstrap_servers,
+                **kafka_connection(settings),
                 client_id="invoicesync-topics",
                 request_timeout_ms=10_000,
             )

@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from invoicesync.errors import Transient
 from invoicesync.events import Envelope, EventType, Topic, envelope_from_bytes
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
@@ -130,7 +131,7 @@ def rebuild_from_ledger(settings: Settings, client: redis.Redis, *, timeout: flo
     Returns how many mappings Redis holds from it afterwards."""
     name = topic_name(Topic.ID_MAP_LEDGER, settings)
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_connection(settings),
         enable_auto_commit=False,
         group_id=None,
     )

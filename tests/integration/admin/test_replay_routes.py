@@ -14,6 +14,7 @@ from invoicesync.events import (
     Topic,
     envelope_for,
 )
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.dead_letters import ConsumedRecord, dead_letter_envelope
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import topic_name
@@ -119,7 +120,7 @@ def test_replaying_a_dead_letter_that_does_not_exist_is_400(admin):
 def publish_dead_letters(settings, letters: list[tuple[str, str, datetime, str]]) -> None:
     """(tenant, consumer group, when dead-lettered, Keap invoice id) → the dead-letter topic,
     each stamped with its own time, in this order."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20)
+    producer = KafkaProducer(**kafka_connection(settings), linger_ms=20)
     name = topic_name(Topic.DEAD_LETTERS, settings)
     for offset, (tenant_id, group_id, when, object_id) in enumerate(letters):
         original = notification(tenant_id, object_id)

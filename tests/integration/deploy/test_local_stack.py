@@ -70,16 +70,27 @@ def copy_rows(processes: Path, ports: dict[str, int]) -> str:
     return "\n".join(rows) + "\n"
 
 
-def sandbox_env(kafka: str, redis_url: str, keap_url: str) -> str:
+def sandbox_env(kafka, redis_url: str, keap_url: str) -> str:
     text = (REPO / "deploy/local/sandbox.env").read_text()
-    text = text.replace("127.0.0.1:19092", kafka)
+    text = text.replace("127.0.0.1:19092", kafka.address)
     text = text.replace("redis://127.0.0.1:16379/0", redis_url)
     text = text.replace("http://127.0.0.1:8901", keap_url)
-    return text + (
-        f"INVOICESYNC_TOPIC_PREFIX=sup{uuid.uuid4().hex[:8]}.\n"
-        "INVOICESYNC_TOPIC_PARTITIONS=1\n"
-        "INVOICESYNC_LOG_LEVEL=INFO\n"
-        "PYTHONUNBUFFERED=1\n"
+    # The run's servers' credentials, so stack.sh makes none of its own.
+    credentials = {
+        "INVOICESYNC_KAFKA_USERNAME": kafka.username,
+        "INVOICESYNC_KAFKA_PASSWORD": kafka.password,
+        "KAFKA_ADMIN_PASSWORD": kafka.admin_password,
+        "REDIS_PASSWORD": "the-run-s-redis-url-carries-it",
+    }
+    return (
+        text
+        + "".join(f"{name}={value}\n" for name, value in credentials.items())
+        + (
+            f"INVOICESYNC_TOPIC_PREFIX=sup{uuid.uuid4().hex[:8]}.\n"
+            "INVOICESYNC_TOPIC_PARTITIONS=1\n"
+            "INVOICESYNC_LOG_LEVEL=INFO\n"
+            "PYTHONUNBUFFERED=1\n"
+        )
     )
 
 
@@ -108,7 +119,7 @@ def stack_copy(tmp_path, kafka_server, redis_server) -> Iterator[Path]:
     (local / "processes.tsv").write_text(copy_rows(REPO / "deploy/local/processes.tsv", ports))
     redis_url = redis_server.address.rsplit("/", 1)[0] + f"/{REDIS_DB}"
     keap_url = f"http://127.0.0.1:{ports['sandbox-keap']}"
-    (local / "sandbox.env").write_text(sandbox_env(kafka_server.address, redis_url, keap_url))
+    (local / "sandbox.env").write_text(sandbox_env(kafka_server, redis_url, keap_url))
     try:
         yield root
     finally:

@@ -4,6 +4,7 @@ its append-only file, and the script must wait that out rather than kill the ser
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -46,7 +47,8 @@ def test_start_waits_while_redis_loads_a_large_append_only_file(tmp_path):
     data_dir.mkdir()
     write_append_only_file(data_dir / "appendonly.aof", KEYS)
     port = free_port()
-    env = {"REDIS_PORT": str(port), "REDIS_DATA_DIR": str(data_dir)}
+    password = secrets.token_hex(16)
+    env = {"REDIS_PORT": str(port), "REDIS_DATA_DIR": str(data_dir), "REDIS_PASSWORD": password}
     try:
         started = run_script("start", env)
         output = f"{started.stdout}\n{started.stderr}"
@@ -59,7 +61,7 @@ def test_start_waits_while_redis_loads_a_large_append_only_file(tmp_path):
         status = run_script("status", env)
         assert status.returncode == 0, status.stdout
         pid = int(status.stdout.split()[-1])
-        client = redis.Redis(port=port)
+        client = redis.Redis(port=port, password=password)
         try:
             assert client.ping()
             assert client.dbsize() == KEYS

@@ -17,6 +17,7 @@ from kafka.admin import KafkaAdminClient
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, EventType, Topic
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.consumer_loop import (
     ConsumerLoop,
     LoopOptions,
@@ -28,9 +29,9 @@ from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics, group_name, topic_name
 from invoicesync.stores.paused_work import PausedWorkBoard
-from tests.infrastructure import free_port, start_kafka
+from tests.infrastructure import free_port, kafka_environment, kafka_settings, start_kafka
 from tests.integration.topic_reading import read_topic
-from tests.waiting import DEADLINE_SECONDS
+from tests.waiting import DEADLINE_SECONDS, end_offsets
 
 BROKER_OUTAGE_SECONDS = 1.0
 
@@ -55,7 +56,7 @@ def run_until(loop: ConsumerLoop, done, timeout: float = DEADLINE_SECONDS) -> No
 
 
 def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> int:
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_connection(settings))
     kafka_group = group_name(group, settings)
     try:
         offsets = admin.list_group_offsets({kafka_group: None}).get(kafka_group, {})
@@ -171,7 +172,9 @@ from invoicesync.events import Topic
 from invoicesync.settings import Settings
 
 settings = Settings(
-    kafka_bootstrap_servers=sys.argv[1], redis_url=sys.argv[2], topic_prefix=sys.argv[3]
+    kafka_bootstrap_servers=sys.argv[1], redis_url=sys.argv[2], topic_prefix=sys.argv[3],
+    kafka_username=os.environ["INVOICESYNC_KAFKA_USERNAME"],
+    kafka_password=os.environ["INVOICESYNC_KAFKA_PASSWORD"],
 )
 effects = redis.Redis.from_url(settings.redis_url)
 
@@ -199,6 +202,7 @@ def test_a_consumer_killed_between_effect_and_commit_gets_the_message_again(
             settings.topic_prefix,
             unique_name,
         ],
+        env={**os.environ, **kafka_environment(settings)},
         timeout=120,
     )
     assert victim.returncode == -9
@@ -298,7 +302,7 @@ def own_kafka():
 
 
 def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(settings, unique_name, own_kafka):
-    settings = replace(settings, kafka_bootstrap_servers=own_kafka.address)
+    settings = replace(settings, **kafka_settings(own_kafka))
     ensure_topics(settings)
     kafka_server = own_kafka
     total = 60
@@ -331,7 +335,11 @@ def test_a_broker_restart_in_the_middle_of_a_stream_loses_nothing(settings, uniq
     loop.close()
     publisher.close()
     assert received == set(range(total))
-    assert committed_offsets(settings, unique_name) == total
+    # Everything on the topic is committed. A publish that timed out during the outage may
+    # have reached the log before the producer resent it: at least once, never lost.
+    on_topic = sum(end_offsets(settings, [topic_name(Topic.KEAP_NOTIFICATIONS, settings)]).values())
+    assert on_topic >= total
+    assert committed_offsets(settings, unique_name) == on_topic
 
 
 def test_a_loop_whose_broker_is_away_when_it_starts_waits_instead_of_ending(settings, unique_name):
@@ -359,7 +367,7 @@ def test_periodic_work_runs_in_the_loop_for_the_tenants_it_owns_and_is_published
     partitions_seen = {}
     consumer = KafkaConsumer(
         topic_name(Topic.KEAP_NOTIFICATIONS, settings),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_connection(settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
     )

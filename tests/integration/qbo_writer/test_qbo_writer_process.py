@@ -17,6 +17,7 @@ from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.stores.redis_connection import redis_from_settings
 from qbo_writer.main import build_loop
+from tests.infrastructure import kafka_environment
 from tests.integration.qbo_writer.corpus import (
     corpus_invoice,
     events_for,
@@ -40,7 +41,7 @@ def writer_process(sandbox: QboSandbox) -> subprocess.Popen:
     s = sandbox.settings
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": s.kafka_bootstrap_servers,
+        **kafka_environment(s),
         "REDIS_URL": s.redis_url,
         "INVOICESYNC_TOPIC_PREFIX": s.topic_prefix,
         "INVOICESYNC_TOPIC_PARTITIONS": str(s.topic_partitions),

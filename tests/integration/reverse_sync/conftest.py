@@ -244,7 +244,7 @@ class ReverseStack:
     def finish_delivered_webhooks(self) -> None:
         """Wait until reverse-sync has handled every ledger notice published so far."""
         finished_with_everything_published(
-            self.settings.kafka_bootstrap_servers,
+            self.settings,
             group_name(GROUP_ID, self.settings),
             [topic_name(Topic.LEDGER_NOTIFICATIONS, self.settings)],
         )

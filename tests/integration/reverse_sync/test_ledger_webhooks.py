@@ -13,6 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from invoicesync.domain.canonical import Destination
 from invoicesync.events import Topic, envelope_from_bytes, payload_of
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import connection_key
@@ -37,7 +38,7 @@ def webhooks(settings):
 
 def _published(settings) -> list:
     name = topic_name(Topic.LEDGER_NOTIFICATIONS, settings)
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    consumer = KafkaConsumer(**kafka_connection(settings), group_id=None)
     try:
         # The first metadata request may still be in flight: an empty answer is not "no topic".
         numbers = eventually(lambda: consumer.partitions_for_topic(name), f"metadata of {name}")

@@ -20,6 +20,7 @@ from invoicesync.events import (
     envelope_from_bytes,
     payload_of,
 )
+from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.kafka.topics import topic_name
 from invoicesync.stores.held_notifications import HeldNotifications, release_held
@@ -39,7 +40,7 @@ class TopicReader:
     """Reads every partition of one topic from the beginning, without a consumer group."""
 
     def __init__(self, settings, topic: Topic) -> None:
-        self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+        self._consumer = KafkaConsumer(**kafka_connection(settings))
         name = topic_name(topic, settings)
         numbers = eventually(lambda: self._consumer.partitions_for_topic(name), f"{name} metadata")
         partitions = [TopicPartition(name, p) for p in numbers]

@@ -17,6 +17,7 @@ from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
 from invoicesync.kafka.topics import group_name, topic_name
 from invoicesync.stores.tokens import TokenStore
+from tests.infrastructure import kafka_environment
 from tests.integration.topic_reading import read_topic
 from tests.unit.domain.canonical_builders import invoice, product
 from tests.waiting import finished_with_everything_published, wait_for
@@ -149,7 +150,7 @@ def test_replaying_the_topic_from_the_start_creates_nothing_new(xero_stack):
 
 def _finish_published_events(settings, group_id: str) -> None:
     finished_with_everything_published(
-        settings.kafka_bootstrap_servers,
+        settings,
         group_name(group_id, settings),
         [topic_name(Topic.CANONICAL_EVENTS, settings)],
     )
@@ -194,7 +195,7 @@ def test_a_writer_killed_mid_backlog_and_restarted_creates_each_invoice_once(xer
 def _service_environment(settings) -> dict[str, str]:
     env = dict(os.environ)
     env |= {
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        **kafka_environment(settings),
         "REDIS_URL": settings.redis_url,
         "INVOICESYNC_TOPIC_PREFIX": settings.topic_prefix,
         "INVOICESYNC_TOPIC_PARTITIONS": str(settings.topic_partitions),
