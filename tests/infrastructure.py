@@ -9,6 +9,7 @@ INVOICESYNC_KAFKA_PASSWORD (KAFKA_ADMIN_PASSWORD) and the password in REDIS_URL.
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import shutil
 import socket
@@ -29,8 +30,22 @@ KAFKA_IMAGE = "apache/kafka:4.3.1"
 KAFKA_APP_USER = "invoicesync"
 
 
+# Below Linux's ephemeral range (32768-60999), from which every outgoing connection takes its
+# local port: a port picked there can be taken by some client's connect() before the server it
+# was picked for binds it, as a stack's process once found ("Address already in use").
+_LISTEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
+    """A port nothing listens on or connects from now, for a server about to start."""
+    for port in random.sample(_LISTEN_PORTS, 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as probe:  # that range is crowded: any port the kernel offers
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
