@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import secrets
 import shlex
 import signal
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 import requests
 
 from invoicesync.crypto import generate_key
+from invoicesync.kafka.access import broker_user, provision
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
 from invoicesync_sandbox.developer_portal import (
@@ -59,6 +61,7 @@ class ProcessSpec:
     name: str
     module: str
     port: int | None
+    kafka_user: str | None  # the service's own Kafka user (invoicesync/kafka/access.py)
     command: str
 
     @property
@@ -229,7 +232,7 @@ def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
     for line in PROCESSES_TSV.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        name, module, port, command = line.split("\t")
+        name, module, port, kafka_user, command = line.split("\t")
         if name in LEFT_OUT or importlib.util.find_spec(module) is None:
             continue
         command = command.replace("$BIN", str(VENV_BIN))
@@ -239,7 +242,8 @@ def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
             command = command.replace(port, str(new_port))
         # A consumer's own /metrics port, fixed in the file, moves to a free one too.
         command = METRICS_PORT.sub(lambda _: f"INVOICESYNC_METRICS_PORT={free_port()}", command)
-        specs.append(ProcessSpec(name, module, new_port, command))
+        user = None if kafka_user == "-" else kafka_user
+        specs.append(ProcessSpec(name, module, new_port, user, command))
     return specs
 
 
@@ -295,6 +299,25 @@ def stack_environment(
     return env
 
 
+def service_credentials(kafka, base: Settings, specs: list[ProcessSpec]) -> dict[str, dict]:
+    """Each process's own Kafka user, as `make up` makes them: {process: its environment}.
+    The tests' own clients keep the run's all-topics user. A broker from the environment
+    without its admin password cannot make users: every process then shares the run's."""
+    if not kafka.admin_password:
+        return {}
+    users = {spec.kafka_user for spec in specs if spec.kafka_user}
+    passwords = {user: secrets.token_hex(16) for user in users}
+    provision(base, kafka.admin_password, passwords)
+    return {
+        spec.name: {
+            "INVOICESYNC_KAFKA_USERNAME": broker_user(spec.kafka_user, base),
+            "INVOICESYNC_KAFKA_PASSWORD": passwords[spec.kafka_user],
+        }
+        for spec in specs
+        if spec.kafka_user
+    }
+
+
 def _stack_settings(kafka, redis_address: str) -> Settings:
     redis_url = redis_address.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
     return Settings(
@@ -338,7 +361,13 @@ def running_stack(
     env = stack_environment(base, urls, ports) | (extra_env or {})
     settings = Settings.from_env(env)
     log_dir = Path(tempfile.mkdtemp(prefix="invoicesync-e2e-"))
-    processes = {spec.name: StackProcess(spec, env, log_dir / f"{spec.name}.log") for spec in specs}
+    credentials = service_credentials(kafka, base, specs)
+    processes = {
+        spec.name: StackProcess(
+            spec, env | credentials.get(spec.name, {}), log_dir / f"{spec.name}.log"
+        )
+        for spec in specs
+    }
     stack = Stack(settings, env, processes, "", log_dir, urls)
     try:
         for process in processes.values():

@@ -2,12 +2,11 @@
 # The Compose file's Kafka broker (apache/kafka image), set up as deploy/kafka/kafka.sh sets up
 # the local one: clients authenticate with SASL/SCRAM-SHA-512 on both client listeners (kafka:9092
 # inside the Compose network, localhost:19092 from the host), the broker to its own controller
-# with SASL/PLAIN; the users (admin, then each of KAFKA_USERS "name=password ...") are made
-# when the data volume is first formatted. Only admin manages users, ACLs and the cluster; each
-# of KAFKA_USERS is granted every topic and group and topic creation once the broker is up.
+# with SASL/PLAIN. Only `admin` is made here, when the data volume is first formatted; it alone
+# manages users, ACLs and the cluster. The services' users and their ACLs are made by the
+# `topics` job (python -m invoicesync.kafka.access), one user per service.
 set -eu
 : "${KAFKA_ADMIN_PASSWORD:?set KAFKA_ADMIN_PASSWORD}"
-: "${KAFKA_USERS:?set KAFKA_USERS}"
 data=/var/lib/kafka/data
 properties=/tmp/invoicesync/server.properties
 client=/tmp/invoicesync/admin-client.properties
@@ -50,39 +49,8 @@ sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule require
 PROPERTIES
 
 if [ ! -f "$data/meta.properties" ]; then
-    set --
-    for user in "admin=$KAFKA_ADMIN_PASSWORD" $KAFKA_USERS; do
-        set -- "$@" --add-scram "SCRAM-SHA-512=[name=${user%%=*},password=${user#*=}]"
-    done
     /opt/kafka/bin/kafka-storage.sh format -t "$(/opt/kafka/bin/kafka-storage.sh random-uuid)" \
-        -c "$properties" "$@"
+        -c "$properties" --add-scram "SCRAM-SHA-512=[name=admin,password=$KAFKA_ADMIN_PASSWORD]"
 fi
 
-/opt/kafka/bin/kafka-server-start.sh "$properties" &
-broker=$!
-trap 'kill -TERM "$broker"' TERM INT
-
-acls() {
-    /opt/kafka/bin/kafka-acls.sh --bootstrap-server localhost:9092 --command-config "$client" "$@" \
-        >/dev/null
-}
-
-# The same grants as deploy/kafka/kafka.sh makes (adding an existing ACL again is harmless).
-grant_users() {
-    for user in $KAFKA_USERS; do
-        acls --add --allow-principal "User:${user%%=*}" --operation All --topic '*' --group '*' &&
-            acls --add --allow-principal "User:${user%%=*}" --operation Create \
-                --operation Describe --operation IdempotentWrite --cluster || return 1
-    done
-}
-
-until grant_users; do
-    kill -0 "$broker" 2>/dev/null || exit 1
-    sleep 2
-done
-status=0
-wait "$broker" || status=$?
-if kill -0 "$broker" 2>/dev/null; then
-    wait "$broker" || status=$?
-fi
-exit "$status"
+exec /opt/kafka/bin/kafka-server-start.sh "$properties"

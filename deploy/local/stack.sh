@@ -51,16 +51,39 @@ load_env() {
     # Redis and Kafka take no client without these, made once per checkout too.
     grep -q '^REDIS_PASSWORD=' "$env_file" || echo "REDIS_PASSWORD=$(new_password)" >>"$env_file"
     grep -q '^KAFKA_ADMIN_PASSWORD=' "$env_file" || echo "KAFKA_ADMIN_PASSWORD=$(new_password)" >>"$env_file"
-    if ! grep -q '^INVOICESYNC_KAFKA_PASSWORD=' "$env_file"; then
-        { echo "INVOICESYNC_KAFKA_USERNAME=invoicesync"; echo "INVOICESYNC_KAFKA_PASSWORD=$(new_password)"; } >>"$env_file"
-    fi
+    local user variable
+    for user in $(kafka_users); do
+        variable="$(password_variable "$user")"
+        grep -q "^$variable=" "$env_file" || echo "$variable=$(new_password)" >>"$env_file"
+    done
     set -a
     # shellcheck disable=SC1090
     source "$env_file"
-    # The services' clients give Redis its password in the URL; the broker makes their user.
+    # The services' clients give Redis its password in the URL.
     [[ "$REDIS_URL" == *@* ]] || REDIS_URL="redis://:$REDIS_PASSWORD@${REDIS_URL#redis://}"
-    KAFKA_USERS="$INVOICESYNC_KAFKA_USERNAME=$INVOICESYNC_KAFKA_PASSWORD"
+    # The broker is made with its admin alone; `up` makes each service's user and ACLs. Commands
+    # run by hand (the admin CLI) act as the admin service.
+    KAFKA_USERS=""
+    INVOICESYNC_KAFKA_USERNAME="$(kafka_username invoicesync-admin)"
+    INVOICESYNC_KAFKA_PASSWORD="$INVOICESYNC_KAFKA_PASSWORD_ADMIN"
     set +a
+}
+
+# The Kafka users named in processes.tsv, once each.
+kafka_users() {
+    each_process | cut -f4 | grep -vx -- '-' | sort -u
+}
+
+# As invoicesync/kafka/access.py names it: invoicesync-xero-writer -> ..._XERO_WRITER.
+password_variable() {
+    local suffix="${1#invoicesync-}"
+    suffix="${suffix^^}"
+    echo "INVOICESYNC_KAFKA_PASSWORD_${suffix//-/_}"
+}
+
+# The user on the broker: behind the deployment's topic prefix, like its topics and groups.
+kafka_username() {
+    echo "${INVOICESYNC_TOPIC_PREFIX:-}$1"
 }
 
 new_password() {
@@ -98,7 +121,7 @@ program_states() {
 }
 
 write_supervisor_config() {
-    local partial="$supervisor_conf.partial" priority=100 name module port command
+    local partial="$supervisor_conf.partial" priority=100 name module port kafka_user command environment
     {
         cat <<EOF
 ; Written by deploy/local/stack.sh from processes.tsv on every 'up': edit those, not this file.
@@ -127,12 +150,18 @@ priority=1
 autorestart=true
 stderr_logfile=$log_dir/restart-counter.log
 EOF
-        while IFS=$'\t' read -r name module port command; do
+        while IFS=$'\t' read -r name module port kafka_user command; do
             if ! present "$module"; then
                 echo "  $name not in this checkout yet, skipped" >&2
                 continue
             fi
             command="${command//\$BIN/$bin}"
+            environment=""
+            if [[ "$kafka_user" != "-" ]]; then
+                # supervisord fills in the password from its own environment: not in this file.
+                environment="environment=INVOICESYNC_KAFKA_USERNAME=\"$(kafka_username "$kafka_user")\""
+                environment+=",INVOICESYNC_KAFKA_PASSWORD=\"%(ENV_$(password_variable "$kafka_user"))s\""
+            fi
             cat <<EOF
 
 [program:$name]
@@ -150,6 +179,7 @@ redirect_stderr=true
 stdout_logfile=$log_dir/$name.log
 stdout_logfile_maxbytes=20MB
 stdout_logfile_backups=3
+$environment
 EOF
             priority=$((priority + 10))
         done < <(each_process)
@@ -240,7 +270,9 @@ up() {
     echo "infrastructure:"
     bash "$repo_root/deploy/kafka/kafka.sh" start | sed 's/^/  /'
     bash "$repo_root/deploy/redis/redis.sh" start | sed 's/^/  /'
-    "$bin/python" -m invoicesync.kafka.topics
+    # Each service's Kafka user and ACLs, then the topics.
+    # shellcheck disable=SC2046  # one argument per user
+    "$bin/python" -m invoicesync.kafka.access $(kafka_users) | sed 's/^/  /'
     echo "processes (supervised):"
     stop_unsupervised
     start_supervised

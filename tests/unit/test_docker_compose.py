@@ -6,6 +6,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from invoicesync.kafka.access import ACCESS_BY_USER, password_variable
+
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA_CANDIDATES = [
     REPO.parent / "shared/specs/compose/compose-spec.json",
@@ -65,22 +67,33 @@ def test_every_published_port_is_bound_to_the_loopback_interface():
 
 
 def test_kafka_and_redis_clients_carry_credentials():
-    """No service reaches Kafka or Redis anonymously: both servers refuse that."""
+    """No service reaches Kafka or Redis anonymously, and each reaches Kafka as its own user
+    (the one processes.tsv names for `make up`), whose ACLs the `topics` job grants."""
     document = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    clients = {
-        name: service["environment"]
-        for name, service in document["services"].items()
-        if "KAFKA_BOOTSTRAP_SERVERS" in service.get("environment", {})
+    services = document["services"]
+    users = {
+        fields[0]: fields[3]
+        for line in (REPO / "deploy/local/processes.tsv").read_text().splitlines()
+        if line and not line.startswith("#")
+        for fields in [line.split("\t")]
+        if fields[3] != "-"
     }
-    assert clients
-    for name, env in clients.items():
-        assert env["INVOICESYNC_KAFKA_USERNAME"], name
-        assert "${INVOICESYNC_KAFKA_PASSWORD:?" in env["INVOICESYNC_KAFKA_PASSWORD"], name
+    assert users
+    for name, user in users.items():
+        env = services[name]["environment"]
+        assert env["INVOICESYNC_KAFKA_USERNAME"] == user, name
+        assert f"${{{password_variable(user)}:?" in env["INVOICESYNC_KAFKA_PASSWORD"], name
         if "REDIS_URL" in env:
             assert env["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?"), name
-    redis_command = " ".join(document["services"]["redis"]["command"])
-    assert "requirepass" in redis_command
-    assert (
-        "${KAFKA_ADMIN_PASSWORD:?"
-        in document["services"]["kafka"]["environment"]["KAFKA_ADMIN_PASSWORD"]
-    )
+    clients = {
+        name
+        for name, service in services.items()
+        if "KAFKA_BOOTSTRAP_SERVERS" in service.get("environment", {})
+    }
+    assert clients == set(users) | {"topics"}
+    provisioning = services["topics"]
+    assert provisioning["command"][-1] == "invoicesync.kafka.access"
+    assert "${KAFKA_ADMIN_PASSWORD:?" in provisioning["environment"]["KAFKA_ADMIN_PASSWORD"]
+    for user in ACCESS_BY_USER:
+        assert password_variable(user) in provisioning["environment"], user
+    assert "KAFKA_USERS" not in services["kafka"]["environment"], "the broker makes admin only"
