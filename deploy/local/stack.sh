@@ -65,7 +65,7 @@ load_env() {
     # run by hand (the admin CLI) act as the admin service.
     KAFKA_USERS=""
     INVOICESYNC_KAFKA_USERNAME="$(kafka_username invoicesync-admin)"
-    INVOICESYNC_KAFKA_PASSWORD="$INVOICESYNC_KAFKA_PASSWORD_ADMIN"
+    INVOICESYNC_KAFKA_PASSWORD="${INVOICESYNC_KAFKA_PASSWORD_ADMIN:-}"
     set +a
 }
 
