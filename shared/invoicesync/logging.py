@@ -56,3 +56,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # kafka-python warns of "credentials in the clear" on every SASL_PLAINTEXT connection, but
+    # SCRAM proves the password without sending it; the warning would drown the service's log.
+    logging.getLogger("kafka.net.sasl.scram").setLevel(logging.ERROR)
