@@ -5,8 +5,8 @@ table (invoicesync.kafka.access).
 
 The base's YAML is generated so that every Deployment has the same shape, the KafkaTopics are the
 registry's and the KafkaUsers' ACLs are `service_acls`' (tests/unit/test_k8s_manifests.py checks
-the committed files equal what this writes). Edit the table here,
-not the YAML; production differences go in overlays/production.
+the committed files equal what this writes). Edit the tables, not the YAML; production
+differences go in overlays/production.
 """
 
 from __future__ import annotations
@@ -42,13 +42,15 @@ REPLICATION = 3
 MIN_INSYNC = 2
 # The ConfigMap sets no INVOICESYNC_TOPIC_PREFIX: topics, groups and users carry none.
 KAFKA_SETTINGS = Settings()
-assert KAFKA_SETTINGS.topic_prefix == ""
+if KAFKA_SETTINGS.topic_prefix:
+    raise RuntimeError("the manifests' topics, groups and users have no topic prefix")
 # The Secret Strimzi's User Operator makes for a SCRAM KafkaUser is named after the user and
 # holds its generated password under this key.
 USER_PASSWORD_KEY = "password"
 # KEDA reads consumer-group lag as the admin service's user: it may describe every group.
 LAG_READER = "invoicesync-admin"
-assert ACCESS_BY_USER[LAG_READER].describes_all_groups
+if not ACCESS_BY_USER[LAG_READER].describes_all_groups:
+    raise RuntimeError(f"{LAG_READER} may not describe every consumer group")
 LAG_READER_CONFIG = "invoicesync-keda-kafka"
 LAG_AUTHENTICATION = "invoicesync-kafka-lag"
 # kafka-python's names for what service_acls grants → Strimzi's (KafkaUser spec.authorization).
