@@ -7,10 +7,12 @@ import copy
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from kafka.admin import ACLOperation, ResourceType
 
+from invoicesync.kafka.access import CLUSTER, SERVICE_ACCESS, broker_user, service_acls
 from invoicesync.kafka.topics import TOPIC_SPECS
 from invoicesync.settings import Settings
 
@@ -105,6 +109,70 @@ def container(deployment: dict[str, Any]) -> dict[str, Any]:
     return only
 
 
+def processes() -> list[list[str]]:
+    """deploy/local/processes.tsv's rows: name, module, port, Kafka user, command."""
+    lines = (REPO / "deploy/local/processes.tsv").read_text().splitlines()
+    return [line.split("\t") for line in lines if line and not line.startswith("#")]
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["name"]: item for item in container(deployment).get("env", [])}
+
+
+def constant(strimzi_name: str) -> str:
+    """Strimzi's name of an ACL operation or resource type as kafka-python's: IdempotentWrite →
+    IDEMPOTENT_WRITE, transactionalId → TRANSACTIONAL_ID."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", strimzi_name).upper()
+
+
+def user_acls(kafka_user: dict[str, Any]) -> Counter[tuple[str, ...]]:
+    """A KafkaUser's ACL rules, one entry per operation, in kafka-python's terms."""
+    name = kafka_user["metadata"]["name"]
+    acls: Counter[tuple[str, ...]] = Counter()
+    for rule in kafka_user["spec"]["authorization"]["acls"]:
+        # The vendored schema leaves ACL rules unchecked (a polymorphic member): Strimzi's fields.
+        assert set(rule) <= {"type", "resource", "host", "operations"}, rule
+        resource = rule["resource"]
+        assert set(resource) <= {"type", "name", "patternType"}, rule
+        kind = constant(resource["type"])
+        if kind == "CLUSTER":  # Strimzi's cluster resource has no name: Kafka's one cluster
+            assert set(resource) == {"type"}, rule
+            resource_name = CLUSTER
+        else:
+            resource_name = resource["name"]
+        pattern = {"literal": "LITERAL", "prefix": "PREFIXED"}[
+            resource.get("patternType", "literal")
+        ]
+        for operation in rule["operations"]:
+            acls[
+                (
+                    f"User:{name}",
+                    rule.get("host", "*"),
+                    ACLOperation[constant(operation)].name,
+                    rule.get("type", "allow").upper(),
+                    ResourceType[kind].name,
+                    resource_name,
+                    pattern,
+                )
+            ] += 1
+    return acls
+
+
+def granted_acls(access: Any) -> Counter[tuple[str, ...]]:
+    return Counter(
+        (
+            acl.principal,
+            acl.host,
+            acl.operation.name,
+            acl.permission_type.name,
+            acl.resource_pattern.resource_type.name,
+            acl.resource_pattern.resource_name,
+            acl.resource_pattern.pattern_type.name,
+        )
+        for acl in service_acls(access, Settings())
+    )
+
+
 def generator():  # deploy/k8s/generate.py is a script, not a package
     spec = importlib.util.spec_from_file_location("k8s_generate", K8S / "generate.py")
     assert spec and spec.loader
@@ -149,6 +217,14 @@ def test_the_schemas_reject_what_the_cluster_would():
     kafka["spec"]["kafka"]["listeners"][0]["type"] = 9092
     assert schema_errors(kafka)
 
+    user = copy.deepcopy(next(iter(of_kind(documents, "KafkaUser").values())))
+    user["spec"]["authentification"] = user["spec"].pop("authentication")
+    assert schema_errors(user)
+
+    authentication = copy.deepcopy(next(iter(of_kind(documents, "TriggerAuthentication").values())))
+    authentication["spec"]["secretTargetRef"][0]["secret"] = "invoicesync-admin"
+    assert schema_errors(authentication)
+
 
 def test_the_generated_base_is_up_to_date():
     module = generator()
@@ -183,7 +259,7 @@ def test_probes_resources_and_disruption_budgets_of_every_deployment():
             if get["port"] == "http":
                 assert get["path"] == path, (name, probe_name)
             else:  # a consumer: its metrics server on the port the settings give it
-                env = {item["name"]: item["value"] for item in main["env"]}
+                env = {item["name"]: item.get("value") for item in main["env"]}
                 assert int(env["INVOICESYNC_METRICS_PORT"]) == ports[get["port"]], name
                 assert env["INVOICESYNC_METRICS_HOST"] == "0.0.0.0", name
                 assert get["path"] == "/metrics", name
@@ -202,25 +278,28 @@ def test_config_and_secret_references_resolve_to_settings_the_services_read():
     secret = secret_template()
     readable = {f"INVOICESYNC_{field.upper()}" for field in Settings.__dataclass_fields__}
     readable |= {"KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL"}
+    read_by_services = set()
     for name, deployment in of_kind(documents, "Deployment").items():
         for source in container(deployment)["envFrom"]:
             if "configMapRef" in source:
                 assert source["configMapRef"]["name"] in config_maps, name
+                read_by_services.add(source["configMapRef"]["name"])
             else:
                 assert source["secretRef"]["name"] == secret["metadata"]["name"], name
-    for config_map in config_maps.values():
-        assert set(config_map["data"]) <= readable
+        assert set(env_of(deployment)) <= readable, name
+    for config_map in read_by_services:
+        assert set(config_maps[config_map]["data"]) <= readable
     assert set(secret["stringData"]) <= readable
     assert {"INVOICESYNC_TOKEN_ENCRYPTION_KEY", "INVOICESYNC_XERO_CLIENT_SECRET"} <= set(
         secret["stringData"]
     )
-    settings = Settings.from_env(next(iter(config_maps.values()))["data"])
+    settings = Settings.from_env(config_maps["invoicesync-config"]["data"])
     assert settings.kafka_bootstrap_servers and settings.redis_url.startswith("redis://")
 
 
 def test_infrastructure_addresses_point_at_the_rendered_kafka_and_redis():
     documents = rendered("base")
-    config = next(iter(of_kind(documents, "ConfigMap").values()))["data"]
+    config = of_kind(documents, "ConfigMap")["invoicesync-config"]["data"]
     (kafka,) = of_kind(documents, "Kafka").values()
     listener_ports = {listener["port"] for listener in kafka["spec"]["kafka"]["listeners"]}
     host, port = config["KAFKA_BOOTSTRAP_SERVERS"].split(":")
@@ -274,6 +353,88 @@ def test_each_consumer_group_scales_on_its_own_lag_up_to_its_partitions():
     assert groups["xero-writer"] == XERO_WRITER
     assert groups["qbo-writer"] == QBO_WRITER
     assert len(set(groups.values())) == len(groups)
+
+
+def test_every_kafka_user_has_exactly_the_acls_the_access_table_grants():
+    documents = rendered("overlays/production")
+    (kafka,) = of_kind(documents, "Kafka").values()
+    users = of_kind(documents, "KafkaUser")
+    assert set(users) == {broker_user(access.user, Settings()) for access in SERVICE_ACCESS}
+    for access in SERVICE_ACCESS:
+        user = users[broker_user(access.user, Settings())]
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
+        assert user["spec"]["authorization"]["type"] == "simple"
+        assert user_acls(user) == granted_acls(access), access.user
+
+
+def test_every_deployment_authenticates_as_the_kafka_user_of_its_local_process():
+    documents = rendered("overlays/production")
+    deployments = of_kind(documents, "Deployment")
+    users = of_kind(documents, "KafkaUser")
+    for name, _module, _port, user, *_ in processes():
+        if name in LOCAL_ONLY:
+            continue
+        env = env_of(deployments[name])
+        if user == "-":
+            assert "INVOICESYNC_KAFKA_USERNAME" not in env, name
+            continue
+        assert env["INVOICESYNC_KAFKA_USERNAME"]["value"] == broker_user(user, Settings()), name
+        # The Secret Strimzi's User Operator makes for the KafkaUser: named after it.
+        secret = env["INVOICESYNC_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert secret == {"name": broker_user(user, Settings()), "key": "password"}, name
+        assert secret["name"] in users, name
+
+
+def test_nothing_reaches_kafka_without_a_user():
+    documents = rendered("overlays/production")
+    (kafka,) = of_kind(documents, "Kafka").values()
+    # Every listener asks for SCRAM credentials and the brokers enforce the users' ACLs.
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        assert listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "userOperator" in kafka["spec"]["entityOperator"]
+    config = of_kind(documents, "ConfigMap")
+    users = of_kind(documents, "KafkaUser")
+    for name, deployment in of_kind(documents, "Deployment").items():
+        sources = container(deployment)["envFrom"]
+        names = {source["configMapRef"]["name"] for source in sources if "configMapRef" in source}
+        if not any("KAFKA_BOOTSTRAP_SERVERS" in config[each]["data"] for each in names):
+            continue
+        env = env_of(deployment)
+        assert env["INVOICESYNC_KAFKA_USERNAME"]["value"] in users, name
+        password = env["INVOICESYNC_KAFKA_PASSWORD"]
+        assert "value" not in password, name  # never in the manifests
+        assert password["valueFrom"]["secretKeyRef"]["name"] in users, name
+    assert not {"INVOICESYNC_KAFKA_USERNAME", "INVOICESYNC_KAFKA_PASSWORD"} & set(
+        secret_template()["stringData"]
+    )
+
+
+def test_keda_reads_each_groups_lag_as_a_user_allowed_to_describe_it():
+    documents = rendered("overlays/production")
+    authentications = of_kind(documents, "TriggerAuthentication")
+    config_maps = of_kind(documents, "ConfigMap")
+    users = of_kind(documents, "KafkaUser")
+    for name, scaled_object in of_kind(documents, "ScaledObject").items():
+        (trigger,) = scaled_object["spec"]["triggers"]
+        spec = authentications[trigger["authenticationRef"]["name"]]["spec"]
+        params = {
+            ref["parameter"]: config_maps[ref["name"]]["data"][ref["key"]]
+            for ref in spec.get("configMapTargetRef", [])
+        }
+        params |= {ref["parameter"]: ref for ref in spec["secretTargetRef"]}
+        assert params["sasl"] == "scram_sha512", name
+        # The password comes from the named user's own Secret (made by the User Operator).
+        assert params["password"]["name"] == params["username"], name
+        assert params["password"]["key"] == "password", name
+        acls = user_acls(users[params["username"]])
+        allowed = {(operation, kind, resource) for _, _, operation, _, kind, resource, _ in acls}
+        group = trigger["metadata"]["consumerGroup"]
+        # Describing a group's offsets needs Describe on it, which Read implies.
+        describe = {(op, "GROUP", each) for op in ("DESCRIBE", "READ") for each in (group, "*")}
+        assert describe & allowed, name
+        assert ("DESCRIBE", "TOPIC", trigger["metadata"]["topic"]) in allowed, name
 
 
 def test_the_external_redis_component_removes_the_in_cluster_redis(tmp_path):

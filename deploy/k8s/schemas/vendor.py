@@ -1,12 +1,13 @@
 """Rebuild the vendored schemas in this folder from registry packages (see README.md here).
 
-    python deploy/k8s/schemas/vendor.py KUBERNETES_DEFINITIONS STRIMZI_CRD_DIR KEDA_SCHEMA_JSON
+    python deploy/k8s/schemas/vendor.py KUBERNETES_DEFINITIONS STRIMZI_CRD_DIR KEDA_SCHEMA_DIR
 
 KUBERNETES_DEFINITIONS: kubernetes_validate/kubernetes-json-schema/v1.33.0-local-strict/
 _definitions.json from the kubernetes-validate wheel (PyPI); STRIMZI_CRD_DIR: the CRDs that
-fabric8's crd-generator-cli writes for the io.strimzi:api jar (Maven Central); KEDA_SCHEMA_JSON:
-the JSON schema of cloudcoil-models-keda's ScaledObject (PyPI). Only what the manifests use is
-kept: the definitions the listed kinds reach, and the listed custom resources.
+fabric8's crd-generator-cli writes for the io.strimzi:api jar (Maven Central); KEDA_SCHEMA_DIR:
+a folder with KIND.json, the JSON schema of cloudcoil-models-keda's model of each KIND in
+KEDA_KINDS (PyPI). Only what the manifests use is kept: the definitions the listed kinds reach,
+and the listed custom resources.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ KUBERNETES_KINDS = {
     "batch/v1/Job": "io.k8s.api.batch.v1.Job",
     "policy/v1/PodDisruptionBudget": "io.k8s.api.policy.v1.PodDisruptionBudget",
 }
-STRIMZI_CRDS = ("kafkas", "kafkanodepools", "kafkatopics")
+STRIMZI_CRDS = ("kafkas", "kafkanodepools", "kafkatopics", "kafkausers")
+KEDA_KINDS = ("ScaledObject", "TriggerAuthentication")
 
 
 def _refs(node: Any) -> set[str]:
@@ -103,18 +105,21 @@ def strimzi(crd_dir: Path) -> dict[str, Any]:
     return out
 
 
-def keda(schema_path: Path) -> dict[str, Any]:
-    schema = json.loads(schema_path.read_text())
-    schema["properties"]["metadata"] = {"type": "object"}
-    return {"keda.sh/v1alpha1/ScaledObject": _strict(schema, loose_maps=False)}
+def keda(schema_dir: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in KEDA_KINDS:
+        schema = json.loads((schema_dir / f"{kind}.json").read_text())
+        schema["properties"]["metadata"] = {"type": "object"}
+        out[f"keda.sh/v1alpha1/{kind}"] = _strict(schema, loose_maps=False)
+    return out
 
 
 def main() -> None:
-    definitions, strimzi_dir, keda_schema = (Path(arg) for arg in sys.argv[1:4])
+    definitions, strimzi_dir, keda_dir = (Path(arg) for arg in sys.argv[1:4])
     (HERE / "kubernetes-v1.33-strict.json").write_text(
         json.dumps(kubernetes(definitions), indent=1, sort_keys=True) + "\n"
     )
-    crds = {**strimzi(strimzi_dir), **keda(keda_schema)}
+    crds = {**strimzi(strimzi_dir), **keda(keda_dir)}
     (HERE / "custom-resources.json").write_text(json.dumps(crds, indent=1, sort_keys=True) + "\n")
 
 
