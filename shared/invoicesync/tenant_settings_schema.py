@@ -163,6 +163,7 @@ class SyncSettingsSchema(_SectionSchema):
         SyncSettings, "notification_email", validate.Length(max=254), _blank_or_email
     )
     daily_summary_hour = fields.Integer(load_default=7, strict=True, validate=validate.Range(0, 23))
+    monthly_reconciliation_email = _boolean(SyncSettings, "monthly_reconciliation_email")
     processing_enabled = _boolean(SyncSettings, "processing_enabled")
     skip_already_synced = _boolean(SyncSettings, "skip_already_synced")
     skip_overpayments = _boolean(SyncSettings, "skip_overpayments")

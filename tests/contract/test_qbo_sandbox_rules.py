@@ -157,8 +157,40 @@ def test_query_outside_the_supported_subset_is_a_4000_parse_error(statement):
     assert caught.value.code == "4000"
 
 
-def test_query_max_results_is_capped_at_1000():
-    assert query.parse_query("select * from Item maxresults 5000").max_results == 1000
+def test_query_max_results_above_1000_is_refused_not_capped():
+    assert query.parse_query("select * from Item maxresults 1000").max_results == 1000
+    with pytest.raises(QboFault) as caught:
+        query.parse_query("select * from Item maxresults 1001")
+    assert caught.value.code == "4001"
+    assert "value 1001 is too large. Max allowed value is 1000" in caught.value.detail
+
+
+def test_query_pages_a_date_range_in_creation_order():
+    company = new_company("1", "Co", "US", NOW)
+    for number, (txn_date, created) in enumerate(
+        [
+            ("2026-05-31", "2026-06-01T09:00:00Z"),
+            ("2026-06-01", "2026-06-05T09:00:00Z"),
+            ("2026-06-30", "2026-06-02T09:00:00Z"),
+            ("2026-06-15", "2026-06-03T09:00:00Z"),
+            ("2026-07-01", "2026-06-04T09:00:00Z"),
+        ],
+        start=700,
+    ):
+        row = {"Id": str(number), "TxnDate": txn_date}
+        company.put("Invoice", row, datetime.fromisoformat(created), created=True)
+
+    def page(start: int) -> list[str]:
+        statement = (
+            "select * from Invoice where TxnDate >= '2026-06-01' and TxnDate <= '2026-06-30' "
+            f"orderby MetaData.CreateTime startposition {start} maxresults 2"
+        )
+        found = query.run_query(company, query.parse_query(statement))
+        return [row["Id"] for row in found.get("Invoice", [])]
+
+    assert page(1) == ["702", "703"]
+    assert page(3) == ["701"]
+    assert page(5) == []  # past the end: an empty QueryResponse
 
 
 def test_query_values_compare_case_insensitively_and_skip_inactive_rows():

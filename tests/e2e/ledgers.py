@@ -211,6 +211,38 @@ class QboLedger:
         )
         return str(created["Payment"]["Id"])
 
+    def invoice(self, invoice_id: str) -> dict:
+        [row] = self.query(f"select * from Invoice where Id = '{invoice_id}'")
+        return row
+
+    def edit_first_line(self, invoice_id: str, unit_price: Decimal) -> dict:
+        """A bookkeeper's edit in QBO: the first item line at a new unit price (a sparse
+        update sends every line it keeps, qbo.md §2.5)."""
+        stored = self.invoice(invoice_id)
+        lines = [line for line in stored["Line"] if line["DetailType"] != "SubTotalLineDetail"]
+        first = next(line for line in lines if line["DetailType"] == "SalesItemLineDetail")
+        detail = first["SalesItemLineDetail"]
+        detail["UnitPrice"] = unit_price
+        first["Amount"] = unit_price * detail["Qty"]
+        body = {"Id": invoice_id, "SyncToken": stored["SyncToken"], "sparse": True, "Line": lines}
+        return self._write("invoice", body)["Invoice"]
+
+    def delete_invoice(self, invoice_id: str) -> None:
+        stored = self.invoice(invoice_id)
+        body = {"Id": invoice_id, "SyncToken": stored["SyncToken"]}
+        self._write("invoice", body, operation="delete")
+
+    def _write(self, entity: str, body: dict, **params: str) -> dict:
+        response = requests.post(
+            f"{self.base_url}/v3/company/{self.realm_id}/{entity}",
+            params={"minorversion": "75", **params},
+            data=json.dumps(body, default=float),  # JSON numbers, as QBO takes money
+            headers=self._headers | {"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return _decimal_json(response)
+
     def payments_linked_to(self, invoice_id: str) -> list[dict]:
         return [
             payment

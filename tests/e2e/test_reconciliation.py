@@ -1,6 +1,7 @@
-"""The reconciliation report through the running stack (issue 19): orders synced to Xero, the
-ledger then changed behind the system's back and one order deleted in Keap; the report puts
-each in its group with the fields that differ, and re-sync repairs what the pipeline can."""
+"""The reconciliation report through the running stack (issue 19): orders synced to Xero (and,
+in the twin below, to QBO), the ledger then changed behind the system's back and one order
+deleted in Keap; the report puts each in its group with the fields that differ, and re-sync
+repairs what the pipeline can."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.destinations import XERO_SETTINGS
+from tests.e2e.destinations import XERO_SETTINGS, qbo_items_of_the_company
 from tests.e2e.journey import Tenant, onboard_from_here, retire
 from tests.e2e.keap_orders import newest_invoice_id, pay, payment_ids, taxed_order
-from tests.e2e.ledgers import XeroLedger, keap_figures, landed
+from tests.e2e.ledgers import QboLedger, XeroLedger, keap_figures, landed
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.infra]
@@ -20,6 +21,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.infra]
 # is shared by the whole run).
 ORDER_TIME = "2025-11-14T10:00:00Z"
 PERIOD = {"from": "2025-11-14", "to": "2025-11-14"}
+QBO_ORDER_TIME = "2025-11-13T10:00:00Z"
+QBO_PERIOD = {"from": "2025-11-13", "to": "2025-11-13"}
 
 
 @pytest.fixture
@@ -31,8 +34,21 @@ def tenant(stack, keap, stack_redis):
     retire(stack, running)
 
 
-def report(tenant: Tenant) -> dict:
-    started = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations", PERIOD)
+@pytest.fixture
+def qbo_tenant(stack, keap, stack_redis):
+    running = onboard_from_here(
+        stack,
+        newest_invoice_id(keap),
+        stack_redis,
+        "qbo",
+        ledger_settings=lambda realm_id: qbo_items_of_the_company(stack.qbo_url, realm_id),
+    )
+    yield running
+    retire(stack, running)
+
+
+def report(tenant: Tenant, period: dict = PERIOD) -> dict:
+    started = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations", period)
     path = f"/tenants/{tenant.id}/reconciliations/{started['id']}"
     return eventually(
         lambda: (body := tenant.api.ok("GET", path))["status"] == "done" and body,
@@ -126,6 +142,82 @@ def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repai
     assert "VOIDED" in still_voided["last_word"]["reason"]
     # What only the ledger holds is the bookkeeper's to settle: re-sync leaves it alone, and
     # the invoice with Xero's payment on it can no longer be rewritten.
+    assert after[("invoice", invoice_id["C"])]["group"] == "different"
+    assert after[("payment", stray_payment)]["group"] == "ledger_only"
+    assert after[("invoice", numbers["D"])]["group"] == "ledger_only"
+
+
+def test_a_qbo_ledger_reconciles_the_same_way(stack, keap, qbo_tenant):
+    tenant = qbo_tenant
+    ledger = QboLedger(stack.qbo_url, tenant.ledger_id)
+    placed = {name: keap.order(taxed_order(keap), order_time=QBO_ORDER_TIME) for name in "ABCDE"}
+    pay(keap, placed["E"]["id"], Decimal("32.00"))
+    numbers = {name: keap_figures(order).invoice_number for name, order in placed.items()}
+    invoices = {
+        name: eventually(lambda n=number: landed(ledger, n), f"invoice {number} in QBO")
+        for name, number in numbers.items()
+    }
+    [paid_e] = payment_ids(keap, placed["E"]["id"])
+    eventually(
+        lambda: "created" in tenant.activity_outcomes(paid_e, "payment"), "E's payment in QBO"
+    )
+
+    # Behind the system's back: a total edited and an invoice deleted in QBO, a payment
+    # entered in QBO, an order deleted in Keap.
+    ledger.edit_first_line(invoices["A"].id, Decimal("20.00"))
+    ledger.delete_invoice(invoices["B"].id)
+    stray_payment = ledger.record_payment(invoices["C"].id, Decimal("10.00"))
+    keap.api("DELETE", f"/orders/{placed['D']['id']}")
+
+    body = report(tenant, QBO_PERIOD)
+    rows = rows_by(body)
+    invoice_id = {name: str(order["invoice_id"]) for name, order in placed.items()}
+    edited = rows[("invoice", invoice_id["A"])]
+    assert edited["group"] == "different"
+    changed = {d["field"]: (d["keap"], d["ledger"]) for d in edited["differences"]}
+    assert changed["total"][0] == "32.00" and changed["total"][1] != "32.00"
+    assert changed["lines"][1].startswith("40.00")  # 2 × 20.00 now, 25.00 in Keap
+    assert set(changed) >= {"total", "amount_due", "lines"}
+    deleted_in_qbo = rows[("invoice", invoice_id["B"])]
+    assert deleted_in_qbo["group"] == "missing_in_ledger"
+    assert deleted_in_qbo["last_word"]["outcome"] == "created"
+    paid_in_qbo = rows[("invoice", invoice_id["C"])]
+    assert paid_in_qbo["group"] == "different"
+    assert paid_in_qbo["differences"] == [
+        {"field": "amount_due", "keap": "32.00", "ledger": "22.00"}
+    ]
+    assert rows[("payment", stray_payment)]["group"] == "ledger_only"
+    assert rows[("payment", stray_payment)]["ledger_amount"] == "10.00"
+    deleted_in_keap = rows[("invoice", numbers["D"])]
+    assert deleted_in_keap["group"] == "ledger_only"
+    assert deleted_in_keap["keap_order_id"] == str(placed["D"]["id"])
+    assert rows[("invoice", invoice_id["E"])]["group"] == "matched"
+    assert rows[("payment", paid_e)]["group"] == "matched"
+    assert (
+        rows[("payment", paid_e)]["ledger_id"]
+        == ledger.payments_linked_to(invoices["E"].id)[0]["Id"]
+    )
+    assert len(body["rows"]) == 7
+    usd = {t["group"]: t for t in body["totals"] if t["currency"] == "USD"}
+    assert usd["matched"]["count"] == 2 and usd["matched"]["keap_amount"] == "64.00"
+    assert usd["missing_in_ledger"]["count"] == 1
+    assert usd["different"]["count"] == 2 and usd["ledger_only"]["count"] == 2
+    # One invoice query (up to 1,000 a page) and one query for the payments linked to them.
+    assert body["api_calls"]["ledger"] == 2
+
+    resynced = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations/{body['id']}/resync")
+    assert sorted(resynced["orders"]) == sorted(str(placed[n]["id"]) for n in "ABC")
+    eventually(lambda: landed(ledger, numbers["B"]), "B written to QBO again")
+    eventually(lambda: "updated" in tenant.activity_outcomes(invoice_id["A"]), "A rewritten in QBO")
+
+    after = rows_by(report(tenant, QBO_PERIOD))
+    # What the pipeline owns is matched again: the edited invoice rewritten from Keap, the
+    # deleted one written anew.
+    assert after[("invoice", invoice_id["A"])]["group"] == "matched"
+    assert after[("invoice", invoice_id["B"])]["group"] == "matched"
+    assert after[("invoice", invoice_id["E"])]["group"] == "matched"
+    assert after[("payment", paid_e)]["group"] == "matched"
+    # What only QBO holds is the bookkeeper's to settle: re-sync leaves it alone.
     assert after[("invoice", invoice_id["C"])]["group"] == "different"
     assert after[("payment", stray_payment)]["group"] == "ledger_only"
     assert after[("invoice", numbers["D"])]["group"] == "ledger_only"

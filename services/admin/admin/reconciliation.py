@@ -19,19 +19,27 @@ import redis
 import requests
 
 from admin.admin_services import AdminServices
+from admin.ledger_reading import CountingSession, LedgerReader
+from admin.qbo_ledger_reader import QboLedgerReader
+from admin.reconciliation_rows import (
+    invoice_from_row,
+    invoice_row,
+    ledger_invoice_from_row,
+    ledger_invoice_row,
+    ledger_payment_from_row,
+    ledger_payment_row,
+    payment_from_row,
+    payment_row,
+)
 from admin.tenant_operations import redrive_objects, require_tenant
-from invoicesync.clients.json_body import DecimalJsonSession
+from admin.xero_ledger_reader import XeroLedgerReader
 from invoicesync.clients.keap import KeapClient, KeapNotFound, keap_client_from_settings
-from invoicesync.clients.xero import XeroClient, xero_client_from_settings
+from invoicesync.clients.qbo import qbo_client_from_settings
+from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.domain.canonical import (
     CanonicalInvoice,
     CanonicalPayment,
-    Contact,
     Destination,
-    Line,
-    LineKind,
-    PaymentKind,
-    Totals,
 )
 from invoicesync.domain.keap_amount_checks import KeapAmountMismatch
 from invoicesync.domain.keap_order import KeapOrder
@@ -40,26 +48,23 @@ from invoicesync.domain.keap_to_canonical import (
     canonical_invoice_from_keap_order,
     canonical_payments_from_keap,
 )
-from invoicesync.domain.ledger_numbers import keap_order_id_in_marker, ledger_invoice_number
+from invoicesync.domain.ledger_numbers import ledger_invoice_number
 from invoicesync.domain.reconciliation import (
     GONE_STATUSES,
     LastWord,
     LedgerInvoice,
-    LedgerLine,
-    LedgerPayment,
     Reconciliation,
     orders_to_resync,
     reconcile,
 )
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import InvalidInput, Transient
-from invoicesync.stores.id_map import IdMap
+from invoicesync.stores.id_map import IdMap, MappedId
 from invoicesync.stores.redis_connection import reply_text
 
 log = logging.getLogger(__name__)
 
 KEAP_PAGE_SIZE = 1000
-XERO_PAGE_SIZE = 1000  # `pageSize` with `page`: up to 1,000 invoices a call (xero.md §2)
 JOB_TTL_SECONDS = 7 * 24 * 3600
 # A running job whose worker has not written for this long is taken over by the next poll.
 STALE_AFTER_SECONDS = 60
@@ -67,10 +72,6 @@ STALE_AFTER_SECONDS = 60
 # either side of the period and keep the orders whose invoice date falls inside it.
 _ZONE_MARGIN = timedelta(days=1)
 _ROW_LISTS = ("keap_invoices", "keap_payments", "ledger_invoices", "ledger_payments")
-
-
-class ReconciliationUnsupported(InvalidInput):
-    """The tenant's ledger cannot be reconciled yet."""
 
 
 @dataclass
@@ -180,34 +181,35 @@ def _latest_key(tenant_id: str) -> str:
 # -- reading ----------------------------------------------------------------------------------
 
 
-class CountingSession(DecimalJsonSession):
-    """Counts the provider calls a job makes (retries included: each one is a call)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-
-    def request(self, method, url, *args, **kwargs):
-        self.calls += 1
-        return super().request(method, url, *args, **kwargs)
-
-
 @dataclass
 class _Readers:
     keap: KeapClient
-    xero: XeroClient
+    ledger: LedgerReader
     keap_session: CountingSession
     ledger_session: CountingSession
 
 
-def _readers(services: AdminServices) -> _Readers:
-    """The same clients the writers use: the same limiter scopes and budgets."""
+def _readers(services: AdminServices, destination: Destination) -> _Readers:
+    """The same client factories the writers use: the same limiter scopes and budgets."""
     keap_session, ledger_session = CountingSession(), CountingSession()
     return _Readers(
         keap_client_from_settings(services.settings, services.redis, keap_session),
-        xero_client_from_settings(services.settings, services.redis, ledger_session),
+        ledger_reader_for(services, destination, ledger_session),
         keap_session,
         ledger_session,
+    )
+
+
+def ledger_reader_for(
+    services: AdminServices, destination: Destination, session: CountingSession
+) -> LedgerReader:
+    id_map = IdMap(services.redis, None, services.settings)
+    if destination is Destination.QBO:
+        return QboLedgerReader(
+            qbo_client_from_settings(services.settings, services.redis, session), id_map
+        )
+    return XeroLedgerReader(
+        xero_client_from_settings(services.settings, services.redis, session), id_map
     )
 
 
@@ -217,10 +219,6 @@ def start_reconciliation(
     tenant = require_tenant(services, tenant_id)
     if last < first:
         raise InvalidInput("the period ends before it starts", field="to")
-    if tenant.destination is not Destination.XERO:
-        raise ReconciliationUnsupported(
-            "reconciliation reads Xero ledgers only for now", field="tenant_id"
-        )
     return ReconciliationJobs(services.redis).start(tenant.id, first, last)
 
 
@@ -233,7 +231,7 @@ def run_reconciliation(
     worker = uuid.uuid4().hex
     if not jobs.claim(job, worker):
         return job
-    readers = _readers(services)
+    readers = _readers(services, require_tenant(services, job.tenant_id).destination)
     settings = services.tenants.settings(job.tenant_id)
     try:
         while job.phase != "done":
@@ -278,7 +276,7 @@ def _step(
     if job.phase == "keap":
         return _read_keap_page(job, readers.keap, settings)
     if job.phase == "ledger":
-        return _read_ledger_page(services, job, readers.xero)
+        return _read_ledger_page(job, readers.ledger)
     return _confirm_ledger_only(jobs, job, readers.keap, settings)
 
 
@@ -301,8 +299,8 @@ def _read_keap_page(
             break
         found = _keap_side(keap, job, order, settings)
         if found is not None:
-            invoices.append(_invoice_json(found[0]))
-            payments += [_payment_json(p) for p in found[1]]
+            invoices.append(invoice_row(found[0]))
+            payments += [payment_row(p) for p in found[1]]
     job.orders_read += len(page.items)
     job.keap_token = page.next_page_token or ""
     if past_the_period or not job.keap_token:
@@ -334,40 +332,16 @@ def _keap_side(
     return invoice, canonical_payments
 
 
-def _read_ledger_page(
-    services: AdminServices, job: ReconciliationJob, xero: XeroClient
-) -> dict[str, list[dict]]:
-    rows = xero.invoices_dated_page(
-        job.tenant_id, job.first, job.last, job.ledger_page, XERO_PAGE_SIZE
-    )
-    id_map = IdMap(services.redis, None, services.settings)
-    invoices, payments = [], []
-    for row in rows:
-        document = _xero_invoice(row)
-        invoices.append(_ledger_invoice_json(document))
-        if document.keap_order_id is None or document.status in GONE_STATUSES:
-            continue  # a company's own invoice, or one whose payments went with it
-        for paid in row.get("Payments") or []:
-            payment_id = str(paid.get("PaymentID", ""))
-            keap_id = id_map.keap_id_for(job.tenant_id, "xero", "payment", payment_id)
-            payments.append(
-                _ledger_payment_json(
-                    LedgerPayment(
-                        ledger_id=payment_id,
-                        invoice_number=document.number,
-                        currency=document.currency,
-                        amount=_cents(paid.get("Amount")),
-                        payment_date=_xero_date(paid.get("Date")) or document.invoice_date,
-                        status=str(paid.get("Status", "")),
-                        keap_payment_id=keap_id,
-                    )
-                )
-            )
-    job.ledger_invoices_read += len(rows)
+def _read_ledger_page(job: ReconciliationJob, ledger: LedgerReader) -> dict[str, list[dict]]:
+    page = ledger.read_page(job.tenant_id, job.first, job.last, job.ledger_page)
+    job.ledger_invoices_read += len(page.invoices)
     job.ledger_page += 1
-    if len(rows) < XERO_PAGE_SIZE:
+    if page.last:
         job.phase = "confirm"
-    return {"ledger_invoices": invoices, "ledger_payments": payments}
+    return {
+        "ledger_invoices": [ledger_invoice_row(doc) for doc in page.invoices],
+        "ledger_payments": [ledger_payment_row(pay) for pay in page.payments],
+    }
 
 
 def _confirm_ledger_only(
@@ -391,9 +365,9 @@ def _confirm_ledger_only(
         )
         invoice = canonical_invoice_from_keap_order(order, settings, job.tenant_id, payments_read)
         number = ledger_invoice_number(invoice.invoice_number, settings.sync.invoice_number_prefix)
-        invoices.append(_invoice_json(replace(invoice, invoice_number=number)))
+        invoices.append(invoice_row(replace(invoice, invoice_number=number)))
         payments += [
-            _payment_json(p)
+            payment_row(p)
             for p in canonical_payments_from_keap(order, payments_read, settings, job.tenant_id)
         ]
     job.phase = "done"
@@ -406,10 +380,10 @@ def _confirm_ledger_only(
 def report_of(services: AdminServices, job: ReconciliationJob) -> Reconciliation:
     """The comparison of everything the job read (call once the job is done)."""
     jobs = ReconciliationJobs(services.redis)
-    keap_invoices = [_invoice_from(row) for row in jobs.rows(job, "keap_invoices")]
-    keap_payments = [_payment_from(row) for row in jobs.rows(job, "keap_payments")]
-    ledger_invoices = [_ledger_invoice_from(row) for row in jobs.rows(job, "ledger_invoices")]
-    ledger_payments = [_ledger_payment_from(row) for row in jobs.rows(job, "ledger_payments")]
+    keap_invoices = [invoice_from_row(row) for row in jobs.rows(job, "keap_invoices")]
+    keap_payments = [payment_from_row(row) for row in jobs.rows(job, "keap_payments")]
+    ledger_invoices = [ledger_invoice_from_row(row) for row in jobs.rows(job, "ledger_invoices")]
+    ledger_payments = [ledger_payment_from_row(row) for row in jobs.rows(job, "ledger_payments")]
     words = _last_words(services, job.tenant_id, keap_invoices, keap_payments, ledger_invoices)
     return reconcile(keap_invoices, keap_payments, ledger_invoices, ledger_payments, words)
 
@@ -526,25 +500,24 @@ def resync(services: AdminServices, job: ReconciliationJob) -> list[str]:
     the order ids driven."""
     report = report_of(services, job)
     tenant_id = job.tenant_id
+    destination = require_tenant(services, tenant_id).destination
+    ledger = destination.value
     id_map = IdMap(services.redis, services.publisher, services.settings)
-    # A deleted invoice frees its number; a voided one keeps it (Xero, QBO), so the writer
-    # can only say so: its mapping stays, and its refusal is the report's next last word.
-    deleted = {
-        row["ledger_id"]
-        for row in ReconciliationJobs(services.redis).rows(job, "ledger_invoices")
-        if row["status"] == "DELETED"
+    mapped = {
+        (row.kind, row.keap_id): found
+        for row in report.to_resync()
+        if (found := id_map.get(tenant_id, ledger, row.kind, row.keap_id)) is not None
     }
+    deleted = _deleted_invoices(services, job, destination, mapped)
+    for (kind, keap_id), known in mapped.items():
+        if kind == "invoice" and known.destination_id in deleted:
+            id_map.delete(tenant_id, ledger, "invoice", keap_id)
+        elif kind == "invoice":
+            id_map.put(tenant_id, ledger, "invoice", keap_id, replace(known, content_hash=""))
     for row in report.to_resync():
-        mapped = id_map.get(tenant_id, "xero", row.kind, row.keap_id)
-        if mapped is None:
-            continue
-        if row.kind == "invoice" and mapped.destination_id in deleted:
-            id_map.delete(tenant_id, "xero", "invoice", row.keap_id)
-        elif row.kind == "invoice":
-            id_map.put(tenant_id, "xero", "invoice", row.keap_id, replace(mapped, content_hash=""))
-        elif row.ledger_id == "":
+        if row.kind == "payment" and row.ledger_id == "" and ("payment", row.keap_id) in mapped:
             # A payment the ledger no longer shows (deleted, or gone with its invoice).
-            id_map.delete(tenant_id, "xero", "payment", row.keap_id)
+            id_map.delete(tenant_id, ledger, "payment", row.keap_id)
     orders = orders_to_resync(report)
     redrive_objects(
         services, tenant_id, [("order", order_id) for order_id in orders], RESYNC_EVENT_KEY
@@ -552,163 +525,27 @@ def resync(services: AdminServices, job: ReconciliationJob) -> list[str]:
     return orders
 
 
-# -- row codecs (Redis keeps what the comparison needs, nothing more) -------------------------
-
-
-def _invoice_json(invoice: CanonicalInvoice) -> dict:
-    return {
-        "keap_invoice_id": invoice.keap_invoice_id,
-        "keap_order_id": invoice.keap_order_id,
-        "number": invoice.invoice_number,
-        "contact": invoice.contact.name,
-        "currency": invoice.currency,
-        "date": invoice.invoice_date.isoformat(),
-        "due_date": invoice.due_date.isoformat(),
-        "total": str(invoice.totals.total),
-        "tax": str(invoice.totals.tax),
-        "due": str(invoice.totals.due),
-        "lines": [[str(line.line_amount), line.kind.value, line.taxable] for line in invoice.lines],
+def _deleted_invoices(
+    services: AdminServices,
+    job: ReconciliationJob,
+    destination: Destination,
+    mapped: dict[tuple[str, str], MappedId],
+) -> set[str]:
+    """The mapped ledger invoices that are deleted. A deleted invoice frees its number; a
+    voided one keeps it (Xero, QBO), so the writer can only say so: its mapping stays, and its
+    refusal is the report's next last word. Xero shows a deleted invoice in the period's pages
+    (DELETED); QBO leaves it out, so a mapped Id the pages lacked is looked up (it may only
+    have been re-dated out of the period)."""
+    statuses = {
+        row["ledger_id"]: row["status"]
+        for row in ReconciliationJobs(services.redis).rows(job, "ledger_invoices")
     }
-
-
-def _invoice_from(row: dict) -> CanonicalInvoice:
-    total, tax, due = Decimal(row["total"]), Decimal(row["tax"]), Decimal(row["due"])
-    return CanonicalInvoice(
-        tenant_id="",
-        keap_invoice_id=row["keap_invoice_id"],
-        keap_order_id=row["keap_order_id"],
-        invoice_number=row["number"],
-        contact=Contact(keap_id="", name=row["contact"]),
-        currency=row["currency"],
-        invoice_date=date.fromisoformat(row["date"]),
-        due_date=date.fromisoformat(row["due_date"]),
-        lines=tuple(
-            Line(LineKind(kind), "", Decimal(1), Decimal(amount), Decimal(amount), taxable)
-            for amount, kind, taxable in row["lines"]
-        ),
-        totals=Totals(total - tax, tax, total, total - due, due),
-    )
-
-
-def _payment_json(payment: CanonicalPayment) -> dict:
-    return {
-        "keap_payment_id": payment.keap_payment_id,
-        "keap_invoice_id": payment.keap_invoice_id,
-        "amount": str(payment.amount),
-        "date": payment.payment_date.isoformat(),
-        "kind": payment.kind.value,
-        "currency": payment.currency,
-        "number": payment.invoice_number,
-    }
-
-
-def _payment_from(row: dict) -> CanonicalPayment:
-    return CanonicalPayment(
-        tenant_id="",
-        keap_payment_id=row["keap_payment_id"],
-        keap_invoice_id=row["keap_invoice_id"],
-        amount=Decimal(row["amount"]),
-        payment_date=date.fromisoformat(row["date"]),
-        method="",
-        kind=PaymentKind(row["kind"]),
-        currency=row["currency"],
-        invoice_number=row["number"],
-    )
-
-
-def _ledger_invoice_json(doc: LedgerInvoice) -> dict:
-    return {
-        "ledger_id": doc.ledger_id,
-        "number": doc.number,
-        "status": doc.status,
-        "currency": doc.currency,
-        "total": str(doc.total),
-        "tax": str(doc.tax),
-        "amount_due": str(doc.amount_due),
-        "date": doc.invoice_date.isoformat(),
-        "due_date": doc.due_date.isoformat() if doc.due_date else None,
-        "contact": doc.contact,
-        "lines": [str(line.amount) for line in doc.lines],
-        "keap_order_id": doc.keap_order_id,
-    }
-
-
-def _ledger_invoice_from(row: dict) -> LedgerInvoice:
-    return LedgerInvoice(
-        ledger_id=row["ledger_id"],
-        number=row["number"],
-        status=row["status"],
-        currency=row["currency"],
-        total=Decimal(row["total"]),
-        tax=Decimal(row["tax"]),
-        amount_due=Decimal(row["amount_due"]),
-        invoice_date=date.fromisoformat(row["date"]),
-        due_date=date.fromisoformat(row["due_date"]) if row["due_date"] else None,
-        contact=row["contact"],
-        lines=tuple(LedgerLine("", Decimal(a)) for a in row["lines"]),
-        keap_order_id=row["keap_order_id"],
-    )
-
-
-def _ledger_payment_json(pay: LedgerPayment) -> dict:
-    return {
-        "ledger_id": pay.ledger_id,
-        "number": pay.invoice_number,
-        "currency": pay.currency,
-        "amount": str(pay.amount),
-        "date": pay.payment_date.isoformat(),
-        "status": pay.status,
-        "keap_payment_id": pay.keap_payment_id,
-    }
-
-
-def _ledger_payment_from(row: dict) -> LedgerPayment:
-    return LedgerPayment(
-        ledger_id=row["ledger_id"],
-        invoice_number=row["number"],
-        currency=row["currency"],
-        amount=Decimal(row["amount"]),
-        payment_date=date.fromisoformat(row["date"]),
-        status=row["status"],
-        keap_payment_id=row["keap_payment_id"],
-    )
-
-
-def _xero_invoice(row: dict) -> LedgerInvoice:
-    return LedgerInvoice(
-        ledger_id=str(row["InvoiceID"]),
-        number=str(row.get("InvoiceNumber", "")),
-        status=str(row.get("Status", "")).upper(),
-        currency=str(row.get("CurrencyCode") or ""),
-        total=_cents(row.get("Total")),
-        tax=_cents(row.get("TotalTax")),
-        amount_due=_cents(row.get("AmountDue")),
-        invoice_date=_xero_date(row.get("DateString") or row.get("Date")) or date.min,
-        due_date=_xero_date(row.get("DueDateString") or row.get("DueDate")),
-        contact=str((row.get("Contact") or {}).get("Name") or ""),
-        lines=tuple(
-            LedgerLine(str(line.get("Description", "")), _cents(line.get("LineAmount")))
-            for line in row.get("LineItems") or []
-        ),
-        keap_order_id=keap_order_id_in_marker(Destination.XERO, str(row.get("Reference") or "")),
-    )
-
-
-def _xero_date(value: Any) -> date | None:
-    """Xero writes `/Date(1539993600000+0000)/`; its *String twins are ISO."""
-    text = str(value or "")
-    if text.startswith("/Date("):
-        millis = int(text[6:].split("+")[0].split("-")[0].rstrip(")/"))
-        return datetime.fromtimestamp(millis / 1000, UTC).date()
-    try:
-        return date.fromisoformat(text[:10]) if text else None
-    except ValueError:
-        return None
-
-
-def _cents(value: Any) -> Decimal:
-    """Xero's amounts are 2-dp money; its JSON may write 10.0 for 10.00."""
-    return Decimal(str(value or "0")).quantize(Decimal("0.01"))
+    invoice_ids = [known.destination_id for (kind, _), known in mapped.items() if kind == "invoice"]
+    deleted = {i for i in invoice_ids if statuses.get(i) == "DELETED"}
+    unseen = sorted(i for i in invoice_ids if i not in statuses)
+    if unseen:
+        deleted |= _readers(services, destination).ledger.deleted_invoices(job.tenant_id, unseen)
+    return deleted
 
 
 def _text(amount: Decimal | None) -> str | None:

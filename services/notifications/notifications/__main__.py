@@ -16,6 +16,7 @@ from invoicesync.logging import configure_logging
 from invoicesync.metrics import serve_metrics
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
+from invoicesync.stores.monthly_reports import MonthlyReports
 from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
@@ -35,7 +36,12 @@ def main(argv: list[str] | None = None) -> None:
     client = redis_from_settings(settings)
     sender = SenderLoop(
         NotificationSender(
-            settings, NotificationOutbox(client), TenantStore(client), SmtpMailer(settings), options
+            settings,
+            NotificationOutbox(client),
+            TenantStore(client),
+            SmtpMailer(settings),
+            options,
+            monthly_reports=MonthlyReports(client),
         ),
         Lease(client, SENDER_LEASE, options.lease_seconds),
         options,

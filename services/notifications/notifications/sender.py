@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import redis
 
 from invoicesync.domain.digest import Addressee
+from invoicesync.domain.monthly_reconciliation import monthly_reconciliation_email, report_link
 from invoicesync.domain.tenant_settings import EmailMode
 from invoicesync.errors import Transient
 from invoicesync.kafka.periodic_tasks import PeriodicTask
@@ -23,6 +24,7 @@ from invoicesync.kafka.publisher import Outgoing
 from invoicesync.notification_summaries import Mailer, TenantDirectory, addressee_for
 from invoicesync.settings import Settings
 from invoicesync.stores.locks import Lease
+from invoicesync.stores.monthly_reports import MonthlyReports
 from invoicesync.stores.notification_outbox import DeliveryState, NotificationOutbox
 from notifications.options import NotificationOptions
 from notifications.schedule import due_delivery
@@ -44,8 +46,10 @@ class NotificationSender:
         options: NotificationOptions,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monthly_reports: MonthlyReports | None = None,
     ) -> None:
         self._settings = settings
+        self._monthly = monthly_reports
         self._outbox = outbox
         self._tenants = tenants
         self._mailer = mailer
@@ -64,6 +68,43 @@ class NotificationSender:
                 raise  # Redis is down for everyone: the whole pass waits
             except Exception:  # noqa: BLE001 - one tenant's bad data must not silence the others
                 log.exception("notifications for a tenant failed", extra={"tenant_id": tenant_id})
+        return sent
+
+    def send_monthly_reports(self, still_leading: Callable[[], bool] = lambda: True) -> int:
+        """Email each monthly reconciliation the admin has made; returns the emails sent. A
+        report the SMTP server refuses stays for the next pass."""
+        monthly = self._monthly
+        if monthly is None:
+            return 0
+        sent = 0
+        for report in monthly.ready():
+            if not still_leading():
+                break
+            tenant = self._tenants.get(report.tenant_id)
+            settings = self._tenants.settings(report.tenant_id)
+            recipient = settings.sync.notification_email.strip()
+            if tenant is None or not recipient or not settings.sync.monthly_reconciliation_email:
+                monthly.remove(report)
+                continue
+            base_url = self._settings.public_base_url
+            content = monthly_reconciliation_email(
+                addressee_for(tenant, settings, base_url),
+                report.first,
+                report.last,
+                report.totals,
+                report_link(base_url, tenant.id, report.job_id),
+            )
+            try:
+                self._mailer.send(recipient, content)
+            except Transient as exc:
+                log.warning(
+                    "monthly reconciliation email not sent; will retry",
+                    extra={"tenant_id": tenant.id, "error": str(exc)},
+                )
+                continue
+            monthly.remove(report)
+            log.info("monthly reconciliation email sent", extra={"tenant_id": tenant.id})
+            sent += 1
         return sent
 
     def _send_due_for(self, tenant_id: str) -> int:
@@ -140,7 +181,8 @@ class SenderLoop:
         """One pass if this replica holds the lease; returns the emails sent."""
         if not self._lease.hold():
             return 0
-        return self._sender.send_due(still_leading=self._lease.hold)
+        sent = self._sender.send_due(still_leading=self._lease.hold)
+        return sent + self._sender.send_monthly_reports(still_leading=self._lease.hold)
 
     def as_task(self) -> PeriodicTask:
         """The sender as a periodic task of the outbox consumer's loop. Sending is not tied to

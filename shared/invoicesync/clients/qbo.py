@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -41,6 +41,9 @@ MINOR_VERSION = QBO_MINOR_VERSION
 BATCH_MAX_ITEMS = 30
 REFERENCE_TTL_SECONDS = 3600
 STALE_RETRIES = 2
+QUERY_MAX_RESULTS = 1000  # MAXRESULTS above 1,000 is a query error (qbo.md §2.7)
+# Ids in one `Id in (...)` query: the statement travels in the URL, kept well under 8 KB.
+QUERY_IDS_PER_CALL = 200
 _TXN_ID_IN_DETAIL = re.compile(r"TxnId=(\w+)")
 _BATCH_REQUEST_NAMESPACE = uuid.UUID("0d6a8f52-61c4-4f0e-9a7d-3c2b5a9e8f11")
 
@@ -157,6 +160,45 @@ class QboClient:
         statement = f"select * from Invoice where DocNumber in ({listed}) maxresults 1000"
         rows = self.query(tenant_id, statement).get("Invoice") or []
         return {str(row.get("DocNumber", "")).casefold(): _invoice(row) for row in rows}
+
+    def invoices_dated_page(
+        self, tenant_id: str, first: date, last: date, start_position: int, max_results: int
+    ) -> list[dict]:
+        """One page of the Invoices dated `first`..`last` (TxnDate, both ends included), in
+        creation order so that pages do not shift as new invoices arrive. STARTPOSITION is
+        1-based and MAXRESULTS at most 1,000 (qbo.md §2.7); fewer rows means the last page."""
+        if not 1 <= max_results <= QUERY_MAX_RESULTS:
+            raise ValueError(f"QBO returns 1 to {QUERY_MAX_RESULTS} rows a query")
+        statement = (
+            f"select * from Invoice where TxnDate >= '{first.isoformat()}' "
+            f"and TxnDate <= '{last.isoformat()}' orderby MetaData.CreateTime "
+            f"startposition {start_position} maxresults {max_results}"
+        )
+        return self.query(tenant_id, statement).get("Invoice") or []
+
+    def payments_by_ids(self, tenant_id: str, payment_ids: Sequence[str]) -> list[dict]:
+        """The Payment entities with these Ids, `QUERY_IDS_PER_CALL` Ids a query."""
+        rows: list[dict] = []
+        for start in range(0, len(payment_ids), QUERY_IDS_PER_CALL):
+            listed = ", ".join(quoted(i) for i in payment_ids[start : start + QUERY_IDS_PER_CALL])
+            statement = (
+                f"select * from Payment where Id in ({listed}) maxresults {QUERY_MAX_RESULTS}"
+            )
+            rows += self.query(tenant_id, statement).get("Payment") or []
+        return rows
+
+    def missing_invoices(self, tenant_id: str, invoice_ids: Sequence[str]) -> set[str]:
+        """Which of these Invoice Ids QBO no longer holds (deleted: a query leaves them out)."""
+        found: set[str] = set()
+        for start in range(0, len(invoice_ids), QUERY_IDS_PER_CALL):
+            listed = ", ".join(quoted(i) for i in invoice_ids[start : start + QUERY_IDS_PER_CALL])
+            statement = (
+                f"select * from Invoice where Id in ({listed}) maxresults {QUERY_MAX_RESULTS}"
+            )
+            found |= {
+                str(row["Id"]) for row in self.query(tenant_id, statement).get("Invoice") or []
+            }
+        return set(invoice_ids) - found
 
     def read_invoice(self, tenant_id: str, invoice_id: str) -> QboInvoice:
         return _invoice(self._get(tenant_id, f"invoice/{invoice_id}")["Invoice"])

@@ -97,6 +97,8 @@ class SyncSettings:
     notification_email: str = ""
     # Daily mode: the hour (0-23, in keap.timezone) the summary of the previous 24 hours goes.
     daily_summary_hour: int = 7
+    # On the 1st of each month, at daily_summary_hour: the previous month's reconciliation.
+    monthly_reconciliation_email: bool = False
     processing_enabled: bool = False
     skip_already_synced: bool = True
     skip_overpayments: bool = True

@@ -4,7 +4,7 @@ batch faults, the XML 429 and CDC."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -240,6 +240,41 @@ def test_a_payment_links_to_its_invoice_and_is_found_by_its_reference(sandbox, c
     assert client.read_invoice(unique_name, created.id).balance == Decimal("58.00")
     linked = sandbox.query(realm, unique_name, f"select * from Payment where Id = '{payment.id}'")
     assert linked[0]["Line"][0]["LinkedTxn"] == [{"TxnId": created.id, "TxnType": "Invoice"}]
+
+
+def test_a_period_is_read_in_pages_with_the_payments_applied_to_it(sandbox, client, unique_name):
+    sandbox.connect(unique_name)
+    created = []
+    for number, txn_date in (("R1", "2026-06-01"), ("R2", "2026-06-30"), ("R3", "2026-07-01")):
+        body = invoice_body(client, unique_name, number) | {"TxnDate": txn_date}
+        request_id = qbo_request_id(unique_name, number, "h")
+        created.append(client.create_invoice(unique_name, body, request_id))
+    payment = client.create_payment(
+        unique_name,
+        {
+            "CustomerRef": {"value": created[0].customer_id},
+            "TotalAmt": Decimal("10.27"),
+            "Line": [
+                {
+                    "Amount": Decimal("10.27"),
+                    "LinkedTxn": [{"TxnId": created[0].id, "TxnType": "Invoice"}],
+                }
+            ],
+        },
+        "pay-r1",
+    )
+    june = (date(2026, 6, 1), date(2026, 6, 30))
+    first = client.invoices_dated_page(unique_name, *june, start_position=1, max_results=1)
+    second = client.invoices_dated_page(unique_name, *june, start_position=2, max_results=1)
+    third = client.invoices_dated_page(unique_name, *june, start_position=3, max_results=1)
+    assert [row["DocNumber"] for row in first + second] == ["R1", "R2"]
+    assert third == []
+    assert first[0]["LinkedTxn"] == [{"TxnId": payment.id, "TxnType": "Payment"}]
+    [paid] = client.payments_by_ids(unique_name, [payment.id])
+    assert paid["Line"][0]["Amount"] == Decimal("10.27")
+    assert client.missing_invoices(unique_name, [created[1].id, "999999"]) == {"999999"}
+    with pytest.raises(ValueError):
+        client.invoices_dated_page(unique_name, *june, start_position=1, max_results=1001)
 
 
 def test_a_burst_of_reads_keeps_to_ten_requests_a_second_per_realm(sandbox, client, unique_name):

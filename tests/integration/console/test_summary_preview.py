@@ -1,4 +1,5 @@
-"""The notification settings: the daily summary hour, and a preview of the summary."""
+"""The notification settings: the daily summary hour, the monthly reconciliation email, and a
+preview of the summary."""
 
 from __future__ import annotations
 
@@ -26,6 +27,25 @@ def test_the_daily_summary_hour_is_saved_from_the_settings_form(console):
     saved = console.services.tenants.settings(tenant_id).sync
     assert (saved.email_mode.value, saved.daily_summary_hour) == ("daily", 18)
     assert 'value="18" selected' in response.get_data(as_text=True)
+
+
+def test_the_monthly_reconciliation_email_is_opted_into_from_the_settings_form(console):
+    tenant_id, key = console.new_tenant("Acme Monthly")
+    console.sign_in(key)
+    path = f"/tenants/{tenant_id}/settings"
+    assert "Monthly reconciliation email" in console.client.get(path).get_data(as_text=True)
+
+    response = console.client.post(
+        path,
+        data={
+            "csrf_token": console.csrf_token(path),
+            "sync.notification_email": "books@acme.test",
+            "sync.monthly_reconciliation_email": "true",
+        },
+    )
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert console.services.tenants.settings(tenant_id).sync.monthly_reconciliation_email
 
 
 def test_the_preview_shows_the_summary_of_what_is_waiting_and_sends_nothing(console):

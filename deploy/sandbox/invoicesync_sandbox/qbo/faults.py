@@ -123,5 +123,11 @@ def query_parse_error(detail: str) -> QboFault:
     return QboFault("4000", "Error parsing query", f"QueryParserError: {detail}")
 
 
+def query_validation_error(detail: str) -> QboFault:
+    # The message text is QBO's (ruckus/quickbooks-ruby#24); the code is the one Intuit's
+    # error list gives "Invalid query" (qbo.md §9 lists 2xxx-4xxx validation codes, L).
+    return QboFault("4001", "Invalid query", f"QueryValidationError: {detail}")
+
+
 def unsupported_operation(detail: str) -> QboFault:
     return QboFault("500", "Unsupported Operation", detail)

@@ -8,7 +8,7 @@ from .entity_rules import next_sync_token
 from .faults import business_validation, invalid_value, required_param
 from .store import QboCompany
 from .transaction_math import amount_of
-from .writes import WriteContext, existing, ref_value, require_ref
+from .writes import WriteContext, customer_ref, existing, ref_value, require_ref
 
 LINKABLE = ("Invoice", "CreditMemo")
 READ_ONLY = frozenset({"UnappliedAmt"})
@@ -40,6 +40,7 @@ def prepare_payment(
     if body.get("TotalAmt") is None:
         raise required_param("TotalAmt")
     payment = dict(body)
+    payment["CustomerRef"] = customer_ref(customer)
     payment["TotalAmt"] = amount_of(body["TotalAmt"], "TotalAmt")
     payment["Line"] = _checked_lines(company, body.get("Line") or [], customer["Id"], ctx, previous)
     net_applied = Decimal("0")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from .faults import query_parse_error
+from .faults import query_parse_error, query_validation_error
 from .store import ENTITY_NAMES, QboCompany
 
 DEFAULT_MAX_RESULTS = 100
@@ -108,7 +108,13 @@ def parse_query(text: str) -> Query:
         elif word == "startposition":
             start = max(1, int(tokens.expect("number")))
         elif word == "maxresults":
-            maximum = min(MAX_RESULTS_CAP, int(tokens.expect("number")))
+            maximum = int(tokens.expect("number"))
+            if maximum > MAX_RESULTS_CAP:
+                # QBO refuses rather than caps: "QueryValidationError: value 1500 is too
+                # large. Max allowed value is 1000" (ruckus/quickbooks-ruby#24; qbo.md §2.7).
+                raise query_validation_error(
+                    f"value {maximum} is too large. Max allowed value is {MAX_RESULTS_CAP}"
+                )
         else:
             raise query_parse_error(f'Encountered " {tokens.next()[1]} " in "{text}"')
     return Query(entity, count, fields, conditions, order_by, start, maximum)

@@ -10,7 +10,7 @@ from .faults import business_validation, invalid_value, required_param
 from .payments import applied_amount
 from .store import QboCompany
 from .wire import company_time
-from .writes import WriteContext, ref_value, require_ref
+from .writes import WriteContext, customer_ref, ref_value, require_ref
 
 SALES_FORMS = ("Invoice", "CreditMemo", "RefundReceipt")
 READ_ONLY = frozenset(
@@ -46,12 +46,13 @@ def prepare_sales_form(
     company: QboCompany, entity: str, body: dict, ctx: WriteContext, previous: dict | None = None
 ) -> dict:
     """Validate a sales form and fill in everything QBO computes; raises QboFault."""
-    require_ref(company, body, "CustomerRef", "Customer", ctx)
+    customer = require_ref(company, body, "CustomerRef", "Customer", ctx)
     if entity == "RefundReceipt":
         require_ref(company, body, "DepositToAccountRef", "Account", ctx)
     lines = _checked_lines(company, body.get("Line"), ctx)
     _number_lines(lines, previous)
     form = dict(body)
+    form["CustomerRef"] = customer_ref(customer)
     totals = _totals(company, form, lines)
     form["Line"] = [*lines, _subtotal_line(totals.subtotal)]
     form["TxnTaxDetail"] = _txn_tax_detail(company, form, totals)

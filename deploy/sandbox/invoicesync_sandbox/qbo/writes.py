@@ -39,6 +39,13 @@ def require_ref(company: QboCompany, body: dict, key: str, entity: str, ctx: Wri
     return existing(company, entity, value, ctx)
 
 
+def customer_ref(customer: dict) -> dict:
+    """A CustomerRef as QBO returns it: the Id and the customer's DisplayName (every
+    response sample in Intuit's invoice and payment references, e.g. `{"value": "1",
+    "name": "Amy's Bird Sanctuary"}`; XSD ReferenceType, qbo.md §0)."""
+    return {"value": customer["Id"], "name": customer.get("DisplayName", "")}
+
+
 def existing(company: QboCompany, entity: str, entity_id: str, ctx: WriteContext) -> dict:
     row = company.get(entity, entity_id)
     if row is None or (entity, entity_id) in ctx.hidden_ids or row.get("Active") is False:

@@ -253,6 +253,13 @@ SYNC = SettingGroup(
             choices=tuple((str(hour), f"{hour:02d}:00") for hour in range(24)),
         ),
         SettingField(
+            "sync.monthly_reconciliation_email",
+            "Monthly reconciliation email",
+            "On the 1st of each month, at the summary hour: last month's reconciliation of Keap"
+            " and your books (totals per group and currency, a link to the report).",
+            kind="yes_no",
+        ),
+        SettingField(
             "sync.invoice_number_prefix",
             "Invoice number prefix",
             "Put before Keap's invoice number in Xero or QuickBooks (e.g. K- makes 1001 K-1001),"
