@@ -111,7 +111,7 @@ running_pid() {
     pid="$(cat "$pid_file")"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     # Checking the command line guards against a recycled pid.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $properties" || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $properties" || return 1
     echo "$pid"
 }
 
