@@ -118,7 +118,8 @@ def describe_partition(settings: Settings, name: str) -> dict:
     return partition
 
 
-def min_insync_replicas(settings: Settings, name: str) -> str:
+def min_insync_replicas(settings: Settings, name: str) -> tuple[str, str]:
+    """The topic's min.insync.replicas and where it comes from (the topic's own or a default)."""
     admin = KafkaAdminClient(**kafka_connection(settings))
     try:
         configs = admin.describe_configs(
@@ -127,7 +128,8 @@ def min_insync_replicas(settings: Settings, name: str) -> str:
         )
     finally:
         admin.close()
-    return configs["topic"][name]["min.insync.replicas"]["value"]
+    entry = configs["topic"][name]["min.insync.replicas"]
+    return entry["value"], entry["config_source"]
 
 
 def alive(pid: int) -> bool:
@@ -144,7 +146,7 @@ def test_killing_the_partition_leader_mid_stream_loses_nothing_and_doubles_no_ef
     settings = cluster_settings
     notices = topic_name(Topic.KEAP_NOTIFICATIONS, settings)
     assert len(describe_partition(settings, notices)["replica_nodes"]) == BROKERS
-    assert min_insync_replicas(settings, notices) == "2"
+    assert min_insync_replicas(settings, notices) == ("2", "DYNAMIC_TOPIC_CONFIG")
 
     store = redis.Redis.from_url(redis_server.address)
     deliveries, effects, order = (
