@@ -1,23 +1,39 @@
 #!/usr/bin/env bash
-# Runs a real single-node Apache Kafka broker (KRaft, broker+controller) from Maven Central jars.
+# Runs a real Apache Kafka from Maven Central jars (KRaft): one node (broker+controller) by
+# default, or a cluster of three such nodes on this machine with KAFKA_BROKERS=3.
 # Every connection authenticates: clients with SASL/SCRAM-SHA-512 on the client listener, the
-# broker to its own controller with SASL/PLAIN; users are made when the storage is formatted.
+# broker to its controllers with SASL/PLAIN; users are made when the storage is formatted.
 #
 #   kafka.sh fetch    download the broker's jars into .cache/kafka/<version>/libs (once)
 #   kafka.sh start    write the config, format storage once, start in the background, wait ready
-#   kafka.sh stop     stop the broker this data dir's pid file names
-#   kafka.sh status   "running <pid>" and exit 0, or exit 1
+#                     (on a cluster: start every node not running, e.g. one that was killed)
+#   kafka.sh stop     stop the broker(s) this data dir's pid files name
+#   kafka.sh status   "running <pid>" and exit 0, or exit 1 (a cluster: a line per node, exit 0
+#                     only when all three run)
 #
 # Environment (defaults in brackets):
-#   KAFKA_PORT [19092]  KAFKA_CONTROLLER_PORT [19093]  KAFKA_DATA_DIR [<repo>/var/kafka]
-#   KAFKA_HEAP [-Xms256m -Xmx512m]  PYTHON [<repo>/.venv/bin/python]
+#   KAFKA_BROKERS [1]: 1, or 3 for a cluster (every node both broker and controller, static
+#     controller.quorum.voters, one cluster id, the same users formatted on every node)
+#   KAFKA_PORT [19092]  KAFKA_CONTROLLER_PORT [19093; a cluster: KAFKA_PORT + 3]
+#   KAFKA_DATA_DIR [<repo>/var/kafka]
+#   KAFKA_HEAP [-Xms256m -Xmx512m; a cluster: -Xms128m -Xmx384m per node]
+#   PYTHON [<repo>/.venv/bin/python]
 #   KAFKA_LIBS_DIR [<repo>/.cache/kafka/<version>/libs]
-#   KAFKA_READY_TIMEOUT_SECONDS [90]: how long `start` waits for the broker to be ready
+#   KAFKA_READY_TIMEOUT_SECONDS [90; a cluster: 180]: how long `start` waits to be ready
 #   KAFKA_ADMIN_PASSWORD (required by 'start'): the password of user "admin", the broker's own
 #     identity, with which 'start' checks readiness
 #   KAFKA_USERS [""]: more SCRAM users, "name=password name2=password2", made at format time
 #     and granted every topic and group at each start (only admin manages users and ACLs)
 # Passwords are 16 or more of A-Z a-z 0-9 _ - (they go into the JAAS and format syntax as is).
+#
+# A cluster (KAFKA_BROKERS=3) on one machine, node N = 1, 2, 3:
+#   client listener      127.0.0.1:KAFKA_PORT+N-1             (19092, 19093, 19094)
+#   controller listener  127.0.0.1:KAFKA_CONTROLLER_PORT+N-1  (19095, 19096, 19097)
+#   node.id N, files in KAFKA_DATA_DIR/node-N/ (server.properties, store/, logs/, kafka.pid),
+#   the cluster id in KAFKA_DATA_DIR/cluster.id; the bootstrap address is all three client
+#   listeners, comma-separated. Internal topics have 3 replicas and min.insync.replicas 2, and
+#   `start` is ready once the admin user sees three unfenced brokers. One node's files are
+#   KAFKA_DATA_DIR itself, as they always were.
 set -euo pipefail
 
 # shellcheck source=deploy/server_process.sh
@@ -31,24 +47,58 @@ pom="$script_dir/pom.xml"
 kafka_version="$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' "$pom" | head -n 1)"
 
 libs_dir="${KAFKA_LIBS_DIR:-$repo_root/.cache/kafka/$kafka_version/libs}"
+brokers="${KAFKA_BROKERS:-1}"
 port="${KAFKA_PORT:-19092}"
-controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
 data_dir="${KAFKA_DATA_DIR:-$repo_root/var/kafka}"
-heap="${KAFKA_HEAP:--Xms256m -Xmx512m}"
 python="${PYTHON:-$repo_root/.venv/bin/python}"
-
-pid_file="$data_dir/kafka.pid"
-properties="$data_dir/server.properties"
-logs_dir="$data_dir/logs"
-server_log="$logs_dir/server.log"
-bootstrap="127.0.0.1:$port"
-ready_timeout_s="${KAFKA_READY_TIMEOUT_SECONDS:-90}"
 stop_timeout_s=30
 
 die() {
     echo "kafka.sh: $*" >&2
     exit 1
 }
+
+case "$brokers" in
+1)
+    controller_port="${KAFKA_CONTROLLER_PORT:-19093}"
+    heap="${KAFKA_HEAP:--Xms256m -Xmx512m}"
+    ready_timeout_s="${KAFKA_READY_TIMEOUT_SECONDS:-90}"
+    ;;
+3)
+    # Three JVMs on a small machine: small heaps, and more time for all of them to come up.
+    controller_port="${KAFKA_CONTROLLER_PORT:-$((port + 3))}"
+    heap="${KAFKA_HEAP:--Xms128m -Xmx384m}"
+    ready_timeout_s="${KAFKA_READY_TIMEOUT_SECONDS:-180}"
+    ;;
+*) die "KAFKA_BROKERS is 1 (one node) or 3 (a cluster), not '$brokers'" ;;
+esac
+
+bootstrap="127.0.0.1:$port"
+voters="1@127.0.0.1:$controller_port"
+for ((n = 2; n <= brokers; n++)); do
+    bootstrap+=",127.0.0.1:$((port + n - 1))"
+    voters+=",$n@127.0.0.1:$((controller_port + n - 1))"
+done
+
+# Node N's ports and files; the functions below work on the node last selected.
+select_node() {
+    node_id="$1"
+    node_port=$((port + node_id - 1))
+    node_controller_port=$((controller_port + node_id - 1))
+    if ((brokers == 1)); then
+        node_dir="$data_dir"
+    else
+        node_dir="$data_dir/node-$node_id"
+    fi
+    pid_file="$node_dir/kafka.pid"
+    properties="$node_dir/server.properties"
+    logs_dir="$node_dir/logs"
+    server_log="$logs_dir/server.log"
+    java_base=(java -XX:+UseSerialGC -Djava.awt.headless=true
+        "-Dlog4j2.configurationFile=$script_dir/log4j2.properties"
+        "-Dkafka.logs.dir=$logs_dir")
+}
+select_node 1
 
 require() {
     command -v "$1" >/dev/null 2>&1 || die "'$1' is not on PATH; $2"
@@ -61,7 +111,7 @@ running_pid() {
     pid="$(cat "$pid_file")"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     # Checking the command line guards against a recycled pid.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $properties" || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $properties" || return 1
     echo "$pid"
 }
 
@@ -85,20 +135,49 @@ fetch() {
     [[ -f "$libs_dir/kafka_2.13-$kafka_version.jar" ]] || die "fetch did not produce kafka_2.13-$kafka_version.jar"
 }
 
+internal_topics() {
+    if ((brokers == 1)); then
+        cat <<EOF
+# One node: every internal topic has one replica.
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=2
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+EOF
+    else
+        cat <<EOF
+# A cluster: every internal topic on all three nodes, writes acknowledged by at least two, so
+# one node may die without losing a committed offset or stopping the groups.
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=2
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+default.replication.factor=3
+min.insync.replicas=2
+EOF
+    fi
+}
+
 write_properties() {
     # The file holds the admin password: readable by its owner only.
     (umask 077 && : >"$properties")
     cat >"$properties" <<EOF
 # Written by deploy/kafka/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port
+node.id=$node_id
+controller.quorum.voters=$voters
+listeners=SASL_PLAINTEXT://127.0.0.1:$node_port,CONTROLLER://127.0.0.1:$node_controller_port
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$node_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_PLAINTEXT
 listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
-log.dirs=$data_dir/store
+log.dirs=$node_dir/store
 
 # Clients authenticate with SCRAM (users live in the cluster metadata, made at format time).
 # The controller listener uses PLAIN with its one user in this file: SCRAM users are metadata
@@ -116,14 +195,7 @@ authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin
 allow.everyone.if.no.acl.found=false
 
-# One node: every internal topic has one replica.
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=2
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-transaction.state.log.num.partitions=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+$(internal_topics)
 
 # Fast, strict behaviour for development and tests.
 group.initial.rebalance.delay.ms=0
@@ -141,10 +213,6 @@ num.recovery.threads.per.data.dir=1
 background.threads=2
 EOF
 }
-
-java_base=(java -XX:+UseSerialGC -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$script_dir/log4j2.properties"
-    "-Dkafka.logs.dir=$logs_dir")
 
 # Format-time users: admin, then each of KAFKA_USERS.
 scram_arguments() {
@@ -172,13 +240,14 @@ valid_password() {
 }
 
 format_storage_once() {
-    local users_marker="$data_dir/users" user
-    if [[ -f "$data_dir/store/meta.properties" ]]; then
+    local users_marker="$node_dir/users" user
+    if [[ -f "$node_dir/store/meta.properties" ]]; then
         # A store formatted before the broker required users has none: nobody could log in.
         [[ -f "$users_marker" ]] ||
-            die "$data_dir/store was formatted without users; remove $data_dir to start afresh"
+            die "$node_dir/store was formatted without users; remove $data_dir to start afresh"
         return 0
     fi
+    # One id for every node of a cluster: a node formatted with another is refused by the rest.
     local cluster_id_file="$data_dir/cluster.id"
     if [[ ! -s "$cluster_id_file" ]]; then
         # Like Kafka's own Uuid.randomUuid: never an id starting with "-", which the
@@ -201,7 +270,7 @@ print(i)' >"$cluster_id_file"
 admin_round_trip() {
     # The password goes by environment, not argument, so it is not in a process listing.
     KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" KAFKA_USERS="${KAFKA_USERS:-}" \
-        "$python" - "$bootstrap" "$1" <<'EOF'
+        "$python" - "$bootstrap" "$1" "$brokers" <<'EOF'
 import os
 import sys
 import time
@@ -225,7 +294,7 @@ GRANTS = [
     (ResourceType.CLUSTER, "kafka-cluster", ACLOperation.IDEMPOTENT_WRITE),
 ]
 
-bootstrap, timeout_s = sys.argv[1], float(sys.argv[2])
+bootstrap, timeout_s, brokers = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
 deadline = time.monotonic() + timeout_s
 while True:
     try:
@@ -240,6 +309,10 @@ while True:
         )
         try:
             admin.list_topics()
+            # Every node registered and unfenced (caught up with the controllers' metadata).
+            live = [b for b in admin.describe_cluster()["brokers"] if not b.get("is_fenced")]
+            if len(live) < brokers:
+                raise RuntimeError(f"{len(live)} of {brokers} brokers are up")
             users = [user.split("=", 1)[0] for user in os.environ["KAFKA_USERS"].split()]
             acls = [
                 ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW,
@@ -261,57 +334,131 @@ while True:
 EOF
 }
 
+started_nodes=()
+started_pids=()
+
 fail_start() {
-    local pid="$1"
-    echo "kafka.sh: broker did not become ready: $2" >&2
-    echo "---- last 50 lines of $server_log ----" >&2
-    tail -n 50 "$server_log" >&2 2>/dev/null || true
-    echo "---- last 50 lines of $data_dir/kafka.out ----" >&2
-    tail -n 50 "$data_dir/kafka.out" >&2 2>/dev/null || true
-    kill -KILL "$pid" 2>/dev/null || true
-    rm -f "$pid_file"
+    local i
+    echo "kafka.sh: broker did not become ready: $1" >&2
+    for i in "${!started_nodes[@]}"; do
+        select_node "${started_nodes[$i]}"
+        ((brokers == 1)) || echo "==== node $node_id ====" >&2
+        echo "---- last 50 lines of $server_log ----" >&2
+        tail -n 50 "$server_log" >&2 2>/dev/null || true
+        echo "---- last 50 lines of $node_dir/kafka.out ----" >&2
+        tail -n 50 "$node_dir/kafka.out" >&2 2>/dev/null || true
+        kill -KILL "${started_pids[$i]}" 2>/dev/null || true
+        rm -f "$pid_file"
+    done
     exit 1
 }
 
+# Every node started now logs its readiness line; then the admin user sees them all.
 wait_until_ready() {
-    local pid="$1" deadline=$((SECONDS + ready_timeout_s))
-    until grep -qF "Kafka Server started" "$server_log" 2>/dev/null; do
-        alive "$pid" || fail_start "$pid" "the java process exited"
-        ((SECONDS < deadline)) || fail_start "$pid" "no 'Kafka Server started' within ${ready_timeout_s}s"
-        sleep 0.2
+    local deadline=$((SECONDS + ready_timeout_s)) i
+    for i in "${!started_nodes[@]}"; do
+        select_node "${started_nodes[$i]}"
+        until grep -qF "Kafka Server started" "$server_log" 2>/dev/null; do
+            alive "${started_pids[$i]}" || fail_start "node $node_id's java process exited"
+            ((SECONDS < deadline)) ||
+                fail_start "no 'Kafka Server started' from node $node_id within ${ready_timeout_s}s"
+            sleep 0.2
+        done
     done
     admin_round_trip $((deadline - SECONDS > 5 ? deadline - SECONDS : 5)) ||
-        fail_start "$pid" "the admin round-trip failed"
+        fail_start "the admin round-trip failed"
 }
 
-start() {
-    local pid
-    if pid="$(running_pid)"; then
-        echo "already running $pid on $bootstrap"
-        return 0
-    fi
-    check_credentials
-    fetch
-    require java "Kafka $kafka_version needs Java 17 or newer"
-    [[ -x "$python" ]] || die "no Python at $python (set PYTHON); it is needed for the readiness check"
-    mkdir -p "$data_dir/store" "$logs_dir"
+start_node() {
+    mkdir -p "$node_dir/store" "$logs_dir"
     write_properties
     format_storage_once
     # A fresh log per start, so the readiness line found is this start's.
     [[ -f "$server_log" ]] && mv -f "$server_log" "$server_log.previous"
     # shellcheck disable=SC2086  # KAFKA_HEAP holds several JVM flags
     setsid nohup "${java_base[@]}" $heap -cp "$libs_dir/*" kafka.Kafka "$properties" \
-        >"$data_dir/kafka.out" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$pid_file"
-    wait_until_ready "$pid"
-    echo "Kafka $kafka_version ready on $bootstrap (pid $pid, data $data_dir)"
+        >"$node_dir/kafka.out" 2>&1 </dev/null &
+    echo "$!" >"$pid_file"
+    started_nodes+=("$node_id")
+    started_pids+=("$!")
+}
+
+start() {
+    local n pid running=()
+    for ((n = 1; n <= brokers; n++)); do
+        select_node "$n"
+        pid="$(running_pid)" && running+=("$pid")
+    done
+    if ((${#running[@]} == brokers)); then
+        echo "already running ${running[*]} on $bootstrap"
+        return 0
+    fi
+    check_credentials
+    fetch
+    require java "Kafka $kafka_version needs Java 17 or newer"
+    [[ -x "$python" ]] || die "no Python at $python (set PYTHON); it is needed for the readiness check"
+    # A cluster's nodes start together: each waits for a quorum of the controllers.
+    for ((n = 1; n <= brokers; n++)); do
+        select_node "$n"
+        running_pid >/dev/null || start_node
+    done
+    wait_until_ready
+    if ((brokers == 1)); then
+        echo "Kafka $kafka_version ready on $bootstrap (pid ${started_pids[0]}, data $data_dir)"
+    else
+        echo "Kafka $kafka_version cluster of $brokers ready on $bootstrap (started nodes" \
+            "${started_nodes[*]}: pids ${started_pids[*]}, data $data_dir)"
+    fi
+}
+
+# A cluster's nodes are told to stop together: one stopped alone would wait for a controller
+# quorum that its partners, stopping after it, could no longer give.
+stop_cluster() {
+    local n pid pids=()
+    for ((n = 1; n <= brokers; n++)); do
+        select_node "$n"
+        if pid="$(running_pid)"; then
+            kill -TERM "$pid"
+            pids+=("$pid")
+        else
+            rm -f "$pid_file"
+        fi
+    done
+    local deadline=$((SECONDS + stop_timeout_s))
+    for pid in "${pids[@]}"; do
+        while alive "$pid" && ((SECONDS < deadline)); do
+            sleep 0.1
+        done
+        if alive "$pid"; then
+            echo "$server_label $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    for ((n = 1; n <= brokers; n++)); do
+        select_node "$n"
+        rm -f "$pid_file"
+    done
+    if ((${#pids[@]})); then echo "stopped ${pids[*]}"; else echo "not running"; fi
+}
+
+status_cluster() {
+    local n pid up=0
+    for ((n = 1; n <= brokers; n++)); do
+        select_node "$n"
+        if pid="$(running_pid)"; then
+            echo "node $n running $pid"
+            up=$((up + 1))
+        else
+            echo "node $n not running"
+        fi
+    done
+    ((up == brokers))
 }
 
 case "${1:-}" in
 fetch) fetch ;;
 start) start ;;
-stop) stop ;;
-status) status ;;
+stop) if ((brokers == 1)); then stop; else stop_cluster; fi ;;
+status) if ((brokers == 1)); then status; else status_cluster; fi ;;
 *) die "usage: $0 fetch|start|stop|status" ;;
 esac

@@ -1,12 +1,14 @@
-"""The topic registry: names, partitions, retention and cleanup policy, created idempotently."""
+"""The topic registry: names, partitions, retention, cleanup policy and replication, created
+idempotently; on existing topics the settings that drifted from the registry are repaired."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import InvalidReplicationFactorError, KafkaError, TopicAlreadyExistsError
 
 from invoicesync.errors import Transient
@@ -28,6 +30,74 @@ class TopicSpec:
 
     def config(self) -> dict[str, str]:
         return {"retention.ms": str(self.retention_ms), "cleanup.policy": self.cleanup_policy}
+
+    def config_for(self, replication_factor: int) -> dict[str, str]:
+        """Every topic-level setting the registry manages, for a topic with that many replicas."""
+        return self.config() | {"min.insync.replicas": str(min_insync_replicas(replication_factor))}
+
+
+MANAGED_CONFIGS = ("retention.ms", "cleanup.policy", "min.insync.replicas")
+CLUSTER_BROKERS = 3  # from this many brokers on, topics are replicated
+
+
+def replication_factor_for(brokers: int) -> int:
+    """One replica on a single broker (or two); three on a cluster."""
+    return 1 if brokers < CLUSTER_BROKERS else CLUSTER_BROKERS
+
+
+def min_insync_replicas(replication_factor: int) -> int:
+    """With three replicas an acknowledged write is on two of them, so one broker may die
+    without losing it; fewer replicas cannot demand two without refusing every write."""
+    return 2 if replication_factor >= CLUSTER_BROKERS else 1
+
+
+@dataclass(frozen=True)
+class DescribedTopic:
+    """An existing topic as the broker describes it: partitions, replicas, managed settings."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TopicRepair:
+    """What to change on an existing topic so it matches the registry."""
+
+    name: str
+    config: dict[str, str] = field(default_factory=dict)  # settings to set
+    partitions: int | None = None  # the new partition count, when it must grow
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.config) or self.partitions is not None
+
+
+def repair_for(
+    spec: TopicSpec, topic: DescribedTopic, *, partitions: int, brokers: int
+) -> TopicRepair:
+    """The repair `topic` needs to match `spec` with `partitions` partitions on `brokers`
+    brokers. Partitions only ever grow (fewer would lose messages and is not possible);
+    the replication factor is not changed here (that is a partition reassignment), so
+    `min.insync.replicas` follows the replicas the topic really has, and a topic with too few
+    replicas is reported."""
+    wanted = spec.config_for(topic.replication_factor)
+    config = {key: value for key, value in wanted.items() if topic.config.get(key) != value}
+    warnings: list[str] = []
+    wanted_replicas = replication_factor_for(brokers)
+    if topic.replication_factor < wanted_replicas:
+        warnings.append(
+            f"{topic.name} has {topic.replication_factor} replica(s), the registry wants "
+            f"{wanted_replicas} on {brokers} brokers; reassign its partitions to change that"
+        )
+    return TopicRepair(
+        name=topic.name,
+        config=config,
+        partitions=partitions if topic.partitions < partitions else None,
+        warnings=tuple(warnings),
+    )
 
 
 TOPIC_SPECS: tuple[TopicSpec, ...] = (
@@ -52,7 +122,8 @@ def group_name(group: str, settings: Settings) -> str:
 
 
 def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[str]:
-    """Create every registered topic that does not exist yet; returns the names created."""
+    """Create every registered topic that does not exist yet and repair the registry's settings
+    on those that do (as far as this user may); returns the names created."""
     deadline = time.monotonic() + timeout_seconds
     while True:
         try:
@@ -68,12 +139,14 @@ def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[
             time.sleep(1)
     try:
         existing = set(admin.list_topics())
+        brokers = _broker_count(admin)
+        replicas = replication_factor_for(brokers)
         wanted = [
             NewTopic(
                 name=topic_name(spec.topic, settings),
                 num_partitions=spec.partitions or settings.topic_partitions,
-                replication_factor=1 if _single_broker(admin) else 3,
-                topic_configs=spec.config(),
+                replication_factor=replicas,
+                topic_configs=spec.config_for(replicas),
             )
             for spec in TOPIC_SPECS
             if topic_name(spec.topic, settings) not in existing
@@ -84,9 +157,96 @@ def ensure_topics(settings: Settings, *, timeout_seconds: float = 60.0) -> list[
                 created.append(new_topic.name)
         if created:
             log.info("created topics", extra={"topics": created})
+        present = {topic_name(spec.topic, settings): spec for spec in TOPIC_SPECS}
+        _repair_topics(
+            admin,
+            {name: spec for name, spec in present.items() if name in existing},
+            settings,
+            brokers,
+        )
         return created
     finally:
         admin.close()
+
+
+def _repair_topics(
+    admin: KafkaAdminClient, specs: Mapping[str, TopicSpec], settings: Settings, brokers: int
+) -> None:
+    """Bring existing topics back to the registry's settings. A service's own user may not see
+    or change topic settings (only the admin's provisioning does): then nothing is repaired."""
+    if not specs:
+        return
+    described = _describe(admin, list(specs))
+    for name, spec in specs.items():
+        topic = described.get(name)
+        if topic is None:
+            continue
+        repair = repair_for(
+            spec, topic, partitions=spec.partitions or settings.topic_partitions, brokers=brokers
+        )
+        for warning in repair.warnings:
+            log.warning("topic not as the registry wants it", extra={"detail": warning})
+        if not topic.config:
+            repair = TopicRepair(name, partitions=repair.partitions)  # settings unseen: kept
+        if repair.changes_anything:
+            _apply(admin, repair)
+
+
+def _describe(admin: KafkaAdminClient, names: list[str]) -> dict[str, DescribedTopic]:
+    topics = {
+        topic["name"]: topic for topic in admin.describe_topics(names) if not topic["error_code"]
+    }
+    configs = (
+        admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, name, list(MANAGED_CONFIGS))
+                for name in topics
+            ],
+            config_filter="all",
+        ).get("topic", {})
+        if topics
+        else {}
+    )
+    described = {}
+    for name, topic in topics.items():
+        values = {key: entry["value"] for key, entry in configs.get(name, {}).items()}
+        described[name] = DescribedTopic(
+            name=name,
+            partitions=len(topic["partitions"]),
+            replication_factor=max(len(p["replica_nodes"]) for p in topic["partitions"]),
+            # All or nothing: a user refused the settings is told none of them.
+            config=values if set(MANAGED_CONFIGS) <= set(values) else {},
+        )
+    return described
+
+
+def _apply(admin: KafkaAdminClient, repair: TopicRepair) -> None:
+    if repair.config:
+        result = admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, repair.name, dict(repair.config))],
+            incremental=True,
+        )
+        outcome = result.get("topic", {}).get(repair.name, "no answer")
+        if outcome == "OK":
+            log.info("topic settings repaired", extra={"topic": repair.name, **repair.config})
+        else:
+            log.warning(
+                "could not repair topic settings",
+                extra={"topic": repair.name, "error": outcome},
+            )
+    if repair.partitions is not None:
+        try:
+            admin.create_partitions({repair.name: repair.partitions}, timeout_ms=30_000)
+        except KafkaError as exc:
+            log.warning(
+                "could not add partitions",
+                extra={"topic": repair.name, "partitions": repair.partitions, "error": repr(exc)},
+            )
+        else:
+            log.info(
+                "topic partitions added",
+                extra={"topic": repair.name, "partitions": repair.partitions},
+            )
 
 
 def _create_topic(admin: KafkaAdminClient, new_topic: NewTopic, wait_seconds: float = 120) -> bool:
@@ -105,8 +265,9 @@ def _create_topic(admin: KafkaAdminClient, new_topic: NewTopic, wait_seconds: fl
             time.sleep(1)
 
 
-def _single_broker(admin: KafkaAdminClient) -> bool:
-    return len(admin.describe_cluster().get("brokers", [])) < 3
+def _broker_count(admin: KafkaAdminClient) -> int:
+    """Brokers registered, fenced ones too: a cluster with one broker down is still a cluster."""
+    return len(admin.describe_cluster().get("brokers", []))
 
 
 def main() -> None:
