@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -220,15 +220,75 @@ class Stack:
             for process in self.processes.values()
         )
 
+    @contextmanager
+    def scaled_out(self, name: str, count: int) -> Iterator[list[StackProcess]]:
+        """`count` replicas of the consumer `name` in its group: the stack's own (restarted if
+        it is not running) and `count - 1` more, <name>-2 onwards, each ready; yields them all.
+        Afterwards the added ones are stopped and the stack's own runs again."""
+        own = self.processes[name]
+        added = [
+            StackProcess(spec, own.env, self.log_dir / f"{spec.name}.log")
+            for spec in replica_specs(own.spec, count - 1, first=2)
+        ]
+        since = {process.name: 0 for process in added}
+        try:
+            for process in added:
+                self.processes[process.name] = process
+                process.start()
+            if not own.alive():
+                since[own.name] = len(own.log_text())
+                own.start()
+            for process in [own, *added]:
+                process.wait_ready(since=since.get(process.name, 0))
+            yield [own, *added]
+        finally:
+            for process in added:
+                process.stop()
+                del self.processes[process.name]
+            if not own.alive():
+                own.restart()
+
     def check_all_alive(self) -> None:
         dead = [process.name for process in self.processes.values() if not process.alive()]
         if dead:
             raise StackFailure(f"exited: {', '.join(dead)}\n{self.log_tails()}")
 
 
-def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
-    """processes.tsv's rows present in this checkout, each moved to the port `ports` names."""
-    specs = []
+def replicable(spec: ProcessSpec) -> bool:
+    """A consumer of a group, as deploy/local/stack.sh decides: no port of its own, a /metrics
+    port in its command, not the poller (which walks every tenant itself)."""
+    return (
+        spec.port is None
+        and METRICS_PORT.search(spec.command) is not None
+        and not spec.module.endswith(".poller")
+    )
+
+
+def replica_specs(spec: ProcessSpec, count: int, first: int = 1) -> list[ProcessSpec]:
+    """`count` copies of a consumer, <name>-<first> onwards, each with a /metrics port of its own
+    (as `make up` names the replicas of INVOICESYNC_REPLICAS_<NAME>)."""
+    if not replicable(spec):
+        raise ValueError(f"{spec.name} is not a consumer that can run as replicas")
+    return [
+        replace(
+            spec,
+            name=f"{spec.name}-{index}",
+            command=METRICS_PORT.sub(
+                lambda _: f"INVOICESYNC_METRICS_PORT={free_port()}", spec.command
+            ),
+        )
+        for index in range(first, first + count)
+    ]
+
+
+def process_specs(
+    ports: dict[str, int], replicas: dict[str, int] | None = None
+) -> list[ProcessSpec]:
+    """processes.tsv's rows present in this checkout, each moved to the port `ports` names;
+    a row `replicas` gives a count above 1 as that many replicas (<name>-1 .. <name>-N)."""
+    replicas = replicas or {}
+    specs: list[ProcessSpec] = []
+    rows: set[str] = set()
     for line in PROCESSES_TSV.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
@@ -243,7 +303,13 @@ def process_specs(ports: dict[str, int]) -> list[ProcessSpec]:
         # A consumer's own /metrics port, fixed in the file, moves to a free one too.
         command = METRICS_PORT.sub(lambda _: f"INVOICESYNC_METRICS_PORT={free_port()}", command)
         user = None if kafka_user == "-" else kafka_user
-        specs.append(ProcessSpec(name, module, new_port, user, command))
+        spec = ProcessSpec(name, module, new_port, user, command)
+        rows.add(name)
+        count = replicas.get(name, 1)
+        specs += [spec] if count == 1 else replica_specs(spec, count)
+    unknown = set(replicas) - rows
+    if unknown:
+        raise ValueError(f"no such process to replicate: {sorted(unknown)}")
     return specs
 
 
@@ -348,15 +414,21 @@ def _operator_key(env: dict[str, str], key_file: Path) -> str:
 
 @contextmanager
 def running_stack(
-    kafka, redis_address: str, *, extra_env: dict[str, str] | None = None
+    kafka,
+    redis_address: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    replicas: dict[str, int] | None = None,
 ) -> Iterator[Stack]:
     """Start every process, wait until each is ready, yield; then stop them all and check.
     `kafka` is the broker's server (tests/infrastructure.py): its address and the users.
-    `extra_env` overrides settings for this stack only (e.g. a short provider timeout)."""
+    `extra_env` overrides settings for this stack only (e.g. a short provider timeout).
+    `replicas` runs that many copies of a consumer, as INVOICESYNC_REPLICAS_<NAME> does for
+    `make up`: {"xero-writer": 3} starts xero-writer-1 .. xero-writer-3."""
     base = _stack_settings(kafka, redis_address)
     ensure_topics(base)
     ports: dict[str, int] = {}
-    specs = process_specs(ports)
+    specs = process_specs(ports, replicas)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = stack_environment(base, urls, ports) | (extra_env or {})
     settings = Settings.from_env(env)

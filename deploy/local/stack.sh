@@ -11,6 +11,12 @@
 # dies while starting, and gives up (FATAL, shown by status) after start_retries such tries.
 # supervisord's configuration is written from processes.tsv into var/run/ on every 'up'; logs
 # go to var/log/<name>.log, supervisord's own to var/log/supervisord.log.
+#
+# A consumer row (no port of its own, a /metrics port in its command; not the poller) may run as
+# several replicas in its Kafka consumer group: INVOICESYNC_REPLICAS_<NAME> (the row's name in
+# capitals, - as _; e.g. INVOICESYNC_REPLICAS_XERO_WRITER=3), from the environment or
+# var/local.env, default 1. N > 1 makes N programs <name>-1 .. <name>-N, replica i serving
+# /metrics on the row's port + 100 * (i - 1) (xero-writer: 9104, 9204, 9304).
 set -euo pipefail
 
 script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -100,6 +106,71 @@ each_process() {
     grep -v '^#' "$script_dir/processes.tsv" | grep -v '^[[:space:]]*$'
 }
 
+# The setting naming a row's replica count: xero-writer -> INVOICESYNC_REPLICAS_XERO_WRITER.
+replicas_variable() {
+    local suffix="${1^^}"
+    echo "INVOICESYNC_REPLICAS_${suffix//-/_}"
+}
+
+# How many replicas of row $1 to run: the environment's setting, else var/local.env's, else 1.
+replica_count() {
+    local variable count
+    variable="$(replicas_variable "$1")"
+    count="${!variable:-}"
+    if [[ -z "$count" && -f "$env_file" ]]; then
+        count="$(sed -n "s/^$variable=//p" "$env_file" | tail -n 1)"
+    fi
+    echo "${count:-1}"
+}
+
+# Only a consumer of a group can share its work with replicas: a row with no port of its own
+# and a /metrics port in its command. The poller walks every tenant itself: one only.
+replicable() {
+    local port="$1" module="$2" command="$3"
+    [[ "$port" == "-" && "$command" == *INVOICESYNC_METRICS_PORT=* && "$module" != *.poller ]]
+}
+
+# Every replica setting is a whole number of at least 1, and more than 1 only where replicable.
+check_replicas() {
+    local name module port command count
+    while IFS=$'\t' read -r name module port _ command; do
+        count="$(replica_count "$name")"
+        if ! [[ "$count" =~ ^[1-9][0-9]*$ ]]; then
+            echo "$(replicas_variable "$name") must be a whole number of 1 or more, not '$count'" >&2
+            exit 2
+        fi
+        if ((count > 1)) && ! replicable "$port" "$module" "$command"; then
+            echo "$(replicas_variable "$name")=$count: $name is not a consumer that" \
+                "can run as replicas (HTTP services scale by workers; one poller only)" >&2
+            exit 2
+        fi
+    done < <(each_process)
+}
+
+# The programs supervisord runs: processes.tsv's rows, a row of N replicas as N programs
+# <name>-1 .. <name>-N, replica i with its /metrics port moved up by 100 * (i - 1).
+each_program() {
+    local name module port kafka_user command count replica metrics
+    while IFS=$'\t' read -r name module port kafka_user command; do
+        count="$(replica_count "$name")"
+        if ! [[ "$count" =~ ^[1-9][0-9]*$ ]] || ((count == 1)) \
+            || ! replicable "$port" "$module" "$command"; then
+            printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$module" "$port" "$kafka_user" "$command"
+            continue
+        fi
+        metrics="$(sed -n 's/.*INVOICESYNC_METRICS_PORT=\([0-9]*\).*/\1/p' <<<"$command")"
+        for ((replica = 1; replica <= count; replica++)); do
+            printf '%s\t%s\t%s\t%s\t%s\n' "$name-$replica" "$module" "$port" "$kafka_user" \
+                "${command/INVOICESYNC_METRICS_PORT=$metrics/INVOICESYNC_METRICS_PORT=$((metrics + 100 * (replica - 1)))}"
+        done
+    done < <(each_process)
+}
+
+# The programs named in the supervisord configuration `up` wrote last, in its order.
+configured_programs() {
+    sed -n 's/^\[program:\(.*\)\]$/\1/p' "$supervisor_conf" 2>/dev/null || true
+}
+
 # The pid of this checkout's supervisord, if it is alive: the command line is checked too, so a
 # recycled pid is not taken for it.
 supervisord_pid() {
@@ -182,7 +253,7 @@ stdout_logfile_backups=3
 $environment
 EOF
             priority=$((priority + 10))
-        done < <(each_process)
+        done < <(each_program)
     } >"$partial"
     mv -f "$partial" "$supervisor_conf"
 }
@@ -232,7 +303,7 @@ restarts_in() {
 wait_until_ready() {
     local deadline=$((SECONDS + ready_timeout_s)) name port state states waiting configured
     local before now counts
-    configured="$(sed -n 's/^\[program:\(.*\)\]$/\1/p' "$supervisor_conf")"
+    configured="$(configured_programs)"
     before="$(cat "$restarts_file" 2>/dev/null || true)"
     while true; do
         states="$(program_states)"
@@ -252,7 +323,7 @@ wait_until_ready() {
             if [[ "$state" != RUNNING ]] || { [[ "$port" != "-" ]] && ! port_answers "$port"; }; then
                 waiting+=("$name${state:+ ($state)}")
             fi
-        done < <(each_process)
+        done < <(each_program)
         ((${#waiting[@]} == 0)) && break
         if ((SECONDS >= deadline)); then
             echo "  not ready after ${ready_timeout_s}s: ${waiting[*]}" >&2
@@ -274,6 +345,7 @@ up() {
     # shellcheck disable=SC2046  # one argument per user
     "$bin/python" -m invoicesync.kafka.access $(kafka_users) | sed 's/^/  /'
     echo "processes (supervised):"
+    check_replicas
     stop_unsupervised
     start_supervised
     wait_until_ready
@@ -315,7 +387,7 @@ down() {
             kill -KILL "$pid" 2>/dev/null || true
             for group in $groups; do kill -KILL -- "-$group" 2>/dev/null || true; done
         fi
-        each_process | cut -f1 | tac | grep -xF "$running" | sed 's/.*/  & stopped/' || true
+        configured_programs | tac | grep -xF "$running" | sed 's/.*/  & stopped/' || true
         echo "  supervisord stopped"
     fi
     rm -f "$supervisor_pid_file"
@@ -330,7 +402,7 @@ show_status() {
     local pid name
     if ! pid="$(supervisord_pid)"; then
         echo "supervisord: stopped"
-        while IFS=$'\t' read -r name _ _ _; do echo "$name: stopped"; done < <(each_process)
+        while IFS=$'\t' read -r name _ _ _; do echo "$name: stopped"; done < <(each_program)
         return 0
     fi
     echo "supervisord: running $pid"

@@ -26,6 +26,7 @@ finished and closes.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import signal
 import threading
@@ -71,6 +72,9 @@ INLINE_WAIT_SECONDS = 1.0
 # How long a rewind waits for the broker to say where the last commit is (kafka-python waits
 # for ever by default, which would hold the loop, and SIGTERM, for a whole broker outage).
 COMMITTED_TIMEOUT_MS = 10_000
+# A member silent this long is dropped from its group and its partitions go to the others: how
+# soon the replicas of a service take over from one that died.
+SESSION_TIMEOUT_MS = 10_000
 
 
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
@@ -626,13 +630,15 @@ class ConsumerLoop:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=self._options.max_poll_records,
-                session_timeout_ms=10_000,
+                session_timeout_ms=SESSION_TIMEOUT_MS,
                 heartbeat_interval_ms=3_000,
                 # A broker back from a restart is found within seconds, not kafka-python's 30 s.
                 reconnect_backoff_max_ms=2_000,
                 # A broker away when the loop starts: give up on it soon, poll_once tries again.
                 bootstrap_timeout_ms=10_000,
-                client_id=self._options.group_id,
+                # The group's members told apart by process: which replica owns which partition
+                # is read off the group's description (kafka-consumer-groups --describe).
+                client_id=f"{self._options.group_id}-{os.getpid()}",
             )
             names = [topic_name(topic, self._settings) for topic in self._options.topics]
             self._consumer.subscribe(topics=names, listener=_ForgetRevoked(self))

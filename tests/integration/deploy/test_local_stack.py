@@ -1,7 +1,9 @@
 """`make up`'s supervision for real: deploy/local/stack.sh up in a copy of the deploy folder with a
 var/ of its own, running the sandbox Keap stand-in and transform under supervisord over the test
-run's Kafka and Redis. transform is SIGKILLed and must run again within 10 s with no command;
-`stack.sh status` must show the restart; `stack.sh down` must leave nothing running.
+run's Kafka and Redis, transform as two replicas (INVOICESYNC_REPLICAS_TRANSFORM=2 in the
+copy's settings: transform-1 and transform-2, each with its /metrics port). transform-1 is
+SIGKILLed and must run again within 10 s with no command; `stack.sh status` must show its
+restart and transform-2's none; `stack.sh down` must leave nothing running.
 
 Two rows of processes.tsv, not all fourteen, keep the wall time small (the generation of
 supervisord.conf is the same for every row); the Kafka and Redis scripts are replaced by stubs
@@ -21,13 +23,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.infrastructure import REPO, free_port
 from tests.stack import CONSUMER_STARTED
 from tests.waiting import eventually
 
 KEPT = ("sandbox-keap", "transform")
-KILLED = "transform"
+REPLICAS = 2
+KILLED = "transform-1"
+OTHER_REPLICA = "transform-2"
 RESTART_DEADLINE_SECONDS = 10.0
 # Not database 0 or the e2e stack's 9: the dev-key `up` makes stays out of other tests' way.
 REDIS_DB = 12
@@ -87,6 +92,7 @@ def sandbox_env(kafka, redis_url: str, keap_url: str) -> str:
         + (
             f"INVOICESYNC_TOPIC_PREFIX=sup{uuid.uuid4().hex[:8]}.\n"
             "INVOICESYNC_TOPIC_PARTITIONS=1\n"
+            f"INVOICESYNC_REPLICAS_TRANSFORM={REPLICAS}\n"
             "INVOICESYNC_LOG_LEVEL=INFO\n"
             "PYTHONUNBUFFERED=1\n"
         )
@@ -157,6 +163,11 @@ def stack(root: Path, command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def transform_row(root: Path) -> str:
+    rows = (root / "deploy/local/processes.tsv").read_text().splitlines()
+    return next(row for row in rows if row.startswith("transform\t"))
+
+
 def status_line(root: Path, name: str) -> str:
     result = stack(root, "status")
     for line in result.stdout.splitlines():
@@ -212,8 +223,13 @@ def test_a_killed_service_runs_again_within_10_seconds_and_status_shows_the_rest
     after = eventually(restart_shown, f"{KILLED} RUNNING with one restart in status", 60)
     assert f"pid {new_pid}," in after, after
     assert f"pid {old_pid}," not in after, after
-    other = status_line(root, "sandbox-keap")
-    assert " RUNNING " in other and other.endswith("; restarts 0"), other
+    for name in ("sandbox-keap", OTHER_REPLICA):
+        other = status_line(root, name)
+        assert " RUNNING " in other and other.endswith("; restarts 0"), other
+    # Replica i serves /metrics on the row's port + 100 * (i - 1).
+    base = int(re.search(r"INVOICESYNC_METRICS_PORT=(\d+)", transform_row(root))[1])
+    for port in (base, base + 100):
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 200
     print(
         f"{KILLED} SIGKILLed (pid {old_pid}); running again as pid {new_pid} with its loop "
         f"started after {elapsed:.1f} s; status: {after}"
