@@ -157,10 +157,12 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
         self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
-        # Tenants whose run outgrew their rate-limit share: one message per handler call until
-        # their set-aside work is done, so each call needs only what one message needs (a run
-        # that fails part-way is redone whole and would never fit an always-drained share).
-        self._one_at_a_time: set[str] = set()
+        # Tenants whose run outgrew their rate-limit share: the most messages per handler call
+        # until their set-aside work is done, halved by each run the share refused and doubled
+        # by each it held. A run that fails part-way is redone whole, so an always-drained share
+        # still gets one message at a time through; a share that refills takes the backlog in
+        # runs that batch well (one ledger call for many invoices), not a call per invoice.
+        self._run_limit: dict[str, int] = {}
         self._periodic = PeriodicSchedule(periodic, clock)
         self._after_publish = after_publish
         self._failed_iterations = 0
@@ -253,14 +255,17 @@ class ConsumerLoop:
         return finished
 
     def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[PendingMessage]) -> int:
-        finished = 0
-        size = 1 if tenant_id in self._one_at_a_time else self._options.max_run
-        for chunk_start in range(0, len(run), size):
-            chunk = run[chunk_start : chunk_start + size]
+        finished, start = 0, 0
+        while start < len(run):
+            limit = self._run_limit.get(tenant_id)
+            chunk = run[start : start + (limit or self._options.max_run)]
+            start += len(chunk)
             if self._set_aside.get(tenant_id):
                 self._set_aside_run(tp, tenant_id, chunk, retry_after=None)
                 continue
             finished += self._handle_chunk(tp, tenant_id, chunk)
+            if limit and not self._set_aside.get(tenant_id):  # the share held: try more
+                self._run_limit[tenant_id] = min(self._options.max_run, limit * 2)
         return finished
 
     def _handle_chunk(self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]) -> int:
@@ -278,8 +283,7 @@ class ConsumerLoop:
                 outgoing = self._handler([item.envelope for item in chunk])
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
-                    if len(chunk) > 1:
-                        self._one_at_a_time.add(tenant_id)
+                    self._run_limit[tenant_id] = max(1, len(chunk) // 2)
                     self._set_aside_run(tp, tenant_id, chunk, exc.retry_after, exc)
                     return finished
                 self._sleep(max(exc.retry_after, 0.05))
@@ -432,7 +436,7 @@ class ConsumerLoop:
                 finished += len(overdue)
                 finished += self._handle_run(tp, tenant_id, [i for i in run if i not in overdue])
             if not self._set_aside.get(tenant_id):
-                self._one_at_a_time.discard(tenant_id)
+                self._run_limit.pop(tenant_id, None)
         return finished
 
     def _pause_tenant(

@@ -285,6 +285,36 @@ def test_a_run_larger_than_the_tenants_share_still_gets_through(settings, unique
     assert committed_offsets(settings, unique_name) == 30
 
 
+def test_a_share_that_refills_takes_the_backlog_in_batches_not_one_by_one(settings, unique_name):
+    """A batching handler (one ledger call for many invoices) whose share ran dry: once it
+    refills, the set-aside backlog goes through in runs, not one message per call, which
+    would spend a call per invoice and take many times as long."""
+    publish(settings, [notification("busy", n) for n in range(40)])
+    share = Share(capacity=4, per_second=2.0)
+    share.tokens = 0.0  # used up, as after an outage spent it on failures
+    batches: list[int] = []
+
+    def batching_handler(envelopes: list[Envelope]) -> list[Outgoing]:
+        share.take()  # look up the contacts
+        share.take()  # write every invoice of the run in one call
+        batches.append(len(envelopes))
+        return []
+
+    loop = ConsumerLoop(
+        settings,
+        LoopOptions(group_id=unique_name, topics=(Topic.KEAP_NOTIFICATIONS,), max_run=20),
+        batching_handler,
+        Publisher(settings),
+    )
+    run_until(loop, lambda: sum(batches) >= 40)
+    loop.close()
+    print(f"runs that went through: {batches}")
+
+    assert sum(batches) == 40
+    assert committed_offsets(settings, unique_name) == 40
+    assert len(batches) <= 10, f"{len(batches)} handler calls for 40 messages: {batches}"
+
+
 @pytest.fixture
 def own_kafka():
     """A broker this test may stop and start: the run's one is shared by every worker."""
