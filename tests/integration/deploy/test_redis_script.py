@@ -19,9 +19,18 @@ from tests.infrastructure import REDIS_SCRIPT, free_port
 KEYS = 400_000
 VALUE = b"v" * 16
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("redis-server") is None, reason="needs Debian's redis-server"
-)
+
+@pytest.fixture(autouse=True)
+def redis_server_installed() -> None:
+    """The script installs Debian's redis-server on a fresh machine; so does this test, rather
+    than skipping because collection ran before the run's own Redis was installed."""
+    if shutil.which("redis-server") is None:
+        installed = subprocess.run(
+            ["bash", str(REDIS_SCRIPT), "install"], capture_output=True, text=True, timeout=600
+        )
+        if installed.returncode != 0 and not os.environ.get("CI"):
+            pytest.skip(f"redis-server could not be installed: {installed.stderr[-500:]}")
+        assert installed.returncode == 0, installed.stderr
 
 
 def write_append_only_file(path: Path, keys: int) -> None:
