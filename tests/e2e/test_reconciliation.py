@@ -67,21 +67,28 @@ def rows_by(body: dict) -> dict[tuple[str, str], dict]:
     return {key(row): row for row in body["rows"]}
 
 
-def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repairs_it(
-    stack, keap, tenant
-):
-    ledger = XeroLedger(stack.xero_url, tenant.ledger_id)
-    placed = {name: keap.order(taxed_order(keap), order_time=ORDER_TIME) for name in "ABCDE"}
+def five_synced_orders(keap, tenant: Tenant, ledger, order_time: str):
+    """Orders A-E placed on the test's day, E paid 32.00, each in the ledger and E's payment
+    written: (orders by name, their invoice numbers, their ledger invoices, E's payment id)."""
+    placed = {name: keap.order(taxed_order(keap), order_time=order_time) for name in "ABCDE"}
     pay(keap, placed["E"]["id"], Decimal("32.00"))
     numbers = {name: keap_figures(order).invoice_number for name, order in placed.items()}
     invoices = {
-        name: eventually(lambda n=number: landed(ledger, n), f"invoice {number} in Xero")
+        name: eventually(lambda n=number: landed(ledger, n), f"invoice {number} in the ledger")
         for name, number in numbers.items()
     }
     [paid_e] = payment_ids(keap, placed["E"]["id"])
     eventually(
-        lambda: "created" in tenant.activity_outcomes(paid_e, "payment"), "E's payment in Xero"
+        lambda: "created" in tenant.activity_outcomes(paid_e, "payment"), "E's payment written"
     )
+    return placed, numbers, invoices, paid_e
+
+
+def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repairs_it(
+    stack, keap, tenant
+):
+    ledger = XeroLedger(stack.xero_url, tenant.ledger_id)
+    placed, numbers, invoices, paid_e = five_synced_orders(keap, tenant, ledger, ORDER_TIME)
 
     # Behind the system's back: a total edited and an invoice voided (Xero's delete for an
     # AUTHORISED invoice) in Xero, a payment entered in Xero, an order deleted in Keap.
@@ -150,17 +157,7 @@ def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repai
 def test_a_qbo_ledger_reconciles_the_same_way(stack, keap, qbo_tenant):
     tenant = qbo_tenant
     ledger = QboLedger(stack.qbo_url, tenant.ledger_id)
-    placed = {name: keap.order(taxed_order(keap), order_time=QBO_ORDER_TIME) for name in "ABCDE"}
-    pay(keap, placed["E"]["id"], Decimal("32.00"))
-    numbers = {name: keap_figures(order).invoice_number for name, order in placed.items()}
-    invoices = {
-        name: eventually(lambda n=number: landed(ledger, n), f"invoice {number} in QBO")
-        for name, number in numbers.items()
-    }
-    [paid_e] = payment_ids(keap, placed["E"]["id"])
-    eventually(
-        lambda: "created" in tenant.activity_outcomes(paid_e, "payment"), "E's payment in QBO"
-    )
+    placed, numbers, invoices, paid_e = five_synced_orders(keap, tenant, ledger, QBO_ORDER_TIME)
 
     # Behind the system's back: a total edited and an invoice deleted in QBO, a payment
     # entered in QBO, an order deleted in Keap.
