@@ -5,7 +5,6 @@ calls it used."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -18,7 +17,7 @@ from invoicesync.domain.reconciliation import Group
 from invoicesync.domain.tenant_settings import XeroSettings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.transform.keap_stand_in import keap_stand_in
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 
@@ -30,13 +29,7 @@ LINE = {"name": "Widget", "quantity": 1, "item_type": "OTHER", "price_per_unit":
 @pytest.fixture
 def recon(admin_settings, redis_client):
     with serving(create_xero_app()) as xero, keap_stand_in(admin_settings, redis_client) as keap:
-        settings = replace(
-            keap.settings,
-            xero_api_base=xero,
-            xero_token_url=f"{xero}/connect/token",
-            xero_client_id="invoicesync-demo",
-            xero_client_secret="demo-secret",
-        )
+        settings = pointed_at_xero(keap.settings, xero)
         services = AdminServices.from_settings(settings, publish_timeout_seconds=30)
         tenant_id = connect_xero_tenant(
             xero,

@@ -21,7 +21,7 @@ from invoicesync.stores.notification_outbox import NotificationOutbox
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from notifications.options import NotificationOptions
 from notifications.sender import NotificationSender
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.transform.keap_stand_in import keap_stand_in
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 
@@ -40,13 +40,7 @@ class Clock:
 def books(mail_settings, redis_client):
     settings = replace(mail_settings, token_encryption_key=generate_key())
     with serving(create_xero_app()) as xero, keap_stand_in(settings, redis_client) as keap:
-        settings = replace(
-            keap.settings,
-            xero_api_base=xero,
-            xero_token_url=f"{xero}/connect/token",
-            xero_client_id="invoicesync-demo",
-            xero_client_secret="demo-secret",
-        )
+        settings = pointed_at_xero(keap.settings, xero)
         services = AdminServices.from_settings(settings, publish_timeout_seconds=30)
         tenants = {}
         for name, opted_in in (("opted-in", True), ("not-opted-in", False)):
