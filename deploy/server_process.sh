@@ -19,16 +19,24 @@ stop() {
         return 0
     fi
     kill -TERM "$pid"
-    local deadline=$((SECONDS + stop_timeout_s))
-    while alive "$pid" && ((SECONDS < deadline)); do
-        sleep 0.1
-    done
-    if alive "$pid"; then
-        echo "$server_label $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
+    wait_or_kill $((SECONDS + stop_timeout_s)) "$pid"
     rm -f "$pid_file"
     echo "stopped $pid"
+}
+
+# Wait for each pid told to stop until the deadline ($SECONDS), then SIGKILL what is left.
+wait_or_kill() {
+    local deadline="$1" pid
+    shift
+    for pid in "$@"; do
+        while alive "$pid" && ((SECONDS < deadline)); do
+            sleep 0.1
+        done
+        if alive "$pid"; then
+            echo "$server_label $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
 }
 
 status() {

@@ -424,16 +424,7 @@ stop_cluster() {
             rm -f "$pid_file"
         fi
     done
-    local deadline=$((SECONDS + stop_timeout_s))
-    for pid in "${pids[@]}"; do
-        while alive "$pid" && ((SECONDS < deadline)); do
-            sleep 0.1
-        done
-        if alive "$pid"; then
-            echo "$server_label $pid ignored SIGTERM for ${stop_timeout_s}s; killing it" >&2
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
+    wait_or_kill $((SECONDS + stop_timeout_s)) "${pids[@]}"
     for ((n = 1; n <= brokers; n++)); do
         select_node "$n"
         rm -f "$pid_file"
