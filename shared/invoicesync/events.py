@@ -47,6 +47,7 @@ class EventType(enum.StrEnum):
     MESSAGE_DEAD_LETTERED = "MessageDeadLettered"
     ID_MAPPED = "IdMapped"
     LEDGER_CHANGE_NOTIFIED = "LedgerChangeNotified"
+    LEDGER_INVOICE_VOID_REQUESTED = "LedgerInvoiceVoidRequested"
 
 
 class NotificationSource(enum.StrEnum):
@@ -251,6 +252,28 @@ class CanonicalPaymentSchema(_PayloadSchema):
         return CanonicalPayment(**data)
 
 
+class LedgerInvoiceVoidSchema(_PayloadSchema):
+    """A reconciliation's re-sync: the ledger invoice of a Keap order since deleted is voided
+    (a writer re-reads it and acts only on an unpaid invoice carrying that order's marker)."""
+
+    destination = fields.String(required=True, validate=validate.OneOf(["xero", "qbo"]))
+    ledger_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    keap_order_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    keap_invoice_id = fields.String(load_default="")
+    invoice_number = fields.String(load_default="")
+    reason = fields.String(load_default="")
+
+
+@dataclass(frozen=True)
+class LedgerInvoiceVoid:
+    destination: str
+    ledger_id: str
+    keap_order_id: str
+    keap_invoice_id: str = ""
+    invoice_number: str = ""
+    reason: str = ""
+
+
 class SyncResultSchema(_PayloadSchema):
     destination = fields.String(required=True)
     object_type = fields.String(required=True)
@@ -283,6 +306,7 @@ _PAYLOAD_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.PAYMENT_CANONICALISED: CanonicalPaymentSchema,
     EventType.SYNC_RESULT_RECORDED: SyncResultSchema,
     EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotificationSchema,
+    EventType.LEDGER_INVOICE_VOID_REQUESTED: LedgerInvoiceVoidSchema,
 }
 
 
@@ -304,6 +328,7 @@ _DATACLASS_FOR: dict[EventType, type] = {
     EventType.KEAP_CHANGE_NOTIFIED: KeapNotification,
     EventType.SYNC_RESULT_RECORDED: SyncResult,
     EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotification,
+    EventType.LEDGER_INVOICE_VOID_REQUESTED: LedgerInvoiceVoid,
 }
 
 

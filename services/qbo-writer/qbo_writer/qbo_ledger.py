@@ -173,6 +173,14 @@ class QboLedgerWriter:
 
     # -- how -------------------------------------------------------------------------------
 
+    def void_invoice(self, tenant_id: str, current: LedgerInvoice, *, delete: bool) -> WriteOutcome:
+        rid = qbo_request_id(tenant_id, current.destination_id, "", operation="void")
+        try:
+            voided = self._qbo.void_invoice(tenant_id, current.destination_id, rid)
+        except QboFaulted as fault:
+            return _rejected(fault)
+        return WriteOutcome(WriteStatus.WRITTEN, voided.id, "VOIDED")
+
     def _prepare(
         self, tenant_id: str, invoice: CanonicalInvoice, settings: TenantSettings
     ) -> _Prepared:

@@ -186,6 +186,18 @@ class XeroLedger:
             )
         return WriteOutcome(WriteStatus.WRITTEN, credit_note_id, "AUTHORISED")
 
+    def void_invoice(self, tenant_id: str, current: LedgerInvoice, *, delete: bool) -> WriteOutcome:
+        status = "DELETED" if delete else "VOIDED"
+        body = {"InvoiceNumber": current.number, "Status": status}
+        key = xero_idempotency_key(
+            tenant_id, current.destination_id, request_body_digest(body), operation="void"
+        )
+        result = self._client.update_invoice(tenant_id, current.destination_id, body, key)
+        if result.ok:
+            return WriteOutcome(WriteStatus.WRITTEN, current.destination_id, status)
+        reason = "; ".join(result.messages)
+        return WriteOutcome(WriteStatus.REJECTED, reason=f"Xero refused the {status}: {reason}")
+
     def _bodies(
         self, tenant_id: str, invoices: Sequence[CanonicalInvoice], settings: TenantSettings
     ) -> list[tuple[dict, tuple[str, ...]]]:

@@ -243,6 +243,14 @@ class QboClient:
                 current = self.read_invoice(tenant_id, invoice_id)
         raise AssertionError("unreachable")
 
+    def void_invoice(self, tenant_id: str, invoice_id: str, request_id: str) -> QboInvoice:
+        """`POST /invoice?operation=void` with the current SyncToken (qbo.md §2.5): the invoice
+        stays, its amounts zeroed and "Voided" prepended to its PrivateNote."""
+        current = self.read_invoice(tenant_id, invoice_id)
+        body = {"Id": invoice_id, "SyncToken": current.sync_token}
+        params = {"operation": "void", "requestid": request_id}
+        return _invoice(self._call("POST", tenant_id, "invoice", params, body)["Invoice"])
+
     # -- customers -------------------------------------------------------------------------
 
     def customer_for(self, tenant_id: str, contact: Contact) -> str:

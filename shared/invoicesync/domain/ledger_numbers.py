@@ -102,3 +102,28 @@ def existing_number_decision(
     if existing.total == invoice.totals.total:
         return NumberDecision(NumberAction.ADOPT, "already synced (found by its number)")
     return NumberDecision(NumberAction.REWRITE)
+
+
+# A voided invoice keeps its number in Xero and QBO, and Xero's ACCREC numbers are unique, so
+# an invoice written again after a void goes under its number with a reissue suffix ("-2",
+# then "-3"): Keap's numbers are digits only, so a suffixed number never names another order
+# (xero.md §9 gotcha 10: delete payments, void, recreate with a new number).
+_REISSUE_SUFFIX = re.compile(r"^(?P<number>.+)-(?P<count>[2-9]|[1-9]\d+)$")
+REISSUED_NUMBER_MAX = 21  # QBO's DocNumber; Xero allows 255
+
+
+def reissue_number(number: str, voided_number: str) -> str | None:
+    """The number the invoice numbered `number` (prefix and Keap's) is written again under once
+    the ledger's `voided_number` is voided, or None when it would not fit a DocNumber."""
+    found = _REISSUE_SUFFIX.match(voided_number)
+    count = int(found.group("count")) if found and found.group("number") == number else 1
+    reissued = f"{number}-{count + 1}"
+    return reissued if len(reissued) <= REISSUED_NUMBER_MAX else None
+
+
+def names_the_same_invoice(keap_number: str, ledger_number: str) -> bool:
+    """Whether a ledger number is Keap's, after a prefix and before a reissue suffix."""
+    if ledger_number.endswith(keap_number):
+        return True
+    found = _REISSUE_SUFFIX.match(ledger_number)
+    return found is not None and found.group("number").endswith(keap_number)

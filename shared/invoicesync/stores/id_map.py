@@ -33,6 +33,13 @@ class MappedId:
     destination_status: str = ""
     # The version of the content written (Keap's modification time, ISO-8601; "" unknown).
     keap_modified_at: str = ""
+    # The ledger number when it is not the one Keap's number gives (a reissue after a void).
+    ledger_number: str = ""
+
+
+# The status a re-sync gives the mapping of a voided invoice: write it anew, under
+# `ledger_number`, instead of refusing to edit the voided one.
+TO_REISSUE = "TO_REISSUE"
 
 
 def ledger_key(tenant_id: str, destination: str, object_type: str, keap_id: str) -> str:

@@ -22,6 +22,7 @@ from invoicesync.domain.canonical import (
 )
 from invoicesync.domain.content_hash import content_hash
 from invoicesync.domain.invoice_edits import EditAction, invoice_edit_decision
+from invoicesync.domain.invoice_voids import VoidAction, void_decision
 from invoicesync.domain.ledger_numbers import (
     NumberAction,
     existing_number_decision,
@@ -36,9 +37,9 @@ from invoicesync.domain.payment_to_ledger import (
 from invoicesync.domain.sync_rules import SkipReason, skip_zero_total
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected
-from invoicesync.events import Envelope, EventType, SyncAction, payload_of
+from invoicesync.events import Envelope, EventType, LedgerInvoiceVoid, SyncAction, payload_of
 from invoicesync.kafka.publisher import Outgoing
-from invoicesync.stores.id_map import MappedId
+from invoicesync.stores.id_map import TO_REISSUE, MappedId
 from invoicesync.writing.flow_stores import IdMapping, PaymentsOnHold, TenantSettingsSource
 from invoicesync.writing.ledger import LedgerWriter, WriteOutcome, WriteStatus
 from invoicesync.writing.outcomes import INVOICE, PAYMENT, sync_result
@@ -58,6 +59,8 @@ class _TenantRun:
     settings: TenantSettings
     outgoing: list[Outgoing] = field(default_factory=list)
     pending: list[CanonicalInvoice] = field(default_factory=list)
+    # Keap invoice id → its ledger number, where a reissue gave it one of its own.
+    ledger_numbers: dict[str, str] = field(default_factory=dict)
 
 
 class CanonicalEventWriter:
@@ -123,6 +126,9 @@ class CanonicalEventWriter:
                 elif envelope.type is EventType.PAYMENT_CANONICALISED:
                     self._flush_creates(run)  # a payment never overtakes its invoice
                     self._payment(run, payload_of(envelope), from_hold=False)
+                elif envelope.type is EventType.LEDGER_INVOICE_VOID_REQUESTED:
+                    self._flush_creates(run)
+                    self._void(run, payload_of(envelope))
             self._flush_creates(run)
             for payment in self._held.due(run.tenant_id, self._destination.value, self._clock()):
                 self._payment(run, payment, from_hold=True)
@@ -152,7 +158,10 @@ class CanonicalEventWriter:
         mapped = self._id_map.get(
             run.tenant_id, self._destination.value, INVOICE, invoice.keap_invoice_id
         )
-        if mapped is None:
+        if mapped is not None and mapped.ledger_number:
+            invoice = replace(invoice, invoice_number=mapped.ledger_number)
+            run.ledger_numbers[invoice.keap_invoice_id] = mapped.ledger_number
+        if mapped is None or mapped.destination_status == TO_REISSUE:
             run.pending.append(invoice)
             if len(run.pending) >= self._ledger.max_batch:
                 self._flush_creates(run)
@@ -284,13 +293,50 @@ class CanonicalEventWriter:
     ) -> None:
         # A copy without a version keeps the version already known: never go backwards.
         version = _version_of(invoice) or (previous.keap_modified_at if previous else "")
+        number = run.ledger_numbers.get(invoice.keap_invoice_id, "")
         self._id_map.put(
             run.tenant_id,
             self._destination.value,
             INVOICE,
             invoice.keap_invoice_id,
-            MappedId(destination_id, ledger_content_hash(invoice), status, version),
+            MappedId(destination_id, ledger_content_hash(invoice), status, version, number),
         )
+
+    def _void(self, run: _TenantRun, request: LedgerInvoiceVoid) -> None:
+        """Take out of the ledger the invoice of a Keap order since deleted (re-sync's ask)."""
+        if request.destination != self._destination.value:
+            return
+        current = self._ledger.invoice_state(run.tenant_id, request.ledger_id)
+        decision = void_decision(self._destination, request.keap_order_id, current)
+        keap_id = request.keap_invoice_id or request.keap_order_id
+        result = partial(self._result, run, INVOICE, keap_id, invoice_number=current.number)
+        if decision.action is VoidAction.REFUSE:
+            run.outgoing.append(result(SyncAction.FAILED, decision.reason, current.destination_id))
+            return
+        if decision.action is VoidAction.ALREADY_GONE:
+            run.outgoing.append(result(SyncAction.SKIPPED, decision.reason, current.destination_id))
+            return
+        outcome = self._ledger.void_invoice(
+            run.tenant_id, current, delete=decision.action is VoidAction.DELETE
+        )
+        if not outcome.written:
+            run.outgoing.append(result(SyncAction.FAILED, outcome.reason, current.destination_id))
+            return
+        mapped = self._id_map.get(
+            run.tenant_id, self._destination.value, INVOICE, request.keap_invoice_id
+        )
+        if mapped is not None and mapped.destination_id == current.destination_id:
+            status = outcome.destination_status
+            self._id_map.put(
+                run.tenant_id,
+                self._destination.value,
+                INVOICE,
+                request.keap_invoice_id,
+                replace(mapped, destination_status=status),
+            )
+        done = "deleted" if decision.action is VoidAction.DELETE else "voided"
+        reason = f"{done}: Keap order {request.keap_order_id} was deleted"
+        run.outgoing.append(result(SyncAction.UPDATED, reason, current.destination_id))
 
     # -- payments --------------------------------------------------------------------------
 
@@ -303,7 +349,11 @@ class CanonicalEventWriter:
             payment,
             run.settings.sync,
             synced_as=done.destination_id if done else None,
-            invoice_id=mapped.destination_id if mapped else None,
+            invoice_id=(
+                mapped.destination_id
+                if mapped and mapped.destination_status != TO_REISSUE
+                else None
+            ),
             rechecking=from_hold,
         )
         decision, invoice = decide(), None
@@ -509,4 +559,7 @@ def _object_type(envelope: Envelope) -> str:
 def _keap_id(envelope: Envelope) -> str:
     if envelope.type is EventType.PAYMENT_CANONICALISED:
         return str(envelope.payload.get("keap_payment_id", ""))
+    if envelope.type is EventType.LEDGER_INVOICE_VOID_REQUESTED:
+        payload = envelope.payload
+        return str(payload.get("keap_invoice_id") or payload.get("keap_order_id", ""))
     return str(envelope.payload.get("keap_invoice_id", ""))

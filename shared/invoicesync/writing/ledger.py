@@ -84,3 +84,8 @@ class LedgerWriter(Protocol):
         refund: CanonicalPayment,
         settings: TenantSettings,
     ) -> WriteOutcome: ...
+
+    def void_invoice(self, tenant_id: str, current: LedgerInvoice, *, delete: bool) -> WriteOutcome:
+        """Take `current` out of the books: deleted (`delete`, Xero's DRAFT and SUBMITTED) or
+        voided. The flow has decided the invoice is ours and has nothing applied to it."""
+        ...

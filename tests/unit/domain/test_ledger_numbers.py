@@ -14,7 +14,9 @@ from invoicesync.domain.ledger_numbers import (
     invoice_number_prefix_problem,
     keap_order_id_in_marker,
     ledger_invoice_number,
+    names_the_same_invoice,
     qbo_invoice_marker,
+    reissue_number,
     xero_invoice_marker,
 )
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
@@ -104,3 +106,19 @@ def test_the_keap_order_is_read_back_from_the_marker_we_write(destination):
 @pytest.mark.parametrize("destination", [Destination.XERO, Destination.QBO])
 def test_a_note_without_our_marker_names_no_keap_order(destination, note):
     assert keap_order_id_in_marker(destination, note) is None
+
+
+def test_a_voided_invoice_is_reissued_under_its_number_and_a_counting_suffix():
+    assert reissue_number("KP-1001", "KP-1001") == "KP-1001-2"
+    assert reissue_number("KP-1001", "KP-1001-2") == "KP-1001-3"
+    assert reissue_number("KP-1001", "KP-1001-9") == "KP-1001-10"
+    # A prefix that ends in digits is not mistaken for a suffix.
+    assert reissue_number("2024-7", "2024-7") == "2024-7-2"
+    assert reissue_number("A" * 19, "A" * 19) == "A" * 19 + "-2"  # QBO's 21 characters
+    assert reissue_number("A" * 20, "A" * 20) is None
+
+
+def test_a_reissued_number_still_names_keaps_invoice():
+    assert names_the_same_invoice("1001", "KP-1001")
+    assert names_the_same_invoice("1001", "KP-1001-2")
+    assert not names_the_same_invoice("1001", "KP-1002-2")

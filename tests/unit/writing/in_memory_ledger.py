@@ -147,6 +147,13 @@ class InMemoryLedger:
         refunds[refund.keap_payment_id] = document
         return WriteOutcome(WriteStatus.WRITTEN, document.destination_id, "PAID")
 
+    def void_invoice(self, tenant_id: str, current: LedgerInvoice, *, delete: bool) -> WriteOutcome:
+        stored = self._invoices[tenant_id][current.destination_id]
+        if stored.total != stored.amount_due:
+            return WriteOutcome(WriteStatus.REJECTED, reason="a payment is applied to it")
+        self.take_out(tenant_id, stored.destination_id, "DELETED" if delete else "VOIDED")
+        return WriteOutcome(WriteStatus.WRITTEN, stored.destination_id, stored.status)
+
     # -- what tests look at or do to the ledger ------------------------------------------------
 
     def invoices(self, tenant_id: str) -> list[StoredInvoice]:
@@ -168,6 +175,13 @@ class InMemoryLedger:
         )
         self._invoices.setdefault(tenant_id, {})[stored.destination_id] = stored
         return stored
+
+    def take_out(self, tenant_id: str, destination_id: str, status: str = "VOIDED") -> None:
+        """A void (or delete) as the ledger keeps it: the number stays taken, nothing is due."""
+        stored = self._invoices[tenant_id][destination_id]
+        stored.status, stored.amount_due = status, Decimal("0")
+        if self.destination is Destination.QBO:
+            stored.note = f"Voided - {stored.note}"
 
     def approve(self, tenant_id: str, destination_id: str) -> None:
         """What a bookkeeper does in the ledger: a DRAFT invoice becomes approved."""

@@ -24,7 +24,15 @@ from invoicesync.domain.tenant_settings import (
     XeroSettings,
 )
 from invoicesync.errors import Disconnected
-from invoicesync.events import EventType, SyncAction, SyncResult, envelope_for, payload_of
+from invoicesync.events import (
+    EventType,
+    LedgerInvoiceVoid,
+    SyncAction,
+    SyncResult,
+    envelope_for,
+    payload_of,
+)
+from invoicesync.stores.id_map import TO_REISSUE
 from invoicesync.writing.flow import CanonicalEventWriter
 from tests.unit.domain.canonical_builders import charge, invoice, payment, product
 from tests.unit.writing.in_memory_ledger import InMemoryLedger
@@ -69,6 +77,13 @@ class Flow:
             for record in records
         ]
         return [payload_of(out.envelope) for out in self.writer.handle(envelopes)]
+
+    def ask_to_void(self, ledger_id: str, keap_order_id: str = "987") -> list[SyncResult]:
+        request = LedgerInvoiceVoid(
+            self.ledger.destination.value, ledger_id, keap_order_id, keap_invoice_id="1042"
+        )
+        envelope = envelope_for(EventType.LEDGER_INVOICE_VOID_REQUESTED, TENANT, request)
+        return [payload_of(out.envelope) for out in self.writer.handle([envelope])]
 
     def recheck_later(self) -> list[SyncResult]:
         self.now += timedelta(minutes=10)
@@ -378,3 +393,97 @@ def test_a_disconnected_destination_fails_the_run_so_reconnecting_drives_it_agai
 
     assert result.action is SyncAction.FAILED
     assert "connection lost" in result.reason and "reconnecting it syncs" in result.reason
+
+
+# -- re-sync after a reconciliation ----------------------------------------------------------
+
+
+def reissue(flow: Flow, number: str) -> None:
+    """What re-sync does to the mapping of an invoice the bookkeeper voided."""
+    key = (TENANT, flow.ledger.destination.value, "invoice", "1042")
+    flow.id_map.put(
+        *key, replace(flow.id_map.get(*key), destination_status=TO_REISSUE, ledger_number=number)
+    )
+
+
+def test_a_voided_invoice_is_written_again_under_its_reissue_number(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED)
+    voided = flow.the_invoice()
+    flow.ledger.take_out(TENANT, voided.destination_id)
+    reissue(flow, "1042-2")
+
+    [result] = flow.send(HUNDRED)
+
+    assert result.action is SyncAction.CREATED
+    [again] = [i for i in flow.ledger.invoices(TENANT) if i.destination_id != voided.destination_id]
+    assert (again.number, again.total) == ("1042-2", Decimal("100.00"))
+    mapped = flow.id_map.get(TENANT, destination.value, "invoice", "1042")
+    assert (mapped.destination_id, mapped.ledger_number) == (again.destination_id, "1042-2")
+    # Later edits and payments go to the reissued invoice, under its own number.
+    edited = invoice(product("120.00"))
+    results = flow.send(edited, payment("40.00"))
+    assert outcomes(results) == [
+        ("invoice", "1042", SyncAction.UPDATED),
+        ("payment", "7781", SyncAction.CREATED),
+    ]
+    assert (again.total, again.amount_due, again.edits) == (
+        Decimal("120.00"),
+        Decimal("80.00"),
+        1,
+    )
+    assert len(flow.ledger.invoices(TENANT)) == 2
+
+
+def test_a_reissue_lost_between_its_create_and_its_mapping_is_adopted_not_written_twice():
+    flow = flow_for(Destination.XERO)
+    flow.send(HUNDRED)
+    flow.ledger.take_out(TENANT, flow.the_invoice().destination_id)
+    reissue(flow, "1042-2")
+    flow.send(HUNDRED)
+    reissue(flow, "1042-2")  # as if the mapping of the reissue had not been written
+
+    [result] = flow.send(HUNDRED)
+
+    assert result.reason == "already synced (found by its number)"
+    assert [i.number for i in flow.ledger.invoices(TENANT)] == ["1042", "1042-2"]
+
+
+@pytest.mark.parametrize(
+    ("destination", "status", "taken_out_as"),
+    [
+        (Destination.XERO, XeroInvoiceStatus.AUTHORISED, "VOIDED"),
+        (Destination.XERO, XeroInvoiceStatus.DRAFT, "DELETED"),
+        (Destination.QBO, XeroInvoiceStatus.AUTHORISED, "VOIDED"),
+    ],
+)
+def test_the_invoice_of_a_deleted_keap_order_is_taken_out_when_asked(
+    destination, status, taken_out_as
+):
+    flow = flow_for(destination, status=status)
+    flow.send(HUNDRED)
+    stored = flow.the_invoice()
+
+    [result] = flow.ask_to_void(stored.destination_id)
+
+    assert (result.action, result.keap_id) == (SyncAction.UPDATED, "1042")
+    assert "Keap order 987 was deleted" in result.reason
+    assert stored.status == taken_out_as
+    mapped = flow.id_map.get(TENANT, destination.value, "invoice", "1042")
+    assert mapped.destination_status == taken_out_as
+    [again] = flow.ask_to_void(stored.destination_id)
+    assert again.action is SyncAction.SKIPPED
+
+
+def test_a_void_request_leaves_a_paid_invoice_and_another_orders_invoice_alone(destination):
+    flow = flow_for(destination)
+    flow.send(HUNDRED, payment("40.00"))
+    stored = flow.the_invoice()
+
+    [paid] = flow.ask_to_void(stored.destination_id)
+    [not_that_order] = flow.ask_to_void(stored.destination_id, keap_order_id="555")
+
+    assert paid.action is SyncAction.FAILED and "40.00 paid or credited" in paid.reason
+    assert not_that_order.action is SyncAction.FAILED
+    assert "does not carry Keap order 555" in not_that_order.reason
+    assert stored.status == ("AUTHORISED" if destination is Destination.XERO else "Open")
