@@ -1,7 +1,7 @@
 """The reconciliation report through the running stack (issue 19): orders synced to Xero (and,
 in the twin below, to QBO), the ledger then changed behind the system's back and one order
 deleted in Keap; the report puts each in its group with the fields that differ, and re-sync
-repairs what the pipeline can."""
+makes it all-matched."""
 
 from __future__ import annotations
 
@@ -132,26 +132,28 @@ def test_the_report_groups_what_changed_behind_the_systems_back_and_resync_repai
 
     resynced = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations/{body['id']}/resync")
     assert sorted(resynced["orders"]) == sorted(str(placed[n]["id"]) for n in "ABC")
+    # A voided Xero invoice keeps its number: B is written anew under a reissue number.
+    assert resynced["reissued"] == [invoice_id["B"]]
+    assert resynced["voided"] == [invoices["D"].id]
+    assert resynced["recorded_in_keap"] == [stray_payment]
     eventually(
         lambda: "updated" in tenant.activity_outcomes(invoice_id["A"]), "A rewritten in Xero"
     )
-    eventually(
-        lambda: tenant.activity_outcomes(invoice_id["B"])[0] == "failed", "B's refusal logged"
+    reissued = eventually(lambda: landed(ledger, numbers["B"] + "-2"), "B reissued in Xero")
+    eventually(lambda: not ledger.invoices(numbers["D"]), "D voided in Xero")
+    [recorded] = eventually(
+        lambda: payment_ids(keap, placed["C"]["id"]), "Xero's payment on C recorded in Keap"
     )
 
-    after = rows_by(report(tenant))
-    # Re-sync rewrote the edited invoice from Keap.
-    assert after[("invoice", invoice_id["A"])]["group"] == "matched"
-    # A voided Xero invoice keeps its number and cannot be edited: the writer says so.
-    still_voided = after[("invoice", invoice_id["B"])]
-    assert still_voided["group"] == "missing_in_ledger"
-    assert still_voided["last_word"]["outcome"] == "failed"
-    assert "VOIDED" in still_voided["last_word"]["reason"]
-    # What only the ledger holds is the bookkeeper's to settle: re-sync leaves it alone, and
-    # the invoice with Xero's payment on it can no longer be rewritten.
-    assert after[("invoice", invoice_id["C"])]["group"] == "different"
-    assert after[("payment", stray_payment)]["group"] == "ledger_only"
-    assert after[("invoice", numbers["D"])]["group"] == "ledger_only"
+    after = report(tenant)
+    assert after["all_matched"], [r for r in after["rows"] if r["group"] != "matched"]
+    rows = rows_by(after)
+    assert rows[("invoice", invoice_id["B"])]["ledger_id"] == reissued.id
+    assert rows[("invoice", invoice_id["C"])]["ledger_amount"] == "32.00"
+    assert rows[("payment", recorded)]["ledger_id"] == stray_payment
+    # D's invoice is voided, so neither side has it any more.
+    assert len(after["rows"]) == 6
+    assert "updated" in tenant.activity_outcomes(invoice_id["D"])
 
 
 def test_a_qbo_ledger_reconciles_the_same_way(stack, keap, qbo_tenant):
@@ -204,17 +206,24 @@ def test_a_qbo_ledger_reconciles_the_same_way(stack, keap, qbo_tenant):
 
     resynced = tenant.api.ok("POST", f"/tenants/{tenant.id}/reconciliations/{body['id']}/resync")
     assert sorted(resynced["orders"]) == sorted(str(placed[n]["id"]) for n in "ABC")
-    eventually(lambda: landed(ledger, numbers["B"]), "B written to QBO again")
+    # A deleted QBO invoice frees its number: B is written again under it.
+    assert resynced["reissued"] == []
+    assert resynced["voided"] == [invoices["D"].id]
+    assert resynced["recorded_in_keap"] == [stray_payment]
+    b_again = eventually(lambda: landed(ledger, numbers["B"]), "B written to QBO again")
     eventually(lambda: "updated" in tenant.activity_outcomes(invoice_id["A"]), "A rewritten in QBO")
+    eventually(
+        lambda: ledger.invoice(invoices["D"].id)["PrivateNote"].startswith("Voided"),
+        "D voided in QBO",
+    )
+    [recorded] = eventually(
+        lambda: payment_ids(keap, placed["C"]["id"]), "QBO's payment on C recorded in Keap"
+    )
 
-    after = rows_by(report(tenant, QBO_PERIOD))
-    # What the pipeline owns is matched again: the edited invoice rewritten from Keap, the
-    # deleted one written anew.
-    assert after[("invoice", invoice_id["A"])]["group"] == "matched"
-    assert after[("invoice", invoice_id["B"])]["group"] == "matched"
-    assert after[("invoice", invoice_id["E"])]["group"] == "matched"
-    assert after[("payment", paid_e)]["group"] == "matched"
-    # What only QBO holds is the bookkeeper's to settle: re-sync leaves it alone.
-    assert after[("invoice", invoice_id["C"])]["group"] == "different"
-    assert after[("payment", stray_payment)]["group"] == "ledger_only"
-    assert after[("invoice", numbers["D"])]["group"] == "ledger_only"
+    after = report(tenant, QBO_PERIOD)
+    assert after["all_matched"], [r for r in after["rows"] if r["group"] != "matched"]
+    rows = rows_by(after)
+    assert rows[("invoice", invoice_id["B"])]["ledger_id"] == b_again.id
+    assert rows[("payment", recorded)]["ledger_id"] == stray_payment
+    assert rows[("payment", paid_e)]["group"] == "matched"
+    assert len(after["rows"]) == 6

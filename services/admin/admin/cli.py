@@ -136,8 +136,12 @@ def _reconcile(services: AdminServices, args: argparse.Namespace) -> int:
             csv.writer(out).writerows(reconciliation.report_csv_rows(report))
         print(f"written to {args.csv}")
     if args.resync:
-        orders = reconciliation.resync(services, job)
-        print(f"re-sync: {len(orders)} orders driven again")
+        done = reconciliation.resync(services, job)
+        print(
+            f"re-sync: {len(done.orders)} orders driven again ({len(done.reissued)} reissued), "
+            f"{len(done.voided)} ledger invoices to void, "
+            f"{len(done.recorded_in_keap)} ledger payments to record in Keap"
+        )
     return 0
 
 

@@ -48,9 +48,11 @@ from invoicesync.domain.keap_to_canonical import (
     canonical_invoice_from_keap_order,
     canonical_payments_from_keap,
 )
-from invoicesync.domain.ledger_numbers import ledger_invoice_number
+from invoicesync.domain.ledger_numbers import ledger_invoice_number, reissue_number
 from invoicesync.domain.reconciliation import (
     GONE_STATUSES,
+    VOIDED_STATUSES,
+    Group,
     LastWord,
     LedgerInvoice,
     Reconciliation,
@@ -59,7 +61,9 @@ from invoicesync.domain.reconciliation import (
 )
 from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import InvalidInput, Transient
-from invoicesync.stores.id_map import IdMap, MappedId
+from invoicesync.events import EventType, LedgerInvoiceVoid, Topic, envelope_for
+from invoicesync.kafka.publisher import Outgoing
+from invoicesync.stores.id_map import TO_REISSUE, IdMap, MappedId
 from invoicesync.stores.redis_connection import reply_text
 
 log = logging.getLogger(__name__)
@@ -71,7 +75,13 @@ STALE_AFTER_SECONDS = 60
 # Keap's order time is an instant, the invoice date a day in the tenant's zone: read a day
 # either side of the period and keep the orders whose invoice date falls inside it.
 _ZONE_MARGIN = timedelta(days=1)
-_ROW_LISTS = ("keap_invoices", "keap_payments", "ledger_invoices", "ledger_payments")
+_ROW_LISTS = (
+    "keap_invoices",
+    "keap_payments",
+    "ledger_invoices",
+    "ledger_payments",
+    "deleted_orders",
+)
 
 
 @dataclass
@@ -350,7 +360,7 @@ def _confirm_ledger_only(
     """A ledger invoice of ours whose order the period's pages did not bring: its order was
     deleted in Keap (404: it stays ledger-only), or dated otherwise (read and compared)."""
     read = {row["keap_order_id"] for row in jobs.rows(job, "keap_invoices")}
-    invoices, payments = [], []
+    invoices, payments, deleted = [], [], []
     for row in jobs.rows(job, "ledger_invoices"):
         order_id = row.get("keap_order_id")
         if not order_id or order_id in read or row["status"] in GONE_STATUSES:
@@ -358,6 +368,7 @@ def _confirm_ledger_only(
         try:
             order = keap.get_order(job.tenant_id, order_id)
         except KeapNotFound:
+            deleted.append({"keap_order_id": order_id})
             continue
         read.add(order_id)
         payments_read = (
@@ -371,7 +382,7 @@ def _confirm_ledger_only(
             for p in canonical_payments_from_keap(order, payments_read, settings, job.tenant_id)
         ]
     job.phase = "done"
-    return {"keap_invoices": invoices, "keap_payments": payments}
+    return {"keap_invoices": invoices, "keap_payments": payments, "deleted_orders": deleted}
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -491,13 +502,35 @@ def report_csv_rows(report: Reconciliation) -> Iterator[list[str]]:
 RESYNC_EVENT_KEY = "manual.reconciliation"
 
 
-def resync(services: AdminServices, job: ReconciliationJob) -> list[str]:
-    """Drive the orders of every missing or different row through the pipeline again, as Sync
-    ID does. The id map first forgets what it knows of them, so the writer looks again: a
-    mapping to a deleted ledger invoice is dropped (the writer creates it anew), a mapping to
-    an edited or voided one loses its content hash (the writer rewrites it, or says why it
-    cannot), a payment the ledger no longer shows loses its mapping (applied again). Returns
-    the order ids driven."""
+@dataclass(frozen=True)
+class Resync:
+    """What a re-sync set going: Keap orders driven again (with the invoices among them to be
+    written anew under a reissue number), and ledger invoices of deleted orders to void."""
+
+    orders: list[str]
+    reissued: list[str] = field(default_factory=list)
+    voided: list[str] = field(default_factory=list)
+    recorded_in_keap: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {
+            "orders": self.orders,
+            "reissued": self.reissued,
+            "voided": self.voided,
+            "recorded_in_keap": self.recorded_in_keap,
+        }
+
+
+def resync(services: AdminServices, job: ReconciliationJob) -> Resync:
+    """Bring the ledger in line with Keap for every row that is not matched.
+
+    Missing and different rows drive their orders through the pipeline again, as Sync ID does.
+    The id map first forgets what it knows of them, so the writer looks again: a mapping to a
+    deleted ledger invoice is dropped (the writer creates it anew), one to a voided invoice is
+    set to be reissued under a new number (a void keeps its number), one to an edited invoice
+    loses its content hash (the writer rewrites it, or says why it cannot), and a payment the
+    ledger no longer shows loses its mapping (applied again). A ledger invoice whose Keap order
+    was deleted is voided by its writer (deleted if still a draft)."""
     report = report_of(services, job)
     tenant_id = job.tenant_id
     destination = require_tenant(services, tenant_id).destination
@@ -508,21 +541,78 @@ def resync(services: AdminServices, job: ReconciliationJob) -> list[str]:
         for row in report.to_resync()
         if (found := id_map.get(tenant_id, ledger, row.kind, row.keap_id)) is not None
     }
+    documents = {
+        row["ledger_id"]: row
+        for row in ReconciliationJobs(services.redis).rows(job, "ledger_invoices")
+    }
     deleted = _deleted_invoices(services, job, destination, mapped)
-    for (kind, keap_id), known in mapped.items():
-        if kind == "invoice" and known.destination_id in deleted:
-            id_map.delete(tenant_id, ledger, "invoice", keap_id)
-        elif kind == "invoice":
-            id_map.put(tenant_id, ledger, "invoice", keap_id, replace(known, content_hash=""))
+    reissued = []
     for row in report.to_resync():
-        if row.kind == "payment" and row.ledger_id == "" and ("payment", row.keap_id) in mapped:
+        known = mapped.get((row.kind, row.keap_id))
+        if known is None:
+            continue
+        voided = documents.get(known.destination_id, {})
+        if row.kind == "invoice" and known.destination_id in deleted:
+            id_map.delete(tenant_id, ledger, "invoice", row.keap_id)
+        elif row.kind == "invoice" and voided.get("status") in VOIDED_STATUSES:
+            number = reissue_number(row.number, voided.get("number") or row.number)
+            if number is not None:
+                reissue = MappedId(
+                    known.destination_id, "", TO_REISSUE, known.keap_modified_at, number
+                )
+                id_map.put(tenant_id, ledger, "invoice", row.keap_id, reissue)
+                reissued.append(row.keap_id)
+        elif row.kind == "invoice" and (row.content_differs or row.ledger_id == ""):
+            id_map.put(tenant_id, ledger, "invoice", row.keap_id, replace(known, content_hash=""))
+        elif row.ledger_id == "":
             # A payment the ledger no longer shows (deleted, or gone with its invoice).
             id_map.delete(tenant_id, ledger, "payment", row.keap_id)
     orders = orders_to_resync(report)
     redrive_objects(
         services, tenant_id, [("order", order_id) for order_id in orders], RESYNC_EVENT_KEY
     )
-    return orders
+    voided_ids = _void_invoices_of_deleted_orders(services, job, report, destination, id_map)
+    return Resync(orders, reissued, voided_ids)
+
+
+def _void_invoices_of_deleted_orders(
+    services: AdminServices,
+    job: ReconciliationJob,
+    report: Reconciliation,
+    destination: Destination,
+    id_map: IdMap,
+) -> list[str]:
+    """Ask the writer to void each ledger-only invoice whose Keap order the job found deleted
+    (it re-reads the invoice, and leaves it if paid or not that order's)."""
+    deleted_orders = {
+        row["keap_order_id"]
+        for row in ReconciliationJobs(services.redis).rows(job, "deleted_orders")
+    }
+    requests = [
+        LedgerInvoiceVoid(
+            destination.value,
+            row.ledger_id,
+            row.keap_order_id,
+            keap_invoice_id=id_map.keap_id_for(
+                job.tenant_id, destination.value, "invoice", row.ledger_id
+            )
+            or "",
+            invoice_number=row.number,
+            reason="its Keap order was deleted",
+        )
+        for row in report.in_group(Group.LEDGER_ONLY)
+        if row.kind == "invoice" and row.keap_order_id in deleted_orders
+    ]
+    services.publisher.publish_all(
+        [
+            Outgoing(
+                Topic.CANONICAL_EVENTS,
+                envelope_for(EventType.LEDGER_INVOICE_VOID_REQUESTED, job.tenant_id, request),
+            )
+            for request in requests
+        ]
+    )
+    return [request.ledger_id for request in requests]
 
 
 def _deleted_invoices(

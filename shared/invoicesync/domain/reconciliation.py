@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from invoicesync.domain.canonical import CanonicalInvoice, CanonicalPayment, LineKind
+from invoicesync.domain.ledger_numbers import names_the_same_invoice
 from invoicesync.domain.provider_rounding import lines_for_ledger
 from invoicesync.domain.xero_rounding import ROUNDING_DESCRIPTION
 
@@ -31,6 +32,8 @@ PAYMENT_FIELDS = ("amount", "date", "invoice")
 
 # Ledger statuses that mean "no longer a live document": its Keap invoice is missing again.
 GONE_STATUSES = frozenset({"DELETED", "VOIDED", "VOID"})
+# Of those, the ones whose document keeps its number (Xero, QBO): a re-sync reissues them.
+VOIDED_STATUSES = frozenset({"VOIDED", "VOID"})
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,12 @@ class ReportRow:
     keap_order_id: str = ""
 
     @property
+    def content_differs(self) -> bool:
+        """Whether the ledger's document differs in more than what payments change (the
+        amount due follows from payments, which have rows of their own)."""
+        return any(d.name != "amount_due" for d in self.differences)
+
+    @property
     def amount(self) -> Decimal:
         """The row's amount for the group totals: Keap's figure, or the ledger's when only it
         has one."""
@@ -131,7 +140,8 @@ class Reconciliation:
 
     def to_resync(self) -> list[ReportRow]:
         """What re-sync drives again: Keap objects the ledger lacks or shows differently.
-        Ledger-only rows have no Keap object to drive; they are left to the bookkeeper."""
+        Ledger-only rows have no Keap object to drive: re-sync voids such an invoice when its
+        order was deleted, and records such a payment in Keap."""
         return [
             row
             for row in self.rows
@@ -340,8 +350,8 @@ def payment_differences(
     return tuple(
         FieldDifference(name, keap, led)
         for name, keap, led in pairs
-        # Keap's number without the ledger's prefix still names the same invoice.
-        if not (keap == led or (name == "invoice" and led.endswith(keap)))
+        # Keap's number without the ledger's prefix or reissue suffix names the same invoice.
+        if not (keap == led or (name == "invoice" and names_the_same_invoice(keap, led)))
     )
 
 

@@ -14,6 +14,7 @@ from invoicesync.domain.reconciliation import (
     LedgerInvoice,
     LedgerLine,
     LedgerPayment,
+    ReportRow,
     orders_to_resync,
     reconcile,
 )
@@ -220,3 +221,15 @@ def test_untaxed_keap_tax_posted_as_a_plain_line_and_a_rounding_line_are_no_diff
         ),
     )
     assert reconcile([untaxed], [], [doc], []).all_matched
+
+
+def test_a_difference_in_the_amount_due_alone_is_not_a_content_difference() -> None:
+    def row(*names: str) -> ReportRow:
+        differences = tuple(FieldDifference(name, "1.00", "2.00") for name in names)
+        return ReportRow(
+            Group.DIFFERENT, "invoice", "1", "1", "USD", None, None, differences=differences
+        )
+
+    assert not row("amount_due").content_differs
+    assert row("amount_due", "total").content_differs
+    assert row("lines").content_differs

@@ -202,7 +202,8 @@ def _paths() -> dict[str, dict[str, dict[str, Any]]]:
         },
         "/api/v1/tenants/{tenant_id}/reconciliations/{job_id}/resync": {
             "post": _operation(
-                "re-sync: drive the orders of every missing or different row again",
+                "re-sync: drive the orders of every missing or different row again, void the "
+                "ledger invoices of deleted Keap orders, record ledger-only payments in Keap",
                 ok="202",
                 path=(_TENANT, _JOB_ID),
                 response=schemas.ResyncedSchema,

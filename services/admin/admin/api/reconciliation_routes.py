@@ -83,4 +83,4 @@ def resync(tenant_id: str, job_id: str):
     job = job_or_404(tenant_id, job_id)
     if job.status != "done":
         raise InvalidInput(f"the report is {job.status}, not done yet", field="job_id")
-    return jsonify(orders=reconciliation.resync(services(), job)), 202
+    return jsonify(reconciliation.resync(services(), job).to_json()), 202

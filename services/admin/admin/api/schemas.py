@@ -400,3 +400,18 @@ class ReconciliationJobSchema(Schema):
 
 class ResyncedSchema(Schema):
     orders = fields.List(fields.String(), metadata={"description": "Keap orders driven again"})
+    reissued = fields.List(
+        fields.String(),
+        metadata={
+            "description": "Keap invoices whose ledger invoice was voided: written anew under "
+            "their number with a reissue suffix (-2, -3...)"
+        },
+    )
+    voided = fields.List(
+        fields.String(),
+        metadata={"description": "ledger invoices of deleted Keap orders, to be voided"},
+    )
+    recorded_in_keap = fields.List(
+        fields.String(),
+        metadata={"description": "ledger payments Keap lacks, to be recorded in Keap"},
+    )

@@ -42,6 +42,8 @@ def _page(tenant, job: ReconciliationJob | None, errors: dict, period: dict, sta
         errors=errors,
         period=period,
         resynced=request.args.get("resynced"),
+        voided=request.args.get("voided"),
+        recorded=request.args.get("recorded"),
         page="reconciliation",
     ), status
 
@@ -122,9 +124,14 @@ def reconciliation_resync(tenant_id: str, job_id: str):
     job = _job(tenant.id, job_id)
     if job is None or job.status != "done":
         return redirect(url_for("console.reconciliation_page", tenant_id=tenant.id))
-    orders = reconciliation.resync(services(), job)
+    done = reconciliation.resync(services(), job)
     return redirect(
         url_for(
-            "console.reconciliation_page", tenant_id=tenant.id, job=job.id, resynced=len(orders)
+            "console.reconciliation_page",
+            tenant_id=tenant.id,
+            job=job.id,
+            resynced=len(done.orders),
+            voided=len(done.voided),
+            recorded=len(done.recorded_in_keap),
         )
     )
