@@ -199,10 +199,14 @@ class TenantSettingsSchema(Schema):
         return TenantSettings(**data)
 
 
+# Built once (building copies every field); loading and dumping keep no state on it.
+_SCHEMA = TenantSettingsSchema()
+
+
 def settings_from_json(document: Any) -> TenantSettings:
     """Load settings; a ValidationError names every offending field."""
-    return TenantSettingsSchema().load(document)
+    return _SCHEMA.load(document)
 
 
 def settings_to_json(settings: TenantSettings) -> dict[str, Any]:
-    return TenantSettingsSchema().dump(settings)
+    return _SCHEMA.dump(settings)
