@@ -26,6 +26,10 @@ import requests
 HERE = Path(__file__).resolve()
 SENDERS = 16
 SEND_SECONDS = 8.0
+# Hooks come from many Keap apps, each within its own share of deliveries (a burst of 30, then
+# one every 2 s): the senders go round this many tenants, so no share is used up and the figure
+# is the receiver's, not one tenant's allowance.
+HOOK_TENANTS = 1000
 TRANSFORM_MESSAGES = 2000
 
 
@@ -62,6 +66,7 @@ def _hooks_server(settings, repo: Path) -> tuple[subprocess.Popen, str]:
         "INVOICESYNC_TOPIC_PREFIX": settings.topic_prefix,
         "INVOICESYNC_TOKEN_ENCRYPTION_KEY": settings.token_encryption_key,
         "INVOICESYNC_LOG_LEVEL": "WARNING",
+        **{k: v for k, v in os.environ.items() if k.startswith("INVOICESYNC_HTTP_")},
     }
     command = (
         f"{repo}/.venv/bin/gunicorn -c deploy/gunicorn.conf.py -b 127.0.0.1:{port} "
@@ -88,9 +93,11 @@ def _hooks_server(settings, repo: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the hooks app did not become ready")
 
 
-def _send_hooks(url: str, token: str, ids_per_hook: int) -> tuple[int, int]:
-    """Hooks accepted (200) and refused in SEND_SECONDS by SENDERS concurrent senders."""
+def _send_hooks(url: str, tokens: list[str], ids_per_hook: int) -> tuple[int, int]:
+    """Hooks accepted (200) and refused in SEND_SECONDS by SENDERS concurrent senders, each
+    hook for the next of `tokens`."""
     ids = count(1)
+    turns = count()
     lock = threading.Lock()
     accepted = [0]
     refused = [0]
@@ -101,6 +108,7 @@ def _send_hooks(url: str, token: str, ids_per_hook: int) -> tuple[int, int]:
         while time.monotonic() < stop_at:
             with lock:
                 keys = [{"id": next(ids)} for _ in range(ids_per_hook)]
+                token = tokens[next(turns) % len(tokens)]
             response = session.post(
                 f"{url}/hooks/keap/{token}",
                 json={"event_key": "order.add", "object_keys": keys},
@@ -128,12 +136,15 @@ def measure_ingest(bootstrap: str, redis_url: str, repo: Path) -> list[str]:
 
     settings = _settings(bootstrap, redis_url)
     client = redis.Redis.from_url(settings.redis_url)
-    tenant = TenantStore(client).create("Bench hooks", Destination.XERO)
+    store = TenantStore(client)
+    tokens = [
+        store.create(f"Bench hooks {n}", Destination.XERO).hook_token for n in range(HOOK_TENANTS)
+    ]
     server, url = _hooks_server(settings, repo)
     try:
-        _send_hooks_warm(url, tenant.hook_token)
-        hooks, refused_one = _send_hooks(url, tenant.hook_token, 1)
-        batches, refused_many = _send_hooks(url, tenant.hook_token, 20)
+        _send_hooks_warm(url, tokens[0])
+        hooks, refused_one = _send_hooks(url, tokens, 1)
+        batches, refused_many = _send_hooks(url, tokens, 20)
     finally:
         os.killpg(server.pid, 9)
         server.wait(timeout=10)
