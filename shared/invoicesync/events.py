@@ -48,6 +48,7 @@ class EventType(enum.StrEnum):
     ID_MAPPED = "IdMapped"
     LEDGER_CHANGE_NOTIFIED = "LedgerChangeNotified"
     LEDGER_INVOICE_VOID_REQUESTED = "LedgerInvoiceVoidRequested"
+    LEDGER_PAYMENT_RECORD_REQUESTED = "LedgerPaymentRecordRequested"
 
 
 class NotificationSource(enum.StrEnum):
@@ -176,6 +177,29 @@ class LedgerNotification:
     source: NotificationSource
     observed_at: datetime
     operation: str = ""
+
+
+class LedgerPaymentRecordRequestSchema(_PayloadSchema):
+    """A bookkeeper asks for one ledger payment to be recorded in Keap now (reverse-sync reads
+    it from the ledger and records it as its poll would, even with ReverseSync off)."""
+
+    destination = fields.String(required=True, validate=validate.OneOf(["xero", "qbo"]))
+    payment_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    # The invoice it pays, when known: a QBO payment may pay several.
+    invoice_id = fields.String(load_default="", validate=validate.Length(max=64))
+    requested_by = fields.String(load_default="", validate=validate.Length(max=200))
+    why = fields.String(load_default="", validate=validate.Length(max=500))
+    requested_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+@dataclass(frozen=True)
+class LedgerPaymentRecordRequest:
+    destination: str
+    payment_id: str
+    requested_at: datetime
+    invoice_id: str = ""
+    requested_by: str = ""
+    why: str = ""
 
 
 class ContactSchema(_PayloadSchema):
@@ -322,6 +346,7 @@ _PAYLOAD_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.SYNC_RESULT_RECORDED: SyncResultSchema,
     EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotificationSchema,
     EventType.LEDGER_INVOICE_VOID_REQUESTED: LedgerInvoiceVoidSchema,
+    EventType.LEDGER_PAYMENT_RECORD_REQUESTED: LedgerPaymentRecordRequestSchema,
 }
 
 
@@ -349,6 +374,7 @@ _DATACLASS_FOR: dict[EventType, type] = {
     EventType.SYNC_RESULT_RECORDED: SyncResult,
     EventType.LEDGER_CHANGE_NOTIFIED: LedgerNotification,
     EventType.LEDGER_INVOICE_VOID_REQUESTED: LedgerInvoiceVoid,
+    EventType.LEDGER_PAYMENT_RECORD_REQUESTED: LedgerPaymentRecordRequest,
 }
 
 

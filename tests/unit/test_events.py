@@ -15,6 +15,7 @@ from invoicesync.errors import InvalidInput
 from invoicesync.events import (
     EventType,
     KeapNotification,
+    LedgerPaymentRecordRequest,
     NotificationSource,
     envelope_for,
     envelope_from_bytes,
@@ -84,3 +85,23 @@ def test_a_payload_that_does_not_conform_names_the_field():
     envelope.payload["object_type"] = "spaceship"
     with pytest.raises(InvalidInput, match="object_type"):
         payload_of(envelope_from_bytes(envelope.to_bytes()))
+
+
+def test_a_ledger_payment_record_request_survives_the_wire():
+    request = LedgerPaymentRecordRequest(
+        destination="xero",
+        payment_id="9f3c-pay",
+        requested_at=datetime(2026, 3, 10, 9, 30, tzinfo=UTC),
+        invoice_id="inv-uuid",
+        requested_by="ann@books.example",
+        why="reconciliation re-sync",
+    )
+    envelope = envelope_for(EventType.LEDGER_PAYMENT_RECORD_REQUESTED, "t1", request)
+    assert payload_of(envelope_from_bytes(envelope.to_bytes())) == request
+
+
+def test_a_ledger_payment_record_request_names_a_ledger_we_write_to():
+    request = LedgerPaymentRecordRequest("sage", "p1", datetime(2026, 3, 10, tzinfo=UTC))
+    envelope = envelope_for(EventType.LEDGER_PAYMENT_RECORD_REQUESTED, "t1", request)
+    with pytest.raises(InvalidInput, match="destination"):
+        payload_of(envelope)

@@ -29,7 +29,8 @@ from admin.reconciliation_rows import (
     ledger_payment_from_row,
     ledger_payment_row,
     payment_from_row,
-    payment_row,
+    payment_rows,
+    recorded_from_rows,
 )
 from admin.tenant_operations import redrive_objects, require_tenant
 from admin.xero_ledger_reader import XeroLedgerReader
@@ -310,7 +311,7 @@ def _read_keap_page(
         found = _keap_side(keap, job, order, settings)
         if found is not None:
             invoices.append(invoice_row(found[0]))
-            payments += [payment_row(p) for p in found[1]]
+            payments += found[1]
     job.orders_read += len(page.items)
     job.keap_token = page.next_page_token or ""
     if past_the_period or not job.keap_token:
@@ -320,9 +321,9 @@ def _read_keap_page(
 
 def _keap_side(
     keap: KeapClient, job: ReconciliationJob, order: KeapOrder, settings: TenantSettings
-) -> tuple[CanonicalInvoice, list[CanonicalPayment]] | None:
-    """The order's invoice (numbered as the ledger numbers it) and payments, or None when its
-    invoice date is outside the period. Payments are read only for orders with money paid."""
+) -> tuple[CanonicalInvoice, list[dict]] | None:
+    """The order's invoice (numbered as the ledger numbers it) and payment rows, or None when
+    its invoice date is outside the period. Payments are read only for orders with money paid."""
     try:
         # The invoice date needs no payments: read them only for an order of the period.
         dated = canonical_invoice_from_keap_order(order, settings, job.tenant_id)
@@ -339,7 +340,7 @@ def _keap_side(
         return None
     prefix = settings.sync.invoice_number_prefix
     invoice = replace(invoice, invoice_number=ledger_invoice_number(invoice.invoice_number, prefix))
-    return invoice, canonical_payments
+    return invoice, payment_rows(canonical_payments, payments)
 
 
 def _read_ledger_page(job: ReconciliationJob, ledger: LedgerReader) -> dict[str, list[dict]]:
@@ -377,10 +378,10 @@ def _confirm_ledger_only(
         invoice = canonical_invoice_from_keap_order(order, settings, job.tenant_id, payments_read)
         number = ledger_invoice_number(invoice.invoice_number, settings.sync.invoice_number_prefix)
         invoices.append(invoice_row(replace(invoice, invoice_number=number)))
-        payments += [
-            payment_row(p)
-            for p in canonical_payments_from_keap(order, payments_read, settings, job.tenant_id)
-        ]
+        payments += payment_rows(
+            canonical_payments_from_keap(order, payments_read, settings, job.tenant_id),
+            payments_read,
+        )
     job.phase = "done"
     return {"keap_invoices": invoices, "keap_payments": payments, "deleted_orders": deleted}
 
@@ -392,11 +393,16 @@ def report_of(services: AdminServices, job: ReconciliationJob) -> Reconciliation
     """The comparison of everything the job read (call once the job is done)."""
     jobs = ReconciliationJobs(services.redis)
     keap_invoices = [invoice_from_row(row) for row in jobs.rows(job, "keap_invoices")]
-    keap_payments = [payment_from_row(row) for row in jobs.rows(job, "keap_payments")]
+    stored_payments = jobs.rows(job, "keap_payments")
+    keap_payments = [payment_from_row(row) for row in stored_payments]
     ledger_invoices = [ledger_invoice_from_row(row) for row in jobs.rows(job, "ledger_invoices")]
     ledger_payments = [ledger_payment_from_row(row) for row in jobs.rows(job, "ledger_payments")]
     words = _last_words(services, job.tenant_id, keap_invoices, keap_payments, ledger_invoices)
-    return reconcile(keap_invoices, keap_payments, ledger_invoices, ledger_payments, words)
+    destination = require_tenant(services, job.tenant_id).destination
+    recorded_from = recorded_from_rows(stored_payments, destination)
+    return reconcile(
+        keap_invoices, keap_payments, ledger_invoices, ledger_payments, words, recorded_from
+    )
 
 
 def _last_words(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
@@ -9,11 +10,14 @@ from invoicesync.domain.canonical import (
     CanonicalInvoice,
     CanonicalPayment,
     Contact,
+    Destination,
     Line,
     LineKind,
     PaymentKind,
     Totals,
 )
+from invoicesync.domain.keap_order import KeapPayment
+from invoicesync.domain.ledger_to_keap import LedgerPaymentRef, ledger_payment_named_in
 from invoicesync.domain.reconciliation import LedgerInvoice, LedgerLine, LedgerPayment
 
 
@@ -52,7 +56,8 @@ def invoice_from_row(row: dict) -> CanonicalInvoice:
     )
 
 
-def payment_row(payment: CanonicalPayment) -> dict:
+def payment_row(payment: CanonicalPayment, recorded_from: LedgerPaymentRef | None = None) -> dict:
+    """`recorded_from`: the ledger payment ReverseSync recorded this Keap payment from."""
     return {
         "keap_payment_id": payment.keap_payment_id,
         "keap_invoice_id": payment.keap_invoice_id,
@@ -61,7 +66,30 @@ def payment_row(payment: CanonicalPayment) -> dict:
         "kind": payment.kind.value,
         "currency": payment.currency,
         "number": payment.invoice_number,
+        "recorded_from": (
+            {"destination": recorded_from.destination.value, "id": recorded_from.payment_id}
+            if recorded_from
+            else None
+        ),
     }
+
+
+def payment_rows(payments: Iterable[CanonicalPayment], read: Iterable[KeapPayment]) -> list[dict]:
+    """The rows of an order's payments; `read` is what Keap listed, whose notes say which ones
+    ReverseSync recorded from a ledger payment."""
+    named = {p.id: ref for p in read if (ref := ledger_payment_named_in(p.note)) is not None}
+    return [payment_row(p, named.get(p.keap_payment_id)) for p in payments]
+
+
+def recorded_from_rows(rows: Iterable[dict], destination: Destination) -> dict[str, str]:
+    """Keap payment id → the id of the ledger payment of `destination` it was recorded from
+    (rows stored before this was kept have none)."""
+    found = {}
+    for row in rows:
+        ref = row.get("recorded_from")
+        if ref and ref.get("destination") == destination.value:
+            found[row["keap_payment_id"]] = str(ref["id"])
+    return found
 
 
 def payment_from_row(row: dict) -> CanonicalPayment:

@@ -75,12 +75,21 @@ class KeapPaymentRecorder:
         ]
 
     def record(
-        self, tenant_id: str, seen: LedgerPayment, settings: TenantSettings
+        self,
+        tenant_id: str,
+        seen: LedgerPayment,
+        settings: TenantSettings,
+        *,
+        requested: bool = False,
     ) -> list[Outgoing]:
-        """The sync results of dealing with one ledger payment (none for a repeat)."""
+        """The sync results of dealing with one ledger payment (none for a repeat).
+        `requested`: a bookkeeper asked for this payment, so it is recorded even with the
+        tenant's ReverseSync off or before its start date; every other rule still applies."""
         payment = seen.payment
         start = settings.sync.reverse_sync_start_date
-        if not settings.sync.reverse_sync_enabled or start is None or payment.payment_date < start:
+        if not requested and (
+            not settings.sync.reverse_sync_enabled or start is None or payment.payment_date < start
+        ):
             return []
         if seen.from_keap or self._came_from_keap(tenant_id, payment):
             return []

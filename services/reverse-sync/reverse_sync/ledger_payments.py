@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -90,6 +91,14 @@ def qbo_ledger_payments(row: dict[str, Any], entity: str = "Payment") -> list[Le
         for link in line.get("LinkedTxn") or []
         if link.get("TxnType") == "Invoice"
     ]
+
+
+def requested_readings(readings: Sequence[LedgerPayment], invoice_id: str) -> list[LedgerPayment]:
+    """The readings of a payment a bookkeeper asked for: all of them, or with `invoice_id` only
+    the one on that invoice (a QBO payment may pay several; qbo.md §5)."""
+    if not invoice_id:
+        return list(readings)
+    return [seen for seen in readings if seen.payment.invoice_id in ("", invoice_id)]
 
 
 def _xero_datetime(value: Any) -> datetime | None:

@@ -35,6 +35,7 @@ from reverse_sync.invoice_lookup import LedgerInvoiceLookup
 from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import QboPaymentFeed, XeroPaymentFeed
 from reverse_sync.poller import PaymentPoller
+from reverse_sync.requested_payments import RequestedPaymentRecorder
 
 GROUP_ID = "invoicesync-reverse-sync"
 
@@ -84,7 +85,8 @@ def build_service(settings: Settings) -> ReverseSyncService:
         check_interval_seconds=settings.connection_refresh_check_seconds,
         health_interval_seconds=settings.connection_health_check_seconds,
     )
-    handler = LedgerNotificationHandler(tenants, poller)
+    requested = RequestedPaymentRecorder(tenants, xero_client, qbo_client, recorder)
+    handler = LedgerNotificationHandler(tenants, poller, requested)
     # A ledger notification names its own ledger.
     report = failed_sync_report(lambda envelope: str(envelope.payload.get("destination", "")))
     options = LoopOptions.for_service(

@@ -44,6 +44,7 @@ STALE_RETRIES = 2
 QUERY_MAX_RESULTS = 1000  # MAXRESULTS above 1,000 is a query error (qbo.md §2.7)
 # Ids in one `Id in (...)` query: the statement travels in the URL, kept well under 8 KB.
 QUERY_IDS_PER_CALL = 200
+OBJECT_NOT_FOUND = "610"  # a read of an Id QBO does not hold (qbo.md §2.5)
 _TXN_ID_IN_DETAIL = re.compile(r"TxnId=(\w+)")
 _BATCH_REQUEST_NAMESPACE = uuid.UUID("0d6a8f52-61c4-4f0e-9a7d-3c2b5a9e8f11")
 
@@ -186,6 +187,16 @@ class QboClient:
             )
             rows += self.query(tenant_id, statement).get("Payment") or []
         return rows
+
+    def read_payment(self, tenant_id: str, payment_id: str) -> dict | None:
+        """GET /payment/{id}: a read, not a metered query (qbo.md §2.7). None when QBO holds no
+        such payment: a deleted one is gone, Object Not Found 610 (qbo.md §2.5)."""
+        try:
+            return self._get(tenant_id, f"payment/{payment_id}")["Payment"]
+        except QboFaulted as exc:
+            if exc.code == OBJECT_NOT_FOUND:
+                return None
+            raise
 
     def missing_invoices(self, tenant_id: str, invoice_ids: Sequence[str]) -> set[str]:
         """Which of these Invoice Ids QBO no longer holds (deleted: a query leaves them out)."""

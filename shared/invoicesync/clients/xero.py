@@ -21,7 +21,7 @@ import requests
 # The project's one Decimal-aware JSON writer (it lives with the QBO client for now).
 from invoicesync.clients.json_body import DecimalJsonSession, dump_json
 from invoicesync.clients.oauth import OAuthClient
-from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.clients.provider_http import ProviderHttp, ProviderRejected
 from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical_to_xero import xero_unitdp_for
 from invoicesync.errors import Disconnected
@@ -125,6 +125,17 @@ class XeroClient:
         headers = {"If-Modified-Since": since.strftime("%Y-%m-%dT%H:%M:%S")}
         reply = self._get(tenant_id, "/Payments", {"page": str(page)}, headers=headers)
         return reply.get("Payments", [])
+
+    def get_payment(self, tenant_id: str, payment_id: str) -> dict | None:
+        """One payment by PaymentID, any status (a deleted one reads DELETED); None when Xero
+        has no such payment (404)."""
+        try:
+            reply = self._get(tenant_id, f"/Payments/{payment_id}")
+        except ProviderRejected as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return next(iter(reply.get("Payments") or []), None)
 
     def create_credit_notes(
         self, tenant_id: str, elements: Sequence[dict], idempotency_key: str

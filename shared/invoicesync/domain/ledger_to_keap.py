@@ -109,6 +109,31 @@ def carries_marker(payment: KeapPayment, ledger: DestinationPayment) -> bool:
     return re.search(marker, payment.note) is not None
 
 
+@dataclass(frozen=True)
+class LedgerPaymentRef:
+    """The ledger payment a reverse-sync marker names."""
+
+    destination: Destination
+    payment_id: str
+
+
+_MARKER_NAMES = re.compile(
+    rf"\b({'|'.join(re.escape(d.value) for d in Destination)}) payment ([^\s(]+)(?=\s|\(|$)"
+)
+
+
+def ledger_payment_named_in(note: str | None) -> LedgerPaymentRef | None:
+    """The ledger payment a Keap payment's note names when ReverseSync wrote it (the note
+    `keap_payment_from_ledger` writes); None for any other note. Keap returns no `external_*`
+    field on a payment (keap.md §4.2), so the note is where the ledger payment id comes back."""
+    if note is None or not is_reverse_sync_note(note):
+        return None
+    found = _MARKER_NAMES.search(note)
+    if found is None:
+        return None
+    return LedgerPaymentRef(Destination(found.group(1)), found.group(2))
+
+
 class KeapRecordingAction(enum.StrEnum):
     # Record `payment` in Keap; a non-empty `exception` is the part that did not fit.
     RECORD = "record"

@@ -161,13 +161,16 @@ def reconcile(
     ledger_invoices: Sequence[LedgerInvoice],
     ledger_payments: Sequence[LedgerPayment],
     last_words: Mapping[str, LastWord] | None = None,
+    recorded_from: Mapping[str, str] | None = None,
 ) -> Reconciliation:
     """Pair Keap's invoices (numbers as the ledger carries them) and payments with the
-    ledger's. `last_words` is keyed `invoice:<keap invoice id>` / `payment:<keap payment id>`."""
+    ledger's. `last_words` is keyed `invoice:<keap invoice id>` / `payment:<keap payment id>`.
+    `recorded_from` maps a Keap payment ReverseSync recorded to the ledger payment (of this
+    report's ledger) its note names: the id map knows only the payments Keap sent."""
     words = last_words or {}
     rows = _invoice_rows(keap_invoices, ledger_invoices, words)
     orders = {invoice.keap_invoice_id: invoice.keap_order_id for invoice in keap_invoices}
-    rows += _payment_rows(keap_payments, ledger_payments, words, orders)
+    rows += _payment_rows(keap_payments, ledger_payments, words, orders, recorded_from or {})
     return Reconciliation(tuple(rows), group_totals(rows))
 
 
@@ -283,13 +286,28 @@ def _payment_rows(
     ledger_payments: Sequence[LedgerPayment],
     words: Mapping[str, LastWord],
     orders: Mapping[str, str],
+    recorded_from: Mapping[str, str],
 ) -> list[ReportRow]:
     live = [pay for pay in ledger_payments if pay.status.upper() not in GONE_STATUSES]
     by_keap_id = {pay.keap_payment_id: pay for pay in live if pay.keap_payment_id}
-    paired: set[str] = set()
+    by_ledger_id: dict[str, list[int]] = {}
+    for index, pay in enumerate(live):
+        by_ledger_id.setdefault(pay.ledger_id, []).append(index)
+    paired: set[str] = set()  # paired through the id map: every row of that ledger payment
+    paired_rows: set[int] = set()  # paired through a ReverseSync marker: that one row
     rows = []
     for payment in keap_payments:
         match = by_keap_id.get(payment.keap_payment_id)
+        named = recorded_from.get(payment.keap_payment_id)
+        if match is not None:
+            paired.add(match.ledger_id)
+        elif named is not None:
+            found = _recorded_counterpart(
+                payment, by_ledger_id.get(named, []), live, paired, paired_rows
+            )
+            if found is not None:
+                paired_rows.add(found)
+                match = live[found]
         if match is None:
             rows.append(
                 ReportRow(
@@ -305,7 +323,6 @@ def _payment_rows(
                 )
             )
             continue
-        paired.add(match.ledger_id)
         differences = payment_differences(payment, match)
         rows.append(
             ReportRow(
@@ -321,8 +338,8 @@ def _payment_rows(
                 keap_order_id=orders.get(payment.keap_invoice_id, ""),
             )
         )
-    for pay in live:
-        if pay.ledger_id in paired:
+    for index, pay in enumerate(live):
+        if pay.ledger_id in paired or index in paired_rows:
             continue
         rows.append(
             ReportRow(
@@ -337,6 +354,28 @@ def _payment_rows(
             )
         )
     return rows
+
+
+def _recorded_counterpart(
+    payment: CanonicalPayment,
+    candidates: Sequence[int],
+    live: Sequence[LedgerPayment],
+    paired: set[str],
+    paired_rows: set[int],
+) -> int | None:
+    """The row of the ledger payment a ReverseSync-recorded Keap payment came from. A QBO
+    payment paying several invoices reads as one row per invoice, and ReverseSync recorded one
+    Keap payment per invoice, all naming the same payment: the row of this payment's invoice
+    first."""
+    free = [i for i in candidates if i not in paired_rows and live[i].ledger_id not in paired]
+    same_invoice = [i for i in free if _names_invoice(live[i], payment.invoice_number)]
+    preferred = same_invoice or free
+    return preferred[0] if preferred else None
+
+
+def _names_invoice(ledger: LedgerPayment, keap_number: str) -> bool:
+    # Keap's number without the ledger's prefix still names the same invoice.
+    return ledger.invoice_number == keap_number or ledger.invoice_number.endswith(keap_number)
 
 
 def payment_differences(

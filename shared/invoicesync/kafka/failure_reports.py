@@ -66,4 +66,6 @@ def subject_of(envelope: Envelope) -> tuple[str, str, str | None, str | None] | 
         return payload.object_type, payload.object_id, None, None
     if envelope.type is EventType.LEDGER_CHANGE_NOTIFIED:
         return payload.entity, "", payload.entity_id, None
+    if envelope.type is EventType.LEDGER_PAYMENT_RECORD_REQUESTED:
+        return "payment", "", payload.payment_id, None
     return None

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -9,10 +10,12 @@ import yaml
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.ledger_to_keap import (
     DestinationPayment,
+    LedgerPaymentRef,
     cap_to_order_balance,
     keap_payment_from_ledger,
     keap_payment_request_body,
     keap_payment_time,
+    ledger_payment_named_in,
 )
 from invoicesync.domain.sync_rules import REVERSE_SYNC_NOTE_PREFIX, is_reverse_sync_note
 from invoicesync.domain.tenant_settings import KeapSettings
@@ -122,3 +125,25 @@ def test_the_manual_payment_carries_the_instant_for_the_tenants_zone():
     manual = keap_payment_from_ledger(xero_payment(), pacific)
     assert manual.payment_time == datetime(2026, 5, 7, 16, 0, tzinfo=UTC)
     assert keap_payment_request_body(manual)["payment_time"] == "2026-05-07T16:00:00Z"
+
+
+@pytest.mark.parametrize(
+    ("payment", "method"),
+    [
+        (xero_payment(), "Bank transfer"),
+        (DestinationPayment(Destination.QBO, "57", "130", D("5"), date(2026, 5, 7)), ""),
+    ],
+)
+def test_the_note_reverse_sync_writes_names_its_ledger_payment_back(payment, method):
+    note = keap_payment_from_ledger(replace(payment, method=method), SETTINGS).notes
+    assert ledger_payment_named_in(note) == LedgerPaymentRef(
+        payment.destination, payment.payment_id
+    )
+
+
+@pytest.mark.parametrize(
+    "note",
+    [None, "", "xero payment 9f3c-pay", "Paid by check", f"{REVERSE_SYNC_NOTE_PREFIX} hello"],
+)
+def test_a_note_without_the_marker_names_no_ledger_payment(note):
+    assert ledger_payment_named_in(note) is None

@@ -233,3 +233,63 @@ def test_a_difference_in_the_amount_due_alone_is_not_a_content_difference() -> N
     assert not row("amount_due").content_differs
     assert row("amount_due", "total").content_differs
     assert row("lines").content_differs
+
+
+def test_a_payment_reverse_sync_recorded_in_keap_pairs_with_the_ledger_payment_it_names() -> None:
+    """A bookkeeper's ledger payment, recorded in Keap by ReverseSync: the id map knows only
+    what Keap sent, the Keap payment's note names the ledger payment."""
+    recorded = dataclasses.replace(payment("40.00", payment_id="k7"), invoice_number="1001")
+    ledger = LedgerPayment("LP7", "1001", "USD", Decimal("40.00"), recorded.payment_date)
+
+    unnamed = reconcile([], [recorded], [], [ledger])
+    assert [r.group for r in unnamed.rows] == [Group.MISSING_IN_LEDGER, Group.LEDGER_ONLY]
+
+    report = reconcile([], [recorded], [], [ledger], recorded_from={"k7": "LP7"})
+    assert [(r.group, r.keap_id, r.ledger_id) for r in report.rows] == [
+        (Group.MATCHED, "k7", "LP7")
+    ]
+    assert report.all_matched and report.to_resync() == []
+
+
+def test_a_reverse_synced_payment_is_compared_like_any_other_pair() -> None:
+    # Keap took only what fitted the order's balance: the amounts differ, both shown.
+    capped = dataclasses.replace(payment("30.00", payment_id="k7"), invoice_number="1001")
+    ledger = LedgerPayment("LP7", "KS-1001", "USD", Decimal("50.00"), capped.payment_date)
+    [row] = reconcile([], [capped], [], [ledger], recorded_from={"k7": "LP7"}).rows
+    assert row.group is Group.DIFFERENT and row.ledger_id == "LP7"
+    assert row.differences == (FieldDifference("amount", "30.00", "50.00"),)
+
+
+def test_a_reverse_synced_payment_whose_ledger_payment_is_gone_stays_missing() -> None:
+    recorded = dataclasses.replace(payment("40.00", payment_id="k7"), invoice_number="1001")
+    deleted = LedgerPayment(
+        "LP7", "1001", "USD", Decimal("40.00"), recorded.payment_date, "DELETED"
+    )
+    report = reconcile([], [recorded], [], [deleted], recorded_from={"k7": "LP7"})
+    assert [(r.group, r.keap_id) for r in report.rows] == [(Group.MISSING_IN_LEDGER, "k7")]
+
+
+def test_one_qbo_payment_of_two_invoices_pairs_each_keap_payment_with_its_invoice_row() -> None:
+    """QBO reads one row per invoice a payment pays; ReverseSync recorded one Keap payment on
+    each invoice's order, both naming the same QBO payment."""
+    day = payment().payment_date
+    on_second = dataclasses.replace(payment("20.00", payment_id="k2"), invoice_number="1002")
+    on_first = dataclasses.replace(payment("10.00", payment_id="k1"), invoice_number="1001")
+    ledger = [
+        LedgerPayment("57", "1001", "USD", Decimal("10.00"), day),
+        LedgerPayment("57", "1002", "USD", Decimal("20.00"), day),
+    ]
+    report = reconcile(
+        [], [on_second, on_first], [], ledger, recorded_from={"k1": "57", "k2": "57"}
+    )
+    assert [(r.group, r.keap_id, r.number) for r in report.rows] == [
+        (Group.MATCHED, "k2", "1002"),
+        (Group.MATCHED, "k1", "1001"),
+    ]
+
+    # Only one of them recorded in Keap: the other invoice's share stays ledger-only.
+    report = reconcile([], [on_first], [], ledger, recorded_from={"k1": "57"})
+    assert [(r.group, r.number) for r in report.rows] == [
+        (Group.MATCHED, "1001"),
+        (Group.LEDGER_ONLY, "1002"),
+    ]

@@ -14,6 +14,7 @@ from invoicesync.errors import InvalidInput
 from reverse_sync.ledger_payments import (
     LedgerPaymentKind,
     qbo_ledger_payments,
+    requested_readings,
     xero_ledger_payment,
 )
 from reverse_sync.webhook_payloads import qbo_notifications, xero_notifications
@@ -165,3 +166,19 @@ def test_a_keap_payment_carries_the_marker_of_exactly_one_ledger_payment(note, e
     ledger = DestinationPayment(Destination.XERO, "p-1", "inv-1", Decimal("1"), date(2026, 3, 1))
     keap = KeapPayment(id="k1", amount=Decimal("1"), paid_at=None, note=note)
     assert carries_marker(keap, ledger) is expected
+
+
+def test_a_requested_qbo_payment_of_two_invoices_is_read_for_the_invoice_named():
+    row = {
+        "Id": "57",
+        "TxnDate": "2026-03-10",
+        "Line": [
+            {"Amount": "10.00", "LinkedTxn": [{"TxnId": "130", "TxnType": "Invoice"}]},
+            {"Amount": "20.00", "LinkedTxn": [{"TxnId": "131", "TxnType": "Invoice"}]},
+        ],
+    }
+    readings = qbo_ledger_payments(row)
+    assert [s.payment.invoice_id for s in requested_readings(readings, "")] == ["130", "131"]
+    [on_131] = requested_readings(readings, "131")
+    assert on_131.payment.amount == Decimal("20.00")
+    assert requested_readings(readings, "999") == []
