@@ -384,13 +384,13 @@ def service_credentials(kafka, base: Settings, specs: list[ProcessSpec]) -> dict
     }
 
 
-def _stack_settings(kafka, redis_address: str) -> Settings:
+def _stack_settings(kafka, redis_address: str, topic_partitions: int = 3) -> Settings:
     redis_url = redis_address.rsplit("/", 1)[0] + f"/{STACK_REDIS_DB}"
     return Settings(
         **kafka_settings(kafka),
         redis_url=redis_url,
         topic_prefix=f"e2e{uuid.uuid4().hex[:8]}.",
-        topic_partitions=3,
+        topic_partitions=topic_partitions,
         token_encryption_key=generate_key(),
         consumer_backoff_seconds=0.1,
         consumer_backoff_max_seconds=1.0,
@@ -419,13 +419,14 @@ def running_stack(
     *,
     extra_env: dict[str, str] | None = None,
     replicas: dict[str, int] | None = None,
+    topic_partitions: int = 3,
 ) -> Iterator[Stack]:
     """Start every process, wait until each is ready, yield; then stop them all and check.
     `kafka` is the broker's server (tests/infrastructure.py): its address and the users.
     `extra_env` overrides settings for this stack only (e.g. a short provider timeout).
     `replicas` runs that many copies of a consumer, as INVOICESYNC_REPLICAS_<NAME> does for
     `make up`: {"xero-writer": 3} starts xero-writer-1 .. xero-writer-3."""
-    base = _stack_settings(kafka, redis_address)
+    base = _stack_settings(kafka, redis_address, topic_partitions)
     ensure_topics(base)
     ports: dict[str, int] = {}
     specs = process_specs(ports, replicas)

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from admin import reconciliation
+from admin import reconciliation, reconciliation_resync
 from admin import tenant_operations as operations
 from admin.admin_services import AdminServices
 from admin.invoice_preview import preview_invoice, preview_json, preview_next, preview_text
@@ -136,7 +136,7 @@ def _reconcile(services: AdminServices, args: argparse.Namespace) -> int:
             csv.writer(out).writerows(reconciliation.report_csv_rows(report))
         print(f"written to {args.csv}")
     if args.resync:
-        done = reconciliation.resync(services, job)
+        done = reconciliation_resync.resync(services, job)
         print(
             f"re-sync: {len(done.orders)} orders driven again ({len(done.reissued)} reissued), "
             f"{len(done.voided)} ledger invoices to void, "

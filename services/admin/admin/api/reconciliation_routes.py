@@ -8,7 +8,7 @@ import io
 
 from flask import Blueprint, Response, jsonify
 
-from admin import reconciliation
+from admin import reconciliation, reconciliation_resync
 from admin.api.context import load_body, services, tenant_access_required
 from admin.api.schemas import ReconciliationRequestSchema
 from admin.reconciliation import ReconciliationJob, ReconciliationJobs
@@ -83,4 +83,4 @@ def resync(tenant_id: str, job_id: str):
     job = job_or_404(tenant_id, job_id)
     if job.status != "done":
         raise InvalidInput(f"the report is {job.status}, not done yet", field="job_id")
-    return jsonify(reconciliation.resync(services(), job).to_json()), 202
+    return jsonify(reconciliation_resync.resync(services(), job).to_json()), 202

@@ -17,6 +17,7 @@ from admin.console.blueprint import console_routes
 from admin.console.console_session import tenant_page_required
 from admin.console.plain_words import field_errors
 from admin.reconciliation import ReconciliationJob, ReconciliationJobs
+from admin.reconciliation_resync import resync as resync_report
 from invoicesync.domain.reconciliation import Group
 from invoicesync.errors import InvalidInput
 
@@ -124,7 +125,7 @@ def reconciliation_resync(tenant_id: str, job_id: str):
     job = _job(tenant.id, job_id)
     if job is None or job.status != "done":
         return redirect(url_for("console.reconciliation_page", tenant_id=tenant.id))
-    done = reconciliation.resync(services(), job)
+    done = resync_report(services(), job)
     return redirect(
         url_for(
             "console.reconciliation_page",
