@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
-from kafka.partitioner.default import murmur2
 from kafka.structs import TopicPartition
 
 from invoicesync.errors import Transient
 from invoicesync.events import Topic
 from invoicesync.kafka.connection import kafka_connection
+from invoicesync.kafka.partitioning import partition_for_key
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
 
@@ -34,7 +34,7 @@ READING_TTL_SECONDS = 5.0
 def tenant_partition(tenant_id: str, partition_count: int) -> int:
     """The partition a tenant's events go to: the producer's default partitioner (murmur2 of
     the key, as the Java client does) over the topic's partitions."""
-    return (murmur2(tenant_id.encode()) & 0x7FFFFFFF) % partition_count
+    return partition_for_key(tenant_id.encode(), partition_count)
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,11 @@ from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
 from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
+from invoicesync.kafka.partitioning import partition_for_key
 from invoicesync.kafka.pending_messages import (
     PartitionProgress,
     PendingMessage,
     consumed_record,
-    partition_for_key,
     runs_by_partition,
     runs_by_tenant,
 )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kafka import TopicPartition
-from kafka.partitioner.default import murmur2
 
 from invoicesync.events import Envelope
 from invoicesync.kafka.dead_letters import ConsumedRecord
@@ -43,11 +42,6 @@ class PartitionProgress:
         if self.set_aside:
             candidate = min(candidate, min(self.set_aside))
         return candidate
-
-
-def partition_for_key(key: bytes, partition_count: int) -> int:
-    """The partition the producer's default partitioner sends a keyed message to."""
-    return (murmur2(key) & 0x7FFFFFFF) % partition_count
 
 
 def consumed_record(raw) -> ConsumedRecord:

@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from kafka.partitioner.default import DefaultPartitioner, murmur2
 
 from invoicesync.errors import Transient
 from invoicesync.events import Envelope, Topic
 from invoicesync.kafka.connection import kafka_connection
+from invoicesync.kafka.partitioning import TenantKeyPartitioner
 from invoicesync.kafka.topics import topic_name
 from invoicesync.metrics import MESSAGES_PUBLISHED
 from invoicesync.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-class TenantKeyPartitioner(DefaultPartitioner):
-    """Kafka's default (murmur2) partitioning, with each key's hash remembered: kafka-python
-    hashes in pure Python, and a deployment's keys are its few thousand tenant ids."""
-
-    def partition(self, topic, key, serialized_key, value, serialized_value, cluster):
-        if serialized_key is None:
-            return super().partition(topic, key, serialized_key, value, serialized_value, cluster)
-        partitions = cluster.partitions_for_topic(topic)
-        if partitions is None:
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        ordered = sorted(partitions)
-        return ordered[_key_hash(serialized_key) % len(ordered)]
-
-
-@functools.lru_cache(maxsize=65536)
-def _key_hash(serialized_key: bytes) -> int:
-    return murmur2(serialized_key) & 0x7FFFFFFF
 
 
 @dataclass(frozen=True)

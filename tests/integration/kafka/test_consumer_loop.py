@@ -22,9 +22,9 @@ from invoicesync.kafka.consumer_loop import (
     ConsumerLoop,
     LoopOptions,
     one_at_a_time,
-    partition_for_key,
 )
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
+from invoicesync.kafka.partitioning import partition_for_key
 from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics, group_name, topic_name
