@@ -86,7 +86,7 @@ def run() -> list[Figure]:
             keap.connect(tenant_id)
             # Seeding 1,000 orders is the bench's own load, not the job's: Keap's limits go up
             # for it and come back before the job runs.
-            keap.control("PUT", "/_sandbox/limits", SEEDING_LIMITS)
+            keap.control("PUT", "/_sandbox/keap/limits", SEEDING_LIMITS)
             orders = _place_orders(keap, tenant_id)
             _write_to_xero(settings, client, tenants, tenant_id, keap, orders)
             services = AdminServices(settings, client, Publisher(settings), tokens)
@@ -148,4 +148,4 @@ def _write_to_xero(settings, client, tenants, tenant_id, keap, orders) -> None:
         ]
         results = xero.create_invoices(tenant_id, elements, uuid.uuid4().hex)
         assert all(result.ok for result in results), [r.messages for r in results if not r.ok]
-    requests.put(f"{keap.base_url}/_sandbox/limits", json=KEAP_LIMITS, timeout=5)
+    requests.put(f"{keap.base_url}/_sandbox/keap/limits", json=KEAP_LIMITS, timeout=5)
