@@ -253,6 +253,12 @@ class Stack:
         if dead:
             raise StackFailure(f"exited: {', '.join(dead)}\n{self.log_tails()}")
 
+    def lift_ledger_limits(self) -> None:
+        """The Xero and QBO stand-ins' per-organisation limits off: they would also count the
+        tests' own reads (throttling is covered by the writers' own tests)."""
+        for url in (self.xero_url, self.qbo_url):
+            requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+
 
 def replicable(spec: ProcessSpec) -> bool:
     """A consumer of a group, as deploy/local/stack.sh decides: no port of its own, a /metrics

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import redis
-import requests
 
-from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.integration.transform.keap_stand_in import KeapStandIn, hooks_at_once
 from tests.stack import Stack, stack_fixture  # noqa: F401 - this package's `stack`
 
 
@@ -37,14 +36,9 @@ def stack_redis(stack) -> redis.Redis:
 @pytest.fixture(scope="package")
 def keap(stack, stack_redis) -> KeapStandIn:
     """Seeding through Keap's real endpoints; hooks fire as soon as a change is recorded."""
-    stand_in = KeapStandIn(stack.keap_url, stack.settings, stack_redis)
-    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
-    return stand_in
+    return hooks_at_once(stack.keap_url, stack.settings, stack_redis)
 
 
 @pytest.fixture(scope="package", autouse=True)
 def ledger_limits_off(stack) -> None:
-    """The sandboxes' per-organisation minute limits would also count the tests' own reads;
-    throttling is covered by the writers' own tests."""
-    for url in (stack.xero_url, stack.qbo_url):
-        requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+    stack.lift_ledger_limits()

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 import redis
-import requests
 
 from tests.infrastructure import ScriptServer, restartable_redis, start_kafka
-from tests.integration.transform.keap_stand_in import KeapStandIn
+from tests.integration.transform.keap_stand_in import KeapStandIn, hooks_at_once
 from tests.stack import Stack, running_stack
 
 OUTAGE_STACK_ENV = {"INVOICESYNC_PROVIDER_READ_TIMEOUT_SECONDS": "2"}
@@ -38,8 +37,7 @@ def own_broker():
 @pytest.fixture(scope="package")
 def outage_stack(own_broker, own_redis):
     with running_stack(own_broker, own_redis.address, extra_env=OUTAGE_STACK_ENV) as stack:
-        for url in (stack.xero_url, stack.qbo_url):
-            requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+        stack.lift_ledger_limits()
         yield stack
 
 
@@ -52,9 +50,7 @@ def stack_redis(outage_stack: Stack):
 
 @pytest.fixture(scope="package")
 def keap(outage_stack: Stack, stack_redis) -> KeapStandIn:
-    stand_in = KeapStandIn(outage_stack.keap_url, outage_stack.settings, stack_redis)
-    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
-    return stand_in
+    return hooks_at_once(outage_stack.keap_url, outage_stack.settings, stack_redis)
 
 
 @pytest.fixture(autouse=True)

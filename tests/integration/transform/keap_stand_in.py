@@ -139,3 +139,11 @@ def create_tenant(client: redis.Redis, settings: TenantSettings | None = None) -
         settings = replace(settings, sync=replace(settings.sync, processing_enabled=True))
     store.save_settings(tenant.id, settings)
     return tenant.id
+
+
+def hooks_at_once(base_url: str, settings: Settings, client: redis.Redis) -> KeapStandIn:
+    """A running stack's Keap stand-in, sending each change's hooks as soon as it is recorded
+    instead of in Keap's 30-60 s batches."""
+    stand_in = KeapStandIn(base_url, settings, client)
+    stand_in.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
+    return stand_in
