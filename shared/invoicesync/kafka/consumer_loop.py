@@ -109,6 +109,11 @@ class LoopOptions:
     dead_letters: DeadLetterPolicy = DeadLetterPolicy()
     max_poll_records: int = 200
     poll_timeout_ms: int = 500
+    # A handler whose calls grow with its run (transform reads each order) takes half the run
+    # after a rate limit, so a share that refills a little at a time still lets it through. A
+    # batching one (a writer puts 50 invoices in one call) keeps its runs: halving them would
+    # spend a limited call on fewer invoices.
+    shrink_runs_when_limited: bool = True
 
     @classmethod
     def for_service(
@@ -119,6 +124,7 @@ class LoopOptions:
         *,
         max_run: int = 1,
         dead_letters: DeadLetterPolicy | None = None,
+        shrink_runs_when_limited: bool = True,
     ) -> LoopOptions:
         """A service's loop with the deployment's retry policy from the settings."""
         return cls(
@@ -127,6 +133,7 @@ class LoopOptions:
             max_run=max_run,
             retry=RetryPolicy.from_settings(settings),
             dead_letters=dead_letters or DeadLetterPolicy(),
+            shrink_runs_when_limited=shrink_runs_when_limited,
         )
 
 
@@ -283,7 +290,8 @@ class ConsumerLoop:
                 outgoing = self._handler([item.envelope for item in chunk])
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
-                    self._run_limit[tenant_id] = max(1, len(chunk) // 2)
+                    if self._options.shrink_runs_when_limited:
+                        self._run_limit[tenant_id] = max(1, len(chunk) // 2)
                     self._set_aside_run(tp, tenant_id, chunk, exc.retry_after, exc)
                     return finished
                 self._sleep(max(exc.retry_after, 0.05))

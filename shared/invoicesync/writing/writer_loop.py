@@ -51,6 +51,8 @@ def writer_loop(
         (Topic.CANONICAL_EVENTS,),
         max_run=max_run,
         dead_letters=DeadLetterPolicy(reports=(failed_sync_report(writer.destination.value),)),
+        # Calls per run, not per invoice: a rate-limited tenant's backlog goes in full runs.
+        shrink_runs_when_limited=False,
     )
 
     def upkeep(owns_tenant: TenantOwnership) -> list[Outgoing]:

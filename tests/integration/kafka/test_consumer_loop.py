@@ -315,6 +315,39 @@ def test_a_share_that_refills_takes_the_backlog_in_batches_not_one_by_one(settin
     assert len(batches) <= 10, f"{len(batches)} handler calls for 40 messages: {batches}"
 
 
+def test_a_batching_consumer_keeps_its_runs_whole_when_rate_limited(settings, unique_name):
+    """A writer's calls do not grow with its run: limited, it sets its run aside and takes it
+    whole when the share has refilled, instead of halving it into more calls for fewer
+    invoices each (the writers' loops run this way)."""
+    publish(settings, [notification("busy", n) for n in range(40)])
+    share = Share(capacity=2, per_second=1.0)
+    share.tokens = 0.0
+    batches: list[int] = []
+
+    def batching_handler(envelopes: list[Envelope]) -> list[Outgoing]:
+        share.take()
+        share.take()
+        batches.append(len(envelopes))
+        return []
+
+    options = LoopOptions(
+        group_id=unique_name,
+        topics=(Topic.KEAP_NOTIFICATIONS,),
+        max_run=20,
+        shrink_runs_when_limited=False,
+    )
+    loop = ConsumerLoop(settings, options, batching_handler, Publisher(settings))
+    run_until(loop, lambda: sum(batches) >= 40)
+    loop.close()
+    print(f"runs that went through: {batches}")
+
+    assert sum(batches) == 40
+    assert committed_offsets(settings, unique_name) == 40
+    # Whole runs of 20 (a poll that brought part of the backlog may split one): halving after
+    # each limit took 8 calls for these 40 messages.
+    assert len(batches) <= 3, batches
+
+
 @pytest.fixture
 def own_kafka():
     """A broker this test may stop and start: the run's one is shared by every worker."""
