@@ -215,7 +215,10 @@ class TransformHandler:
     # -- mapping ---------------------------------------------------------------------------
 
     def _transform_order(self, run: _Run, order: KeapOrder) -> None:
-        payments = self._keap.list_order_payments(run.tenant_id, order.id)
+        # An order with nothing paid or refunded has no payment that moved money: its rows are
+        # not read (a call saved on most new orders; Keap's calls are the app's scarcest).
+        moved_money = order.total_paid != 0 or order.is_refunded
+        payments = self._keap.list_order_payments(run.tenant_id, order.id) if moved_money else []
         try:
             # Payment rows are major units by the spec's types, but its own example reads like
             # cents: rows that do not add up to the order's total_paid are never posted.

@@ -120,6 +120,30 @@ def test_a_keap_hook_becomes_canonical_events_and_a_replay_adds_none(service, re
     assert elapsed < 5.0
 
 
+def test_an_order_with_nothing_paid_is_read_without_its_payment_rows(service, redis_client):
+    keap, publisher = service
+    tenant_id = create_tenant(redis_client)
+    keap.connect(tenant_id)
+    unpaid, paid = keap.order(LINES), keap.order(LINES)
+    keap.pay(paid["id"], 10.00)
+    events = TopicReader(keap.settings, Topic.CANONICAL_EVENTS)
+    try:
+        notify(publisher, tenant_id, "order", unpaid["id"])
+        notify(publisher, tenant_id, "order", paid["id"])
+        seen = events.until(
+            lambda seen: invoices_for(unpaid["id"])(seen) and invoices_for(paid["id"])(seen)
+        )
+    finally:
+        events.close()
+
+    paths = [entry["path"] for entry in keap.control("GET", "/_sandbox/requests?limit=1000")]
+    assert f"/crm/rest/v2/orders/{unpaid['id']}" in paths
+    assert f"/crm/rest/v2/orders/{unpaid['id']}/payments" not in paths
+    assert f"/crm/rest/v2/orders/{paid['id']}/payments" in paths
+    paid_events = [e for e in seen if e.type is EventType.PAYMENT_CANONICALISED]
+    assert [payload_of(e).keap_invoice_id for e in paid_events] == [str(paid["invoice_id"])]
+
+
 def test_an_order_that_cannot_add_up_is_dead_lettered_and_reported_failed(service, redis_client):
     keap, publisher = service
     tenant_id = create_tenant(redis_client)
