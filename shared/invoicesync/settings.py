@@ -70,6 +70,10 @@ class Settings:
     # (reference/keap.md §6, "budget per tenant"): 480/min leaves room for everyone else.
     keap_tenant_burst: int = 300
     keap_tenant_calls_per_second: float = 8.0
+    # Keap's limits for one OAuth client, summed over every tenant (reference/keap.md §6).
+    # Raise them only when Keap has granted the app more: every replica counts against them.
+    keap_app_calls_per_minute: int = 1_500
+    keap_app_calls_per_day: int = 150_000
     # Keap hook deliveries per tenant (Keap batches up to 1,000 ids a POST, one POST per event
     # key every 30-60 s); Sync ID requests and /status reads per tenant.
     hook_tenant_burst: int = 30

@@ -36,3 +36,13 @@ def test_reverse_sync_polls_ledgers_every_five_minutes_unless_told_otherwise():
     assert Settings.from_env({}).reverse_sync_poll_interval_seconds == 300
     tuned = Settings.from_env({"INVOICESYNC_REVERSE_SYNC_POLL_INTERVAL_SECONDS": "120"})
     assert tuned.reverse_sync_poll_interval_seconds == 120
+
+
+def test_keaps_app_limits_are_keaps_documented_ones_unless_keap_granted_more():
+    defaults = Settings.from_env({})
+    assert (defaults.keap_app_calls_per_minute, defaults.keap_app_calls_per_day) == (
+        1_500,
+        150_000,
+    )
+    granted = Settings.from_env({"INVOICESYNC_KEAP_APP_CALLS_PER_MINUTE": "6000"})
+    assert granted.keap_app_calls_per_minute == 6_000

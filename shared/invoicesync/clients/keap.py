@@ -34,7 +34,7 @@ from invoicesync.domain.keap_order import KeapOrder, KeapPayment
 from invoicesync.errors import InvalidInput
 from invoicesync.settings import ProviderEndpoints, Settings
 from invoicesync.stores.access_tokens import AccessTokens
-from invoicesync.stores.limiter import KEAP_APP, Limiter, TokenBucket
+from invoicesync.stores.limiter import Limiter, TokenBucket, keap_app_limits
 from invoicesync.stores.tokens import TokenStore
 
 PROVIDER = "keap"
@@ -321,12 +321,15 @@ def keap_client_from_settings(
     tokens = AccessTokens(
         TokenStore(client, TokenCipher(settings.token_encryption_key)), lambda _p: oauth, client
     )
+    app_limits = keap_app_limits(
+        settings.keap_app_calls_per_minute, settings.keap_app_calls_per_day
+    )
     http = ProviderHttp(
         PROVIDER,
         session,
         tokens,
         Limiter(client),
-        rules_for=lambda _tenant_id: KEAP_APP,
+        rules_for=lambda _tenant_id: app_limits,
         scope_key_for=lambda _tenant_id: KEAP_SCOPE_KEY,
         timeout=(5, settings.provider_read_timeout_seconds),
         tenant_share=TokenBucket(

@@ -34,10 +34,13 @@ class RateLimit:
     per_app: bool = False
 
 
-KEAP_APP: tuple[RateLimit, ...] = (
-    RateLimit("keap-app-minute", 1_500, 60, per_app=True),
-    RateLimit("keap-app-day", 150_000, 86_400, per_app=True),
-)
+def keap_app_limits(calls_per_minute: int, calls_per_day: int) -> tuple[RateLimit, ...]:
+    """Keap's per-client limits (1,500 a minute and 150,000 a day unless Keap granted more)."""
+    return (
+        RateLimit("keap-app-minute", calls_per_minute, 60, per_app=True),
+        RateLimit("keap-app-day", calls_per_day, 86_400, per_app=True),
+    )
+
 XERO_TENANT: tuple[RateLimit, ...] = (
     RateLimit("xero-tenant-minute", 60, 60),
     RateLimit("xero-tenant-day", 5_000, 86_400),
