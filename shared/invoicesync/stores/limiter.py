@@ -41,6 +41,7 @@ def keap_app_limits(calls_per_minute: int, calls_per_day: int) -> tuple[RateLimi
         RateLimit("keap-app-day", calls_per_day, 86_400, per_app=True),
     )
 
+
 XERO_TENANT: tuple[RateLimit, ...] = (
     RateLimit("xero-tenant-minute", 60, 60),
     RateLimit("xero-tenant-day", 5_000, 86_400),
