@@ -36,14 +36,22 @@ KAFKA_APP_USER = "invoicesync"
 _LISTEN_PORTS = range(20000, 32768)
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A port nothing listens on or connects from now, for a server about to start."""
+    """A port nothing listens on or connects from now, for a server about to start. Never one
+    this process handed out before: a stack's servers start after all their ports are picked,
+    and two picks alike would meet at bind time."""
     for port in random.sample(_LISTEN_PORTS, 200):
+        if port in _HANDED_OUT:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _HANDED_OUT.add(port)
             return port
     with socket.socket() as probe:  # that range is crowded: any port the kernel offers
         probe.bind(("127.0.0.1", 0))
