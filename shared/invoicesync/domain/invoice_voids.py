@@ -16,9 +16,9 @@ from decimal import Decimal
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.ledger_numbers import keap_order_id_in_marker
 from invoicesync.domain.payment_to_ledger import LedgerInvoice
+from invoicesync.domain.reconciliation import GONE_STATUSES
 
 XERO_DELETABLE = frozenset({"DRAFT", "SUBMITTED"})
-_GONE = frozenset({"VOIDED", "DELETED", "VOID"})
 
 
 class VoidAction(enum.StrEnum):
@@ -37,8 +37,8 @@ class VoidDecision:
 
 def is_gone(destination: Destination, current: LedgerInvoice) -> bool:
     if destination is Destination.QBO:
-        return current.note.startswith("Voided") or current.status.upper() in _GONE
-    return current.status.upper() in _GONE
+        return current.note.startswith("Voided") or current.status.upper() in GONE_STATUSES
+    return current.status.upper() in GONE_STATUSES
 
 
 def void_decision(
