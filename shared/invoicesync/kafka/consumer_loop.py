@@ -164,8 +164,6 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
         self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
-        # Partitions (re)assigned by a rebalance, to be read again from the commit.
-        self._to_rewind: set[TopicPartition] = set()
         # Tenants whose run outgrew their rate-limit share: the most messages per handler call
         # until their set-aside work is done, halved by each run the share refused and doubled
         # by each it held. A run that fails part-way is redone whole, so an always-drained share
@@ -220,11 +218,6 @@ class ConsumerLoop:
             batches = consumer.poll(
                 timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
             )
-            if self._to_rewind:
-                # What the poll brought from a kept position is read again in order instead.
-                rewound, self._to_rewind = self._to_rewind, set()
-                self.rewind_partitions(rewound & set(consumer.assignment()))
-                batches = {tp: records for tp, records in batches.items() if tp not in rewound}
             finished = 0
             for tp, records in batches.items():
                 finished += self._handle_partition_batch(tp, records)
@@ -602,18 +595,7 @@ class ConsumerLoop:
             return
         self._set_aside.clear()
         self._resume_at.clear()
-        self.rewind_partitions(self._consumer.assignment())
-
-    def rewind_after_poll(self, partitions) -> None:
-        self._to_rewind.update(partitions)
-
-    def rewind_partitions(self, partitions) -> None:
-        """Read `partitions` again from the group's commit. After a rebalance kafka-python keeps
-        its fetch position for a partition it owns again, past whatever was set aside there
-        and forgotten with the revoke: going on from there would commit past those messages."""
-        if self._consumer is None:
-            return
-        for tp in partitions:
+        for tp in self._consumer.assignment():
             committed = self._consumer.committed(tp, timeout_ms=COMMITTED_TIMEOUT_MS)
             progress = self._progress[tp]
             progress.set_aside.clear()
@@ -704,6 +686,4 @@ class _ForgetRevoked(ConsumerRebalanceListener):
         self._loop.forget_partitions(revoked)
 
     def on_partitions_assigned(self, assigned) -> None:
-        # No blocking call here (kafka-python runs this on its IO thread): the loop rewinds
-        # them once the poll returns.
-        self._loop.rewind_after_poll(assigned)
+        pass
