@@ -164,6 +164,11 @@ class ConsumerLoop:
         self._progress: dict[TopicPartition, PartitionProgress] = defaultdict(PartitionProgress)
         self._set_aside: dict[str, deque[PendingMessage]] = defaultdict(deque)
         self._resume_at: dict[str, float] = {}
+        # Partitions a rebalance took away, and those of them the next one gave back: kafka-python
+        # keeps its fetch position for a partition owned on both sides of a rebalance, past the
+        # messages forgotten with the revoke, so the loop reads them again from the commit.
+        self._revoked: set[TopicPartition] = set()
+        self._to_rewind: set[TopicPartition] = set()
         # Tenants whose run outgrew their rate-limit share: the most messages per handler call
         # until their set-aside work is done, halved by each run the share refused and doubled
         # by each it held. A run that fails part-way is redone whole, so an always-drained share
@@ -218,6 +223,8 @@ class ConsumerLoop:
             batches = consumer.poll(
                 timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
             )
+            if self._to_rewind:
+                batches = self._rewind_given_back(consumer, batches)
             finished = 0
             for tp, records in batches.items():
                 finished += self._handle_partition_batch(tp, records)
@@ -595,7 +602,18 @@ class ConsumerLoop:
             return
         self._set_aside.clear()
         self._resume_at.clear()
-        for tp in self._consumer.assignment():
+        self._rewind_partitions(self._consumer.assignment())
+
+    def _rewind_given_back(self, consumer: KafkaConsumer, batches: dict) -> dict:
+        """Seek the partitions a rebalance gave back to their commit (a blocking call the
+        rebalance listener may not make), dropping what this poll brought from the kept
+        position: those messages come again, in order, after the ones set aside."""
+        given_back, self._to_rewind = self._to_rewind, set()
+        self._rewind_partitions(given_back & set(consumer.assignment()))
+        return {tp: records for tp, records in batches.items() if tp not in given_back}
+
+    def _rewind_partitions(self, partitions) -> None:
+        for tp in partitions:
             committed = self._consumer.committed(tp, timeout_ms=COMMITTED_TIMEOUT_MS)
             progress = self._progress[tp]
             progress.set_aside.clear()
@@ -672,6 +690,13 @@ class ConsumerLoop:
                 self._resume_at.pop(tenant_id, None)
         for tp in revoked:
             self._progress.pop(tp, None)
+        self._revoked |= revoked
+
+    def rewind_after_poll(self, assigned) -> None:
+        """Partitions taken away and given back are read again from the commit after the poll;
+        a group's first assignment has no position yet and starts at the commit anyway."""
+        self._to_rewind |= set(assigned) & self._revoked
+        self._revoked = set()
 
 
 class _ForgetRevoked(ConsumerRebalanceListener):
@@ -686,4 +711,4 @@ class _ForgetRevoked(ConsumerRebalanceListener):
         self._loop.forget_partitions(revoked)
 
     def on_partitions_assigned(self, assigned) -> None:
-        pass
+        self._loop.rewind_after_poll(assigned)

@@ -315,6 +315,50 @@ def test_a_share_that_refills_takes_the_backlog_in_batches_not_one_by_one(settin
     assert len(batches) <= 10, f"{len(batches)} handler calls for 40 messages: {batches}"
 
 
+def test_a_run_paused_before_a_rebalance_is_done_after_it_not_committed_past(settings, unique_name):
+    """A tenant paused (its ledger down) when the group rebalances: the loop forgets what it
+    set aside on the revoked partitions, and gets the same partitions back (the new member
+    reads another topic). kafka-python keeps its fetch position for them, past the paused
+    run: the loop must read them again from the commit, or later messages would be committed
+    past the paused ones."""
+    settings = replace(settings, consumer_backoff_seconds=0.05, consumer_backoff_max_seconds=0.2)
+    publish(settings, [notification("paused", n) for n in range(3)])
+    down, attempts, handled = [True], [0], []
+
+    def handler(envelopes: list[Envelope]) -> list[Outgoing]:
+        attempts[0] += 1
+        if down[0]:
+            raise Transient("the ledger is down")
+        handled.extend(e.payload["number"] for e in envelopes)
+        return []
+
+    options = LoopOptions.for_service(
+        settings, unique_name, (Topic.KEAP_NOTIFICATIONS,), max_run=10
+    )
+    loop = ConsumerLoop(settings, options, handler, Publisher(settings))
+    run_until(loop, lambda: attempts[0] >= 1)
+    joiner = KafkaConsumer(
+        topic_name(Topic.SYNC_RESULTS, settings),
+        group_id=group_name(unique_name, settings),
+        **kafka_connection(settings),
+    )
+    try:
+        rebalanced = time.monotonic() + DEADLINE_SECONDS
+        while not joiner.assignment():
+            assert time.monotonic() < rebalanced, "the new member never joined"
+            joiner.poll(timeout_ms=100)
+            loop.poll_once()
+        down[0] = False
+        publish(settings, [notification("paused", 3)])
+        run_until(loop, lambda: len(set(handled)) == 4)
+    finally:
+        loop.close()
+        joiner.close()
+
+    assert sorted(set(handled)) == [0, 1, 2, 3]
+    assert committed_offsets(settings, unique_name) == 4
+
+
 def test_a_batching_consumer_keeps_its_runs_whole_when_rate_limited(settings, unique_name):
     """A writer's calls do not grow with its run: limited, it sets its run aside and takes it
     whole when the share has refilled, instead of halving it into more calls for fewer
