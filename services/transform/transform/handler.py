@@ -105,6 +105,10 @@ class TransformHandler:
         self._settings_this_run: dict[str, TenantSettings] = {}
         self._marks_this_run: dict[str, str] = {}
         self._released_this_run: set[str] = set()
+        # Orders read in this run: every notification of the run was in Kafka before the run
+        # began, so a read made during it is at least as new as any change they report.
+        self._orders_this_run: dict[tuple[str, str], KeapOrder] = {}
+        self._transformed_this_run: set[tuple[str, str]] = set()
 
     def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
         """A run of notifications: each tenant's settings are read once, a held tenant's
@@ -114,6 +118,9 @@ class TransformHandler:
         self._marks_this_run.clear()
         self._released_this_run.clear()
         self._settings_this_run.clear()
+        self._orders_this_run.clear()
+        self._transformed_this_run.clear()
+        self._read_orders_of_run(envelopes)
         outgoing: list[Outgoing] = []
         held: list[tuple[Envelope, KeapNotification]] = []
         for envelope in envelopes:
@@ -142,6 +149,10 @@ class TransformHandler:
             orders = self._orders_for(tenant_id, notification)
         except KeapNotFound:
             orders = []
+        if run.deduplicate and orders and all(
+            (tenant_id, order.id) in self._transformed_this_run for order in orders
+        ):
+            return run.outgoing  # an earlier notification of the run did it, from the same read
         if not orders:
             self._result(
                 run,
@@ -202,19 +213,53 @@ class TransformHandler:
 
     # -- reading Keap ----------------------------------------------------------------------
 
+    def _read_orders_of_run(self, envelopes: Sequence[Envelope]) -> None:
+        """The run's order notifications read in one call per tenant, not one call each."""
+        order_ids: dict[str, list[str]] = {}
+        for envelope in envelopes:
+            if envelope.type is not EventType.KEAP_CHANGE_NOTIFIED:
+                continue
+            notification: KeapNotification = payload_of(envelope)
+            if notification.object_type == "order":
+                order_ids.setdefault(envelope.tenant_id, []).append(notification.object_id)
+        for tenant_id, ids in order_ids.items():
+            if len(set(ids)) < 2 or is_held(self._settings_for(tenant_id)):
+                continue  # one order is one call either way
+            for order in self._keap.get_orders(tenant_id, ids).values():
+                self._orders_this_run[(tenant_id, order.id)] = order
+
     def _orders_for(self, tenant_id: str, notification: KeapNotification) -> list[KeapOrder]:
         object_id = notification.object_id
         if notification.object_type == "order":
-            return [self._keap.get_order(tenant_id, object_id)]
+            return [self._order(tenant_id, object_id)]
         if notification.object_type == "invoice":
-            order = self._keap.find_order_by_invoice(tenant_id, object_id)
-            return [order] if order is not None else []
+            order = self._order_of_invoice_this_run(tenant_id, object_id)
+            if order is None:
+                order = self._keap.find_order_by_invoice(tenant_id, object_id)
+            if order is None:
+                return []
+            self._orders_this_run[(tenant_id, order.id)] = order
+            return [order]
         order_ids = self._keap.find_order_ids_for_payment(tenant_id, object_id)
-        return [self._keap.get_order(tenant_id, order_id) for order_id in order_ids]
+        return [self._order(tenant_id, order_id) for order_id in order_ids]
+
+    def _order(self, tenant_id: str, order_id: str) -> KeapOrder:
+        order = self._orders_this_run.get((tenant_id, order_id))
+        if order is None:
+            order = self._keap.get_order(tenant_id, order_id)
+            self._orders_this_run[(tenant_id, order_id)] = order
+        return order
+
+    def _order_of_invoice_this_run(self, tenant_id: str, invoice_id: str) -> KeapOrder | None:
+        for (owner, _order_id), order in self._orders_this_run.items():
+            if owner == tenant_id and order.invoice_id == invoice_id:
+                return order
+        return None
 
     # -- mapping ---------------------------------------------------------------------------
 
     def _transform_order(self, run: _Run, order: KeapOrder) -> None:
+        self._transformed_this_run.add((run.tenant_id, order.id))
         # An order with nothing paid or refunded has no payment that moved money: its rows are
         # not read (a call saved on most new orders; Keap's calls are the app's scarcest).
         moved_money = order.total_paid != 0 or order.is_refunded

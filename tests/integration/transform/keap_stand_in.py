@@ -113,7 +113,8 @@ class KeapStandIn:
         return self.api("POST", f"/orders/{order_id}/payments", body)
 
     def requests_log(self) -> list[dict]:
-        return self.control("GET", "/_sandbox/requests?limit=0")
+        """The stand-in's request log, oldest first (as much as it keeps)."""
+        return self.control("GET", "/_sandbox/requests?limit=1000000")
 
 
 @contextmanager

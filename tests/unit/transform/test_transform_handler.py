@@ -3,9 +3,11 @@ the loop's part by acknowledging what the handler returned)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from urllib.parse import unquote
 
 import pytest
 
@@ -432,4 +434,88 @@ def test_a_run_publishes_an_unchanged_invoice_once_and_releases_holds_once(harne
     assert kinds(outgoing) == [
         (Topic.KEAP_NOTIFICATIONS, EventType.KEAP_CHANGE_NOTIFIED),
         (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED),
+    ]
+
+
+def order_reads(harness, orders: list[dict]) -> list[str]:
+    """The Keap calls that read `orders` (by order or invoice id), as `path?query`."""
+    ids = [str(order[key]) for order in orders for key in ("id", "invoice_id")]
+    reads = []
+    for entry in harness.keap.requests_log():
+        call = f"{entry['path']}?{unquote(entry['query'])}"
+        if (
+            entry["method"] == "GET"
+            and entry["path"].startswith("/crm/rest/v2/orders")
+            and not entry["path"].endswith("/payments")
+            and any(re.search(rf"\b{i}\b", call) for i in ids)
+        ):
+            reads.append(call)
+    return reads
+
+
+def test_a_run_reads_its_orders_in_one_call_and_their_invoice_hooks_in_none(harness):
+    tenant_id = connected_tenant(harness)
+    orders = [harness.keap.order(WIDGET_LINES) for _ in range(3)]
+    run = [notified(tenant_id, "order", order["id"]) for order in orders]
+    run += [notified(tenant_id, "invoice", order["invoice_id"]) for order in orders]
+    run.append(notified(tenant_id, "order", orders[0]["id"]))  # order.edit after order.add
+
+    outgoing = harness.handler.handle(run)
+
+    reads = order_reads(harness, orders)
+    assert len(reads) == 1, reads
+    assert "filter=ids==" in reads[0]
+    published = [
+        payload_of(item.envelope).keap_invoice_id
+        for item in outgoing
+        if item.envelope.type is EventType.INVOICE_CANONICALISED
+    ]
+    assert published == [str(order["invoice_id"]) for order in orders]
+
+
+def test_an_order_the_run_read_misses_is_asked_for_alone_and_reported_not_found(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    missing = int(order["id"]) + 10_000
+
+    outgoing = harness.handler.handle(
+        [notified(tenant_id, "order", order["id"]), notified(tenant_id, "order", missing)]
+    )
+
+    reads = order_reads(harness, [order, {"id": missing, "invoice_id": missing}])
+    assert reads[0].startswith("/crm/rest/v2/orders?") and reads[1:] == [
+        f"/crm/rest/v2/orders/{missing}?"
+    ], reads
+    assert [(r.keap_id, r.action) for r in results(outgoing)] == [
+        (str(missing), SyncAction.SKIPPED)
+    ]
+    assert kinds(outgoing)[0] == (Topic.CANONICAL_EVENTS, EventType.INVOICE_CANONICALISED)
+
+
+def test_a_requested_sync_in_a_run_publishes_again_what_a_hook_of_the_run_published(harness):
+    tenant_id = connected_tenant(harness)
+    order = harness.keap.order(WIDGET_LINES)
+    other = harness.keap.order(WIDGET_LINES)
+    requested = replace(
+        payload_of(notified(tenant_id, "invoice", order["invoice_id"])),
+        source=NotificationSource.MANUAL,
+    )
+
+    outgoing = harness.handler.handle(
+        [
+            notified(tenant_id, "order", order["id"]),
+            notified(tenant_id, "order", other["id"]),
+            envelope_for(EventType.KEAP_CHANGE_NOTIFIED, tenant_id, requested),
+        ]
+    )
+
+    published = [
+        payload_of(item.envelope).keap_invoice_id
+        for item in outgoing
+        if item.envelope.type is EventType.INVOICE_CANONICALISED
+    ]
+    assert published == [
+        str(order["invoice_id"]),
+        str(other["invoice_id"]),
+        str(order["invoice_id"]),
     ]
