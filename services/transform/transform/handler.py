@@ -149,8 +149,10 @@ class TransformHandler:
             orders = self._orders_for(tenant_id, notification)
         except KeapNotFound:
             orders = []
-        if run.deduplicate and orders and all(
-            (tenant_id, order.id) in self._transformed_this_run for order in orders
+        if (
+            run.deduplicate
+            and orders
+            and all((tenant_id, order.id) in self._transformed_this_run for order in orders)
         ):
             return run.outgoing  # an earlier notification of the run did it, from the same read
         if not orders:
