@@ -44,6 +44,12 @@ class WebhookDispatcher:
         self._idle = threading.Condition(self._lock)
         self._pending = 0
         self._release = threading.Event()
+        # One session for every delivery thread, with no proxy or .netrc lookups from the
+        # environment on each send. Each delivery closes its connection: a kept-alive one the
+        # subscriber has just timed out would fail a delivery for no fault of the subscriber.
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._session.headers["Connection"] = "close"
 
     def deliver(
         self,
@@ -131,7 +137,9 @@ class WebhookDispatcher:
         started = time.monotonic()
         status, error, size = None, None, 0
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=self.timeout_seconds)
+            response = self._session.post(
+                url, data=body, headers=headers, timeout=self.timeout_seconds
+            )
             status, size = response.status_code, len(response.content)
         except requests.Timeout:
             error = "timeout"
