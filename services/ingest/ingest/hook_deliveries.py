@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from redis.client import Pipeline
 
 from invoicesync.events import (
     Envelope,
@@ -129,10 +130,19 @@ def token_owner_and_unseen(
 ) -> tuple[str | None, list[HookNotice]]:
     """The tenant a hook token belongs to and the notices not seen before, in one round trip."""
     pipe = client.pipeline(transaction=False)
+    queue_token_owner_and_seen(pipe, token_key, notices)
+    return read_token_owner_and_unseen(pipe.execute(), notices)
+
+
+def queue_token_owner_and_seen(pipe: Pipeline, token_key: str, notices: list[HookNotice]) -> None:
     pipe.get(token_key)
     if notices:
         pipe.mget([notice.seen_key for notice in notices])
-    replies = pipe.execute()
+
+
+def read_token_owner_and_unseen(
+    replies: list, notices: list[HookNotice]
+) -> tuple[str | None, list[HookNotice]]:
     owner = replies[0].decode() if isinstance(replies[0], bytes) else replies[0]
     flags = replies[1] if notices else []
     return owner, [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]

@@ -12,6 +12,7 @@ failed attempts mark the subscription Inactive).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -20,7 +21,8 @@ from ingest.hook_deliveries import (
     HookNotice,
     mark_seen,
     notices_for,
-    token_owner_and_unseen,
+    queue_token_owner_and_seen,
+    read_token_owner_and_unseen,
     unseen,
 )
 from ingest.outage_recoveries import OutageWatch
@@ -28,12 +30,21 @@ from invoicesync.errors import Transient
 from invoicesync.events import Topic
 from invoicesync.kafka.failure_policies import OUR_OUTAGES
 from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.stores.limiter import Limiter, TokenBucket
 from invoicesync.stores.tenants import TenantStore, hook_token_key
 
 log = logging.getLogger(__name__)
 
 # TenantStore.tenant_for_hook_token answers None for longer tokens without asking Redis.
 MAX_HOOK_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class HookShare:
+    """Each tenant's share of hook deliveries: a burst, then a steady rate."""
+
+    limiter: Limiter
+    bucket: TokenBucket
 
 
 class HookReceiver:
@@ -76,22 +87,31 @@ class HookReceiver:
         return self._known_tokens.get(hook_token)
 
     def accept_for_token(
-        self, hook_token: str, tenant_id: str, delivery: dict[str, Any]
+        self, hook_token: str, tenant_id: str, delivery: dict[str, Any], share: HookShare
     ) -> int | None:
-        """`accept` for a token this worker knows, with the token's lookup and the ids'
-        de-duplication in one Redis round trip. None when Redis no longer gives the token to
-        `tenant_id` (rotated, removed): the caller looks it up afresh."""
+        """`accept` for a token this worker knows, with the tenant's share of deliveries, the
+        token's lookup and the ids' de-duplication in one Redis round trip. None when Redis no
+        longer gives the token to `tenant_id` (rotated, removed): the caller looks it up
+        afresh. RateLimited when the tenant is over its share."""
         notices = notices_for(tenant_id, delivery)
         if not 0 < len(hook_token) <= MAX_HOOK_TOKEN_LENGTH:
             return None
+        token_key = hook_token_key(hook_token)
         try:
-            owner, fresh = token_owner_and_unseen(self._redis, hook_token_key(hook_token), notices)
+            refusal, replies = share.limiter.take_along(
+                tenant_id,
+                share.bucket,
+                lambda pipe: queue_token_owner_and_seen(pipe, token_key, notices),
+            )
         except OUR_OUTAGES as exc:
-            self._watch.noticed(exc)
+            self._watch.noticed(exc)  # unmetered and undeduplicated while Redis is away
             return self._publish(tenant_id, notices, deduplicated=False)
+        owner, fresh = read_token_owner_and_unseen(replies, notices)
         if owner != tenant_id:
             self._known_tokens.pop(hook_token, None)
             return None
+        if refusal is not None:
+            raise refusal
         return self._publish(tenant_id, fresh)
 
     def accept(self, tenant_id: str, delivery: dict[str, Any]) -> int:

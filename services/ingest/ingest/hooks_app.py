@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
 
 from ingest.hook_deliveries import HookDeliverySchema, first_error_field
-from ingest.hook_receiver import HookReceiver
+from ingest.hook_receiver import HookReceiver, HookShare
 from ingest.outage_recoveries import OutageRecoveries, OutageWatch
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.http.app_factory import create_service_app, error_body
@@ -47,11 +47,12 @@ def keap_hook(hook_token: str):
         # A token this worker has seen: its lookup rides along with the ids' de-duplication.
         delivery = _valid_delivery(request.get_json(silent=True))
         if delivery is not None:
-            refused = _over_share(known)
-            if refused is not None:
-                return refused
             try:
-                published = receiver.accept_for_token(hook_token, known, delivery)
+                published = receiver.accept_for_token(
+                    hook_token, known, delivery, current_app.extensions[_SHARES]
+                )
+            except RateLimited as exc:
+                return _too_many(known, exc)
             except Transient as exc:
                 return _unavailable(exc)
             if published is not None:
@@ -112,17 +113,21 @@ def _accepted(tenant_id: str, delivery: dict, published: int):
 
 def _over_share(tenant_id: str):
     """A 429 when the tenant has used up its share of deliveries, else None."""
-    limiter, share = current_app.extensions[_SHARES]
+    share: HookShare = current_app.extensions[_SHARES]
     try:
-        limiter.take(tenant_id, share)
+        share.limiter.take(tenant_id, share.bucket)
     except RateLimited as exc:
-        log.warning("keap hook over the tenant's share", extra={"tenant_id": tenant_id})
-        retry_after = max(1, math.ceil(exc.retry_after))
-        body, status = error_body(429, "too many hook deliveries for this tenant, retry later")
-        return body, status, {"Retry-After": str(retry_after)}
+        return _too_many(tenant_id, exc)
     except Transient:
         pass  # Redis away: deliveries are still taken (see hook_receiver), unmetered
     return None
+
+
+def _too_many(tenant_id: str, exc: RateLimited):
+    log.warning("keap hook over the tenant's share", extra={"tenant_id": tenant_id})
+    retry_after = max(1, math.ceil(exc.retry_after))
+    body, status = error_body(429, "too many hook deliveries for this tenant, retry later")
+    return body, status, {"Retry-After": str(retry_after)}
 
 
 def _unavailable(exc: Transient):
@@ -154,7 +159,7 @@ def create_app(
     )
     receiver.learn_hook_tokens()
     app.extensions[_RECEIVER] = receiver
-    app.extensions[_SHARES] = (
+    app.extensions[_SHARES] = HookShare(
         Limiter(client),
         TokenBucket("hooks", settings.hook_tenant_burst, settings.hook_tenant_per_second),
     )

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import redis
+from redis.client import Pipeline
 from redis.commands.core import Script
 
 from invoicesync.errors import RateLimited, Transient
@@ -175,6 +176,16 @@ return tostring(tonumber(earliest[2]) - now)
 _LEASE_POLL_SECONDS = 0.05
 
 
+def _check_taken(reply: bytes | int, tenant_id: str, bucket: TokenBucket) -> None:
+    wait = float(reply)
+    if wait > 0:
+        raise RateLimited(
+            f"tenant {tenant_id} is over its {bucket.name} share",
+            retry_after=round(wait, 3),
+            tenant_id=tenant_id,
+        )
+
+
 def _penalty_key(scope_key: str) -> str:
     return f"invoicesync:limiter:{scope_key}:penalty"
 
@@ -212,14 +223,37 @@ class Limiter:
 
     def take(self, tenant_id: str, bucket: TokenBucket) -> None:
         """Take one token from the tenant's bucket, or raise RateLimited at once (never waits)."""
-        args = [self._clock(), bucket.capacity, bucket.refill_per_second, bucket.min_retry_seconds]
-        wait = float(self._run(self._take, [_bucket_key(tenant_id, bucket)], args))
-        if wait > 0:
-            raise RateLimited(
-                f"tenant {tenant_id} is over its {bucket.name} share",
-                retry_after=round(wait, 3),
-                tenant_id=tenant_id,
-            )
+        args = self._take_args(bucket)
+        wait = self._run(self._take, [_bucket_key(tenant_id, bucket)], args)
+        _check_taken(wait, tenant_id, bucket)
+
+    def take_along(
+        self, tenant_id: str, bucket: TokenBucket, queue: Callable[[Pipeline], None]
+    ) -> tuple[RateLimited | None, list]:
+        """`take`, in the same round trip as the commands `queue` adds to a pipeline: the
+        refusal (None when a token was taken) and their replies. Redis errors are raised as
+        they are, for the caller's outage handling."""
+        key, args = _bucket_key(tenant_id, bucket), self._take_args(bucket)
+        try:
+            replies = self._take_in_pipeline(key, args, queue)
+        except redis.exceptions.NoScriptError:
+            self._redis.script_load(_TAKE)  # a restarted Redis forgot it
+            replies = self._take_in_pipeline(key, args, queue)
+        try:
+            _check_taken(replies[0], tenant_id, bucket)
+        except RateLimited as refusal:
+            return refusal, replies[1:]
+        return None, replies[1:]
+
+    def _take_in_pipeline(self, key: str, args: list, queue: Callable[[Pipeline], None]) -> list:
+        pipe = self._redis.pipeline(transaction=False)
+        # EVALSHA, not the Script: a pipeline running a Script asks SCRIPT EXISTS first.
+        pipe.evalsha(self._take.sha, 1, key, *args)
+        queue(pipe)
+        return pipe.execute()
+
+    def _take_args(self, bucket: TokenBucket) -> list[float]:
+        return [self._clock(), bucket.capacity, bucket.refill_per_second, bucket.min_retry_seconds]
 
     def acquire(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from invoicesync.errors import RateLimited
-from invoicesync.stores.limiter import Limiter, RateLimit
+from invoicesync.stores.limiter import Limiter, RateLimit, TokenBucket
 
 
 class FakeTime:
@@ -148,3 +148,29 @@ def test_a_per_second_rule_never_lets_a_call_go_before_a_full_second_has_passed(
 
     assert fake.now - first_at >= 1.0
     assert fake.now - first_at <= 1.1
+
+
+def test_a_take_along_other_commands_shares_one_bucket_with_take_and_survives_a_script_flush(
+    store_redis, unique_name
+):
+    """The hook receiver's one round trip: the share's token and its reads together. A Redis
+    that restarted has forgotten the script, and the take still goes through."""
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    bucket = TokenBucket(unique_name, capacity=2, refill_per_second=0.5, min_retry_seconds=0.1)
+    store_redis.set(f"{unique_name}:read", "value")
+    store_redis.script_flush()
+
+    def queue(pipe):
+        pipe.get(f"{unique_name}:read")
+
+    first = limiter.take_along(unique_name, bucket, queue)
+    limiter.take(unique_name, bucket)
+    refusal, replies = limiter.take_along(unique_name, bucket, queue)
+
+    assert first == (None, [b"value"])
+    assert replies == [b"value"]
+    assert isinstance(refusal, RateLimited)
+    assert refusal.retry_after == pytest.approx(2.0)
+    fake.now += 2.0
+    assert limiter.take_along(unique_name, bucket, queue)[0] is None
