@@ -28,6 +28,16 @@ class Outgoing:
     envelope: Envelope
 
 
+@dataclass(frozen=True)
+class RawRecord:
+    """Bytes for a topic by its full name, published as they are."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
 class Publisher:
     """Publishes envelopes keyed by tenant. Create it after a gunicorn fork, never at import."""
 
@@ -104,11 +114,20 @@ class Publisher:
     ) -> None:
         """Publish bytes as they are (dead letters keep the original message untouched); a None
         value is a tombstone."""
+        self.publish_raw_all([RawRecord(name, key, value, tuple(headers or ()))])
+
+    def publish_raw_all(self, records: Sequence[RawRecord]) -> None:
+        """`publish_raw` for many: every record sent, then every acknowledgement waited for."""
+        if not records:
+            return
         producer = self._client()
         try:
-            producer.send(name, key=key, value=value, headers=headers or []).get(
-                timeout=self._timeout
-            )
+            futures = [
+                producer.send(r.topic, key=r.key, value=r.value, headers=list(r.headers))
+                for r in records
+            ]
+            for future in futures:
+                future.get(timeout=self._timeout)
         except KafkaError as exc:
             self._discard()
             raise Transient(f"publish failed: {exc}") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from kafka import KafkaConsumer, TopicPartition
 from invoicesync.errors import Transient
 from invoicesync.events import Envelope, EventType, Topic, envelope_from_bytes
 from invoicesync.kafka.connection import kafka_connection
-from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.publisher import Publisher, RawRecord
 from invoicesync.kafka.topics import topic_name
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import reply_text
@@ -92,30 +93,45 @@ class IdMap:
         keap_id: str,
         mapped: MappedId,
     ) -> None:
-        """Ledger first: a mapping Redis holds must survive a Redis loss."""
+        self.put_many(tenant_id, destination, object_type, {keap_id: mapped})
+
+    def put_many(
+        self, tenant_id: str, destination: str, object_type: str, mappings: Mapping[str, MappedId]
+    ) -> None:
+        """Ledger first (a mapping Redis holds must survive a Redis loss): every record sent to
+        the ledger topic and acknowledged, then one Redis round trip."""
+        if not mappings:
+            return
         if self._publisher is not None:
-            envelope = Envelope(
-                type=EventType.ID_MAPPED,
-                tenant_id=tenant_id,
-                payload={
-                    "destination": destination,
-                    "object_type": object_type,
-                    "keap_id": keap_id,
-                    **asdict(mapped),
-                },
-            )
-            self._publisher.publish_raw(
-                topic_name(Topic.ID_MAP_LEDGER, self._settings),
-                ledger_key(tenant_id, destination, object_type, keap_id).encode(),
-                envelope.to_bytes(),
+            ledger_topic = topic_name(Topic.ID_MAP_LEDGER, self._settings)
+            self._publisher.publish_raw_all(
+                [
+                    RawRecord(
+                        ledger_topic,
+                        ledger_key(tenant_id, destination, object_type, keap_id).encode(),
+                        Envelope(
+                            type=EventType.ID_MAPPED,
+                            tenant_id=tenant_id,
+                            payload={
+                                "destination": destination,
+                                "object_type": object_type,
+                                "keap_id": keap_id,
+                                **asdict(mapped),
+                            },
+                        ).to_bytes(),
+                    )
+                    for keap_id, mapped in mappings.items()
+                ]
             )
         pipeline = self._redis.pipeline()
-        pipeline.set(
-            _redis_key(tenant_id, destination, object_type, keap_id), json.dumps(asdict(mapped))
-        )
-        pipeline.set(
-            _reverse_key(tenant_id, destination, object_type, mapped.destination_id), keap_id
-        )
+        for keap_id, mapped in mappings.items():
+            pipeline.set(
+                _redis_key(tenant_id, destination, object_type, keap_id),
+                json.dumps(asdict(mapped)),
+            )
+            pipeline.set(
+                _reverse_key(tenant_id, destination, object_type, mapped.destination_id), keap_id
+            )
         pipeline.execute()
 
     def delete(self, tenant_id: str, destination: str, object_type: str, keap_id: str) -> None:

@@ -61,6 +61,8 @@ class _TenantRun:
     pending: list[CanonicalInvoice] = field(default_factory=list)
     # Keap invoice id → its ledger number, where a reissue gave it one of its own.
     ledger_numbers: dict[str, str] = field(default_factory=dict)
+    # Mappings of a batch of creates, stored together once the batch is written (None: at once).
+    batched_mappings: dict[str, MappedId] | None = None
 
 
 class CanonicalEventWriter:
@@ -212,11 +214,17 @@ class CanonicalEventWriter:
             return
         outcomes = self._ledger.create_invoices(run.tenant_id, invoices, run.settings)
         duplicates = []
-        for invoice, outcome in zip(invoices, outcomes, strict=True):
-            if outcome.status is WriteStatus.DUPLICATE_NUMBER:
-                duplicates.append(invoice)
-            else:
-                self._after_write(run, invoice, outcome, SyncAction.CREATED, None)
+        run.batched_mappings = {}
+        try:
+            for invoice, outcome in zip(invoices, outcomes, strict=True):
+                if outcome.status is WriteStatus.DUPLICATE_NUMBER:
+                    duplicates.append(invoice)
+                else:
+                    self._after_write(run, invoice, outcome, SyncAction.CREATED, None)
+        finally:
+            # One ledger-topic batch and one Redis round trip for the batch's invoices.
+            mappings, run.batched_mappings = run.batched_mappings, None
+            self._id_map.put_many(run.tenant_id, self._destination.value, INVOICE, mappings)
         left = self._adopt_existing(run, duplicates) if duplicates else []
         for invoice in left:
             self._invoice_result(
@@ -294,12 +302,12 @@ class CanonicalEventWriter:
         # A copy without a version keeps the version already known: never go backwards.
         version = _version_of(invoice) or (previous.keap_modified_at if previous else "")
         number = run.ledger_numbers.get(invoice.keap_invoice_id, "")
+        mapped = MappedId(destination_id, ledger_content_hash(invoice), status, version, number)
+        if run.batched_mappings is not None:
+            run.batched_mappings[invoice.keap_invoice_id] = mapped
+            return
         self._id_map.put(
-            run.tenant_id,
-            self._destination.value,
-            INVOICE,
-            invoice.keap_invoice_id,
-            MappedId(destination_id, ledger_content_hash(invoice), status, version, number),
+            run.tenant_id, self._destination.value, INVOICE, invoice.keap_invoice_id, mapped
         )
 
     def _void(self, run: _TenantRun, request: LedgerInvoiceVoid) -> None:

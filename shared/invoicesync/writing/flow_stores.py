@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +25,10 @@ class IdMapping(Protocol):
 
     def put(
         self, tenant_id: str, destination: str, object_type: str, keap_id: str, mapped: MappedId
+    ) -> None: ...
+
+    def put_many(
+        self, tenant_id: str, destination: str, object_type: str, mappings: Mapping[str, MappedId]
     ) -> None: ...
 
 

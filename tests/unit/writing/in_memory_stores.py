@@ -24,6 +24,12 @@ class InMemoryIdMap:
     ) -> None:
         self.mappings[(tenant_id, destination, object_type, keap_id)] = mapped
 
+    def put_many(
+        self, tenant_id: str, destination: str, object_type: str, mappings: dict[str, MappedId]
+    ) -> None:
+        for keap_id, mapped in mappings.items():
+            self.put(tenant_id, destination, object_type, keap_id, mapped)
+
     def lose_everything(self) -> None:
         """What a Redis loss does before the ledger topic restores it."""
         self.mappings.clear()
