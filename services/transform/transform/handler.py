@@ -54,6 +54,7 @@ from invoicesync.events import (
 )
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.held_notifications import HeldNotifications, held_key
+from transform.invoice_orders import InvoiceOrders
 from transform.publication_marks import PublicationMarks, hash_key
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class TransformHandler:
         # Orders read in this run: every notification of the run was in Kafka before the run
         # began, so a read made during it is at least as new as any change they report.
         self._orders_this_run: dict[tuple[str, str], KeapOrder] = {}
+        self._invoice_orders = InvoiceOrders()
         self._transformed_this_run: set[tuple[str, str]] = set()
 
     def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:
@@ -222,25 +224,34 @@ class TransformHandler:
             if envelope.type is not EventType.KEAP_CHANGE_NOTIFIED:
                 continue
             notification: KeapNotification = payload_of(envelope)
-            if notification.object_type == "order":
-                order_ids.setdefault(envelope.tenant_id, []).append(notification.object_id)
+            order_id = self._known_order_id(envelope.tenant_id, notification)
+            if order_id is not None:
+                order_ids.setdefault(envelope.tenant_id, []).append(order_id)
         for tenant_id, ids in order_ids.items():
             if len(set(ids)) < 2 or is_held(self._settings_for(tenant_id)):
                 continue  # one order is one call either way
             for order in self._keap.get_orders(tenant_id, ids).values():
-                self._orders_this_run[(tenant_id, order.id)] = order
+                self._remember(tenant_id, order)
+
+    def _known_order_id(self, tenant_id: str, notification: KeapNotification) -> str | None:
+        if notification.object_type == "order":
+            return notification.object_id
+        if notification.object_type == "invoice":
+            return self._invoice_orders.order_id(tenant_id, notification.object_id)
+        return None
 
     def _orders_for(self, tenant_id: str, notification: KeapNotification) -> list[KeapOrder]:
         object_id = notification.object_id
         if notification.object_type == "order":
             return [self._order(tenant_id, object_id)]
         if notification.object_type == "invoice":
-            order = self._order_of_invoice_this_run(tenant_id, object_id)
-            if order is None:
-                order = self._keap.find_order_by_invoice(tenant_id, object_id)
+            order_id = self._invoice_orders.order_id(tenant_id, object_id)
+            if order_id is not None:
+                return [self._order(tenant_id, order_id)]
+            order = self._keap.find_order_by_invoice(tenant_id, object_id)
             if order is None:
                 return []
-            self._orders_this_run[(tenant_id, order.id)] = order
+            self._remember(tenant_id, order)
             return [order]
         order_ids = self._keap.find_order_ids_for_payment(tenant_id, object_id)
         return [self._order(tenant_id, order_id) for order_id in order_ids]
@@ -249,14 +260,12 @@ class TransformHandler:
         order = self._orders_this_run.get((tenant_id, order_id))
         if order is None:
             order = self._keap.get_order(tenant_id, order_id)
-            self._orders_this_run[(tenant_id, order_id)] = order
+            self._remember(tenant_id, order)
         return order
 
-    def _order_of_invoice_this_run(self, tenant_id: str, invoice_id: str) -> KeapOrder | None:
-        for (owner, _order_id), order in self._orders_this_run.items():
-            if owner == tenant_id and order.invoice_id == invoice_id:
-                return order
-        return None
+    def _remember(self, tenant_id: str, order: KeapOrder) -> None:
+        self._orders_this_run[(tenant_id, order.id)] = order
+        self._invoice_orders.learn(tenant_id, order)
 
     # -- mapping ---------------------------------------------------------------------------
 

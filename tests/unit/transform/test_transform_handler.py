@@ -519,3 +519,24 @@ def test_a_requested_sync_in_a_run_publishes_again_what_a_hook_of_the_run_publis
         str(other["invoice_id"]),
         str(order["invoice_id"]),
     ]
+
+
+def test_invoice_hooks_of_orders_read_before_are_read_by_order_id_in_the_runs_one_call(harness):
+    """An order's invoice never changes: once an order was read, its invoice's hooks in a later
+    run are read as the order, not searched for by invoice id."""
+    tenant_id = connected_tenant(harness)
+    orders = [harness.keap.order(WIDGET_LINES) for _ in range(2)]
+    harness.handler.handle([notified(tenant_id, "order", order["id"]) for order in orders])
+    before = len(order_reads(harness, orders))
+
+    outgoing = harness.handler.handle(
+        [notified(tenant_id, "invoice", order["invoice_id"]) for order in orders]
+    )
+
+    reads = order_reads(harness, orders)[before:]
+    assert len(reads) == 1 and "filter=ids==" in reads[0], reads
+    assert "invoice_id==" not in reads[0]
+    # The first run's events were never acknowledged, so they are published again: from the read.
+    assert [payload_of(item.envelope).keap_invoice_id for item in outgoing] == [
+        str(order["invoice_id"]) for order in orders
+    ]
