@@ -62,9 +62,20 @@ load_env() {
         variable="$(password_variable "$user")"
         grep -q "^$variable=" "$env_file" || echo "$variable=$(new_password)" >>"$env_file"
     done
+    # KAFKA_BROKERS=3 (a three-node cluster) from the environment is kept in the file, so that
+    # `down` and `status` find the cluster that `up` started.
+    if [[ -n "${KAFKA_BROKERS:-}" ]]; then
+        sed -i '/^KAFKA_BROKERS=/d' "$env_file"
+        echo "KAFKA_BROKERS=$KAFKA_BROKERS" >>"$env_file"
+    fi
     set -a
     # shellcheck disable=SC1090
     source "$env_file"
+    kafka_shape
+    if [[ "$KAFKA_BROKERS" == 3 ]]; then
+        local port="${KAFKA_PORT:-19092}"
+        KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$port,127.0.0.1:$((port + 1)),127.0.0.1:$((port + 2))"
+    fi
     # The services' clients give Redis its password in the URL.
     [[ "$REDIS_URL" == *@* ]] || REDIS_URL="redis://:$REDIS_PASSWORD@${REDIS_URL#redis://}"
     # The broker is made with its admin alone; `up` makes each service's user and ACLs. Commands
@@ -73,6 +84,19 @@ load_env() {
     INVOICESYNC_KAFKA_USERNAME="$(kafka_username invoicesync-admin)"
     INVOICESYNC_KAFKA_PASSWORD="${INVOICESYNC_KAFKA_PASSWORD_ADMIN:-}"
     set +a
+}
+
+# The Kafka `up` runs: one node, or with KAFKA_BROKERS=3 (from the environment or
+# var/local.env) a three-node cluster in a data dir of its own (a one-node var/kafka's topics do
+# not carry over).
+kafka_shape() {
+    if [[ -z "${KAFKA_BROKERS:-}" && -f "$env_file" ]]; then
+        KAFKA_BROKERS="$(sed -n 's/^KAFKA_BROKERS=//p' "$env_file" | tail -n 1)"
+    fi
+    export KAFKA_BROKERS="${KAFKA_BROKERS:-1}"
+    if [[ "$KAFKA_BROKERS" == 3 ]]; then
+        export KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$repo_root/var/kafka-cluster}"
+    fi
 }
 
 # The Kafka users named in processes.tsv, once each.
@@ -393,10 +417,12 @@ down() {
     rm -f "$supervisor_pid_file"
     stop_unsupervised
     bash "$repo_root/deploy/redis/redis.sh" stop | sed 's/^/  /'
+    kafka_shape
     bash "$repo_root/deploy/kafka/kafka.sh" stop | sed 's/^/  /'
 }
 
 show_status() {
+    kafka_shape
     bash "$repo_root/deploy/kafka/kafka.sh" status | sed 's/^/kafka: /' || echo "kafka: stopped"
     bash "$repo_root/deploy/redis/redis.sh" status | sed 's/^/redis: /' || echo "redis: stopped"
     local pid name
