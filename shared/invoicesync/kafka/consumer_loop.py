@@ -602,26 +602,26 @@ class ConsumerLoop:
             return
         self._set_aside.clear()
         self._resume_at.clear()
-        self._rewind_partitions(self._consumer.assignment())
+        self._rewind_partitions(self._consumer, self._consumer.assignment())
 
     def _rewind_given_back(self, consumer: KafkaConsumer, batches: dict) -> dict:
         """Seek the partitions a rebalance gave back to their commit (a blocking call the
         rebalance listener may not make), dropping what this poll brought from the kept
         position: those messages come again, in order, after the ones set aside."""
         given_back, self._to_rewind = self._to_rewind, set()
-        self._rewind_partitions(given_back & set(consumer.assignment()))
+        self._rewind_partitions(consumer, given_back & set(consumer.assignment()))
         return {tp: records for tp, records in batches.items() if tp not in given_back}
 
-    def _rewind_partitions(self, partitions) -> None:
+    def _rewind_partitions(self, consumer: KafkaConsumer, partitions) -> None:
         for tp in partitions:
-            committed = self._consumer.committed(tp, timeout_ms=COMMITTED_TIMEOUT_MS)
+            committed = consumer.committed(tp, timeout_ms=COMMITTED_TIMEOUT_MS)
             progress = self._progress[tp]
             progress.set_aside.clear()
             progress.finished_up_to = -1 if committed is None else committed - 1
             if committed is not None:
-                self._consumer.seek(tp, committed)
+                consumer.seek(tp, committed)
             else:
-                self._consumer.seek_to_beginning(tp)
+                consumer.seek_to_beginning(tp)
 
     def _dead_letter(self, dead: DeadLetter) -> None:
         record = dead.record
