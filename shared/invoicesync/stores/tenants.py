@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import redis
 from redis.typing import EncodableT, FieldT
@@ -117,7 +118,7 @@ class TenantStore:
         `UnknownTenant` for a tenant we do not have (the one lookup every consumer uses)."""
         raw = self._redis.get(settings_key(tenant_id))
         if raw is not None:
-            return settings_from_json(json.loads(raw))
+            return _settings_from_stored(raw)
         tenant = self.get(tenant_id)
         if tenant is None:
             raise UnknownTenant(tenant_id)
@@ -154,3 +155,11 @@ def _record_fields(tenant: Tenant) -> dict[FieldT, EncodableT]:
         "hook_token": tenant.hook_token,
         "settings_saved": "1" if tenant.settings_saved else "0",
     }
+
+
+@lru_cache(maxsize=4096)
+def _settings_from_stored(raw: bytes | str) -> TenantSettings:
+    """Settings as stored, parsed once per distinct document: every consumer reads a tenant's
+    settings for each message, always from Redis, and the parse costs more than the read.
+    TenantSettings is immutable, so the one parsed copy is shared."""
+    return settings_from_json(json.loads(raw))
