@@ -42,7 +42,7 @@ from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore
 from invoicesync_sandbox.xero.app import create_app
 from tests.infrastructure import kafka_settings
-from tests.integration.stores.local_servers import serving
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 from tests.unit.domain.canonical_builders import invoice, product
 from xero_writer.handler import xero_event_writer
@@ -59,15 +59,14 @@ BATCH = 50
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per sandbox call
     with running_infrastructure() as (kafka, redis_url), serving(create_app()) as url:
-        settings = Settings(
-            **kafka_settings(kafka),
-            redis_url=redis_url,
-            topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-            xero_api_base=url,
-            xero_token_url=f"{url}/connect/token",
-            xero_client_id="invoicesync-demo",
-            xero_client_secret="demo-secret",
-            token_encryption_key=generate_key(),
+        settings = pointed_at_xero(
+            Settings(
+                **kafka_settings(kafka),
+                redis_url=redis_url,
+                topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
+                token_encryption_key=generate_key(),
+            ),
+            url,
         )
         ensure_topics(settings)
         requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)

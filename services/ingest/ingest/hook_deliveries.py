@@ -125,16 +125,9 @@ def unseen(client: redis.Redis, notices: list[HookNotice]) -> list[HookNotice]:
     return [notice for notice, flag in zip(notices, flags, strict=True) if flag is None]
 
 
-def token_owner_and_unseen(
-    client: redis.Redis, token_key: str, notices: list[HookNotice]
-) -> tuple[str | None, list[HookNotice]]:
-    """The tenant a hook token belongs to and the notices not seen before, in one round trip."""
-    pipe = client.pipeline(transaction=False)
-    queue_token_owner_and_seen(pipe, token_key, notices)
-    return read_token_owner_and_unseen(pipe.execute(), notices)
-
-
 def queue_token_owner_and_seen(pipe: Pipeline, token_key: str, notices: list[HookNotice]) -> None:
+    """The tenant a hook token belongs to and the notices' seen flags, on a pipeline (the hook
+    receiver runs it with the tenant's share: one round trip); read with the function below."""
     pipe.get(token_key)
     if notices:
         pipe.mget([notice.seen_key for notice in notices])

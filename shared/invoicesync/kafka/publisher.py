@@ -83,27 +83,18 @@ class Publisher:
 
     def publish_all(self, outgoing: Sequence[Outgoing]) -> None:
         """Send every event, then wait until the broker acknowledged all of them, in order."""
-        if not outgoing:
-            return
-        producer = self._client()
-        try:
-            futures = [
-                (
-                    item.topic,
-                    producer.send(
-                        topic_name(item.topic, self._settings),
-                        key=item.envelope.key,
-                        value=item.envelope.to_bytes(),
-                    ),
+        self.publish_raw_all(
+            [
+                RawRecord(
+                    topic_name(item.topic, self._settings),
+                    item.envelope.key,
+                    item.envelope.to_bytes(),
                 )
                 for item in outgoing
             ]
-            for topic, future in futures:
-                future.get(timeout=self._timeout)
-                MESSAGES_PUBLISHED.labels(topic=topic.value).inc()
-        except KafkaError as exc:
-            self._discard()
-            raise Transient(f"publish failed: {exc}") from exc
+        )
+        for item in outgoing:
+            MESSAGES_PUBLISHED.labels(topic=item.topic.value).inc()
 
     def publish_raw(
         self,
