@@ -3,11 +3,12 @@ id the payments poll has published, and when the poll last ran."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import redis
 
-from invoicesync.stores.redis_connection import reply_text
+from invoicesync.stores.redis_connection import reply_text, stored_moments
 from invoicesync.stores.tenants import poll_last_key
 
 
@@ -71,8 +72,12 @@ class PollCursors:
         return bool(self._raise(keys=[payment_cursor_key(tenant_id)], args=[payment_id]))
 
     def last_polled(self, tenant_id: str) -> datetime | None:
-        raw = self._redis.get(poll_last_key(tenant_id))
-        return datetime.fromisoformat(reply_text(raw)) if raw else None
+        return self.last_polled_among([tenant_id])[tenant_id]
+
+    def last_polled_among(self, tenant_ids: Sequence[str]) -> dict[str, datetime | None]:
+        """Each tenant's last poll, read in one round trip."""
+        keys = [poll_last_key(tenant_id) for tenant_id in tenant_ids]
+        return dict(zip(tenant_ids, stored_moments(self._redis, keys), strict=True))
 
     def mark_polled(self, tenant_id: str, at: datetime) -> None:
         self._redis.set(poll_last_key(tenant_id), at.isoformat())

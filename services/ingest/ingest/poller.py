@@ -91,14 +91,13 @@ class KeapPoller:
         """Tenants with processing on whose last poll is at least one interval old."""
         now = self._clock()
         interval = timedelta(seconds=self._settings.poll_interval_seconds)
-        due = []
-        for tenant_id in self._tenants.ids():
-            if not self._tenants.processing_enabled(tenant_id):
-                continue
-            last = self._cursors.last_polled(tenant_id)
-            if last is None or now - last >= interval:
-                due.append(tenant_id)
-        return due
+        enabled = self._tenants.processing_enabled_among(self._tenants.ids())
+        last_polls = self._cursors.last_polled_among(enabled)
+        return [
+            tenant_id
+            for tenant_id in enabled
+            if (last := last_polls[tenant_id]) is None or now - last >= interval
+        ]
 
     def run_once(self) -> list[TenantPoll] | None:
         """Poll every due tenant if this replica leads; None while another replica does."""
@@ -123,7 +122,7 @@ class KeapPoller:
         pending = self._recoveries.pending()
         if not pending:
             return
-        tenants = [t for t in self._tenants.ids() if self._tenants.processing_enabled(t)]
+        tenants = self._tenants.processing_enabled_among(self._tenants.ids())
         for tenant_id in tenants:
             self._cursors.forget_last_poll(tenant_id)
         self._recoveries.acted_on(len(pending))

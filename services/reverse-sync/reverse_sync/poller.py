@@ -14,7 +14,7 @@ lock); each tenant's poll holds that tenant's own lock too, as the worker may po
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, time, timedelta
 
 import redis
@@ -25,7 +25,7 @@ from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.ledger_watch import LedgerWatch
 from invoicesync.stores.locks import tenant_lock
-from invoicesync.stores.redis_connection import reply_text
+from invoicesync.stores.redis_connection import reply_text, stored_moments
 from invoicesync.stores.tenants import TenantStore
 from reverse_sync.keap_recorder import KeapPaymentRecorder
 from reverse_sync.ledger_feeds import FeedReading, QboPaymentFeed, XeroPaymentFeed
@@ -143,25 +143,31 @@ class PaymentPoller:
 
     def last_poll_started(self, tenant_id: str) -> datetime | None:
         """When the tenant's last finished poll began."""
-        raw = self._redis.get(last_poll_key(tenant_id))
-        return datetime.fromisoformat(reply_text(raw)) if raw else None
+        return self._last_polls_started([tenant_id])[tenant_id]
+
+    def _last_polls_started(self, tenant_ids: Sequence[str]) -> dict[str, datetime | None]:
+        keys = [last_poll_key(tenant_id) for tenant_id in tenant_ids]
+        return dict(zip(tenant_ids, stored_moments(self._redis, keys), strict=True))
 
     def _cursor(self, tenant_id: str, destination: str) -> datetime | None:
         raw = self._redis.get(cursor_key(tenant_id, destination))
         return datetime.fromisoformat(reply_text(raw)) if raw else None
 
-    def due(self, tenant_id: str) -> bool:
-        started = self.last_poll_started(tenant_id)
-        return started is None or started + self._interval <= self._clock()
+    def due_among(self, tenant_ids: Sequence[str]) -> list[str]:
+        """Those of `tenant_ids` whose poll is due, read in one round trip."""
+        now = self._clock()
+        return [
+            tenant_id
+            for tenant_id, started in self._last_polls_started(tenant_ids).items()
+            if started is None or started + self._interval <= now
+        ]
 
     # -- every tenant ----------------------------------------------------------------------
 
     def poll_due_tenants(self) -> list[Outgoing]:
         """One round over the tenants whose poll is due; one failing tenant stops no other."""
         outgoing: list[Outgoing] = []
-        for tenant_id in self._tenants.ids():
-            if not self.due(tenant_id):
-                continue
+        for tenant_id in self.due_among(self._tenants.ids()):
             try:
                 outgoing += self.poll_tenant(tenant_id, lock_wait_seconds=0.0)
             except (Transient, InvalidInput, Disconnected, KeyError) as exc:

@@ -1,7 +1,10 @@
 """The one place a Redis client is built: bytes in and out, health checks, retried connects;
-and the reading of its replies as text."""
+and the reading of its replies as text and moments."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -41,3 +44,10 @@ def reply_text(reply: bytes | str) -> str:
 def reply_bytes(reply: bytes | str) -> bytes:
     """A reply as the bytes it is; see `reply_text`."""
     return reply if isinstance(reply, bytes) else reply.encode()
+
+
+def stored_moments(client: redis.Redis, keys: Sequence[str]) -> list[datetime | None]:
+    """The ISO-8601 moments stored at `keys` (None where a key is unset), in one round trip."""
+    if not keys:
+        return []
+    return [datetime.fromisoformat(reply_text(raw)) if raw else None for raw in client.mget(keys)]

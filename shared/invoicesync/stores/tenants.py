@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -131,8 +132,19 @@ class TenantStore:
         pipe.execute()
 
     def processing_enabled(self, tenant_id: str) -> bool:
-        raw = self._redis.get(settings_key(tenant_id))
-        return raw is not None and settings_from_json(json.loads(raw)).sync.processing_enabled
+        return bool(self.processing_enabled_among([tenant_id]))
+
+    def processing_enabled_among(self, tenant_ids: Sequence[str]) -> list[str]:
+        """Those of `tenant_ids` whose processing is on, in order, read in one round trip (a
+        poller asks this of every tenant each tick)."""
+        if not tenant_ids:
+            return []
+        stored = self._redis.mget([settings_key(tenant_id) for tenant_id in tenant_ids])
+        return [
+            tenant_id
+            for tenant_id, raw in zip(tenant_ids, stored, strict=True)
+            if raw is not None and _settings_from_stored(raw).sync.processing_enabled
+        ]
 
     def set_processing(self, tenant_id: str, enabled: bool) -> TenantSettings:
         """Flip the switch only; the caller has checked the prerequisites."""
