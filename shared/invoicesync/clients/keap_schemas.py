@@ -367,15 +367,25 @@ class TransactionV1Schema(_KeapSchema):
         return tuple(dict.fromkeys(order_id for order_id in ids if order_id))
 
 
+# Built once: a marshmallow schema costs more to build than to load a document with, and loading
+# leaves the instance as it was, so threads share these.
+_TRANSACTION = TransactionV1Schema()
+_ORDER = OrderV2Schema()
+_ORDERS = OrderV2Schema(many=True)
+_CURRENCY_VALUE = CurrencyValueSchema()
+_ORDER_PAYMENTS = InvoiceOrderPaymentSchema(many=True)
+_SALES_PAYMENTS = SalesPaymentSchema(many=True)
+
+
 def load_transaction_order_ids(data: Mapping[str, Any]) -> tuple[str, ...]:
     """The order ids a v1 transaction applies to, in Keap's order, each once."""
-    return TransactionV1Schema().load(data)
+    return _TRANSACTION.load(data)
 
 
 def load_keap_order(data: Mapping[str, Any], *, check_units: bool = False) -> KeapOrder:
     """GET /rest/v2/orders/{order_id}. Raises marshmallow.ValidationError on a bad shape and,
     with `check_units`, KeapAmountMismatch when an amount disagrees with its formatted_amount."""
-    order = OrderV2Schema().load(data)
+    order = _ORDER.load(data)
     if check_units:
         check_order_units(order.id, data)
     return order
@@ -383,7 +393,7 @@ def load_keap_order(data: Mapping[str, Any], *, check_units: bool = False) -> Ke
 
 def load_order_page(data: Mapping[str, Any], *, check_units: bool = False) -> KeapPage[KeapOrder]:
     """GET /rest/v2/orders: `{"orders": [...], "next_page_token": ...}`."""
-    page = _page(data, "orders", OrderV2Schema)
+    page = _page(data, "orders", _ORDERS)
     if check_units:
         for order, raw in zip(page.items, data.get("orders") or [], strict=True):
             check_order_units(order.id, raw)
@@ -405,23 +415,23 @@ def check_order_units(order_id: str, data: Mapping[str, Any]) -> None:
 def _check_currency_value(what: str, raw: Any) -> None:
     if not isinstance(raw, Mapping):
         return
-    money: _Money = CurrencyValueSchema().load(raw)
+    money: _Money = _CURRENCY_VALUE.load(raw)
     digits = -int(minor_unit(money.currency or _FALLBACK_CURRENCY).as_tuple().exponent)
     check_formatted_amount(what, money.amount, raw.get("formatted_amount"), digits)
 
 
 def load_order_payments_page(data: Mapping[str, Any]) -> KeapPage[KeapPayment]:
     """GET /rest/v2/orders/{order_id}/payments: `{"invoice_order_payments": [...], ...}`."""
-    return _page(data, "invoice_order_payments", InvoiceOrderPaymentSchema)
+    return _page(data, "invoice_order_payments", _ORDER_PAYMENTS)
 
 
 def load_sales_payments_page(data: Mapping[str, Any]) -> KeapPage[KeapPayment]:
     """GET /rest/v2/sales/payments: `{"payments": [...], "next_page_token": ...}`."""
-    return _page(data, "payments", SalesPaymentSchema)
+    return _page(data, "payments", _SALES_PAYMENTS)
 
 
-def _page(data: Mapping[str, Any], key: str, schema: type[Schema]) -> KeapPage[Any]:
+def _page(data: Mapping[str, Any], key: str, schema: Schema) -> KeapPage[Any]:
     if not isinstance(data, Mapping):
         raise ValidationError("expected a JSON object")
-    items = schema(many=True).load(data.get(key) or [])
+    items = schema.load(data.get(key) or [])
     return KeapPage(items=tuple(items), next_page_token=data.get("next_page_token") or None)
