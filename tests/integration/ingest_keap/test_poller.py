@@ -5,17 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
 from ingest.hooks_app import create_app as create_hooks_app
 from ingest.keap_poll_cursor import PollCursors
 from ingest.poller import KeapPoller, build_poller
+from invoicesync.domain.canonical import Destination
 from invoicesync.hook_subscriptions import ensure_hook_subscriptions
 from invoicesync.stores.tenants import TenantStore
 from tests.integration.ingest_keap.keap_side import ids_from, read_notifications, seed_orders
 from tests.integration.stores.local_servers import serving
+from tests.integration.transform.keap_stand_in import create_tenant
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.infra
@@ -135,6 +137,21 @@ def test_a_tenant_with_processing_off_is_not_polled(keap, tenant_id, redis_clien
     seed_orders(keap, 1)
 
     assert make_poller(keap.settings).run_once() == []
+
+
+def test_due_tenants_have_processing_on_and_no_poll_within_the_interval(
+    keap, tenant_id, redis_client, make_poller
+):
+    store = TenantStore(redis_client)
+    polled_just_now, switched_off = create_tenant(redis_client), create_tenant(redis_client)
+    store.set_processing(switched_off, False)
+    PollCursors(redis_client).mark_polled(polled_just_now, datetime.now(UTC))
+    never_saved = store.create("Settings never saved", Destination.XERO).id
+
+    due = make_poller(replace(keap.settings, poll_interval_seconds=3600)).due_tenants()
+
+    assert tenant_id in due
+    assert not {polled_just_now, switched_off, never_saved} & set(due)
 
 
 def test_only_one_of_two_pollers_polls(keap, tenant_id, settings, make_poller):

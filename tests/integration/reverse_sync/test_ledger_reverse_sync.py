@@ -85,3 +85,11 @@ def test_a_dropped_webhook_is_caught_by_the_ledger_poll(stack, destination):
     stack.service.poller.poll_due_tenants()
 
     assert [p.amount for p in stack.reverse_payments(tenant, order["id"])] == [Decimal("60.00")]
+
+
+def test_a_tenant_polled_within_the_interval_is_not_due(stack):
+    polled, never_polled = stack.tenant(Destination.XERO), stack.tenant(Destination.QBO)
+    poller = stack.service.poller
+    poller.poll_tenant(polled.tenant_id)
+
+    assert poller.due_among([polled.tenant_id, never_polled.tenant_id]) == [never_polled.tenant_id]
