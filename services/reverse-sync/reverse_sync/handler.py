@@ -1,16 +1,16 @@
 """The worker's handler: one ledger notification in, the sync results of what it caused out.
 
 A ledger webhook says only that something changed, so it brings the tenant's payment poll
-forward: any QBO notification starts a Change Data Capture catch-up for that company (QBO names
+forward: a QBO notification starts a Change Data Capture catch-up for that company (QBO names
 the entity that changed, which may be an invoice whose payment's own notification was lost), and
-a Xero INVOICE or CREDITNOTE event a modified-since read (Xero has no payment events). A poll
-that began after the webhook arrived already saw the change, so a burst costs one read. A
+a Xero INVOICE or CREDITNOTE event a modified-since read (Xero has no payment events). An
+invoice's creation brings nothing forward (payment_signals). A poll that began after the
+webhook arrived already saw the change, so a burst costs one read. A
 bookkeeper's request to record one ledger payment in Keap is read and recorded at once.
 """
 
 from __future__ import annotations
 
-from invoicesync.domain.canonical import Destination
 from invoicesync.events import (
     Envelope,
     EventType,
@@ -20,11 +20,9 @@ from invoicesync.events import (
 )
 from invoicesync.kafka.publisher import Outgoing
 from invoicesync.stores.tenants import TenantStore
+from reverse_sync.payment_signals import may_signal_payment
 from reverse_sync.poller import PaymentPoller
 from reverse_sync.requested_payments import RequestedPaymentRecorder
-
-# Xero's categories whose documents carry payments; CONTACT and SUBSCRIPTION events carry none.
-XERO_PAYMENT_BEARING = frozenset({"invoice", "creditnote"})
 
 
 class LedgerNotificationHandler:
@@ -42,16 +40,13 @@ class LedgerNotificationHandler:
         if envelope.type is not EventType.LEDGER_CHANGE_NOTIFIED:
             return []
         notification: LedgerNotification = payload_of(envelope)
+        if not may_signal_payment(notification):
+            return []
         tenant_id = envelope.tenant_id
         settings = self._tenants.settings(tenant_id)  # UnknownTenant: dead-lettered
         if (
             not settings.sync.reverse_sync_enabled
             or settings.destination.value != notification.destination
-        ):
-            return []
-        if (
-            settings.destination is Destination.XERO
-            and notification.entity not in XERO_PAYMENT_BEARING
         ):
             return []
         return self._poller.poll_tenant(

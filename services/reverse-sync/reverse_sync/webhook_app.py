@@ -2,7 +2,8 @@
 
 gunicorn: `reverse_sync.webhook_app:create_app()`. A body whose signature does not match the
 configured key gets 401 before a byte of it is parsed (Xero's intent-to-receive expects exactly
-that); a signed body is published to `ledger.notifications` and the worker does the rest.
+that); a signed body's events that may mean a payment changed are published to
+`ledger.notifications` and the worker does the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from invoicesync.settings import Settings
 from invoicesync.stores.ledger_watch import LedgerWatch
 from invoicesync.stores.redis_connection import redis_from_settings
 from reverse_sync.connected_tenants import ConnectedTenants
+from reverse_sync.payment_signals import may_signal_payment
 from reverse_sync.webhook_payloads import (
     AddressedNotification,
     qbo_notifications,
@@ -89,12 +91,18 @@ def _receive(provider: str, key: str, header: str, read: Reader):
     # Connections shows this as the webhook's verified state: Xero's intent-to-receive check
     # is a signed body with no events; Intuit has no such check, so any signed delivery.
     watch.webhook_signed(provider, received_at, intent_check=not addressed)
-    outgoing, unknown = _addressed_to_tenants(provider, addressed)
+    signals = [item for item in addressed if may_signal_payment(item.notification)]
+    outgoing, unknown = _addressed_to_tenants(provider, signals)
     publisher: Publisher = current_app.extensions[_PUBLISHER]
     publisher.publish_all(outgoing)
     log.info(
         "ledger webhook accepted",
-        extra={"provider": provider, "published": len(outgoing), "unknown": len(unknown)},
+        extra={
+            "provider": provider,
+            "events": len(addressed),
+            "published": len(outgoing),
+            "unknown": len(unknown),
+        },
     )
     if unknown:
         log.warning(

@@ -33,7 +33,7 @@ from reverse_sync.webhook_app import create_app as create_webhook_app
 from tests.integration.qbo_writer.qbo_sandbox import qbo_sandbox
 from tests.integration.stores.local_servers import serving
 from tests.integration.transform.keap_stand_in import KeapStandIn, keap_stand_in
-from tests.waiting import eventually, finished_with_everything_published
+from tests.waiting import end_offsets, eventually, finished_with_everything_published
 
 XERO_KEY = "xero-webhook-key-for-tests"
 QBO_VERIFIER = "qbo-verifier-token-for-tests"
@@ -248,6 +248,10 @@ class ReverseStack:
             group_name(GROUP_ID, self.settings),
             [topic_name(Topic.LEDGER_NOTIFICATIONS, self.settings)],
         )
+
+    def ledger_notices_published(self) -> int:
+        topic = topic_name(Topic.LEDGER_NOTIFICATIONS, self.settings)
+        return sum(end_offsets(self.settings, [topic]).values())
 
     def deliveries(self, base_url: str) -> list[dict]:
         return requests.get(f"{base_url}/_sandbox/webhooks/deliveries", timeout=5).json()

@@ -61,17 +61,27 @@ def _connected(redis_client, provider: str, external_id: str) -> str:
     return tenant.id
 
 
-def _xero_body(org: str) -> bytes:
-    event = {
-        "resourceUrl": f"https://api.xero.com/api.xro/2.0/Invoices/{org}-inv",
-        "resourceId": "inv-1",
+def _xero_event(org: str, category: str, event_type: str, resource_id: str) -> dict:
+    collection = {"INVOICE": "Invoices", "CONTACT": "Contacts"}[category]
+    return {
+        "resourceUrl": f"https://api.xero.com/api.xro/2.0/{collection}/{resource_id}",
+        "resourceId": resource_id,
         "eventDateUtc": "2026-03-10T10:00:00.000",
-        "eventType": "UPDATE",
-        "eventCategory": "INVOICE",
+        "eventType": event_type,
+        "eventCategory": category,
         "tenantId": org,
         "tenantType": "ORGANISATION",
     }
-    body = {"events": [event], "firstEventSequence": 1, "lastEventSequence": 1, "entropy": "X"}
+
+
+def _xero_body(org: str, events: list[dict] | None = None) -> bytes:
+    events = events or [_xero_event(org, "INVOICE", "UPDATE", "inv-1")]
+    body = {
+        "events": events,
+        "firstEventSequence": 1,
+        "lastEventSequence": len(events),
+        "entropy": "X",
+    }
     return json.dumps(body).encode()
 
 
@@ -155,6 +165,35 @@ def test_a_signed_xero_event_is_published_for_the_tenant_connected_to_that_organ
         "invoice",
         "inv-1",
     )
+
+
+def test_only_xero_events_that_may_mean_a_payment_changed_are_published(
+    webhooks, settings, redis_client, unique_name
+):
+    """A new invoice and its new contact (what every invoice the forward sync writes sets off)
+    cannot carry a payment yet: they are answered, not published."""
+    _connected(redis_client, "xero", unique_name)
+    body = _xero_body(
+        unique_name,
+        [
+            _xero_event(unique_name, "CONTACT", "CREATE", "contact-1"),
+            _xero_event(unique_name, "INVOICE", "CREATE", "inv-new"),
+            _xero_event(unique_name, "INVOICE", "UPDATE", "inv-paid"),
+        ],
+    )
+
+    reply = requests.post(
+        f"{webhooks}/webhooks/xero",
+        data=body,
+        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
+        timeout=5,
+    )
+
+    assert reply.status_code == 200
+    published = [payload_of(envelope) for envelope in _published(settings)]
+    assert [(n.entity, n.entity_id, n.operation) for n in published] == [
+        ("invoice", "inv-paid", "update")
+    ]
 
 
 def test_a_forged_qbo_webhook_is_refused_and_a_signed_one_published(

@@ -17,6 +17,7 @@ from reverse_sync.ledger_payments import (
     requested_readings,
     xero_ledger_payment,
 )
+from reverse_sync.payment_signals import may_signal_payment
 from reverse_sync.webhook_payloads import qbo_notifications, xero_notifications
 from reverse_sync.webhook_signatures import hmac_sha256_base64, signature_matches
 
@@ -77,6 +78,57 @@ def test_qbo_cloudevents_and_legacy_bodies_read_alike():
         assert (addressed.notification.entity, addressed.notification.entity_id) == ("payment", "7")
     assert from_cloud.notification.operation == "created"
     assert from_legacy.notification.operation == "create"
+
+
+def _xero_event(category: str, event_type: str) -> dict:
+    return {"resourceId": "r", "eventCategory": category, "eventType": event_type, "tenantId": "t"}
+
+
+@pytest.mark.parametrize(
+    ("category", "event_type", "expected"),
+    [
+        ("INVOICE", "UPDATE", True),
+        ("CREDITNOTE", "UPDATE", True),
+        ("CREDITNOTE", "CREATE", True),  # only the API is documented to allocate separately
+        ("INVOICE", "CREATE", False),
+        ("CONTACT", "UPDATE", False),
+        ("SUBSCRIPTION", "UPDATE", False),
+    ],
+)
+def test_which_xero_events_may_mean_a_payment_changed(category, event_type, expected):
+    [addressed] = xero_notifications({"events": [_xero_event(category, event_type)]}, NOW)
+    assert may_signal_payment(addressed.notification) is expected
+
+
+@pytest.mark.parametrize(
+    ("qbo_type", "expected"),
+    [
+        ("qbo.payment.created.v1", True),
+        ("qbo.refundreceipt.created.v1", True),
+        ("qbo.invoice.updated.v1", True),
+        ("qbo.customer.updated.v1", True),  # any other QBO change starts a catch-up
+        ("qbo.invoice.created.v1", False),
+    ],
+)
+def test_which_qbo_notifications_may_mean_a_payment_changed(qbo_type, expected):
+    cloud = [{"type": qbo_type, "intuitentityid": "7", "intuitaccountid": "r1"}]
+    legacy_name, legacy_operation = qbo_type.split(".")[1:3]
+    [from_cloud] = qbo_notifications(cloud, NOW)
+    assert may_signal_payment(from_cloud.notification) is expected
+    legacy = {
+        "eventNotifications": [
+            {
+                "realmId": "r1",
+                "dataChangeEvent": {
+                    "entities": [
+                        {"name": legacy_name.title(), "id": "7", "operation": legacy_operation[:-1]}
+                    ]
+                },
+            }
+        ]
+    }
+    [from_legacy] = qbo_notifications(legacy, NOW)
+    assert may_signal_payment(from_legacy.notification) is expected
 
 
 def test_a_body_that_is_neither_shape_is_invalid_input():
