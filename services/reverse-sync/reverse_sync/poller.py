@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 import redis
 
 from invoicesync.domain.canonical import Destination
+from invoicesync.domain.tenant_settings import TenantSettings
 from invoicesync.errors import Disconnected, InvalidInput, Transient
 from invoicesync.kafka.periodic_tasks import PeriodicTask, TenantOwnership
 from invoicesync.kafka.publisher import Outgoing
@@ -101,7 +102,7 @@ class PaymentPoller:
         or "webhook") goes into the log line, where operators see how payments arrive."""
         settings = self._tenants.settings(tenant_id)
         start = settings.sync.reverse_sync_start_date
-        if not settings.sync.reverse_sync_enabled or start is None:
+        if not _reverse_sync_on(settings) or start is None:
             return []
         destination = settings.destination.value
         with tenant_lock(self._redis, TENANT_POLL_LOCK, tenant_id, 600.0, lock_wait_seconds):
@@ -164,10 +165,18 @@ class PaymentPoller:
 
     # -- every tenant ----------------------------------------------------------------------
 
+    def due_tenants(self) -> list[str]:
+        """The tenants with ReverseSync on whose poll is due, in two round trips however many
+        there are. One with it off is never due: its poll would end before it began, and so
+        never be marked done."""
+        settings = self._tenants.settings_among(self._tenants.ids())
+        polled = [tenant_id for tenant_id, kept in settings.items() if _reverse_sync_on(kept)]
+        return self.due_among(polled)
+
     def poll_due_tenants(self) -> list[Outgoing]:
         """One round over the tenants whose poll is due; one failing tenant stops no other."""
         outgoing: list[Outgoing] = []
-        for tenant_id in self.due_among(self._tenants.ids()):
+        for tenant_id in self.due_tenants():
             try:
                 outgoing += self.poll_tenant(tenant_id, lock_wait_seconds=0.0)
             except (Transient, InvalidInput, Disconnected, KeyError) as exc:
@@ -189,3 +198,8 @@ class PaymentPoller:
         except Transient as exc:
             log.debug("poll round skipped", extra={"error": str(exc)})
             return []
+
+
+def _reverse_sync_on(settings: TenantSettings) -> bool:
+    """ReverseSync is on, from a start date."""
+    return settings.sync.reverse_sync_enabled and settings.sync.reverse_sync_start_date is not None

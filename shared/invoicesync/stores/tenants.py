@@ -137,14 +137,22 @@ class TenantStore:
     def processing_enabled_among(self, tenant_ids: Sequence[str]) -> list[str]:
         """Those of `tenant_ids` whose processing is on, in order, read in one round trip (a
         poller asks this of every tenant each tick)."""
-        if not tenant_ids:
-            return []
-        stored = self._redis.mget([settings_key(tenant_id) for tenant_id in tenant_ids])
         return [
             tenant_id
-            for tenant_id, raw in zip(tenant_ids, stored, strict=True)
-            if raw is not None and _settings_from_stored(raw).sync.processing_enabled
+            for tenant_id, settings in self.settings_among(tenant_ids).items()
+            if settings.sync.processing_enabled
         ]
+
+    def settings_among(self, tenant_ids: Sequence[str]) -> dict[str, TenantSettings]:
+        """The settings of those of `tenant_ids` that have any, in order, in one round trip."""
+        if not tenant_ids:
+            return {}
+        stored = self._redis.mget([settings_key(tenant_id) for tenant_id in tenant_ids])
+        return {
+            tenant_id: _settings_from_stored(raw)
+            for tenant_id, raw in zip(tenant_ids, stored, strict=True)
+            if raw is not None
+        }
 
     def set_processing(self, tenant_id: str, enabled: bool) -> TenantSettings:
         """Flip the switch only; the caller has checked the prerequisites."""

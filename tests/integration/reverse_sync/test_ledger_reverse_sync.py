@@ -87,6 +87,17 @@ def test_a_dropped_webhook_is_caught_by_the_ledger_poll(stack, destination):
     assert [p.amount for p in stack.reverse_payments(tenant, order["id"])] == [Decimal("60.00")]
 
 
+def test_only_tenants_with_reverse_sync_on_are_ever_due(stack):
+    """A tenant with ReverseSync off is never polled, so it must not look never-polled and
+    have its settings read again on every round."""
+    on, off = stack.tenant(Destination.XERO), stack.tenant(Destination.XERO, enabled=False)
+
+    due = stack.service.poller.due_tenants()
+
+    assert on.tenant_id in due
+    assert off.tenant_id not in due
+
+
 def test_a_tenant_polled_within_the_interval_is_not_due(stack):
     polled, never_polled = stack.tenant(Destination.XERO), stack.tenant(Destination.QBO)
     poller = stack.service.poller
