@@ -1,16 +1,36 @@
-"""JSON request bodies with Decimal amounts written as exact JSON numbers, for every provider."""
+"""The session every provider client sends through: JSON request bodies with Decimal amounts
+written as exact JSON numbers, and the environment's proxy settings read once per origin."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 
 class DecimalJsonSession(requests.Session):
     """A session that writes `json=` bodies with Decimal amounts as exact JSON numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment_settings: dict[tuple, Any] = {}
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        """requests reads every environment variable on each call to find proxy settings (a
+        good share of a writer's CPU per call); they do not change while a service runs, so
+        each origin's answer is kept. Per-call proxies are merged as requests merges them."""
+        if proxies:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        origin = urlsplit(url)
+        key = (origin.scheme, origin.netloc, stream, verify, cert)
+        merged: Any = self._environment_settings.get(key)
+        if merged is None:
+            merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment_settings[key] = merged
+        return {**merged, "proxies": dict(merged["proxies"])}
 
     def request(self, method, url, *args, json=None, **kwargs):  # noqa: A002 - requests' name
         if json is not None:
