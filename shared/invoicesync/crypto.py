@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -10,6 +11,10 @@ from invoicesync.errors import InvalidInput
 from invoicesync.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+
+# Decrypted tokens kept per process: a writer loads its tenant's tokens for every call, and a
+# Fernet token (random IV, MAC) always decrypts to the same text, so one decryption serves all.
+DECRYPTED_KEPT = 4096
 
 
 def generate_key() -> str:
@@ -30,15 +35,25 @@ class TokenCipher:
             raise SettingsError(
                 "token_encryption_key: every key must be 32 url-safe base64-encoded bytes"
             ) from exc
+        self._decrypted: dict[bytes, bytes] = {}
+        self._decrypted_lock = threading.Lock()
 
     def encrypt(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 
     def decrypt(self, ciphertext: bytes) -> bytes:
+        kept = self._decrypted.get(ciphertext)
+        if kept is not None:
+            return kept
         try:
-            return self._fernet.decrypt(ciphertext)
+            plaintext = self._fernet.decrypt(ciphertext)
         except InvalidToken as exc:
             raise InvalidInput("stored token cannot be decrypted with the configured keys") from exc
+        with self._decrypted_lock:
+            if len(self._decrypted) >= DECRYPTED_KEPT:
+                del self._decrypted[next(iter(self._decrypted))]
+            self._decrypted[ciphertext] = plaintext
+        return plaintext
 
     def __repr__(self) -> str:
         return "TokenCipher(<keys hidden>)"

@@ -28,6 +28,20 @@ def test_a_rotated_key_list_still_reads_what_the_old_key_wrote():
     assert TokenCipher(new).decrypt(rotated.encrypt(b"refresh-2")) == b"refresh-2"
 
 
+def test_decryptions_kept_per_process_stay_exact_and_bounded(monkeypatch):
+    monkeypatch.setattr("invoicesync.crypto.DECRYPTED_KEPT", 3)
+    cipher = TokenCipher(generate_key())
+    sealed = [cipher.encrypt(f"token-{n}".encode()) for n in range(5)]
+
+    expected = [f"token-{n}".encode() for n in range(5)]
+    for _ in range(2):
+        assert [cipher.decrypt(each) for each in sealed] == expected
+    tampered = sealed[0][:-4] + b"AAAA"
+    with pytest.raises(InvalidInput):
+        cipher.decrypt(tampered)
+    assert len(cipher._decrypted) == 3
+
+
 def test_ciphertext_from_an_unknown_key_is_rejected_as_invalid_input():
     sealed = TokenCipher(generate_key()).encrypt(b"secret")
     with pytest.raises(InvalidInput):
