@@ -85,6 +85,16 @@ def _xero_body(org: str, events: list[dict] | None = None) -> bytes:
     return json.dumps(body).encode()
 
 
+def _signed_to_xero_route(webhooks: str, body: bytes) -> requests.Response:
+    """`body` posted as Xero posts it, signed with the configured webhook key."""
+    return requests.post(
+        f"{webhooks}/webhooks/xero",
+        data=body,
+        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
+        timeout=5,
+    )
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"x-xero-signature": "bm90IGEgc2lnbmF0dXJl"}, {"x-xero-signature": ""}],
@@ -133,12 +143,7 @@ def test_xeros_intent_to_receive_activates_the_subscription(webhooks):
 
 def test_intent_to_receive_with_the_right_signature_gets_an_empty_200(webhooks, settings):
     body = b'{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"B"}'
-    reply = requests.post(
-        f"{webhooks}/webhooks/xero",
-        data=body,
-        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
-        timeout=5,
-    )
+    reply = _signed_to_xero_route(webhooks, body)
     assert (reply.status_code, reply.content) == (200, b"")
     assert "Set-Cookie" not in reply.headers
 
@@ -149,12 +154,7 @@ def test_a_signed_xero_event_is_published_for_the_tenant_connected_to_that_organ
     tenant_id = _connected(redis_client, "xero", unique_name)
     body = _xero_body(unique_name)
 
-    reply = requests.post(
-        f"{webhooks}/webhooks/xero",
-        data=body,
-        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
-        timeout=5,
-    )
+    reply = _signed_to_xero_route(webhooks, body)
 
     assert reply.status_code == 200
     [envelope] = _published(settings)
@@ -182,12 +182,7 @@ def test_only_xero_events_that_may_mean_a_payment_changed_are_published(
         ],
     )
 
-    reply = requests.post(
-        f"{webhooks}/webhooks/xero",
-        data=body,
-        headers={"x-xero-signature": hmac_sha256_base64(XERO_KEY, body)},
-        timeout=5,
-    )
+    reply = _signed_to_xero_route(webhooks, body)
 
     assert reply.status_code == 200
     published = [payload_of(envelope) for envelope in _published(settings)]
