@@ -102,7 +102,7 @@ class PaymentPoller:
         or "webhook") goes into the log line, where operators see how payments arrive."""
         settings = self._tenants.settings(tenant_id)
         start = settings.sync.reverse_sync_start_date
-        if not _reverse_sync_on(settings) or start is None:
+        if not settings.sync.reverse_sync_enabled or start is None:
             return []
         destination = settings.destination.value
         with tenant_lock(self._redis, TENANT_POLL_LOCK, tenant_id, 600.0, lock_wait_seconds):
