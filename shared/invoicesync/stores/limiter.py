@@ -74,6 +74,13 @@ class TokenBucket:
     min_retry_seconds: float = 2.0
 
 
+# Xero's 60 calls a minute per organisation, spent at an even pace. A bucket of 20 refilled at
+# 40 a minute never lets more than 60 calls through in any minute (20 + 40). Once a busy
+# tenant's burst is spent, its work waits about 1.5 s and goes as one batch, instead of one
+# call per invoice until the minute runs out and then nothing for the rest of that minute.
+XERO_TENANT_PACE = TokenBucket("xero-tenant-pace", 20, 40 / 60, min_retry_seconds=1.5)
+
+
 # KEYS: the bucket hash. ARGV: now, capacity, refill per second, min retry. Returns 0 when a
 # token was taken, otherwise the seconds to wait (as a string).
 _TAKE = """

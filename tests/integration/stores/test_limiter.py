@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from invoicesync.errors import RateLimited
-from invoicesync.stores.limiter import Limiter, RateLimit, TokenBucket
+from invoicesync.kafka.consumer_loop import INLINE_WAIT_SECONDS
+from invoicesync.stores.limiter import (
+    XERO_TENANT,
+    XERO_TENANT_PACE,
+    Limiter,
+    RateLimit,
+    TokenBucket,
+)
 
 
 class FakeTime:
@@ -174,3 +181,36 @@ def test_a_take_along_other_commands_shares_one_bucket_with_take_and_survives_a_
     assert refusal.retry_after == pytest.approx(2.0)
     fake.now += 2.0
     assert limiter.take_along(unique_name, bucket, queue)[0] is None
+
+
+def test_a_busy_xero_tenant_is_paced_within_the_minute_limit_and_never_held_for_the_minute(
+    store_redis, unique_name
+):
+    """A tenant calling as fast as it can, as the Xero client does (its pace first, then the
+    minute and day windows). No 60 s ever holds more than Xero's 60 calls, the window itself
+    never has to refuse (which would hold the tenant for the rest of the minute), and each
+    refusal is long enough that the consumer loop sets the tenant aside to gather a batch."""
+    fake = FakeTime()
+    limiter = replica(store_redis, fake)
+    windows = [
+        RateLimit(f"{unique_name}-{rule.name}", rule.limit, rule.window_seconds)
+        for rule in XERO_TENANT
+    ]
+    made: list[float] = []
+    refusals: list[float] = []
+    started = fake.now
+    while fake.now - started < 300:
+        try:
+            limiter.take(unique_name, XERO_TENANT_PACE)
+        except RateLimited as refused:
+            refusals.append(refused.retry_after)
+        else:
+            limiter.acquire(unique_name, windows, max_wait=0)  # raises if a window refuses
+            made.append(fake.now)
+        fake.now += 0.05
+
+    busiest = max(sum(1 for t in made if start <= t < start + 60) for start in made)
+    assert busiest <= 60
+    assert len([t for t in made if t < started + 1]) == XERO_TENANT_PACE.capacity
+    assert len([t for t in made if t >= started + 60]) >= 40 * 4 - 1  # 40 a minute after that
+    assert refusals and min(refusals) > INLINE_WAIT_SECONDS
