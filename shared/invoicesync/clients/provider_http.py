@@ -129,6 +129,11 @@ class ProviderHttp:
             self._tokens.note_forbidden(self.provider, tenant_id, f"403 to {method} {url}")
         return self._outcome(response, scope_key, tenant_id)
 
+    def pace(self, tenant_id: str, bucket: TokenBucket) -> None:
+        """One token of the tenant's `bucket` for a call about to be made, or RateLimited at
+        once: for calls a caller would rather gather than make one by one."""
+        self._limiter.take(tenant_id, bucket)
+
     @contextmanager
     def _slot(self, scope_key: str, tenant_id: str) -> Iterator[None]:
         limit = self._concurrency_for(tenant_id)

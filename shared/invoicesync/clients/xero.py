@@ -29,9 +29,9 @@ from invoicesync.settings import ProviderEndpoints, Settings
 from invoicesync.stores.access_tokens import AccessTokens
 from invoicesync.stores.limiter import (
     XERO_APP,
+    XERO_INVOICE_CREATION_PACE,
     XERO_TENANT,
     XERO_TENANT_CONCURRENCY,
-    XERO_TENANT_PACE,
     Limiter,
 )
 from invoicesync.stores.tokens import TokenStore
@@ -101,7 +101,10 @@ class XeroClient:
     def create_invoices(
         self, tenant_id: str, elements: Sequence[dict], idempotency_key: str
     ) -> list[XeroElementResult]:
-        """PUT one batch (≤ XERO_BATCH_MAX) of new invoices; one result per element, in order."""
+        """PUT one batch (≤ XERO_BATCH_MAX) of new invoices; one result per element, in order.
+        Paced (XERO_INVOICE_CREATION_PACE): RateLimited at once while a busy tenant's invoices
+        should gather into a larger batch."""
+        self._http.pace(tenant_id, XERO_INVOICE_CREATION_PACE)
         return self._write_batch(
             tenant_id, "PUT", "/Invoices", "Invoices", elements, idempotency_key
         )
@@ -317,8 +320,8 @@ def xero_client_from_settings(
     settings: Settings, client: redis.Redis, session: requests.Session | None = None
 ) -> XeroClient:
     """The Xero client every service builds the same way: one token store, and one limiter per
-    connection (60/min at an even pace, 5,000/day, 5 in flight) plus the app's 10,000/min,
-    shared by replicas."""
+    connection (60/min, 5,000/day, 5 in flight) plus the app's 10,000/min, shared by
+    replicas."""
     endpoints = settings.endpoints(PROVIDER)
     oauth = OAuthClient(endpoints, PROVIDER, requests.Session())
     store = TokenStore(client, TokenCipher(settings.token_encryption_key))
@@ -330,7 +333,6 @@ def xero_client_from_settings(
         rules_for=lambda _tenant_id: XERO_TENANT + XERO_APP,
         scope_key_for=xero_limiter_scope,
         concurrency_for=lambda _tenant_id: XERO_TENANT_CONCURRENCY,
-        tenant_share=XERO_TENANT_PACE,
         lost_access=xero_lost_access,
         timeout=(5, settings.provider_read_timeout_seconds),
     )

@@ -74,11 +74,14 @@ class TokenBucket:
     min_retry_seconds: float = 2.0
 
 
-# Xero's 60 calls a minute per organisation, spent at an even pace. A bucket of 20 refilled at
-# 40 a minute never lets more than 60 calls through in any minute (20 + 40). Once a busy
-# tenant's burst is spent, its work waits about 1.5 s and goes as one batch, instead of one
-# call per invoice until the minute runs out and then nothing for the rest of that minute.
-XERO_TENANT_PACE = TokenBucket("xero-tenant-pace", 20, 40 / 60, min_retry_seconds=1.5)
+# A tenant's invoice creations in Xero, spent at an even pace within its 60 calls a minute: a
+# bucket of 20 refilled at 40 a minute never lets more than 60 through in any minute
+# (20 + 40). Once a busy tenant's burst is spent, its new invoices wait about 1.5 s and go as
+# one batch, instead of one call per invoice until the minute runs out and then nothing for
+# the rest of that minute. Other calls (reads, payments) are not paced: they cannot batch.
+XERO_INVOICE_CREATION_PACE = TokenBucket(
+    "xero-invoice-creation-pace", 20, 40 / 60, min_retry_seconds=1.5
+)
 
 
 # KEYS: the bucket hash. ARGV: now, capacity, refill per second, min retry. Returns 0 when a

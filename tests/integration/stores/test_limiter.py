@@ -7,8 +7,8 @@ import pytest
 from invoicesync.errors import RateLimited
 from invoicesync.kafka.consumer_loop import INLINE_WAIT_SECONDS
 from invoicesync.stores.limiter import (
+    XERO_INVOICE_CREATION_PACE,
     XERO_TENANT,
-    XERO_TENANT_PACE,
     Limiter,
     RateLimit,
     TokenBucket,
@@ -183,13 +183,14 @@ def test_a_take_along_other_commands_shares_one_bucket_with_take_and_survives_a_
     assert limiter.take_along(unique_name, bucket, queue)[0] is None
 
 
-def test_a_busy_xero_tenant_is_paced_within_the_minute_limit_and_never_held_for_the_minute(
+def test_a_busy_xero_tenants_invoice_creations_are_paced_within_the_minute_limit(
     store_redis, unique_name
 ):
-    """A tenant calling as fast as it can, as the Xero client does (its pace first, then the
-    minute and day windows). No 60 s ever holds more than Xero's 60 calls, the window itself
-    never has to refuse (which would hold the tenant for the rest of the minute), and each
-    refusal is long enough that the consumer loop sets the tenant aside to gather a batch."""
+    """A tenant creating invoices as fast as it can, as the Xero client does (its pace first,
+    then the minute and day windows). No 60 s ever holds more than Xero's 60 calls, the
+    window itself never has to refuse (which would hold the tenant for the rest of the
+    minute), and each refusal is long enough that the consumer loop sets the tenant aside to
+    gather a batch."""
     fake = FakeTime()
     limiter = replica(store_redis, fake)
     windows = [
@@ -201,7 +202,7 @@ def test_a_busy_xero_tenant_is_paced_within_the_minute_limit_and_never_held_for_
     started = fake.now
     while fake.now - started < 300:
         try:
-            limiter.take(unique_name, XERO_TENANT_PACE)
+            limiter.take(unique_name, XERO_INVOICE_CREATION_PACE)
         except RateLimited as refused:
             refusals.append(refused.retry_after)
         else:
@@ -211,6 +212,6 @@ def test_a_busy_xero_tenant_is_paced_within_the_minute_limit_and_never_held_for_
 
     busiest = max(sum(1 for t in made if start <= t < start + 60) for start in made)
     assert busiest <= 60
-    assert len([t for t in made if t < started + 1]) == XERO_TENANT_PACE.capacity
+    assert len([t for t in made if t < started + 1]) == XERO_INVOICE_CREATION_PACE.capacity
     assert len([t for t in made if t >= started + 60]) >= 40 * 4 - 1  # 40 a minute after that
     assert refusals and min(refusals) > INLINE_WAIT_SECONDS
