@@ -45,6 +45,7 @@ from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
 from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
+from invoicesync.kafka.group_join import finish_unapplied_join
 from invoicesync.kafka.partitioning import partition_for_key
 from invoicesync.kafka.pending_messages import (
     PartitionProgress,
@@ -223,6 +224,7 @@ class ConsumerLoop:
             batches = consumer.poll(
                 timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
             )
+            finish_unapplied_join(consumer)
             if self._to_rewind:
                 batches = self._rewind_given_back(consumer, batches)
             finished = 0
