@@ -528,3 +528,45 @@ def test_token_request_with_credentials_in_both_header_and_body_is_refused(clien
     )
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
+
+
+def _app_auth(client, app_id: str) -> dict:
+    token = client.post("/_sandbox/token", json={"app_id": app_id}).get_json()
+    return {"Authorization": f"Bearer {token['access_token']}"}
+
+
+def test_an_app_with_an_account_of_its_own_sees_and_hears_only_its_own_orders(
+    app, client, auth, receiver
+):
+    """Separate Keap customers: each account numbers its orders from the start, and one
+    account's hooks never hear of another's orders (nor of the shared account's)."""
+    url, handler = receiver
+    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 0})
+    for app_id in ("shop-a", "shop-b"):
+        opened = client.post("/_sandbox/keap/accounts", json={"app_id": app_id})
+        assert opened.status_code == 200
+    shop_a, shop_b = _app_auth(client, "shop-a"), _app_auth(client, "shop-b")
+    _subscribe(client, shop_a, url)
+
+    in_a = _order(client, shop_a)
+    in_b = _order(client, shop_b)
+    shared = _order(client, auth)
+
+    assert in_a["id"] == in_b["id"]  # each account's own numbering
+    assert client.get(f"{API}/orders", headers=shop_a).get_json()["orders"] == [in_a]
+    assert [o["id"] for o in client.get(f"{API}/orders", headers=auth).get_json()["orders"]] == [
+        shared["id"]
+    ]
+    assert client.get("/crm/rest/v1/hooks", headers=shop_b).get_json() == []
+    client.post("/_sandbox/keap/hooks/fire")
+    assert handler.arrived.wait(5)
+    app.extensions["sandbox_state"].webhooks.flush(5)
+    assert [key["id"] for event in handler.events for key in event["object_keys"]] == [
+        int(in_a["id"])
+    ]
+
+
+def test_opening_an_account_needs_an_app_id(client):
+    refused = client.post("/_sandbox/keap/accounts", json={"app": "shop-a"})
+    assert refused.status_code == 400
+    assert "app_id" in refused.get_json()["error"]

@@ -25,9 +25,15 @@ def qbo_items_of_the_company(qbo_url: str, realm_id: str) -> dict:
     }
 
 
-def xero_tenant(stack: Stack, **overrides) -> Tenant:
+def xero_tenant(stack: Stack, *, keap_app_id: str | None = None, **overrides) -> Tenant:
     sync = overrides.pop("sync", None)
-    return onboard(stack, "xero", ledger_settings=XERO_SETTINGS | overrides, sync=sync)
+    return onboard(
+        stack,
+        "xero",
+        ledger_settings=XERO_SETTINGS | overrides,
+        sync=sync,
+        keap_app_id=keap_app_id,
+    )
 
 
 def qbo_tenant(stack: Stack, sync: dict | None = None) -> Tenant:

@@ -49,6 +49,7 @@ class Tenant:
     hook_url: str
     api: AdminApi  # with the tenant's own key
     ledger_id: str  # the Xero organisation id or the QBO realm id
+    keap_app_id: str | None = None  # a Keap account of its own (None: the shared one)
 
     def activity(self, keap_id: str) -> list[dict]:
         return self.api.ok("GET", f"/tenants/{self.id}/activity", q=keap_id, limit=200)["entries"]
@@ -62,17 +63,21 @@ class Tenant:
         ]
 
 
-def connect(api: AdminApi, tenant_id: str, provider: str) -> dict:
+def connect(
+    api: AdminApi, tenant_id: str, provider: str, *, keap_app_id: str | None = None
+) -> dict:
     """Follow the 302s (our connect route, the provider's auto-consent, our callback) in one
-    cookie jar, as the starting browser would, then confirm with the same key."""
+    cookie jar, as the starting browser would, then confirm with the same key. With
+    `keap_app_id`, the person signing in to Keap picks that account on its consent page."""
     auth = {"Authorization": f"Bearer {api.key}"}
     with requests.Session() as browser:
-        answer = browser.get(
-            f"{api.base_url}/api/v1/tenants/{tenant_id}/connect/{provider}",
-            headers=auth,
-            allow_redirects=True,
-            timeout=15,
-        )
+        url = f"{api.base_url}/api/v1/tenants/{tenant_id}/connect/{provider}"
+        params = None
+        if keap_app_id is not None:
+            consent = browser.get(url, headers=auth, allow_redirects=False, timeout=15)
+            assert consent.is_redirect, f"connect {provider}: {consent.status_code}"
+            url, params = consent.headers["Location"], {"app_id": keap_app_id}
+        answer = browser.get(url, params=params, headers=auth, allow_redirects=True, timeout=15)
         assert answer.status_code == 200, f"connect {provider}: {answer.status_code} {answer.text}"
         assert answer.json()["status"] == "confirm", answer.text
         answer = browser.post(
@@ -90,17 +95,22 @@ def onboard(
     *,
     ledger_settings: Callable[[str], dict] | dict,
     sync: dict | None = None,
+    keap_app_id: str | None = None,
 ) -> Tenant:
     """A tenant set up end to end; returns once Keap reports its hooks verified.
 
     `ledger_settings` is the `xero`/`qbo` section, or a function of the ledger id making it.
-    Unless `sync` names a start point, the tenant starts at the next Keap invoice: every tenant
-    of the run shares one Keap app, and a first poll over all that earlier tests ordered would
-    spend the new ledger's minute of calls on them.
+    Unless `sync` names a start point, the tenant starts at the next Keap invoice: tenants
+    share one Keap account unless `keap_app_id` opens one of its own, and a first poll over
+    all that earlier tests ordered would spend the new ledger's minute of calls on them.
     """
+    if keap_app_id is not None:
+        requests.post(
+            f"{stack.keap_url}/_sandbox/keap/accounts", json={"app_id": keap_app_id}, timeout=5
+        ).raise_for_status()
     sync = sync or {}
     if "start_point" not in sync:
-        next_invoice = KeapApi(stack.keap_url).newest_invoice_id() + 1
+        next_invoice = KeapApi(stack.keap_url, keap_app_id).newest_invoice_id() + 1
         sync = sync | {"start_point": {"kind": "invoice_id", "invoice_id": next_invoice}}
     operator = AdminApi(stack.admin_url, stack.operator_key)
     created = operator.ok(
@@ -123,13 +133,13 @@ def onboard(
             json={"company_name": created["name"]},
             timeout=5,
         ).raise_for_status()
-    connect(api, created["id"], "keap")
+    connect(api, created["id"], "keap", keap_app_id=keap_app_id)
     ledger_id = connect(api, created["id"], destination)["external_id"]
     section = ledger_settings(ledger_id) if callable(ledger_settings) else ledger_settings
     settings = {"destination": destination, destination: section, "sync": sync}
     api.ok("PUT", f"/tenants/{created['id']}/settings", settings)
     api.ok("PUT", f"/tenants/{created['id']}/processing", {"enabled": True})
-    tenant = Tenant(created["id"], destination, created["hook_url"], api, ledger_id)
+    tenant = Tenant(created["id"], destination, created["hook_url"], api, ledger_id, keap_app_id)
     verified = wait_for(lambda: len(verified_hooks(stack, tenant)) >= HOOK_EVENT_KEYS_FOLLOWED)
     assert verified, f"Keap hooks for {tenant.hook_url}: {verified_hooks(stack, tenant)}"
     return tenant
@@ -161,7 +171,7 @@ def retire(stack: Stack, tenant: Tenant) -> None:
     """Processing off and its Keap hooks gone: the sandboxes are shared by every tenant of the
     run, and a later test's orders must not reach this tenant."""
     tenant.api.ok("PUT", f"/tenants/{tenant.id}/processing", {"enabled": False})
-    keap = KeapApi(stack.keap_url)
+    keap = KeapApi(stack.keap_url, tenant.keap_app_id)
     for hook in keap.v1("GET", "/hooks"):
         if hook["hookUrl"] == tenant.hook_url:
             keap.v1("DELETE", f"/hooks/{hook['key']}")
@@ -176,7 +186,7 @@ def wait_for_first_poll(client: redis.Redis, tenant: Tenant) -> None:
 def verified_hooks(stack: Stack, tenant: Tenant) -> list[str]:
     return [
         hook["eventKey"]
-        for hook in KeapApi(stack.keap_url).v1("GET", "/hooks")
+        for hook in KeapApi(stack.keap_url, tenant.keap_app_id).v1("GET", "/hooks")
         if hook["hookUrl"] == tenant.hook_url and hook["status"] == "Verified"
     ]
 
@@ -187,13 +197,15 @@ INSPECTOR_CLIENT_ID = f"{DEMO_CLIENT_ID}-e2e-inspector"
 
 
 class KeapApi:
-    """Keap's REST v1 hooks API with a token of its own (not the tenant's, nor its client's)."""
+    """Keap's REST API with a token of its own (not the tenant's, nor its client's), on the
+    shared account or on `app_id`'s own."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, app_id: str | None = None) -> None:
         self.base_url = base_url
-        self._token = requests.post(
-            f"{base_url}/_sandbox/token", json={"client_id": INSPECTOR_CLIENT_ID}, timeout=5
-        ).json()["access_token"]
+        body = {"client_id": INSPECTOR_CLIENT_ID} | ({"app_id": app_id} if app_id else {})
+        self._token = requests.post(f"{base_url}/_sandbox/token", json=body, timeout=5).json()[
+            "access_token"
+        ]
 
     def v1(self, method: str, path: str) -> Any:
         response = requests.request(

@@ -3,6 +3,8 @@ in place and the skipped zero-total order. What both ledgers share is in test_ke
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -67,3 +69,31 @@ def test_a_zero_total_order_is_skipped_and_the_activity_log_says_why(stack, keap
     assert skipped, tenant.activity(placed["invoice_id"])
     assert "zero" in skipped[0]["reason"].lower()
     assert ledger.invoices(keap_figures(placed).invoice_number) == []
+
+
+def test_two_businesses_with_their_own_keap_accounts_each_get_their_own_invoice(stack, keap):
+    """Separate Keap accounts number their invoices alike: the same Keap invoice id from two
+    accounts is two invoices, each in its own business's Xero at its own amount."""
+    run = uuid.uuid4().hex[:8]
+    tenants = [xero_tenant(stack, keap_app_id=f"shop-{run}-{n}") for n in (1, 2)]
+    try:
+        shops = [replace(keap, seed_app_id=str(tenant.keap_app_id)) for tenant in tenants]
+        prices = ("10.00", "20.00")
+        placed = [
+            place_order(
+                shop,
+                [{"name": "Lesson", "quantity": 1, "item_type": "OTHER", "price_per_unit": price}],
+            )
+            for shop, price in zip(shops, prices, strict=True)
+        ]
+        assert placed[0]["invoice_id"] == placed[1]["invoice_id"]
+        number = keap_figures(placed[0]).invoice_number
+        for tenant, price in zip(tenants, prices, strict=True):
+            ledger = XeroLedger(stack.xero_url, tenant.ledger_id)
+            invoice = wait_for(
+                lambda ledger=ledger, price=price: landed(ledger, number, total=Decimal(price))
+            )
+            assert invoice is not None, ledger.invoices(number)
+    finally:
+        for tenant in tenants:
+            retire(stack, tenant)

@@ -29,6 +29,7 @@ class KeapStandIn:
     base_url: str
     settings: Settings
     redis: redis.Redis
+    seed_app_id: str = "seed"  # whose account `api` seeds: shared unless it has its own
 
     @property
     def v2(self) -> str:
@@ -61,9 +62,9 @@ class KeapStandIn:
     def api(self, method: str, path: str, body: Any = None) -> Any:
         """A seeding call through Keap's real v2 endpoints, with a token of its own."""
         if not getattr(self, "_seed_token", None):
-            self._seed_token = self.control("POST", "/_sandbox/token", {"app_id": "seed"})[
-                "access_token"
-            ]
+            self._seed_token = self.control(
+                "POST", "/_sandbox/token", {"app_id": self.seed_app_id}
+            )["access_token"]
         response = requests.request(
             method,
             f"{self.v2}{path}",

@@ -1,4 +1,5 @@
-"""Keap-only control routes: app currency, manual payment types, limits, firing hook deliveries."""
+"""Keap-only control routes: app currency, manual payment types, limits, firing hook deliveries,
+accounts of their own for app ids."""
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -59,6 +60,18 @@ def limits() -> Response:
 @keap_control.post("/hooks/fire")
 def fire_hooks() -> Response:
     state = keap_state()
-    state.hooks.flush()
+    for account in state.every_account():
+        account.hooks.flush()
     state.webhooks.release_pending()
     return jsonify({"fired": True})
+
+
+@keap_control.post("/accounts")
+def open_account() -> Response | tuple[Response, int]:
+    """Give an app id a Keap account of its own (empty; opening it again keeps its data)."""
+    body = request.get_json(silent=True)
+    app_id = body.get("app_id") if isinstance(body, dict) else None
+    if not isinstance(app_id, str) or not app_id:
+        return jsonify({"error": "app_id: expected a non-empty string"}), 400
+    keap_state().open_account(app_id)
+    return jsonify({"app_id": app_id, "own_account": True})

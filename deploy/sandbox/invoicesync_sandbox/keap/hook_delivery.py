@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from invoicesync_sandbox.core.webhooks import DeliveryOutcome
-from invoicesync_sandbox.keap.store import Hook
+from invoicesync_sandbox.keap.store import Hook, KeapStore
 
 if TYPE_CHECKING:
     from invoicesync_sandbox.keap.state import KeapState
@@ -60,10 +60,12 @@ def event_timestamp(state: KeapState) -> str:
 
 
 class HookBatcher:
-    """Collects changed ids per verified hook and sends them in batches of up to 1,000."""
+    """Collects changed ids per verified hook of one account and sends them in batches of up
+    to 1,000."""
 
-    def __init__(self, state: KeapState) -> None:
+    def __init__(self, state: KeapState, store: KeapStore) -> None:
         self.state = state
+        self.store = store
         self._lock = threading.Lock()
         self._pending: dict[str, list[dict]] = {}
         self._timer: threading.Timer | None = None
@@ -80,7 +82,7 @@ class HookBatcher:
         object_key = {"apiUrl": "", "id": object_id, "timestamp": event_timestamp(self.state)}
         hooks = [
             hook
-            for hook in self.state.store.hooks.values()
+            for hook in self.store.hooks.values()
             if hook.event_key == event_key and hook.status == "Verified"
         ]
         if not hooks:
@@ -101,7 +103,7 @@ class HookBatcher:
                 self._timer.cancel()
                 self._timer = None
         for hook_key, object_keys in pending.items():
-            hook = self.state.store.hooks.get(hook_key)
+            hook = self.store.hooks.get(hook_key)
             if hook is None or hook.status != "Verified":
                 continue
             for start in range(0, len(object_keys), MAX_OBJECT_KEYS):

@@ -1,8 +1,9 @@
 """Keap sandbox state: Keap's token lifetimes, limits, payment types, error shapes and data."""
 
 import os
+from dataclasses import dataclass, field
 
-from flask import Response, jsonify, request
+from flask import Response, g, has_request_context, jsonify, request
 
 from invoicesync_sandbox.core.limits import RateLimitRule
 from invoicesync_sandbox.core.state import SandboxState
@@ -34,8 +35,21 @@ _REASONS = {
 }
 
 
+@dataclass
+class KeapAccount:
+    """One Keap account's data and the hooks subscribed to it."""
+
+    store: KeapStore
+    hooks: HookBatcher = field(repr=False)
+
+
 class KeapState(SandboxState):
-    """Everything one Keap stand-in process knows; reset wipes it back to a fresh app."""
+    """Everything one Keap stand-in process knows; reset wipes it back to a fresh app.
+
+    Every app id reaches one shared account unless an account of its own was opened for it
+    (`POST /_sandbox/keap/accounts`): then what its tokens read, create and subscribe to is
+    that account's alone, with its own ids, as with separate Keap customers. Limits, payment
+    types and the currency stay the stand-in's, for every account."""
 
     request_id_header = "x-keap-request-id"
 
@@ -49,15 +63,48 @@ class KeapState(SandboxState):
         )
         self.public_url = public_url.rstrip("/")
         self.default_currency = os.environ.get("KEAP_SANDBOX_CURRENCY", "USD")
-        self.store = KeapStore()
-        self.hooks = HookBatcher(self)
+        self.shared_account = self._new_account()
+        self.own_accounts: dict[str, KeapAccount] = {}
         self.webhooks.retry_backoff_seconds = (1.0, 3.0, 6.0)
         self.on_reset = self._reset_keap
         self._reset_keap()
 
+    def _new_account(self) -> KeapAccount:
+        store = KeapStore()
+        return KeapAccount(store, HookBatcher(self, store))
+
+    def open_account(self, app_id: str) -> KeapAccount:
+        """The app's own account, opened empty the first time it is asked for."""
+        if app_id not in self.own_accounts:
+            self.own_accounts[app_id] = self._new_account()
+        return self.own_accounts[app_id]
+
+    def every_account(self) -> list[KeapAccount]:
+        return [self.shared_account, *self.own_accounts.values()]
+
+    @property
+    def account(self) -> KeapAccount:
+        """The account of the request's token (or, on the sandbox's own routes, its
+        `app_id` argument); outside a request, the shared one."""
+        app_id = None
+        if has_request_context():
+            grant = g.get("grant")
+            app_id = grant.subject["app_id"] if grant is not None else request.args.get("app_id")
+        return self.own_accounts.get(app_id or "", self.shared_account)
+
+    @property
+    def store(self) -> KeapStore:
+        return self.account.store
+
+    @property
+    def hooks(self) -> HookBatcher:
+        return self.account.hooks
+
     def _reset_keap(self) -> None:
-        self.store.reset()
-        self.hooks.reset()
+        for account in self.every_account():
+            account.hooks.reset()
+        self.own_accounts = {}
+        self.shared_account.store.reset()
         self.payment_types = list(DEFAULT_PAYMENT_TYPES)
         # The app's currency; each order and product keeps the one it was created in.
         self.currency = self.default_currency
