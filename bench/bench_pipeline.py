@@ -1,7 +1,8 @@
 """Keap order to Xero invoice through the whole local stack (one process per service, the
 stand-ins' limits lifted): throughput while a burst of orders flows and each order's
 hook-to-ledger latency during it; the latency while 50 invoices a second flow for 100
-tenants; and the throughput with 1, 2 and 4 replicas of transform and xero-writer (the same
+tenants, each with a Keap account of its own (a steady stream, an order every 20 ms) and all
+sharing one (each order an invoice for all 100 at once, every 2 s); and the throughput with 1, 2 and 4 replicas of transform and xero-writer (the same
 2 cores shared by every process, the stand-ins and the load). An invoice counts as in the
 ledger when its writer reports it written on sync.results."""
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 import requests
@@ -50,7 +52,10 @@ def run() -> list[Figure]:
         with running_stack(kafka, redis_url, extra_env=KEAP_APP_LIFTED) as stack:
             # The loaded run first: a tenant's first poll walks the orders already in Keap, and
             # 100 tenants walking the burst's 300 would be a backlog of the bench's own making.
-            figures = _with_tenants(stack, LOADED_TENANTS, _paced)
+            figures = _with_tenants(stack, LOADED_TENANTS, _paced, own_keap_accounts=True)
+            figures += _with_tenants(
+                stack, LOADED_TENANTS, lambda *args: _paced(*args, "_one_keap_account")
+            )
             figures += _with_tenants(stack, 1, _burst)
         for replicas in REPLICA_COUNTS:
             counts = {"transform": replicas, "xero-writer": replicas}
@@ -67,26 +72,54 @@ def run() -> list[Figure]:
     return figures
 
 
-def _with_tenants(stack: Stack, count: int, measure) -> list[Figure]:
-    """`measure(stack, keap, tenant ids)` with `count` Xero tenants onboarded, limits lifted."""
+def _with_tenants(
+    stack: Stack, count: int, measure, *, own_keap_accounts: bool = False
+) -> list[Figure]:
+    """`measure(stack, placements)` with `count` Xero tenants onboarded, limits lifted. The
+    tenants share one Keap account (one placement: each order reaches all of them), or each
+    has its own, as separate Keap customers (a placement per tenant)."""
     client = redis.Redis.from_url(stack.settings.redis_url)
     keap = KeapStandIn(stack.keap_url, stack.settings, client)
     keap.control("PUT", "/_sandbox/faults", {"webhook_delay_seconds": 0})
     keap.control("PUT", "/_sandbox/keap/limits", {**NO_LIMITS, "tenant_throttle_per_minute": 10**6})
     requests.put(f"{stack.xero_url}/_sandbox/limits", json={"enabled": False}, timeout=5)
+    run_id = uuid.uuid4().hex[:8]
     # One at a time: the Xero stand-in's consent names the next organisation for all comers.
-    tenants = [onboard(stack, "xero", ledger_settings={}) for _ in range(count)]
+    tenants = [
+        onboard(
+            stack,
+            "xero",
+            ledger_settings={},
+            keap_app_id=f"bench-{run_id}-{number}" if own_keap_accounts else None,
+        )
+        for number in range(count)
+    ]
     try:
-        return measure(stack, keap, [tenant.id for tenant in tenants])
+        if own_keap_accounts:
+            placements = [
+                _Placement(replace(keap, seed_app_id=str(tenant.keap_app_id)), [tenant.id])
+                for tenant in tenants
+            ]
+        else:
+            placements = [_Placement(keap, [tenant.id for tenant in tenants])]
+        return measure(stack, placements)
     finally:
         for tenant in tenants:
             retire(stack, tenant)
         client.close()
 
 
-def _burst(stack: Stack, keap: KeapStandIn, tenant_ids: list[str]) -> list[Figure]:
+@dataclass(frozen=True)
+class _Placement:
+    """Where an order is placed, and the tenants whose ledgers get its invoice."""
+
+    keap: KeapStandIn
+    tenant_ids: list[str]
+
+
+def _burst(stack: Stack, placements: list[_Placement]) -> list[Figure]:
     """ORDERS orders as fast as CREATORS threads place them, for one tenant."""
-    run = _orders_through(stack, keap, tenant_ids, ORDERS)
+    run = _orders_through(stack, placements, ORDERS)
     return [
         Figure("pipeline_one_tenant_invoices_per_s", run.invoices_per_s, "invoices/s"),
         Figure("pipeline_order_creation_per_s", ORDERS / run.creating_seconds, "orders/s"),
@@ -95,14 +128,18 @@ def _burst(stack: Stack, keap: KeapStandIn, tenant_ids: list[str]) -> list[Figur
     ]
 
 
-def _paced(stack: Stack, keap: KeapStandIn, tenant_ids: list[str]) -> list[Figure]:
-    """LOADED_INVOICES_PER_S across LOADED_TENANTS tenants for LOADED_SECONDS. Every tenant
-    shares the Keap stand-in's one app, so each order reaches all of them at once: the load
-    comes as 100 invoices every 2 s, harsher than a steady stream."""
-    orders = LOADED_INVOICES_PER_S * LOADED_SECONDS // len(tenant_ids)
-    interval = len(tenant_ids) / LOADED_INVOICES_PER_S
-    run = _orders_through(stack, keap, tenant_ids, orders, every_seconds=interval)
-    name = f"pipeline_hook_to_ledger_{LOADED_INVOICES_PER_S}_per_s_{len(tenant_ids)}_tenants"
+def _paced(stack: Stack, placements: list[_Placement], name_suffix: str = "") -> list[Figure]:
+    """LOADED_INVOICES_PER_S across the tenants for LOADED_SECONDS, an order at a time. With
+    one shared Keap account each order reaches every tenant at once, so 100 tenants get their
+    invoices as 100 at once every 2 s, harsher than a steady stream; with an account each,
+    the orders go round the tenants one every 20 ms."""
+    tenants = {tenant for placement in placements for tenant in placement.tenant_ids}
+    per_order = len(placements[0].tenant_ids)
+    orders = LOADED_INVOICES_PER_S * LOADED_SECONDS // per_order
+    interval = per_order / LOADED_INVOICES_PER_S
+    run = _orders_through(stack, placements, orders, every_seconds=interval)
+    name = f"pipeline_hook_to_ledger_{LOADED_INVOICES_PER_S}_per_s_{len(tenants)}_tenants"
+    name += name_suffix
     return [
         Figure(f"{name}_p50", percentile(run.latencies_ms, 0.5), "ms"),
         Figure(f"{name}_p99", percentile(run.latencies_ms, 0.99), "ms"),
@@ -110,12 +147,13 @@ def _paced(stack: Stack, keap: KeapStandIn, tenant_ids: list[str]) -> list[Figur
     ]
 
 
-def _scaling(stack: Stack, keap: KeapStandIn, tenant_ids: list[str], replicas: int) -> list[Figure]:
-    run = _orders_through(stack, keap, tenant_ids, SCALING_ORDERS)
+def _scaling(stack: Stack, placements: list[_Placement], replicas: int) -> list[Figure]:
+    run = _orders_through(stack, placements, SCALING_ORDERS)
+    tenants = len(placements[0].tenant_ids)
     suffix = "replica" if replicas == 1 else "replicas"
     return [
         Figure(
-            f"pipeline_invoices_per_s_{replicas}_{suffix}_{len(tenant_ids)}_tenants",
+            f"pipeline_invoices_per_s_{replicas}_{suffix}_{tenants}_tenants",
             run.invoices_per_s,
             "invoices/s",
         )
@@ -131,33 +169,34 @@ class _Run:
 
 def _orders_through(
     stack: Stack,
-    keap: KeapStandIn,
-    tenant_ids: list[str],
+    placements: list[_Placement],
     orders: int,
     *,
     every_seconds: float = 0.0,
 ) -> _Run:
-    """Place `orders` orders (paced `every_seconds` apart, else by CREATORS threads at once)
-    and wait until every tenant's ledger has each one's invoice."""
-    contact_id = keap.contact("Pia", "Pipeline")
-    created: dict[str, float] = {}
+    """Place `orders` orders, going round the placements (paced `every_seconds` apart, else by
+    CREATORS threads at once), and wait until each order's tenants all have its invoice."""
+    contact_ids = [placement.keap.contact("Pia", "Pipeline") for placement in placements]
+    created: dict[tuple[str, str], float] = {}
     lock = threading.Lock()
     watcher = WrittenInvoices(stack.settings)
     watcher.wait_assigned()
     watcher.start()
 
     def create(number: int) -> None:
+        at = number % len(placements)
         body = {
-            "contact_id": contact_id,
+            "contact_id": contact_ids[at],
             "order_time": "2026-03-02T10:00:00Z",
             "order_title": f"Pipeline {number}",
             "order_type": "OFFLINE",
             "order_items": ONE_LINE,
         }
         sent = time.perf_counter()
-        invoice = str(keap.api("POST", "/orders", body)["invoice_id"])
+        invoice = str(placements[at].keap.api("POST", "/orders", body)["invoice_id"])
         with lock:
-            created[invoice] = sent
+            for tenant in placements[at].tenant_ids:
+                created[(tenant, invoice)] = sent
 
     started = time.perf_counter()
     try:
@@ -169,18 +208,17 @@ def _orders_through(
             with ThreadPoolExecutor(CREATORS) as pool:
                 list(pool.map(create, range(orders)))
         creating = time.perf_counter() - started
-        expected = {(tenant, invoice) for tenant in tenant_ids for invoice in created}
-        while not expected <= watcher.times().keys():
+        while not created.keys() <= watcher.times().keys():
             if time.perf_counter() - started > GIVE_UP_SECONDS:
-                missing = len(expected - watcher.times().keys())
+                missing = len(created.keys() - watcher.times().keys())
                 raise TimeoutError(f"{missing} invoices never reached Xero")
             time.sleep(0.1)
     finally:
         watcher.stop()
     written = watcher.times()
-    elapsed = max(written[key] for key in expected) - started
-    latencies = [(written[(t, i)] - created[i]) * 1000 for t, i in expected]
-    return _Run(len(expected) / elapsed, creating, latencies)
+    elapsed = max(written[key] for key in created) - started
+    latencies = [(written[key] - sent) * 1000 for key, sent in created.items()]
+    return _Run(len(created) / elapsed, creating, latencies)
 
 
 if __name__ == "__main__":
