@@ -45,7 +45,7 @@ from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, Topic, envelope_from_bytes
 from invoicesync.kafka.connection import kafka_connection
 from invoicesync.kafka.failure_policies import DeadLetter, DeadLetterPolicy, RetryPolicy
-from invoicesync.kafka.group_join import finish_unapplied_join
+from invoicesync.kafka.group_join import poll_through_rebalance
 from invoicesync.kafka.partitioning import partition_for_key
 from invoicesync.kafka.pending_messages import (
     PartitionProgress,
@@ -221,10 +221,9 @@ class ConsumerLoop:
         """Poll once, handle what came and what is due, commit. Returns messages finished."""
         try:
             consumer = self._client()
-            batches = consumer.poll(
-                timeout_ms=self._poll_timeout_ms(), max_records=self._options.max_poll_records
+            batches = poll_through_rebalance(
+                consumer, self._poll_timeout_ms(), self._options.max_poll_records
             )
-            finish_unapplied_join(consumer)
             if self._to_rewind:
                 batches = self._rewind_given_back(consumer, batches)
             finished = 0
