@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 
 from kafka import KafkaConsumer
 from kafka.structs import MemberState
@@ -33,17 +32,12 @@ JOIN_POLL_MS = 500
 REBALANCE_POLL_SECONDS = 10.0
 
 
-def poll_through_rebalance(
-    consumer: KafkaConsumer,
-    timeout_ms: int,
-    max_records: int,
-    clock: Callable[[], float] = time.monotonic,
-) -> dict:
+def poll_through_rebalance(consumer: KafkaConsumer, timeout_ms: int, max_records: int) -> dict:
     """`consumer.poll(...)`, then more polls while the member is rebalancing (up to
     REBALANCE_POLL_SECONDS): the records of them all, by partition."""
     batches = consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-    deadline = clock() + REBALANCE_POLL_SECONDS
-    while _rebalancing(consumer) and clock() < deadline:
+    deadline = time.monotonic() + REBALANCE_POLL_SECONDS
+    while _rebalancing(consumer) and time.monotonic() < deadline:
         finish_unapplied_join(consumer)
         for partition, records in consumer.poll(
             timeout_ms=JOIN_POLL_MS, max_records=max_records
