@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from invoicesync.kafka.connection import kafka_connection
 from invoicesync.settings import Settings
@@ -61,6 +62,10 @@ def committed_offsets(settings: Settings, group_id: str) -> dict[TopicPartition,
     admin = KafkaAdminClient(**kafka_connection(settings))
     try:
         committed = admin.list_group_offsets({group_id: None}).get(group_id, {})
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return {}  # a broker's first group: its offsets topic is still being made or loaded
     finally:
         admin.close()
     return {partition: meta.offset for partition, meta in committed.items()}

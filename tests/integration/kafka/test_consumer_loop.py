@@ -14,7 +14,7 @@ import pytest
 import redis
 from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient
-from kafka.errors import CoordinatorNotAvailableError
+from kafka.errors import KafkaError
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, EventType, Topic
@@ -61,8 +61,10 @@ def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> i
     kafka_group = group_name(group, settings)
     try:
         offsets = admin.list_group_offsets({kafka_group: None}).get(kafka_group, {})
-    except CoordinatorNotAvailableError:
-        return 0  # a broker's first group: its offsets topic is still being made
+    except KafkaError as exc:
+        if not exc.retriable:
+            raise
+        return 0  # a broker's first group: its offsets topic is still being made or loaded
     finally:
         admin.close()
     name = topic_name(topic, settings)
