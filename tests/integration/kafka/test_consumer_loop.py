@@ -13,8 +13,6 @@ from dataclasses import replace
 import pytest
 import redis
 from kafka import KafkaConsumer
-from kafka.admin import KafkaAdminClient
-from kafka.errors import KafkaError
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, EventType, Topic
@@ -30,6 +28,7 @@ from invoicesync.kafka.periodic_tasks import PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
 from invoicesync.kafka.topics import ensure_topics, group_name, topic_name
 from invoicesync.stores.paused_work import PausedWorkBoard
+from tests import waiting
 from tests.infrastructure import free_port, kafka_environment, kafka_settings, start_kafka
 from tests.integration.topic_reading import read_topic
 from tests.waiting import DEADLINE_SECONDS, end_offsets
@@ -57,18 +56,9 @@ def run_until(loop: ConsumerLoop, done, timeout: float = DEADLINE_SECONDS) -> No
 
 
 def committed_offsets(settings, group: str, topic=Topic.KEAP_NOTIFICATIONS) -> int:
-    admin = KafkaAdminClient(**kafka_connection(settings))
-    kafka_group = group_name(group, settings)
-    try:
-        offsets = admin.list_group_offsets({kafka_group: None}).get(kafka_group, {})
-    except KafkaError as exc:
-        if not exc.retriable:
-            raise
-        return 0  # a broker's first group: its offsets topic is still being made or loaded
-    finally:
-        admin.close()
+    offsets = waiting.committed_offsets(settings, group_name(group, settings))
     name = topic_name(topic, settings)
-    return sum(meta.offset for tp, meta in offsets.items() if tp.topic == name)
+    return sum(offset for tp, offset in offsets.items() if tp.topic == name)
 
 
 def loop_for(settings, group: str, handler, **options) -> ConsumerLoop:
