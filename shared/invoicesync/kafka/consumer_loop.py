@@ -2,9 +2,11 @@
 
 A handler receives a run of envelopes of one tenant, in partition order, and returns the events
 to publish. The loop publishes what one poll's handlers returned as one batch (sent together,
-each send's acknowledgement awaited), and only then counts those messages finished and commits,
-once per poll. Before a tenant's next run in the same poll, what its earlier run returned is
-published first, so a handler always sees its tenant's earlier work as published. Failures:
+each send's acknowledgement awaited), and only then counts those messages finished; what is
+finished is committed at most once a `commit_interval_seconds`, and always before a rebalance
+takes partitions away, when something was dead-lettered, and on a stop. Before a tenant's next
+run in the same poll, what its earlier run returned is published first, so a handler always
+sees its tenant's earlier work as published. Failures:
 - `InvalidInput` (or an undecodable message): dead-lettered at once;
 - `RateLimited` for longer than a moment: that tenant's messages are set aside until the
   provider's wait is over, while other tenants on the partition go on; the committed offset
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
@@ -76,6 +78,10 @@ COMMITTED_TIMEOUT_MS = 10_000
 # A member silent this long is dropped from its group and its partitions go to the others: how
 # soon the replicas of a service take over from one that died.
 SESSION_TIMEOUT_MS = 10_000
+# A commit per poll was a broker write per poll for every group, most of the broker's work in a
+# steady stream of single messages. Waiting this long between commits means a crash redelivers
+# up to this much more, which the handlers' idempotent effects absorb.
+COMMIT_INTERVAL_SECONDS = 1.0
 
 
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
@@ -115,6 +121,7 @@ class LoopOptions:
     # batching one (a writer puts 50 invoices in one call) keeps its runs: halving them would
     # spend a limited call on fewer invoices.
     shrink_runs_when_limited: bool = True
+    commit_interval_seconds: float = COMMIT_INTERVAL_SECONDS
 
     @classmethod
     def for_service(
@@ -182,6 +189,8 @@ class ConsumerLoop:
         self._paused_work = paused_work or PausedWorkBoard(redis_from_settings(settings))
         self._paused: dict[str, PausedWork] = {}
         self._staged: list[_Staged] = []
+        self._committed_at = clock()
+        self._commit_now = False  # a dead letter was published: its message is not to come again
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -231,7 +240,7 @@ class ConsumerLoop:
                 finished += self._handle_partition_batch(tp, records)
             finished += self._handle_due_tenants()
             finished += self._publish_staged()
-            self._commit()
+            self._commit_when_due()
             self._run_due_periodic_tasks()
         except Exception as exc:  # noqa: BLE001 - nothing may end the loop; redo from the commit
             self._failed_iterations += 1
@@ -562,15 +571,44 @@ class ConsumerLoop:
         progress = self._progress[tp]
         progress.finished_up_to = max(progress.finished_up_to, offset)
 
+    def _commit_when_due(self) -> None:
+        now = self._clock()
+        if self._commit_now or now - self._committed_at >= self._options.commit_interval_seconds:
+            self._commit()
+            self._committed_at = now
+
     def _commit(self) -> None:
+        offsets = self._offsets_to_commit()
+        if offsets and self._consumer is not None:
+            self._consumer.commit(offsets)
+            self._committed(offsets)
+        self._commit_now = False
+
+    async def commit_before_revoke(self) -> None:
+        """The rebalance listener's commit, awaited on the client's network thread (where a
+        blocking `commit()` may not run) while this loop's thread waits in `poll()`."""
+        offsets = self._offsets_to_commit()
+        if not offsets or self._consumer is None:
+            return
+        try:
+            await self._consumer.commit_async(offsets)
+        except KafkaError as exc:
+            log.warning(
+                "commit on revoke failed; those messages will be redelivered",
+                extra={"error": repr(exc)},
+            )
+            return
+        self._committed(offsets)
+
+    def _offsets_to_commit(self) -> dict[TopicPartition, OffsetAndMetadata]:
         offsets = {}
         for tp, progress in self._progress.items():
             safe = progress.safe_offset()
             if safe is not None and safe != progress.next_to_commit:
                 offsets[tp] = OffsetAndMetadata(safe, "", -1)
-        if not offsets or self._consumer is None:
-            return
-        self._consumer.commit(offsets)
+        return offsets
+
+    def _committed(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         for tp, meta in offsets.items():
             self._progress[tp].next_to_commit = meta.offset
 
@@ -645,6 +683,7 @@ class ConsumerLoop:
             rng=self._random,
         )
         self._publisher.publish_all(outgoing)
+        self._commit_now = True
 
     def _wait(self, seconds: float) -> bool:
         """Sleep; False when the loop was asked to stop meanwhile."""
@@ -700,16 +739,15 @@ class ConsumerLoop:
         self._revoked = set()
 
 
-class _ForgetRevoked(ConsumerRebalanceListener):
+class _ForgetRevoked(AsyncConsumerRebalanceListener):
+    """kafka-python 3 runs the listener on its network thread, inside the loop's `poll()`."""
+
     def __init__(self, loop: ConsumerLoop) -> None:
         self._loop = loop
 
-    def on_partitions_revoked(self, revoked) -> None:
-        try:
-            self._loop._commit()
-        except (KafkaError, Transient):
-            log.warning("commit on revoke failed; those messages will be redelivered")
+    async def on_partitions_revoked(self, revoked) -> None:
+        await self._loop.commit_before_revoke()
         self._loop.forget_partitions(revoked)
 
-    def on_partitions_assigned(self, assigned) -> None:
+    async def on_partitions_assigned(self, assigned) -> None:
         self._loop.rewind_after_poll(assigned)

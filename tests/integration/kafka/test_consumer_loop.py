@@ -375,6 +375,51 @@ def test_a_run_paused_before_a_rebalance_is_done_after_it_not_committed_past(set
     assert committed_offsets(settings, unique_name) == 4
 
 
+def test_work_finished_but_not_yet_committed_is_committed_before_a_rebalance_takes_it(
+    settings, unique_name
+):
+    """Commits wait for the commit interval. A rebalance in between takes the partitions away
+    (and gives them back: the new member reads another topic); what was finished is committed
+    first, from kafka-python's network thread, where a blocking commit cannot run, so none of
+    it is handled again."""
+    publish(settings, [notification("steady", n) for n in range(3)])
+    handled: list[int] = []
+    loop = loop_for(
+        settings,
+        unique_name,
+        one_at_a_time(lambda e: handled.append(e.payload["number"]) or []),
+        commit_interval_seconds=3600,
+    )
+    joiner = None
+    try:
+        run_until(loop, lambda: len(handled) == 3)
+        assert committed_offsets(settings, unique_name) == 0, "the interval is not over"
+        joiner = GroupMember(settings, unique_name, Topic.SYNC_RESULTS)
+        run_until(loop, joiner.assigned.is_set)
+        assert committed_offsets(settings, unique_name) == 3
+        publish(settings, [notification("steady", 3)])
+        run_until(loop, lambda: 3 in handled)
+    finally:
+        if joiner is not None:
+            joiner.leave()
+        loop.close()
+    assert handled == [0, 1, 2, 3]
+
+
+def test_a_dead_letter_is_committed_at_once_not_after_the_interval(settings, unique_name):
+    """A dead-lettered message is not to come again, so its commit does not wait."""
+    publish(settings, [notification("poison", 1)])
+
+    def poison(envelope: Envelope) -> list[Outgoing]:
+        raise InvalidInput("amount: not a number")
+
+    loop = loop_for(settings, unique_name, one_at_a_time(poison), commit_interval_seconds=3600)
+    try:
+        run_until(loop, lambda: committed_offsets(settings, unique_name) == 1)
+    finally:
+        loop.close()
+
+
 def test_a_batching_consumer_keeps_its_runs_whole_when_rate_limited(settings, unique_name):
     """A writer's calls do not grow with its run: limited, it sets its run aside and takes it
     whole when the share has refilled, instead of halving it into more calls for fewer
