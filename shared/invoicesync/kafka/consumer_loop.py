@@ -35,6 +35,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +97,22 @@ def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandl
     return handle_run
 
 
+@dataclass(frozen=True)
+class _HandlerCall:
+    """A handler's answer for a run, or what it raised, and how long it took."""
+
+    outgoing: Sequence[Outgoing]
+    seconds: float
+
+
+@dataclass
+class _Prefetched:
+    """A tenant's first run of a poll, handed to the handler on a worker thread."""
+
+    chunk: list[PendingMessage]
+    call: Future[_HandlerCall]
+
+
 @dataclass
 class _Staged:
     """A run its handler finished, waiting for the poll's batch to be acknowledged."""
@@ -122,6 +139,11 @@ class LoopOptions:
     # spend a limited call on fewer invoices.
     shrink_runs_when_limited: bool = True
     commit_interval_seconds: float = COMMIT_INTERVAL_SECONDS
+    # How many tenants' first runs of a poll the handler takes at once, on worker threads
+    # (1: one at a time, on the loop's thread). For handlers that mostly wait on a provider
+    # and keep no state between calls: a writer waited on one tenant's ledger call before
+    # starting the next tenant's, so one process wrote one invoice per round trip.
+    concurrent_tenants: int = 1
 
     @classmethod
     def for_service(
@@ -133,6 +155,7 @@ class LoopOptions:
         max_run: int = 1,
         dead_letters: DeadLetterPolicy | None = None,
         shrink_runs_when_limited: bool = True,
+        concurrent_tenants: int = 1,
     ) -> LoopOptions:
         """A service's loop with the deployment's retry policy from the settings."""
         return cls(
@@ -142,6 +165,7 @@ class LoopOptions:
             retry=RetryPolicy.from_settings(settings),
             dead_letters=dead_letters or DeadLetterPolicy(),
             shrink_runs_when_limited=shrink_runs_when_limited,
+            concurrent_tenants=concurrent_tenants,
         )
 
 
@@ -191,6 +215,12 @@ class ConsumerLoop:
         self._staged: list[_Staged] = []
         self._committed_at = clock()
         self._commit_now = False  # a dead letter was published: its message is not to come again
+        self._workers = (
+            ThreadPoolExecutor(options.concurrent_tenants, thread_name_prefix=options.group_id)
+            if options.concurrent_tenants > 1
+            else None
+        )
+        self._prefetched: dict[tuple[TopicPartition, str], _Prefetched] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -213,6 +243,9 @@ class ConsumerLoop:
             self.close()
 
     def close(self) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
         if self._consumer is None:
             return
         self._periodic.stop()
@@ -236,8 +269,17 @@ class ConsumerLoop:
             if self._to_rewind:
                 batches = self._rewind_given_back(consumer, batches)
             finished = 0
+            decoded = []
             for tp, records in batches.items():
-                finished += self._handle_partition_batch(tp, records)
+                undecodable, runs = self._decode(tp, records)
+                finished += undecodable
+                decoded.append((tp, runs))
+            try:
+                self._prefetch(decoded)
+                for tp, runs in decoded:
+                    finished += self._handle_partition_runs(tp, runs)
+            finally:
+                self._drop_prefetched()
             finished += self._handle_due_tenants()
             finished += self._publish_staged()
             self._commit_when_due()
@@ -258,9 +300,13 @@ class ConsumerLoop:
         self._failed_iterations = 0
         return finished
 
-    def _handle_partition_batch(self, tp: TopicPartition, records: Sequence) -> int:
+    def _decode(
+        self, tp: TopicPartition, records: Sequence
+    ) -> tuple[int, list[tuple[str, list[PendingMessage]]]]:
+        """A partition's records as runs by tenant; one that is not an envelope is
+        dead-lettered at once (the count returned beside the runs)."""
         pending: list[PendingMessage] = []
-        finished = 0
+        undecodable = 0
         for raw in records:
             record = consumed_record(raw)
             try:
@@ -268,15 +314,64 @@ class ConsumerLoop:
             except InvalidInput as exc:
                 self._dead_letter(DeadLetter(record, None, UNKNOWN_TENANT, exc, attempts=1))
                 self._finish(tp, record.offset)
-                finished += 1
+                undecodable += 1
                 continue
             pending.append(PendingMessage(record, envelope))
-        for tenant_id, run in runs_by_tenant(pending):
+        return undecodable, runs_by_tenant(pending)
+
+    def _handle_partition_runs(
+        self, tp: TopicPartition, runs: list[tuple[str, list[PendingMessage]]]
+    ) -> int:
+        finished = 0
+        for tenant_id, run in runs:
             if self._set_aside.get(tenant_id):
                 self._set_aside_run(tp, tenant_id, run, retry_after=None)
                 continue
             finished += self._handle_run(tp, tenant_id, run)
         return finished
+
+    # -- tenants at once -------------------------------------------------------------------
+
+    def _prefetch(self, decoded: list[tuple[TopicPartition, list]]) -> None:
+        """Hand each tenant's first run of the poll to the workers, so their provider calls
+        overlap; the runs are then taken in order as before, each its worker's answer."""
+        if self._workers is None:
+            return
+        firsts: dict[str, tuple[TopicPartition, list[PendingMessage]]] = {}
+        for tp, runs in decoded:
+            for tenant_id, run in runs:
+                if tenant_id not in firsts and not self._set_aside.get(tenant_id):
+                    limit = self._run_limit.get(tenant_id) or self._options.max_run
+                    firsts[tenant_id] = (tp, run[:limit])
+        if len(firsts) < 2:
+            return
+        for tenant_id, (tp, chunk) in firsts.items():
+            envelopes = [item.envelope for item in chunk]
+            call = self._workers.submit(self._call_handler, envelopes)
+            self._prefetched[(tp, tenant_id)] = _Prefetched(chunk, call)
+
+    def _call_handler(self, envelopes: list[Envelope]) -> _HandlerCall:
+        started = time.perf_counter()
+        outgoing = self._handler(envelopes)
+        return _HandlerCall(outgoing, time.perf_counter() - started)
+
+    def _first_call(
+        self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]
+    ) -> _HandlerCall:
+        """The handler's answer for a chunk: its worker's, when the chunk was prefetched."""
+        prefetched = self._prefetched.pop((tp, tenant_id), None)
+        if prefetched is not None:
+            if [id(item) for item in prefetched.chunk] == [id(item) for item in chunk]:
+                return prefetched.call.result()
+            _await_quietly(prefetched.call)  # its effects are idempotent: called again below
+        return self._call_handler([item.envelope for item in chunk])
+
+    def _drop_prefetched(self) -> None:
+        """Calls an iteration did not get to take (it failed first): waited for, so none is
+        still running when the loop rewinds, and forgotten; their messages come again."""
+        prefetched, self._prefetched = self._prefetched, {}
+        for item in prefetched.values():
+            _await_quietly(item.call)
 
     def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[PendingMessage]) -> int:
         finished, start = 0, 0
@@ -302,9 +397,11 @@ class ConsumerLoop:
         attempts = 0
         while True:
             attempts += 1
-            started = time.perf_counter()
             try:
-                outgoing = self._handler([item.envelope for item in chunk])
+                if attempts == 1:
+                    call = self._first_call(tp, tenant_id, chunk)
+                else:
+                    call = self._call_handler([item.envelope for item in chunk])
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
                     if self._options.shrink_runs_when_limited:
@@ -337,9 +434,7 @@ class ConsumerLoop:
                 if self._stop.is_set():
                     raise Transient("stopping before the retry") from exc
                 continue
-            self._staged.append(
-                _Staged(tp, tenant_id, chunk, outgoing, time.perf_counter() - started)
-            )
+            self._staged.append(_Staged(tp, tenant_id, chunk, call.outgoing, call.seconds))
             return finished
 
     def _handle_singly(
@@ -737,6 +832,13 @@ class ConsumerLoop:
         a group's first assignment has no position yet and starts at the commit anyway."""
         self._to_rewind |= set(assigned) & self._revoked
         self._revoked = set()
+
+
+def _await_quietly(call: Future) -> None:
+    try:
+        call.result()
+    except Exception as exc:  # noqa: BLE001 - an answer no one will take
+        log.debug("a handler call no one took failed", extra={"error": repr(exc)})
 
 
 class _ForgetRevoked(AsyncConsumerRebalanceListener):

@@ -13,6 +13,7 @@ from dataclasses import replace
 import pytest
 import redis
 from kafka import KafkaConsumer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from invoicesync.errors import InvalidInput, RateLimited, Transient
 from invoicesync.events import Envelope, EventType, Topic
@@ -758,3 +759,129 @@ def test_a_run_whose_events_cannot_be_sent_is_dead_lettered_and_the_batch_goes_o
     [letter] = read_topic(settings, Topic.DEAD_LETTERS, 1)
     assert letter["payload"]["error"]["type"] == "TypeError"
     assert committed_offsets(settings, unique_name) == 2
+
+
+class OverlapWatch:
+    """Handler calls in flight, by tenant: the most at once overall, and whether one tenant's
+    calls ever overlapped. The first call waits (up to a deadline) for a second one to start,
+    so tenants handled one after another show as a single call in flight, not as a hang."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, int] = {}
+        self.most_at_once = 0
+        self.tenant_overlapped = False
+        self._first_done = threading.Event()
+
+    def call(self, tenant_id: str, work) -> list[Outgoing]:
+        with self._lock:
+            self._in_flight[tenant_id] = self._in_flight.get(tenant_id, 0) + 1
+            self.tenant_overlapped |= self._in_flight[tenant_id] > 1
+            self.most_at_once = max(self.most_at_once, sum(self._in_flight.values()))
+            first = not self._first_done.is_set()
+        try:
+            if first:
+                deadline = time.monotonic() + DEADLINE_SECONDS / 4
+                while self.most_at_once < 2 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                self._first_done.set()
+            return work()
+        finally:
+            with self._lock:
+                self._in_flight[tenant_id] -= 1
+
+
+def test_tenants_runs_of_a_poll_are_handled_at_once_in_order_each_once(settings, unique_name):
+    """With concurrent_tenants, each tenant's first run of a poll goes to a worker thread:
+    calls for different tenants overlap, a tenant's never do, and what they return is published
+    and committed as from one thread: every message handled once, each tenant's in order."""
+    tenants = same_partition_tenants(4)
+    publish(settings, [notification(tenants[n % 4], n) for n in range(40)])
+    watch, handled, lock = OverlapWatch(), [], threading.Lock()
+
+    def handle_run(envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        def work() -> list[Outgoing]:
+            with lock:
+                handled.extend(e.payload["number"] for e in envelopes)
+            return [Outgoing(Topic.SYNC_RESULTS, e) for e in envelopes]
+
+        return watch.call(envelopes[0].tenant_id, work)
+
+    loop = loop_for(settings, unique_name, handle_run, max_run=5, concurrent_tenants=4)
+    try:
+        run_until(loop, lambda: len(handled) >= 40)
+    finally:
+        loop.close()
+
+    assert watch.most_at_once >= 2, "tenants were handled one after another"
+    assert not watch.tenant_overlapped, "one tenant's runs overlapped"
+    assert sorted(handled) == list(range(40)), "a message handled twice or never"
+    for tenant in range(4):
+        order = [n for n in handled if n % 4 == tenant]
+        assert order == sorted(order), f"tenant {tenant}'s messages out of order: {order}"
+    assert committed_offsets(settings, unique_name) == 40
+    published = read_topic(settings, Topic.SYNC_RESULTS, 40)
+    assert sorted(m["payload"]["number"] for m in published) == list(range(40))
+
+
+def passes(numbers: list[int]) -> list[list[int]]:
+    """A tenant's handled numbers split where they start again (a redo after a rewind)."""
+    split: list[list[int]] = []
+    for number in numbers:
+        if not split or number < split[-1][-1]:
+            split.append([])
+        split[-1].append(number)
+    return split
+
+
+def test_an_outage_in_one_tenants_concurrent_run_redoes_the_poll_after_every_call_ends(
+    settings, unique_name
+):
+    """Redis away during one tenant's worker call while another tenant's is still running:
+    the loop waits for that call to end before it rewinds, so no tenant's work runs twice at
+    once, and nothing is lost; the poll's messages are handled again, as after any outage."""
+    settings = replace(settings, consumer_backoff_seconds=0.05, consumer_backoff_max_seconds=0.2)
+    failing, slow, other = same_partition_tenants(3)  # the failing run is taken first
+    publish(settings, [notification((failing, slow, other)[n % 3], n) for n in range(30)])
+    watch, handled, lock = OverlapWatch(), [], threading.Lock()
+    failed, slow_again, slow_calls = threading.Event(), threading.Event(), [0]
+
+    def handle_run(envelopes: Sequence[Envelope]) -> list[Outgoing]:
+        tenant = envelopes[0].tenant_id
+
+        def work() -> list[Outgoing]:
+            if tenant == failing and not failed.is_set():
+                failed.set()
+                raise RedisConnectionError("Redis is away")
+            if tenant == slow:
+                with lock:
+                    slow_calls[0] += 1
+                    first = slow_calls[0] == 1
+                if first:
+                    # Still running when the outage fails the poll: a loop that rewound at
+                    # once would call this tenant again meanwhile.
+                    failed.wait(DEADLINE_SECONDS / 4)
+                    slow_again.wait(2.0)
+                else:
+                    slow_again.set()
+            with lock:
+                handled.extend(e.payload["number"] for e in envelopes)
+            return []
+
+        return watch.call(tenant, work)
+
+    options = LoopOptions.for_service(
+        settings, unique_name, (Topic.KEAP_NOTIFICATIONS,), max_run=10, concurrent_tenants=3
+    )
+    loop = ConsumerLoop(settings, options, handle_run, Publisher(settings))
+    try:
+        run_until(loop, lambda: set(handled) == set(range(30)) and slow_again.is_set())
+    finally:
+        loop.close()
+
+    assert failed.is_set(), "the outage never happened"
+    assert not watch.tenant_overlapped, "a tenant was called again while its call still ran"
+    for position in range(3):
+        last_pass = passes([n for n in handled if n % 3 == position])[-1]
+        assert last_pass == list(range(position, 30, 3)), f"tenant {position}: {handled}"
+    assert committed_offsets(settings, unique_name) == 30
