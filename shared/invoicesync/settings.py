@@ -52,10 +52,10 @@ class Settings:
     # How long a message whose provider, Redis or Kafka is unavailable keeps being retried
     # (its tenant paused meanwhile) before it is given up on as a dead letter.
     consumer_retry_budget_hours: float = 24.0
-    # How many tenants a ledger writer writes for at once (threads waiting on their ledgers):
-    # Xero and QBO answer in hundreds of milliseconds, and one tenant at a time would make a
-    # writer process's throughput one invoice (or one batch) per round trip.
-    writer_concurrent_tenants: int = 8
+    # How many tenants transform and each ledger writer work for at once (threads waiting on
+    # Keap or the ledger): those APIs answer in hundreds of milliseconds, and one tenant at a
+    # time would hold a process to one provider round trip at a time.
+    concurrent_tenants: int = 8
     # How long a provider call may take to answer before it is a timeout (retried as Transient).
     provider_read_timeout_seconds: float = 30.0
     poll_interval_seconds: int = 3600

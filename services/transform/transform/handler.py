@@ -96,6 +96,8 @@ class TransformHandler:
         marks: PublicationMarks,
         held: HeldNotifications,
         clock: Callable[[], datetime] = _utc_now,
+        *,
+        invoice_orders: InvoiceOrders | None = None,
     ) -> None:
         self._keap = keap
         self._tenants = tenants
@@ -109,7 +111,7 @@ class TransformHandler:
         # Orders read in this run: every notification of the run was in Kafka before the run
         # began, so a read made during it is at least as new as any change they report.
         self._orders_this_run: dict[tuple[str, str], KeapOrder] = {}
-        self._invoice_orders = InvoiceOrders()
+        self._invoice_orders = invoice_orders or InvoiceOrders()
         self._transformed_this_run: set[tuple[str, str]] = set()
 
     def handle(self, envelopes: Sequence[Envelope]) -> list[Outgoing]:

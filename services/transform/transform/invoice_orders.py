@@ -7,6 +7,7 @@ its run's one call for all orders, instead of a search by invoice id of its own.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from invoicesync.domain.keap_order import KeapOrder
@@ -19,15 +20,17 @@ class InvoiceOrders:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
         self._order_ids: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()  # shared by the handlers of transform's worker threads
 
     def learn(self, tenant_id: str, order: KeapOrder) -> None:
         if not order.invoice_id:
             return
         key = (tenant_id, order.invoice_id)
-        self._order_ids[key] = order.id
-        self._order_ids.move_to_end(key)
-        while len(self._order_ids) > self._capacity:
-            self._order_ids.popitem(last=False)
+        with self._lock:
+            self._order_ids[key] = order.id
+            self._order_ids.move_to_end(key)
+            while len(self._order_ids) > self._capacity:
+                self._order_ids.popitem(last=False)
 
     def order_id(self, tenant_id: str, invoice_id: str) -> str | None:
         return self._order_ids.get((tenant_id, invoice_id))

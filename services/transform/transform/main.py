@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoicesync.clients.keap import keap_client_from_settings
 from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, handler_per_thread
 from invoicesync.kafka.failure_policies import DeadLetterPolicy
 from invoicesync.kafka.publisher import Publisher
 from invoicesync.service_main import run_service
@@ -14,6 +14,7 @@ from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from transform.failures import failed_notification_report
 from transform.handler import TransformHandler
+from transform.invoice_orders import InvoiceOrders
 from transform.publication_marks import PublicationMarks
 
 GROUP_ID = "invoicesync-transform"
@@ -27,23 +28,26 @@ def build_loop(settings: Settings) -> ConsumerLoop:
     client = redis_from_settings(settings)
     tenants = TenantStore(client)
     marks = PublicationMarks(client)
-    handler = TransformHandler(
-        keap_client_from_settings(settings, client),
-        tenants,
-        marks,
-        HeldNotifications(client),
-    )
+    keap = keap_client_from_settings(settings, client)
+    held = HeldNotifications(client)
+    invoice_orders = InvoiceOrders()
     options = LoopOptions.for_service(
         settings,
         GROUP_ID,
         (Topic.KEAP_NOTIFICATIONS,),
         max_run=MAX_RUN,
         dead_letters=DeadLetterPolicy(reports=(failed_notification_report(tenants),)),
+        concurrent_tenants=settings.concurrent_tenants,
     )
     return ConsumerLoop(
         settings,
         options,
-        handler.handle,
+        # A handler keeps what its run has read: one per worker thread, sharing the rest.
+        handler_per_thread(
+            lambda: (
+                TransformHandler(keap, tenants, marks, held, invoice_orders=invoice_orders).handle
+            )
+        ),
         Publisher(settings),
         # Last-published marks are written only once the broker has the events they claim.
         after_publish=lambda outgoing: marks.apply(item.envelope for item in outgoing),

@@ -9,6 +9,7 @@ event is published again on the next read, which every consumer tolerates.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class PublicationMarks:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._pending: OrderedDict[str, list[_SetValue | _DeleteField]] = OrderedDict()
+        self._lock = threading.Lock()  # handlers on worker threads add, the loop applies
 
     def last_published(self, tenant_id: str, kind: str, keap_id: str) -> str | None:
         value = self._redis.get(hash_key(tenant_id, kind, keap_id))
@@ -59,7 +61,8 @@ class PublicationMarks:
 
     def apply(self, published: Iterable[Envelope]) -> None:
         """The broker acknowledged these envelopes: make their writes."""
-        writes = [w for e in published for w in self._pending.pop(e.event_id, ())]
+        with self._lock:
+            writes = [w for e in published for w in self._pending.pop(e.event_id, ())]
         if not writes:
             return
         pipe = self._redis.pipeline(transaction=False)
@@ -71,9 +74,10 @@ class PublicationMarks:
         pipe.execute()
 
     def _add(self, envelope: Envelope, write: _SetValue | _DeleteField) -> None:
-        self._pending.setdefault(envelope.event_id, []).append(write)
-        while len(self._pending) > MAX_PENDING:
-            self._pending.popitem(last=False)
+        with self._lock:
+            self._pending.setdefault(envelope.event_id, []).append(write)
+            while len(self._pending) > MAX_PENDING:
+                self._pending.popitem(last=False)
 
 
 _DELETE_IF_UNCHANGED = """

@@ -85,6 +85,20 @@ SESSION_TIMEOUT_MS = 10_000
 COMMIT_INTERVAL_SECONDS = 1.0
 
 
+def handler_per_thread(make_handler: Callable[[], RunHandler]) -> RunHandler:
+    """A run handler that keeps state between the steps of a run, made once per thread that
+    calls it, so `concurrent_tenants` workers never share one."""
+    local = threading.local()
+
+    def handle_run(envelopes: Sequence[Envelope]) -> Sequence[Outgoing]:
+        handler = getattr(local, "handler", None)
+        if handler is None:
+            handler = local.handler = make_handler()
+        return handler(envelopes)
+
+    return handle_run
+
+
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
     """Adapt a per-message handler to the loop's run-of-messages interface."""
 
@@ -140,9 +154,10 @@ class LoopOptions:
     shrink_runs_when_limited: bool = True
     commit_interval_seconds: float = COMMIT_INTERVAL_SECONDS
     # How many tenants' first runs of a poll the handler takes at once, on worker threads
-    # (1: one at a time, on the loop's thread). For handlers that mostly wait on a provider
-    # and keep no state between calls: a writer waited on one tenant's ledger call before
-    # starting the next tenant's, so one process wrote one invoice per round trip.
+    # (1: one at a time, on the loop's thread), for handlers that mostly wait on a provider:
+    # one tenant at a time held a process to one provider round trip at a time. The handler
+    # must be safe to call from several threads (`handler_per_thread` for one that keeps
+    # per-run state).
     concurrent_tenants: int = 1
 
     @classmethod

@@ -53,7 +53,7 @@ def writer_loop(
         dead_letters=DeadLetterPolicy(reports=(failed_sync_report(writer.destination.value),)),
         # Calls per run, not per invoice: a rate-limited tenant's backlog goes in full runs.
         shrink_runs_when_limited=False,
-        concurrent_tenants=max(1, settings.writer_concurrent_tenants),
+        concurrent_tenants=settings.concurrent_tenants,
     )
 
     def upkeep(owns_tenant: TenantOwnership) -> list[Outgoing]:
