@@ -150,6 +150,7 @@ def _paced(stack: Stack, placements: list[_Placement], name_suffix: str = "") ->
     return [
         Figure(f"{name}_p50", percentile(run.latencies_ms, 0.5), "ms"),
         Figure(f"{name}_p99", percentile(run.latencies_ms, 0.99), "ms"),
+        Figure(f"{name}_after_first_p99", percentile(run.later_latencies_ms, 0.99), "ms"),
         Figure(f"{name}_invoices", len(run.latencies_ms), "invoices"),
     ]
 
@@ -188,6 +189,9 @@ class _Run:
     invoices_per_s: float
     creating_seconds: float
     latencies_ms: list[float]
+    # Without each tenant's first invoice, which also finds or creates its contact and reads
+    # its organisation's tax rates: three more Xero calls.
+    later_latencies_ms: list[float]
 
 
 def _orders_through(
@@ -241,7 +245,13 @@ def _orders_through(
     written = watcher.times()
     elapsed = max(written[key] for key in created) - started
     latencies = [(written[key] - sent) * 1000 for key, sent in created.items()]
-    return _Run(len(created) / elapsed, creating, latencies)
+    seen: set[str] = set()
+    later = []
+    for (tenant, _), latency in zip(created, latencies, strict=True):
+        if tenant in seen:
+            later.append(latency)
+        seen.add(tenant)
+    return _Run(len(created) / elapsed, creating, latencies, later)
 
 
 if __name__ == "__main__":
