@@ -31,10 +31,15 @@ ORDERS = 300
 CREATORS = 4
 GIVE_UP_SECONDS = 600.0
 ONE_LINE = [{"name": "Consulting", "quantity": 1, "item_type": "OTHER", "price_per_unit": "40.00"}]
-NO_LIMITS = {"throttle_per_minute": 1_000_000, "quota_per_day": 100_000_000}
+NO_LIMITS = {
+    "spike_arrest_per_second": 1_000_000,
+    "throttle_per_minute": 1_000_000,
+    "quota_per_day": 100_000_000,
+}
 # Our limiter keeps Keap's per-app limits too: lifted with the stand-in's, as for an app Keap
 # granted more. Each tenant's share (8 Keap calls a second) stays: it is our own fairness rule.
 KEAP_APP_LIFTED = {
+    "INVOICESYNC_KEAP_APP_CALLS_PER_SECOND": "1000000",
     "INVOICESYNC_KEAP_APP_CALLS_PER_MINUTE": "1000000",
     "INVOICESYNC_KEAP_APP_CALLS_PER_DAY": "100000000",
 }

@@ -47,13 +47,15 @@ PERIOD = (date(2026, 2, 1), date(2026, 2, 28))
 BATCH = 50
 XERO_CALLS_PER_MINUTE = 60
 SEEDING_LIMITS = {
+    "spike_arrest_per_second": 100_000,
     "throttle_per_minute": 100_000,
     "tenant_throttle_per_minute": 100_000,
     "quota_per_day": 1_000_000,
 }
-# Keap's documented limits (reference/keap.md §6): 1,500/min per client, 150,000/day,
-# 10,000/min per tenant.
+# Keap's documented limits (reference/keap.md §6): about 25/s and 1,500/min per client,
+# 150,000/day, 10,000/min per tenant.
 KEAP_LIMITS = {
+    "spike_arrest_per_second": 25,
     "throttle_per_minute": 1_500,
     "tenant_throttle_per_minute": 10_000,
     "quota_per_day": 150_000,

@@ -4,6 +4,7 @@ import base64
 import copy
 import json
 import threading
+import time
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -395,6 +396,26 @@ def test_throttle_answers_429_without_retry_after_and_sends_keap_headers(client,
     }
     client.post("/_sandbox/clock", json={"advance_seconds": 61})
     assert client.get(f"{API}/orders", headers=auth).status_code == 200
+
+
+def test_the_spike_arrest_answers_429_to_a_second_call_within_a_second(client, auth):
+    """keap.md §6: about 25 calls a second per client, no headers; here shrunk to 1."""
+    client.put("/_sandbox/keap/limits", json={"spike_arrest_per_second": 1})
+    refused = []
+    for _ in range(5):
+        client.post("/_sandbox/clock", json={"advance_seconds": 2})  # a fresh second
+        started = time.monotonic()
+        first = client.get(f"{API}/orders", headers=auth)
+        second = client.get(f"{API}/orders", headers=auth)
+        assert first.status_code == 200
+        if time.monotonic() - started < 1:  # else the pair did not fall in one second
+            refused.append(second)
+    assert refused, "no two calls fell within one second"
+    for response in refused:
+        assert response.status_code == 429
+        assert "Retry-After" not in response.headers
+        assert response.get_json()["status"] == "Request Throttled"
+    assert client.put("/_sandbox/keap/limits", json={}).get_json()["spike_arrest_per_second"] == 1
 
 
 class _HookReceiver(BaseHTTPRequestHandler):

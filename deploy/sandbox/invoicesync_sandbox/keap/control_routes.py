@@ -38,11 +38,14 @@ def currency() -> Response | tuple[Response, int]:
 
 @keap_control.put("/limits")
 def limits() -> Response:
-    """Shrink or restore Keap's per-client throttle/quota and per-tenant throttle."""
+    """Shrink or restore Keap's per-client spike arrest, throttle and quota, and per-tenant
+    throttle."""
     state = keap_state()
     body = request.get_json(silent=True) or {}
     if "throttle_per_minute" in body:
         state.throttle = RateLimitRule("throttle", int(body["throttle_per_minute"]), 60)
+    if "spike_arrest_per_second" in body:
+        state.spike_arrest = RateLimitRule("spike_arrest", int(body["spike_arrest_per_second"]), 1)
     if "quota_per_day" in body:
         state.quota = RateLimitRule("quota", int(body["quota_per_day"]), 86_400)
     if "tenant_throttle_per_minute" in body:
@@ -51,6 +54,7 @@ def limits() -> Response:
     return jsonify(
         {
             "throttle_per_minute": state.throttle.limit,
+            "spike_arrest_per_second": state.spike_arrest.limit,
             "quota_per_day": state.quota.limit,
             "tenant_throttle_per_minute": state.tenant_throttle.limit,
         }

@@ -33,7 +33,9 @@ def guard_api_request() -> Response | None:
         return _unauthorized("Invalid access token", "oauth.v2.InvalidAccessToken")
     g.client_key = f"client:{g.grant.client_id}"
     g.tenant_key = f"tenant:{g.grant.subject['app_id']}"
-    client_violation = state.limiter.hit(g.client_key, [state.throttle, state.quota])
+    client_violation = state.limiter.hit(
+        g.client_key, [state.spike_arrest, state.throttle, state.quota]
+    )
     tenant_violation = None
     if client_violation is None:
         tenant_violation = state.limiter.hit(g.tenant_key, [state.tenant_throttle])

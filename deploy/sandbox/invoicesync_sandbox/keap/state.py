@@ -109,6 +109,11 @@ class KeapState(SandboxState):
         # The app's currency; each order and product keeps the one it was created in.
         self.currency = self.default_currency
         self.throttle = RateLimitRule("throttle", 1500, 60)
+        # Keap's API gateway also has a spike arrest of about 25 calls a second per client,
+        # with no headers, and bursts can 429 below that rate (reference/keap.md §6, Keap
+        # community thread "api-error-quota-exceeded-request-throttled/89944"): counted here
+        # as 25 in any sliding second, the same 429 body as the throttle.
+        self.spike_arrest = RateLimitRule("spike_arrest", 25, 1)
         self.quota = RateLimitRule("quota", 150_000, 86_400)
         self.tenant_throttle = RateLimitRule("tenant_throttle", 10_000, 60)
         self.handshake_timeout_seconds = 10.0
