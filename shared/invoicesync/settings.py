@@ -78,6 +78,9 @@ class Settings:
     # Raise them only when Keap has granted the app more: every replica counts against them.
     keap_app_calls_per_minute: int = 1_500
     keap_app_calls_per_day: int = 150_000
+    # Keap's gateway spike arrest, about 25 a second per client and sometimes lower for bursts
+    # (keap.md §6): kept to 20 in any second, so transform's workers never set it off.
+    keap_app_calls_per_second: int = 20
     # Keap hook deliveries per tenant (Keap batches up to 1,000 ids a POST, one POST per event
     # key every 30-60 s); Sync ID requests and /status reads per tenant.
     hook_tenant_burst: int = 30

@@ -342,7 +342,9 @@ def keap_client_from_settings(
         TokenStore(client, TokenCipher(settings.token_encryption_key)), lambda _p: oauth, client
     )
     app_limits = keap_app_limits(
-        settings.keap_app_calls_per_minute, settings.keap_app_calls_per_day
+        settings.keap_app_calls_per_minute,
+        settings.keap_app_calls_per_day,
+        settings.keap_app_calls_per_second,
     )
     http = ProviderHttp(
         PROVIDER,

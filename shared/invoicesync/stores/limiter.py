@@ -35,9 +35,13 @@ class RateLimit:
     per_app: bool = False
 
 
-def keap_app_limits(calls_per_minute: int, calls_per_day: int) -> tuple[RateLimit, ...]:
-    """Keap's per-client limits (1,500 a minute and 150,000 a day unless Keap granted more)."""
+def keap_app_limits(
+    calls_per_minute: int, calls_per_day: int, calls_per_second: int
+) -> tuple[RateLimit, ...]:
+    """Keap's per-client limits (1,500 a minute and 150,000 a day unless Keap granted more),
+    and our margin under its spike arrest."""
     return (
+        RateLimit("keap-app-second", calls_per_second, 1, per_app=True),
         RateLimit("keap-app-minute", calls_per_minute, 60, per_app=True),
         RateLimit("keap-app-day", calls_per_day, 86_400, per_app=True),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -132,6 +133,21 @@ def test_a_429_without_retry_after_raises_rate_limited_with_a_growing_backoff(ke
     assert first.value.retry_after >= 1
     assert second.value.retry_after > first.value.retry_after
     assert first.value.tenant_id == unique_name
+
+
+def test_calls_from_many_threads_stay_inside_keaps_spike_arrest(keap, unique_name):
+    """keap.md §6: Keap's gateway 429s a client above about 25 calls a second. Eight threads
+    reading at once (transform's workers) are held to the app's per-second limit instead."""
+    order = keap.order([{"name": "Fee", "quantity": 1, "item_type": "FEE", "price_per_unit": 1}])
+    client = keap.client()
+
+    def read_ten(_: int) -> int:
+        for _ in range(10):
+            client.get_order(unique_name, order["id"])
+        return 10
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(read_ten, range(8))) == 80  # a 429 would raise RateLimited
 
 
 def test_a_rejected_access_token_is_refreshed_once_and_the_call_succeeds(
