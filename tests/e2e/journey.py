@@ -13,6 +13,7 @@ import requests
 
 from invoicesync.stores.tenants import poll_last_key
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
+from tests.integration.transform.keap_stand_in import keap_request
 from tests.stack import Stack
 from tests.waiting import eventually, wait_for
 
@@ -208,21 +209,13 @@ class KeapApi:
         ]
 
     def v1(self, method: str, path: str) -> Any:
-        response = requests.request(
-            method,
-            f"{self.base_url}/crm/rest/v1{path}",
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=5,
-        )
+        response = keap_request(method, f"{self.base_url}/crm/rest/v1{path}", self._token)
         response.raise_for_status()
         return response.json() if response.content else None
 
     def v2(self, path: str, params: dict | None = None) -> Any:
-        response = requests.get(
-            f"{self.base_url}/crm/rest/v2{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=5,
+        response = keap_request(
+            "GET", f"{self.base_url}/crm/rest/v2{path}", self._token, params=params
         )
         response.raise_for_status()
         return response.json()

@@ -27,7 +27,21 @@ from tests.integration.stores.local_servers import serving
 # Orders are entered as in Keap's own app or by another integration: with another client's
 # token, so they never count against the limits of the client under test (keap.md §6).
 SEEDING_CLIENT_ID = f"{DEMO_CLIENT_ID}-seeding"
-SEEDING_THROTTLED_SECONDS = 30.0
+THROTTLED_RETRY_SECONDS = 30.0
+
+
+def keap_request(method: str, url: str, token: str, **kwargs: Any) -> requests.Response:
+    """A test's own call to the Keap stand-in's API. One refused by the spike arrest (about
+    25 calls a second per client, keap.md §6) made nothing, so it is made again once the
+    second has passed."""
+    deadline = time.monotonic() + THROTTLED_RETRY_SECONDS
+    while True:
+        response = requests.request(
+            method, url, headers={"Authorization": f"Bearer {token}"}, timeout=5, **kwargs
+        )
+        if response.status_code != 429 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
 
 
 @dataclass
@@ -74,20 +88,7 @@ class KeapStandIn:
                 "/_sandbox/token",
                 {"client_id": SEEDING_CLIENT_ID, "app_id": self.seed_app_id},
             )["access_token"]
-        deadline = time.monotonic() + SEEDING_THROTTLED_SECONDS
-        while True:
-            response = requests.request(
-                method,
-                f"{self.v2}{path}",
-                json=body,
-                headers={"Authorization": f"Bearer {self._seed_token}"},
-                timeout=5,
-            )
-            # Seeding faster than Keap's spike arrest (about 25 a second): a refused call
-            # made nothing, so it is made again once the second has passed.
-            if response.status_code != 429 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+        response = keap_request(method, f"{self.v2}{path}", self._seed_token, json=body)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None  # DELETE answers 204
 
