@@ -6,7 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from invoicesync.events import Envelope, EventType
-from invoicesync.kafka.consumer_loop import handler_per_thread
+from invoicesync.kafka.tenant_workers import handler_per_thread
 
 
 def test_each_thread_gets_its_own_handler_and_keeps_it():

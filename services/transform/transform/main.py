@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from invoicesync.clients.keap import keap_client_from_settings
 from invoicesync.events import Topic
-from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, handler_per_thread
+from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions
 from invoicesync.kafka.failure_policies import DeadLetterPolicy
 from invoicesync.kafka.publisher import Publisher
+from invoicesync.kafka.tenant_workers import handler_per_thread
 from invoicesync.service_main import run_service
 from invoicesync.settings import Settings
 from invoicesync.stores.held_notifications import HeldNotifications

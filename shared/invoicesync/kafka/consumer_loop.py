@@ -35,7 +35,6 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -59,6 +58,13 @@ from invoicesync.kafka.pending_messages import (
 )
 from invoicesync.kafka.periodic_tasks import PeriodicSchedule, PeriodicTask
 from invoicesync.kafka.publisher import Outgoing, Publisher
+from invoicesync.kafka.tenant_workers import (
+    HandlerCall,
+    RunHandler,
+    RunKey,
+    TenantWorkers,
+    timed_call,
+)
 from invoicesync.kafka.topics import group_name, topic_name
 from invoicesync.metrics import HANDLER_SECONDS, MESSAGES_HANDLED
 from invoicesync.settings import Settings
@@ -67,7 +73,6 @@ from invoicesync.stores.redis_connection import redis_from_settings
 
 log = logging.getLogger(__name__)
 
-RunHandler = Callable[[Sequence[Envelope]], Sequence[Outgoing]]
 # What a service does once the broker has acknowledged what its handler returned.
 AfterPublish = Callable[[Sequence[Outgoing]], None]
 UNKNOWN_TENANT = "unknown"
@@ -85,20 +90,6 @@ SESSION_TIMEOUT_MS = 10_000
 COMMIT_INTERVAL_SECONDS = 1.0
 
 
-def handler_per_thread(make_handler: Callable[[], RunHandler]) -> RunHandler:
-    """A run handler that keeps state between the steps of a run, made once per thread that
-    calls it, so `concurrent_tenants` workers never share one."""
-    local = threading.local()
-
-    def handle_run(envelopes: Sequence[Envelope]) -> Sequence[Outgoing]:
-        handler = getattr(local, "handler", None)
-        if handler is None:
-            handler = local.handler = make_handler()
-        return handler(envelopes)
-
-    return handle_run
-
-
 def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandler:
     """Adapt a per-message handler to the loop's run-of-messages interface."""
 
@@ -109,22 +100,6 @@ def one_at_a_time(handler: Callable[[Envelope], Sequence[Outgoing]]) -> RunHandl
         return outgoing
 
     return handle_run
-
-
-@dataclass(frozen=True)
-class _HandlerCall:
-    """A handler's answer for a run, or what it raised, and how long it took."""
-
-    outgoing: Sequence[Outgoing]
-    seconds: float
-
-
-@dataclass
-class _Prefetched:
-    """A tenant's first run of a poll, handed to the handler on a worker thread."""
-
-    chunk: list[PendingMessage]
-    call: Future[_HandlerCall]
 
 
 @dataclass
@@ -156,8 +131,8 @@ class LoopOptions:
     # How many tenants' first runs of a poll the handler takes at once, on worker threads
     # (1: one at a time, on the loop's thread), for handlers that mostly wait on a provider:
     # one tenant at a time held a process to one provider round trip at a time. The handler
-    # must be safe to call from several threads (`handler_per_thread` for one that keeps
-    # per-run state).
+    # must be safe to call from several threads (`tenant_workers.handler_per_thread` for one
+    # that keeps per-run state).
     concurrent_tenants: int = 1
 
     @classmethod
@@ -231,11 +206,10 @@ class ConsumerLoop:
         self._committed_at = clock()
         self._commit_now = False  # a dead letter was published: its message is not to come again
         self._workers = (
-            ThreadPoolExecutor(options.concurrent_tenants, thread_name_prefix=options.group_id)
+            TenantWorkers(options.concurrent_tenants, options.group_id)
             if options.concurrent_tenants > 1
             else None
         )
-        self._prefetched: dict[tuple[TopicPartition, str], _Prefetched] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -259,7 +233,7 @@ class ConsumerLoop:
 
     def close(self) -> None:
         if self._workers is not None:
-            self._workers.shutdown(wait=True)
+            self._workers.close()
             self._workers = None
         if self._consumer is None:
             return
@@ -290,11 +264,12 @@ class ConsumerLoop:
                 finished += undecodable
                 decoded.append((tp, runs))
             try:
-                self._prefetch(decoded)
+                self._start_first_runs(decoded)
                 for tp, runs in decoded:
                     finished += self._handle_partition_runs(tp, runs)
             finally:
-                self._drop_prefetched()
+                if self._workers is not None:
+                    self._workers.drop()
             finished += self._handle_due_tenants()
             finished += self._publish_staged()
             self._commit_when_due()
@@ -347,46 +322,27 @@ class ConsumerLoop:
 
     # -- tenants at once -------------------------------------------------------------------
 
-    def _prefetch(self, decoded: list[tuple[TopicPartition, list]]) -> None:
+    def _start_first_runs(self, decoded: list[tuple[TopicPartition, list]]) -> None:
         """Hand each tenant's first run of the poll to the workers, so their provider calls
         overlap; the runs are then taken in order as before, each its worker's answer."""
         if self._workers is None:
             return
-        firsts: dict[str, tuple[TopicPartition, list[PendingMessage]]] = {}
+        firsts: dict[RunKey, list[PendingMessage]] = {}
+        tenants: set[str] = set()
         for tp, runs in decoded:
             for tenant_id, run in runs:
-                if tenant_id not in firsts and not self._set_aside.get(tenant_id):
+                if tenant_id not in tenants and not self._set_aside.get(tenant_id):
+                    tenants.add(tenant_id)
                     limit = self._run_limit.get(tenant_id) or self._options.max_run
-                    firsts[tenant_id] = (tp, run[:limit])
-        if len(firsts) < 2:
-            return
-        for tenant_id, (tp, chunk) in firsts.items():
-            envelopes = [item.envelope for item in chunk]
-            call = self._workers.submit(self._call_handler, envelopes)
-            self._prefetched[(tp, tenant_id)] = _Prefetched(chunk, call)
-
-    def _call_handler(self, envelopes: list[Envelope]) -> _HandlerCall:
-        started = time.perf_counter()
-        outgoing = self._handler(envelopes)
-        return _HandlerCall(outgoing, time.perf_counter() - started)
+                    firsts[(tp, tenant_id)] = run[:limit]
+        self._workers.start(self._handler, firsts)
 
     def _first_call(
         self, tp: TopicPartition, tenant_id: str, chunk: list[PendingMessage]
-    ) -> _HandlerCall:
-        """The handler's answer for a chunk: its worker's, when the chunk was prefetched."""
-        prefetched = self._prefetched.pop((tp, tenant_id), None)
-        if prefetched is not None:
-            if [id(item) for item in prefetched.chunk] == [id(item) for item in chunk]:
-                return prefetched.call.result()
-            _await_quietly(prefetched.call)  # its effects are idempotent: called again below
-        return self._call_handler([item.envelope for item in chunk])
-
-    def _drop_prefetched(self) -> None:
-        """Calls an iteration did not get to take (it failed first): waited for, so none is
-        still running when the loop rewinds, and forgotten; their messages come again."""
-        prefetched, self._prefetched = self._prefetched, {}
-        for item in prefetched.values():
-            _await_quietly(item.call)
+    ) -> HandlerCall:
+        """The handler's answer for a chunk: its worker's, when one was started for it."""
+        answer = None if self._workers is None else self._workers.answer((tp, tenant_id), chunk)
+        return answer if answer is not None else timed_call(self._handler, chunk)
 
     def _handle_run(self, tp: TopicPartition, tenant_id: str, run: list[PendingMessage]) -> int:
         finished, start = 0, 0
@@ -416,7 +372,7 @@ class ConsumerLoop:
                 if attempts == 1:
                     call = self._first_call(tp, tenant_id, chunk)
                 else:
-                    call = self._call_handler([item.envelope for item in chunk])
+                    call = timed_call(self._handler, chunk)
             except RateLimited as exc:
                 if exc.retry_after > INLINE_WAIT_SECONDS:
                     if self._options.shrink_runs_when_limited:
@@ -847,13 +803,6 @@ class ConsumerLoop:
         a group's first assignment has no position yet and starts at the commit anyway."""
         self._to_rewind |= set(assigned) & self._revoked
         self._revoked = set()
-
-
-def _await_quietly(call: Future) -> None:
-    try:
-        call.result()
-    except Exception as exc:  # noqa: BLE001 - an answer no one will take
-        log.debug("a handler call no one took failed", extra={"error": repr(exc)})
 
 
 class _ForgetRevoked(AsyncConsumerRebalanceListener):
