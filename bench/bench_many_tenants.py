@@ -13,20 +13,16 @@ import uuid
 from dataclasses import replace
 
 from bench.figures import Figure, median, percentile
-from bench.infrastructure import running_infrastructure
+from bench.infrastructure import running_with_xero
 from bench.written_invoices import WrittenInvoices
-from invoicesync.crypto import TokenCipher, generate_key
+from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
 from invoicesync.events import EventType, Topic, envelope_for
 from invoicesync.kafka.publisher import Outgoing, Publisher
-from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore
-from invoicesync_sandbox.xero.app import create_app
-from tests.infrastructure import kafka_settings
-from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 from tests.unit.domain.canonical_builders import invoice, product
 from xero_writer.main import build_loop
@@ -38,17 +34,7 @@ GIVE_UP_SECONDS = 900.0
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per sandbox call
-    with running_infrastructure() as (kafka, redis_url), serving(create_app()) as xero_url:
-        settings = pointed_at_xero(
-            Settings(
-                **kafka_settings(kafka),
-                redis_url=redis_url,
-                topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-                token_encryption_key=generate_key(),
-            ),
-            xero_url,
-        )
-        ensure_topics(settings)
+    with running_with_xero() as (settings, xero_url):
         return _many_tenants(settings, xero_url)
 
 

@@ -14,15 +14,9 @@ import requests
 
 from bench.bench_many_tenants import connect_tenants, drain, invoice_event
 from bench.figures import Figure
-from bench.infrastructure import running_infrastructure
-from invoicesync.crypto import generate_key
+from bench.infrastructure import running_with_xero
 from invoicesync.events import Topic
 from invoicesync.kafka.publisher import Outgoing
-from invoicesync.kafka.topics import ensure_topics
-from invoicesync.settings import Settings
-from invoicesync_sandbox.xero.app import create_app
-from tests.infrastructure import kafka_settings
-from tests.integration.stores.local_servers import pointed_at_xero, serving
 
 TENANTS = 50
 INVOICES_EACH = 4
@@ -32,17 +26,7 @@ AT_ONCE = (1, 8)
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with running_infrastructure() as (kafka, redis_url), serving(create_app()) as xero_url:
-        settings = pointed_at_xero(
-            Settings(
-                **kafka_settings(kafka),
-                redis_url=redis_url,
-                topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-                token_encryption_key=generate_key(),
-            ),
-            xero_url,
-        )
-        ensure_topics(settings)
+    with running_with_xero() as (settings, xero_url):
         figures = []
         for at_once in AT_ONCE:
             tenant_ids = connect_tenants(settings, xero_url, f"Slow {at_once}", TENANTS)

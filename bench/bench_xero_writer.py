@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import replace
 
 import requests
 
 from bench.figures import Figure, percentile
-from bench.infrastructure import running_infrastructure
+from bench.infrastructure import running_with_xero
 from invoicesync.clients.json_body import DecimalJsonSession
 from invoicesync.clients.oauth import OAuthClient
 from invoicesync.clients.provider_http import ProviderHttp
 from invoicesync.clients.xero import XeroClient, _XeroTenantIds
-from invoicesync.crypto import TokenCipher, generate_key
+from invoicesync.crypto import TokenCipher
 from invoicesync.domain.canonical import Contact
 from invoicesync.domain.canonical_to_xero import (
     xero_contact_from_canonical,
@@ -32,7 +31,6 @@ from invoicesync.domain.canonical_to_xero import (
 from invoicesync.events import Envelope, EventType, Topic, envelope_for, payload_of
 from invoicesync.kafka.consumer_loop import ConsumerLoop, LoopOptions, one_at_a_time
 from invoicesync.kafka.publisher import Publisher
-from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
 from invoicesync.stores.access_tokens import AccessTokens
 from invoicesync.stores.id_map import IdMap
@@ -40,9 +38,6 @@ from invoicesync.stores.limiter import Limiter
 from invoicesync.stores.redis_connection import redis_from_settings
 from invoicesync.stores.tenants import TenantStore
 from invoicesync.stores.tokens import TokenStore
-from invoicesync_sandbox.xero.app import create_app
-from tests.infrastructure import kafka_settings
-from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.xero_writer.xero_tenants import connect_xero_tenant
 from tests.unit.domain.canonical_builders import invoice, product
 from xero_writer.handler import xero_event_writer
@@ -58,17 +53,7 @@ BATCH = 50
 
 def run() -> list[Figure]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per sandbox call
-    with running_infrastructure() as (kafka, redis_url), serving(create_app()) as url:
-        settings = pointed_at_xero(
-            Settings(
-                **kafka_settings(kafka),
-                redis_url=redis_url,
-                topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-                token_encryption_key=generate_key(),
-            ),
-            url,
-        )
-        ensure_topics(settings)
+    with running_with_xero() as (settings, url):
         requests.put(f"{url}/_sandbox/limits", json={"enabled": False}, timeout=5)
         bench = _Bench(settings, url)
         figures = bench.backfill()
@@ -180,7 +165,9 @@ class _Bench:
             scope_key_for=lambda tenant_id: f"xero-bench:{tenant_id}",
         )
         cache = self.redis if cached else None
-        return XeroClient(http, endpoints, _XeroTenantIds(self.tokens), cache=cache)
+        return XeroClient(
+            http, endpoints, _XeroTenantIds(self.tokens), cache=cache, invoice_creation_pace=None
+        )
 
     def _tenant(self, name: str) -> str:
         return connect_xero_tenant(self.url, self.tenants, self.tokens, name)

@@ -6,9 +6,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from invoicesync.crypto import generate_key
 from invoicesync.kafka.topics import ensure_topics
 from invoicesync.settings import Settings
+from invoicesync_sandbox.xero.app import create_app
 from tests.infrastructure import kafka_settings, start_kafka, start_redis
+from tests.integration.stores.local_servers import pointed_at_xero, serving
 
 
 @contextmanager
@@ -24,6 +27,17 @@ def running_settings(**overrides) -> Iterator[Settings]:
         )
         ensure_topics(settings)
         yield settings
+
+
+@contextmanager
+def running_with_xero() -> Iterator[tuple[Settings, str]]:
+    """`running_settings` (with a token key of the run's own) pointed at a Xero stand-in
+    served in this process, and that stand-in's URL."""
+    with (
+        running_settings(token_encryption_key=generate_key()) as settings,
+        serving(create_app()) as url,
+    ):
+        yield pointed_at_xero(settings, url), url
 
 
 @contextmanager

@@ -33,6 +33,7 @@ from invoicesync.stores.limiter import (
     XERO_TENANT,
     XERO_TENANT_CONCURRENCY,
     Limiter,
+    TokenBucket,
 )
 from invoicesync.stores.tokens import TokenStore
 
@@ -68,8 +69,11 @@ class XeroClient:
         endpoints: ProviderEndpoints,
         xero_tenant_id_for: Callable[[str], str],
         cache: redis.Redis | None = None,
+        *,
+        invoice_creation_pace: TokenBucket | None = XERO_INVOICE_CREATION_PACE,
     ) -> None:
         self._http = http
+        self._invoice_creation_pace = invoice_creation_pace
         self._accounting = f"{endpoints.api_base}/api.xro/2.0"
         self._identity = endpoints.api_base
         self._xero_tenant_id_for = xero_tenant_id_for
@@ -104,7 +108,8 @@ class XeroClient:
         """PUT one batch (≤ XERO_BATCH_MAX) of new invoices; one result per element, in order.
         Paced (XERO_INVOICE_CREATION_PACE): RateLimited at once while a busy tenant's invoices
         should gather into a larger batch."""
-        self._http.pace(tenant_id, XERO_INVOICE_CREATION_PACE)
+        if self._invoice_creation_pace is not None:
+            self._http.pace(tenant_id, self._invoice_creation_pace)
         return self._write_batch(
             tenant_id, "PUT", "/Invoices", "Invoices", elements, idempotency_key
         )
