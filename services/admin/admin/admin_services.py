@@ -116,7 +116,9 @@ class AdminServices:
         api_base = self.settings.endpoints(provider).api_base
         http = self._provider_http(provider)
         if destination is Destination.XERO:
-            return XeroReferenceData(http, api_base, tenant_id, connection.external_id)
+            return XeroReferenceData(
+                http, api_base, tenant_id, connection.external_id, cache=self.redis
+            )
         return QboReferenceData(http, api_base, tenant_id, connection.external_id)
 
     def _provider_http(self, provider: str) -> ProviderHttp:

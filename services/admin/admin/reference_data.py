@@ -3,9 +3,13 @@ must name."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Protocol
 
+import redis
+
 from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.clients.xero import remember_reference_data
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.canonical_to_qbo import (
     US_PSEUDO_TAX_CODES,
@@ -42,13 +46,22 @@ def labelled(code: str, name: str) -> str:
 
 
 class XeroReferenceData:
-    """Account codes, tax types and item codes of one Xero organisation."""
+    """Account codes, tax types and item codes of one Xero organisation, read afresh (a
+    bookkeeper may just have added the rate they pick) and kept in the writer's cache."""
 
-    def __init__(self, http: ProviderHttp, api_base: str, tenant_id: str, xero_tenant_id: str):
+    def __init__(
+        self,
+        http: ProviderHttp,
+        api_base: str,
+        tenant_id: str,
+        xero_tenant_id: str,
+        cache: redis.Redis | None = None,
+    ):
         self._http = http
         self._base = f"{api_base}/api.xro/2.0"
         self._tenant_id = tenant_id
         self._headers = {"xero-tenant-id": xero_tenant_id, "Accept": "application/json"}
+        self._cache = cache
 
     def _list(self, path: str, collection: str, key: str) -> set[str]:
         return set(self._named(path, collection, key))
@@ -57,9 +70,12 @@ class XeroReferenceData:
         response = self._http.request(
             "GET", f"{self._base}/{path}", self._tenant_id, headers=self._headers
         )
+        rows = response.json(parse_float=Decimal).get(collection, [])
+        if self._cache is not None:
+            remember_reference_data(self._cache, self._tenant_id, collection, rows)
         return {
             str(row[key]): labelled(str(row[key]), str(row.get("Name") or ""))
-            for row in response.json().get(collection, [])
+            for row in rows
             if row.get(key)
         }
 

@@ -233,7 +233,7 @@ class XeroClient:
                 return json.loads(cached, parse_float=Decimal)
         rows = self._get(tenant_id, f"/{collection}").get(collection, [])
         if self._cache is not None:
-            self._cache.set(key, dump_json(rows), ex=REFERENCE_TTL_SECONDS)
+            remember_reference_data(self._cache, tenant_id, collection, rows)
         return rows
 
     def _get(
@@ -290,6 +290,16 @@ _REFERENCE_COLLECTIONS = ("Accounts", "TaxRates", "Items")
 
 def _reference_key(tenant_id: str, collection: str) -> str:
     return f"invoicesync:tenant:{tenant_id}:xero:reference:{collection.lower()}"
+
+
+def remember_reference_data(
+    cache: redis.Redis, tenant_id: str, collection: str, rows: list[dict]
+) -> None:
+    """Keep a fresh read of Accounts, TaxRates or Items for the writer's next hour: whoever
+    read it (the writer, or the console checking settings) saves the writer that call."""
+    if collection not in _REFERENCE_COLLECTIONS:
+        raise ValueError(f"{collection} is not Xero reference data the writer keeps")
+    cache.set(_reference_key(tenant_id, collection), dump_json(rows), ex=REFERENCE_TTL_SECONDS)
 
 
 def _validation_messages(reply: Mapping) -> tuple[str, ...]:

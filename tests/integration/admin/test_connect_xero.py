@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 from admin.admin_services import AdminServices
 from admin.app import create_app
 from admin.stores.api_keys import Role
+from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.events import SyncAction, SyncResult, Topic
 from invoicesync.stores.tokens import connection_key
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
@@ -99,6 +101,29 @@ def test_settings_are_checked_against_the_organisations_own_accounts_and_tax_rat
     assert unknown_account.get_json()["error"]["field"] == "xero.shipping_account_code"
     assert unknown_tax.status_code == 400
     assert unknown_tax.get_json()["error"]["field"] == "xero.taxable_tax_type"
+
+
+def test_the_lists_read_to_check_settings_spare_the_writer_its_own_read(xero_admin):
+    client, services, headers = xero_admin
+    tenant_id, _ = connect_xero(client, headers)
+    saved = client.put(
+        f"/api/v1/tenants/{tenant_id}/settings",
+        json={"destination": "xero", "xero": {"zero_tax_type": "EXEMPTOUTPUT"}},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.get_json()
+    reads_before = tax_rate_reads(services)
+
+    rates = xero_client_from_settings(services.settings, services.redis).tax_rates(tenant_id)
+
+    assert tax_rate_reads(services) == reads_before > 0
+    assert {"OUTPUT", "EXEMPTOUTPUT"} <= {rate["TaxType"] for rate in rates}
+    assert all(isinstance(rate["EffectiveRate"], Decimal) for rate in rates)
+
+
+def tax_rate_reads(services) -> int:
+    counters = requests.get(f"{xero_base(services)}/_sandbox/counters", timeout=5).json()
+    return counters.get("GET /api.xro/2.0/TaxRates", 0)
 
 
 def xero_base(services) -> str:
