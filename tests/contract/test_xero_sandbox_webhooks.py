@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -60,6 +61,40 @@ def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber
     categories = [b'"eventCategory":"INVOICE"' in b for b in Subscriber.received]
     assert any(categories)
     assert any(b'"eventCategory":"CONTACT"' in b for b in Subscriber.received)
+
+
+def test_events_of_one_delay_from_two_organisations_arrive_in_one_numbered_payload(
+    subscriber_url,
+):
+    app = create_app()
+    state = app.extensions["sandbox_state"]
+    client = app.test_client()
+    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 0})
+    client.put("/_sandbox/xero/webhooks", json={"url": subscriber_url, "key": KEY})
+    assert state.webhooks.flush(10)
+    Subscriber.received.clear()  # the intent-to-receive check
+    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 30})
+    tenants = []
+    for name in ("North Ltd", "South Ltd"):
+        issued = client.post("/_sandbox/token", json={"tenant_name": name}).get_json()
+        headers = {
+            "Authorization": f"Bearer {issued['access_token']}",
+            "xero-tenant-id": issued["tenant_id"],
+            "Accept": "application/json",
+        }
+        body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Ada"}, "LineItems": []}]}
+        assert client.put("/api.xro/2.0/Invoices", headers=headers, json=body).status_code == 200
+        tenants.append(issued["tenant_id"])
+
+    state.webhooks.release_pending()
+    assert state.webhooks.flush(10)
+
+    assert len(Subscriber.received) == 1
+    payload = json.loads(Subscriber.received[0])
+    events = payload["events"]
+    assert {event["tenantId"] for event in events} == set(tenants)
+    assert {event["eventCategory"] for event in events} == {"INVOICE", "CONTACT"}
+    assert payload["lastEventSequence"] - payload["firstEventSequence"] == len(events) - 1 == 3
 
 
 class SlowSubscriber(BaseHTTPRequestHandler):

@@ -60,14 +60,22 @@ class WebhookDispatcher:
 
         `delay_seconds` overrides `faults.webhook_delay_seconds` for callers that batch first.
         """
+        delay = self.faults.webhook_delay_seconds if delay_seconds is None else delay_seconds
+
+        def send() -> None:
+            outcome = self._send_all(url, body, dict(headers), retries, stop_statuses)
+            if on_complete is not None:
+                on_complete(outcome)
+
+        self.later(send, delay)
+
+    def later(self, action: Callable[[], None], delay_seconds: float) -> None:
+        """Run `action` on a thread of its own after the delay (or at `release_pending`);
+        `flush` waits for it as for a delivery."""
         with self._lock:
             self._pending += 1
-        release = self._release
-        delay = self.faults.webhook_delay_seconds if delay_seconds is None else delay_seconds
         worker = threading.Thread(
-            target=self._run,
-            args=(url, body, dict(headers), retries, on_complete, stop_statuses, release, delay),
-            daemon=True,
+            target=self._run, args=(action, self._release, delay_seconds), daemon=True
         )
         worker.start()
 
@@ -93,13 +101,11 @@ class WebhookDispatcher:
         with self._lock:
             self.deliveries.clear()
 
-    def _run(self, url, body, headers, retries, on_complete, stop_statuses, release, delay):
+    def _run(self, action: Callable[[], None], release: threading.Event, delay: float) -> None:
         try:
             if delay > 0:
                 release.wait(delay)
-            outcome = self._send_all(url, body, headers, retries, stop_statuses)
-            if on_complete is not None:
-                on_complete(outcome)
+            action()
         finally:
             with self._idle:
                 self._pending -= 1

@@ -7,9 +7,13 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
+from typing import TYPE_CHECKING
 
 from invoicesync_sandbox.core.webhooks import DeliveryOutcome
-from invoicesync_sandbox.xero.state import WebhookSubscription, XeroState
+
+if TYPE_CHECKING:
+    from invoicesync_sandbox.xero.state import WebhookSubscription, XeroState
 
 
 def signature(key: str, body: bytes) -> str:
@@ -75,9 +79,48 @@ def publish(
         "tenantId": tenant_id,
         "tenantType": "ORGANISATION",
     }
-    body = _payload([event], 1)
-    headers = {
-        "Content-Type": "application/json",
-        "x-xero-signature": signature(subscription.key, body),
-    }
-    state.webhooks.deliver(subscription.url, body, headers)
+    state.event_batches.add(event)
+
+
+class EventBatches:
+    """Events gathered over the webhook delay and sent as one payload. At Xero one payload's
+    `events` may hold several, of different categories and organisations (the payload's
+    `events` array with first/last sequence numbers, xero.md §8 "Payload"; receivers meet
+    mixed batches, github.com/hotmeteor/receiver/issues/13), so a receiver that reads only
+    `events[0]` loses the rest here as it would there."""
+
+    def __init__(self, state: XeroState) -> None:
+        self._state = state
+        self._lock = threading.Lock()
+        self._events: list[dict] = []
+        self._scheduled = False
+        self._next_sequence = 1
+
+    def add(self, event: dict) -> None:
+        with self._lock:
+            self._events.append(event)
+            if self._scheduled:
+                return
+            self._scheduled = True
+        self._state.webhooks.later(self.send_pending, self._state.faults.webhook_delay_seconds)
+
+    def send_pending(self) -> None:
+        """Sign and hand the gathered events to the dispatcher as one payload, now."""
+        with self._lock:
+            events, self._events = self._events, []
+            self._scheduled = False
+            first_sequence = self._next_sequence
+            self._next_sequence += len(events)
+        subscription = self._state.webhook
+        if not events or subscription is None or not subscription.active:
+            return
+        body = _payload(events, first_sequence)
+        headers = {
+            "Content-Type": "application/json",
+            "x-xero-signature": signature(subscription.key, body),
+        }
+        self._state.webhooks.deliver(subscription.url, body, headers, delay_seconds=0)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._events.clear()

@@ -15,6 +15,7 @@ from invoicesync_sandbox.core.limits import ConcurrencyGate, RateLimitRule
 from invoicesync_sandbox.core.state import SandboxState
 from invoicesync_sandbox.core.tokens import DEMO_CLIENT_ID
 from invoicesync_sandbox.xero import errors
+from invoicesync_sandbox.xero.events import EventBatches
 from invoicesync_sandbox.xero.store import XeroStore
 
 ACCESS_TTL = 30 * 60
@@ -76,6 +77,7 @@ class XeroState(SandboxState):
         self.concurrency = ConcurrencyGate(CONCURRENT_CALLS)
         self.webhooks.timeout_seconds = WEBHOOK_DEADLINE_SECONDS
         self.webhook: WebhookSubscription | None = None
+        self.event_batches = EventBatches(self)
         self.default_tenant_id = ""
         # user id -> the organisation names the user ticks on the next consents.
         self.consent_plans: dict[str, list[str]] = {}
@@ -85,6 +87,7 @@ class XeroState(SandboxState):
     def _forget_data(self) -> None:
         self.store.clear()
         self.webhook = None
+        self.event_batches.reset()
         self.consent_plans = {}
         self.default_tenant_id = self.store.create_books(
             "Demo Company (Global)", self.clock.now()
