@@ -41,7 +41,8 @@ def subscriber_url():
     server.shutdown()
 
 
-def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber_url):
+def subscribed(subscriber_url):
+    """A Xero stand-in whose subscription to `subscriber_url` has passed intent to receive."""
     app = create_app()
     state = app.extensions["sandbox_state"]
     client = app.test_client()
@@ -49,14 +50,26 @@ def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber
     client.put("/_sandbox/xero/webhooks", json={"url": subscriber_url, "key": KEY})
     assert state.webhooks.flush(10)
     assert client.get("/_sandbox/xero/webhooks").get_json()["active"] is True
-    issued = client.post("/_sandbox/token", json={}).get_json()
+    Subscriber.received.clear()  # the intent-to-receive check
+    return state, client
+
+
+def create_invoice(client, tenant_body: dict) -> str:
+    """An invoice (and its new contact) in the organisation a fresh token names; its id."""
+    issued = client.post("/_sandbox/token", json=tenant_body).get_json()
     headers = {
         "Authorization": f"Bearer {issued['access_token']}",
         "xero-tenant-id": issued["tenant_id"],
         "Accept": "application/json",
     }
     body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Ada"}, "LineItems": []}]}
-    client.put("/api.xro/2.0/Invoices", headers=headers, json=body)
+    assert client.put("/api.xro/2.0/Invoices", headers=headers, json=body).status_code == 200
+    return issued["tenant_id"]
+
+
+def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber_url):
+    state, client = subscribed(subscriber_url)
+    create_invoice(client, {})
     assert state.webhooks.flush(10)
     categories = [b'"eventCategory":"INVOICE"' in b for b in Subscriber.received]
     assert any(categories)
@@ -66,25 +79,9 @@ def test_intent_to_receive_activates_and_invoice_events_arrive_signed(subscriber
 def test_events_of_one_delay_from_two_organisations_arrive_in_one_numbered_payload(
     subscriber_url,
 ):
-    app = create_app()
-    state = app.extensions["sandbox_state"]
-    client = app.test_client()
-    client.put("/_sandbox/faults", json={"webhook_delay_seconds": 0})
-    client.put("/_sandbox/xero/webhooks", json={"url": subscriber_url, "key": KEY})
-    assert state.webhooks.flush(10)
-    Subscriber.received.clear()  # the intent-to-receive check
+    state, client = subscribed(subscriber_url)
     client.put("/_sandbox/faults", json={"webhook_delay_seconds": 30})
-    tenants = []
-    for name in ("North Ltd", "South Ltd"):
-        issued = client.post("/_sandbox/token", json={"tenant_name": name}).get_json()
-        headers = {
-            "Authorization": f"Bearer {issued['access_token']}",
-            "xero-tenant-id": issued["tenant_id"],
-            "Accept": "application/json",
-        }
-        body = {"Invoices": [{"Type": "ACCREC", "Contact": {"Name": "Ada"}, "LineItems": []}]}
-        assert client.put("/api.xro/2.0/Invoices", headers=headers, json=body).status_code == 200
-        tenants.append(issued["tenant_id"])
+    tenants = [create_invoice(client, {"tenant_name": name}) for name in ("North", "South")]
 
     state.webhooks.release_pending()
     assert state.webhooks.flush(10)
