@@ -15,6 +15,7 @@ from invoicesync_sandbox.xero import (  # noqa: F401
     items_routes,
     payments_routes,
     settings_routes,  # noqa: F401
+    tax_rates_routes,
 )
 from invoicesync_sandbox.xero.contract import accounting_contract
 from invoicesync_sandbox.xero.control_routes import xero_control

@@ -6,6 +6,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from invoicesync_sandbox.xero import seed
 from invoicesync_sandbox.xero.wire import ms_date, utc_string
@@ -180,6 +181,33 @@ class XeroStore:
             self.replies.clear()
 
 
+def tax_rate_record(
+    tax_type: str, name: str, components: list[dict], *, revenue: bool, report_tax_type: str = ""
+) -> dict:
+    """A TaxRate as GET /TaxRates shows it. DisplayTaxRate sums the components; a compound one
+    is charged on the amount plus the others' tax, so it counts for more in EffectiveRate."""
+    rates = [(Decimal(str(c["Rate"])), bool(c.get("IsCompound"))) for c in components]
+    simple = sum((rate for rate, compound in rates if not compound), Decimal(0))
+    effective = simple
+    for rate, compound in rates:
+        if compound:
+            effective += rate + simple * rate / 100
+    return {
+        "Name": name,
+        "TaxType": tax_type,
+        "ReportTaxType": report_tax_type or ("OUTPUT" if revenue else "INPUT"),
+        "CanApplyToAssets": True,
+        "CanApplyToEquity": True,
+        "CanApplyToExpenses": not revenue,
+        "CanApplyToLiabilities": True,
+        "CanApplyToRevenue": revenue,
+        "DisplayTaxRate": sum((rate for rate, _ in rates), Decimal(0)),
+        "EffectiveRate": effective,
+        "Status": "ACTIVE",
+        "TaxComponents": components,
+    }
+
+
 def _seed(books: Books, now: datetime) -> None:
     stamp = ms_date(now)
     for code, name, kind, klass, tax_type, payments, system in seed.ACCOUNTS:
@@ -205,22 +233,8 @@ def _seed(books: Books, now: datetime) -> None:
             account["SystemAccount"] = system
         books.accounts[account_id] = {k: v for k, v in account.items() if v is not None}
     for tax_type, name, rate, revenue in seed.TAX_RATES:
-        books.tax_rates[tax_type] = {
-            "Name": name,
-            "TaxType": tax_type,
-            "ReportTaxType": "OUTPUT" if revenue else "INPUT",
-            "CanApplyToAssets": True,
-            "CanApplyToEquity": True,
-            "CanApplyToExpenses": not revenue,
-            "CanApplyToLiabilities": True,
-            "CanApplyToRevenue": revenue,
-            "DisplayTaxRate": rate,
-            "EffectiveRate": rate,
-            "Status": "ACTIVE",
-            "TaxComponents": [
-                {"Name": name, "Rate": rate, "IsCompound": False, "IsNonRecoverable": False}
-            ],
-        }
+        components = [{"Name": name, "Rate": rate, "IsCompound": False, "IsNonRecoverable": False}]
+        books.tax_rates[tax_type] = tax_rate_record(tax_type, name, components, revenue=revenue)
     for code, name, description, price, account_code, tax_type in seed.ITEMS:
         item_id = str(uuid.uuid4())
         books.items[item_id] = {
