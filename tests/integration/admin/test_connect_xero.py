@@ -15,6 +15,7 @@ from admin.stores.api_keys import Role
 from invoicesync.clients.xero import xero_client_from_settings
 from invoicesync.events import SyncAction, SyncResult, Topic
 from invoicesync.stores.tokens import connection_key
+from invoicesync.writing.xero_documents import xero_tax_rates
 from invoicesync_sandbox.xero.app import create_app as create_xero_app
 from tests.integration.stores.local_servers import pointed_at_xero, serving
 from tests.integration.topic_reading import read_topic
@@ -119,6 +120,44 @@ def test_the_lists_read_to_check_settings_spare_the_writer_its_own_read(xero_adm
     assert tax_rate_reads(services) == reads_before > 0
     assert {"OUTPUT", "EXEMPTOUTPUT"} <= {rate["TaxType"] for rate in rates}
     assert all(isinstance(rate["EffectiveRate"], Decimal) for rate in rates)
+
+
+def test_a_rate_added_in_xero_and_chosen_in_settings_reaches_the_writers_kept_list(xero_admin):
+    client, services, headers = xero_admin
+    tenant_id, answer = connect_xero(client, headers)
+    writer = xero_client_from_settings(services.settings, services.redis)
+    kept_before = {rate["TaxType"] for rate in writer.tax_rates(tenant_id)}
+    added = add_tax_rate(services, answer.get_json()["external_id"], "Resort Tax", 12.5)
+    assert added not in kept_before
+
+    saved = client.put(
+        f"/api/v1/tenants/{tenant_id}/settings",
+        json={"destination": "xero", "xero": {"taxable_tax_type": added}},
+        headers=headers,
+    )
+
+    assert saved.status_code == 200, saved.get_json()
+    assert xero_tax_rates(writer.tax_rates(tenant_id)).get(added) == Decimal("12.5")
+
+
+def add_tax_rate(services, organisation_id: str, name: str, rate: float) -> str:
+    """The bookkeeper adds a rate in Xero; its TaxType."""
+    base = xero_base(services)
+    issued = requests.post(
+        f"{base}/_sandbox/token", json={"tenant_id": organisation_id}, timeout=5
+    ).json()
+    reply = requests.put(
+        f"{base}/api.xro/2.0/TaxRates",
+        json={"TaxRates": [{"Name": name, "TaxComponents": [{"Name": name, "Rate": rate}]}]},
+        headers={
+            "Authorization": f"Bearer {issued['access_token']}",
+            "xero-tenant-id": organisation_id,
+            "Accept": "application/json",
+        },
+        timeout=5,
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()["TaxRates"][0]["TaxType"]
 
 
 def tax_rate_reads(services) -> int:
