@@ -119,7 +119,7 @@ class AdminServices:
             return XeroReferenceData(
                 http, api_base, tenant_id, connection.external_id, cache=self.redis
             )
-        return QboReferenceData(http, api_base, tenant_id, connection.external_id)
+        return QboReferenceData(http, api_base, tenant_id, connection.external_id, cache=self.redis)
 
     def _provider_http(self, provider: str) -> ProviderHttp:
         access = self.access_tokens

@@ -9,6 +9,7 @@ from typing import Protocol
 import redis
 
 from invoicesync.clients.provider_http import ProviderHttp
+from invoicesync.clients.qbo import forget_qbo_reference_data
 from invoicesync.clients.xero import remember_reference_data
 from invoicesync.domain.canonical import Destination
 from invoicesync.domain.canonical_to_qbo import (
@@ -103,14 +104,23 @@ class XeroReferenceData:
 
 
 class QboReferenceData:
-    """Item ids and tax codes of one QuickBooks Online company (accounts are not checked)."""
+    """Item ids and tax codes of one QuickBooks Online company (accounts are not checked), read
+    afresh; the lists the writer keeps are dropped, so it too reads what the settings name."""
 
-    def __init__(self, http: ProviderHttp, api_base: str, tenant_id: str, realm_id: str):
+    def __init__(
+        self,
+        http: ProviderHttp,
+        api_base: str,
+        tenant_id: str,
+        realm_id: str,
+        cache: redis.Redis | None = None,
+    ):
         self._http = http
         self._company = f"{api_base}/v3/company/{realm_id}"
         self._url = f"{self._company}/query"
         self._realm_id = realm_id
         self._tenant_id = tenant_id
+        self._cache = cache
 
     def _get(self, url: str, params: dict[str, str]) -> dict:
         response = self._http.request(
@@ -120,6 +130,8 @@ class QboReferenceData:
             params={**params, "minorversion": QBO_MINOR_VERSION},
             headers={"Accept": "application/json"},
         )
+        if self._cache is not None:
+            forget_qbo_reference_data(self._cache, self._tenant_id)
         return response.json()
 
     def tax_codes(self) -> dict[str, str]:

@@ -406,8 +406,7 @@ class QboClient:
         return [QboAccount(**row) for row in self._cached(tenant_id, "accounts", load)]
 
     def forget_reference_data(self, tenant_id: str) -> None:
-        names = ("company", "items", "taxcodes", "salestaxrates", "accounts")
-        self._cache.delete(*(self._key(tenant_id, name) for name in names))
+        forget_qbo_reference_data(self._cache, tenant_id)
 
     # -- batch, query, CDC -----------------------------------------------------------------
 
@@ -504,7 +503,18 @@ class QboClient:
 
     @staticmethod
     def _key(tenant_id: str, name: str) -> str:
-        return f"invoicesync:tenant:{tenant_id}:qbo:{name}"
+        return _cache_key(tenant_id, name)
+
+
+def _cache_key(tenant_id: str, name: str) -> str:
+    return f"invoicesync:tenant:{tenant_id}:qbo:{name}"
+
+
+def forget_qbo_reference_data(cache: redis.Redis, tenant_id: str) -> None:
+    """Drop the company's lists the writer keeps for an hour, so its next write reads them
+    again (after someone has seen newer ones, e.g. a tax code made since)."""
+    names = ("company", "items", "taxcodes", "salestaxrates", "accounts")
+    cache.delete(*(_cache_key(tenant_id, name) for name in names))
 
 
 def qbo_client_from_settings(
