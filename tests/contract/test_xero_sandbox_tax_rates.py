@@ -12,14 +12,13 @@ from invoicesync_sandbox.xero.app import create_app
 
 
 @pytest.fixture
-def api():
-    client = create_app().test_client()
-    issued = client.post("/_sandbox/token", json={"tenant_name": "Rates Ltd"}).get_json()
-    headers = {
-        "Authorization": f"Bearer {issued['access_token']}",
-        "xero-tenant-id": issued["tenant_id"],
-        "Accept": "application/json",
-    }
+def app():
+    return create_app()
+
+
+@pytest.fixture
+def api(xero_session):
+    client, headers, _ = xero_session
     return client, headers
 
 
