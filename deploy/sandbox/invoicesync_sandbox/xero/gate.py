@@ -11,6 +11,7 @@ from invoicesync_sandbox.core.app import current_state
 from invoicesync_sandbox.core.tokens import TokenExpired, TokenInvalid
 from invoicesync_sandbox.xero import errors
 from invoicesync_sandbox.xero.contract import ContractProblem, accounting_contract
+from invoicesync_sandbox.xero.scopes import missing_scope
 from invoicesync_sandbox.xero.state import APP_MINUTE, DAY, MINUTE, XeroState, connection_key
 from invoicesync_sandbox.xero.wire import to_xml
 
@@ -49,6 +50,10 @@ def admit_request() -> Response | None:
     if not tenant_id or not state.store.is_connected(grant.client_id, user_id, tenant_id):
         return errors.forbidden()
     g.grant, g.tenant_id, g.books = grant, tenant_id, state.store.books[tenant_id]
+    collection = request.path.removeprefix(accounting.url_prefix or "").strip("/").split("/")[0]
+    if missing_scope(request.method, collection, grant.scopes):
+        # xero.md §7 "401" (L): a token without the scope is refused as AuthorizationUnsuccessful.
+        return errors.forbidden("AuthorizationUnsuccessful")
     limited = _apply_rate_limits(state, grant.client_id, tenant_id)
     if limited is not None:
         return limited
