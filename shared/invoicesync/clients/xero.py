@@ -357,7 +357,10 @@ def xero_client_from_settings(
 def xero_lost_access(response: requests.Response) -> str | None:
     """An organisation that removed the app answers 403 AuthenticationUnsuccessful while the
     refresh token still works (shared/reference/xero.md §7, §9 gotcha 18); a 401 that
-    survives a refresh means the same. Other 403s (a user's permissions) stay rejections."""
+    survives a refresh means the same. A token without the scope a call needs is refused as
+    AuthorizationUnsuccessful (§7): only a new consent grants it, so that is lost access too
+    (a connection made before the app asked for it, or broad scopes after Xero retires them,
+    §1). Other 403s (a user's permissions) stay rejections."""
     if response.status_code == 401:
         return "Xero refused a freshly refreshed token; reconnect Xero"
     if response.status_code != 403:
@@ -368,6 +371,8 @@ def xero_lost_access(response: requests.Response) -> str | None:
         return None
     if detail.startswith("AuthenticationUnsuccessful"):
         return "the Xero organisation removed the app or is no longer connected"
+    if detail.startswith("AuthorizationUnsuccessful"):
+        return "the Xero connection lacks a scope this call needs; reconnect Xero to grant it"
     return None
 
 

@@ -32,10 +32,13 @@ class XeroStack:
     client: XeroClient
     publisher: Publisher
 
-    def connect_tenant(self, name: str, xero: XeroSettings | None = None) -> str:
-        """A tenant of ours, its Xero organisation in the sandbox, and the stored connection."""
+    def connect_tenant(
+        self, name: str, xero: XeroSettings | None = None, scopes: tuple[str, ...] | None = None
+    ) -> str:
+        """A tenant of ours, its Xero organisation in the sandbox, and the stored connection
+        (granted `scopes`, or the stand-in's default set)."""
         tokens = TokenStore(self.redis, TokenCipher(self.settings.token_encryption_key))
-        return connect_xero_tenant(self.sandbox_url, self.tenants, tokens, name, xero)
+        return connect_xero_tenant(self.sandbox_url, self.tenants, tokens, name, xero, scopes)
 
     def tenants_xero_id(self, tenant_id: str) -> str:
         """The Xero organisation (tenant id at Xero) our tenant is connected to."""

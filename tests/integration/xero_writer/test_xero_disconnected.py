@@ -1,5 +1,6 @@
-"""An organisation that removed the app from Xero's side: the connection is lost, not every
-event dead-lettered, and the console's status says so."""
+"""An organisation that removed the app from Xero's side, or a connection without a scope the
+writer needs: the connection is lost (the user must reconnect), not every event dead-lettered,
+and the console's status says so."""
 
 from __future__ import annotations
 
@@ -34,3 +35,24 @@ def test_an_organisation_that_removed_the_app_marks_the_connection_lost(xero_sta
     connection = store.load("xero", tenant_id)
     assert connection.status == "disconnected"
     assert "removed" in connection.disconnected_reason
+
+
+def test_a_connection_without_a_scope_the_writer_needs_is_lost_until_reconnected(xero_stack):
+    # Granted before the app asked for accounting.invoices (or broad accounting.transactions).
+    scopes = ("offline_access", "accounting.contacts", "accounting.settings.read")
+    tenant_id = xero_stack.connect_tenant("Few Scopes Co", scopes=scopes)
+    store = TokenStore(xero_stack.redis, TokenCipher(xero_stack.settings.token_encryption_key))
+    event = envelope_for(
+        EventType.INVOICE_CANONICALISED,
+        tenant_id,
+        replace(invoice(product("10.00")), tenant_id=tenant_id, keap_invoice_id="902"),
+    )
+
+    outgoing = xero_stack.writer().handle([event])
+
+    results = [payload_of(item.envelope) for item in outgoing]
+    assert [r.action for r in results] == [SyncAction.FAILED]
+    assert "connection lost" in results[0].reason
+    connection = store.load("xero", tenant_id)
+    assert connection.status == "disconnected"
+    assert "scope" in connection.disconnected_reason
