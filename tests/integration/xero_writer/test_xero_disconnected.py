@@ -18,22 +18,11 @@ pytestmark = pytest.mark.infra
 
 def test_an_organisation_that_removed_the_app_marks_the_connection_lost(xero_stack):
     tenant_id = xero_stack.connect_tenant("Removed Co")
-    store = TokenStore(xero_stack.redis, TokenCipher(xero_stack.settings.token_encryption_key))
-    organisation = store.load("xero", tenant_id).external_id
+    organisation = xero_stack.tenants_xero_id(tenant_id)
     xero_stack.control("POST", f"/xero/organisations/{organisation}/remove-app")
-    event = envelope_for(
-        EventType.INVOICE_CANONICALISED,
-        tenant_id,
-        replace(invoice(product("10.00")), tenant_id=tenant_id, keap_invoice_id="901"),
-    )
 
-    outgoing = xero_stack.writer().handle([event])
+    connection = _written_while_access_is_lost(xero_stack, tenant_id, "901")
 
-    results = [payload_of(item.envelope) for item in outgoing]
-    assert [r.action for r in results] == [SyncAction.FAILED]
-    assert "connection lost" in results[0].reason
-    connection = store.load("xero", tenant_id)
-    assert connection.status == "disconnected"
     assert "removed" in connection.disconnected_reason
 
 
@@ -41,11 +30,19 @@ def test_a_connection_without_a_scope_the_writer_needs_is_lost_until_reconnected
     # Granted before the app asked for accounting.invoices (or broad accounting.transactions).
     scopes = ("offline_access", "accounting.contacts", "accounting.settings.read")
     tenant_id = xero_stack.connect_tenant("Few Scopes Co", scopes=scopes)
-    store = TokenStore(xero_stack.redis, TokenCipher(xero_stack.settings.token_encryption_key))
+
+    connection = _written_while_access_is_lost(xero_stack, tenant_id, "902")
+
+    assert "scope" in connection.disconnected_reason
+
+
+def _written_while_access_is_lost(xero_stack, tenant_id: str, keap_invoice_id: str):
+    """Write one invoice: its result must be a failure for a lost connection, and the stored
+    connection (returned) disconnected."""
     event = envelope_for(
         EventType.INVOICE_CANONICALISED,
         tenant_id,
-        replace(invoice(product("10.00")), tenant_id=tenant_id, keap_invoice_id="902"),
+        replace(invoice(product("10.00")), tenant_id=tenant_id, keap_invoice_id=keap_invoice_id),
     )
 
     outgoing = xero_stack.writer().handle([event])
@@ -53,6 +50,7 @@ def test_a_connection_without_a_scope_the_writer_needs_is_lost_until_reconnected
     results = [payload_of(item.envelope) for item in outgoing]
     assert [r.action for r in results] == [SyncAction.FAILED]
     assert "connection lost" in results[0].reason
+    store = TokenStore(xero_stack.redis, TokenCipher(xero_stack.settings.token_encryption_key))
     connection = store.load("xero", tenant_id)
     assert connection.status == "disconnected"
-    assert "scope" in connection.disconnected_reason
+    return connection
